@@ -1,0 +1,64 @@
+//! What an emulator instance is told at start: where it keeps state, how it names itself, how strict it is.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Whether and how the emulator limits request rates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateLimitProfile {
+    /// No limits (the default, for tests and benchmarks).
+    #[default]
+    Off,
+    /// KSeF's published per-group limits (req/s, req/min, req/h per context and IP).
+    Official,
+}
+
+/// Settings of one emulator instance.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Directory for the SQLite database, the keys and export packages. Created if missing.
+    pub data_dir: PathBuf,
+    /// Base of every URL the emulator hands out (UPO, export parts). `None` uses the listening address.
+    /// The text `{port}` is replaced by the port actually bound, so a DNS name can be combined with port 0.
+    pub public_url: Option<String>,
+    /// Rate limiting.
+    pub rate_limits: RateLimitProfile,
+    /// How long an accepted invoice stays at status 100 before processing, so clients can observe it.
+    pub processing_delay: Duration,
+    /// `NazwaPodmiotuPrzyjmujacego` in UPOs.
+    pub receiving_entity_name: String,
+    /// Largest export part before encryption (KSeF: 50 MB).
+    pub export_part_size: usize,
+    /// Most documents per UPO page (KSeF: 10,000).
+    pub upo_page_size: usize,
+    /// Most invoices per export package (KSeF: 10,000).
+    pub export_invoice_limit: usize,
+    /// Largest accepted JSON request body.
+    pub max_json_body: usize,
+    /// Lifetime of an access token (KSeF: about 15 minutes).
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token (KSeF: 7 days).
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of the tokenless URLs in statuses (KSeF's examples: 72 hours for UPO, 1 hour for export parts).
+    pub download_url_ttl: Duration,
+}
+
+impl EmulatorConfig {
+    /// Defaults matching KSeF, with state in `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> EmulatorConfig {
+        EmulatorConfig {
+            data_dir: data_dir.into(),
+            public_url: None,
+            rate_limits: RateLimitProfile::Off,
+            processing_delay: Duration::ZERO,
+            receiving_entity_name: "Ministerstwo Finansów - emulator KSeF (ksef-gateway)".to_owned(),
+            export_part_size: 50_000_000,
+            upo_page_size: 10_000,
+            export_invoice_limit: 10_000,
+            max_json_body: 5 * 1024 * 1024,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
+            download_url_ttl: Duration::from_secs(72 * 3600),
+        }
+    }
+}

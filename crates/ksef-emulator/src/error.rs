@@ -1,0 +1,256 @@
+//! The emulator's one error type, its one `IntoResponse`, and the middleware that renders errors in the
+//! format the caller asked for (legacy `{"exception": …}` or problem details) and logs them once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ksef_core::crypto::b64url;
+use ksef_wire::errors::{
+    ApiError, ExceptionDetails, ExceptionInfo, ExceptionResponse, PROBLEM_DETAILS, PROBLEM_JSON, ProblemDetails,
+    TooManyRequestsResponse,
+};
+
+/// KSeF's exception codes, with the descriptions KSeF gives them.
+pub(crate) fn code_description(code: i32) -> &'static str {
+    match code {
+        21001 => "Nieczytelna treść.",
+        21111 => "Nieprawidłowe wyzwanie autoryzacyjne.",
+        21155 => "Przekroczono dozwoloną liczbę faktur w sesji.",
+        21157 => "Nieprawidłowy rozmiar części pakietu.",
+        21161 => "Przekroczono dozwoloną liczbę części pakietu.",
+        21164 => "Faktura o podanym identyfikatorze nie istnieje.",
+        21165 => "Faktura o podanym numerze KSeF nie jest jeszcze dostępna.",
+        21166 => "Korekta techniczna niedostępna.",
+        21167 => "Status faktury nie pozwala na korektę techniczną.",
+        21173 => "Brak sesji o wskazanym numerze referencyjnym.",
+        21175 => "Wynik zapytania o podanym identyfikatorze nie istnieje.",
+        21178 => "Nie znaleziono UPO dla podanych kryteriów.",
+        21180 => "Status sesji nie pozwala na wykonanie operacji.",
+        21181 => "Nieprawidłowe żądanie eksportu faktur.",
+        21182 => "Osiągnięto limit trwających eksportów.",
+        21183 => "Zakres filtrowania wykracza poza dostępny zakres danych.",
+        21205 => "Pakiet nie może być pusty.",
+        21208 => "Czas oczekiwania na requesty upload lub finish został przekroczony.",
+        21301 => "Brak autoryzacji.",
+        21304 => "Brak uwierzytelnienia.",
+        21402 => "Nieprawidłowy rozmiar pliku.",
+        21403 => "Nieprawidłowy skrót pliku.",
+        21405 => "Błąd walidacji danych wejściowych.",
+        21418 => "Przekazany token kontynuacji ma nieprawidłowy format.",
+        21470 => "Przesłany identyfikator klucza jest nieznany lub wskazuje na wycofany klucz.",
+        _ => "Błąd.",
+    }
+}
+
+/// Everything that can go wrong in a request, as KSeF would report it.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EmuError {
+    /// 400 with one or more coded failures.
+    #[error("bad request: {0:?}")]
+    BadRequest(Vec<ApiError>),
+    /// 401: no valid token.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 403: a valid token that may not do this.
+    #[error("forbidden ({reason_code}): {detail}")]
+    Forbidden { reason_code: &'static str, detail: String, security: Option<BTreeMap<String, serde_json::Value>> },
+    /// 410: the operation has expired.
+    #[error("gone: {0}")]
+    Gone(String),
+    /// 429 with `Retry-After`.
+    #[error("too many requests, retry after {retry_after} s")]
+    TooManyRequests { retry_after: u64, detail: String },
+    /// A tokenless storage URL that is unsigned, tampered with or expired (answered like blob storage).
+    #[error("storage authentication failed: {0}")]
+    StorageDenied(String),
+    /// A storage object that does not exist.
+    #[error("storage object not found")]
+    StorageNotFound,
+    /// Anything unexpected; the caller sees an opaque 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl EmuError {
+    /// A 400 with one code and its details.
+    pub(crate) fn code(code: i32, details: impl IntoIterator<Item = String>) -> EmuError {
+        let details: Vec<String> = details.into_iter().collect();
+        EmuError::BadRequest(vec![ApiError {
+            code,
+            description: code_description(code).to_owned(),
+            details: (!details.is_empty()).then_some(details),
+        }])
+    }
+
+    /// 21405, input validation, with the validator's messages.
+    pub(crate) fn validation(details: impl IntoIterator<Item = String>) -> EmuError {
+        EmuError::code(21405, details)
+    }
+
+    /// 403 `missing-permissions`.
+    pub(crate) fn missing_permissions(required: &[&str], present: &[String]) -> EmuError {
+        let mut security = BTreeMap::new();
+        security.insert("requiredAnyOfPermissions".to_owned(), serde_json::json!(required));
+        security.insert("presentPermissions".to_owned(), serde_json::json!(present));
+        EmuError::Forbidden {
+            reason_code: "missing-permissions",
+            detail: "Brak wymaganych uprawnień do wykonania operacji w bieżącym kontekście.".to_owned(),
+            security: Some(security),
+        }
+    }
+}
+
+impl From<sqlx::Error> for EmuError {
+    fn from(err: sqlx::Error) -> Self {
+        EmuError::Internal(anyhow::Error::new(err).context("database operation failed"))
+    }
+}
+
+/// What the rendering middleware needs to write an error body.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingError(pub(crate) Arc<EmuError>);
+
+impl IntoResponse for EmuError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            EmuError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            EmuError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            EmuError::Forbidden { .. } | EmuError::StorageDenied(_) => StatusCode::FORBIDDEN,
+            EmuError::Gone(_) => StatusCode::GONE,
+            EmuError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            EmuError::StorageNotFound => StatusCode::NOT_FOUND,
+            EmuError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let mut response = status.into_response();
+        if let EmuError::TooManyRequests { retry_after, .. } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        // The body is written by `render_errors`, which knows the request's preferred format and path.
+        response.extensions_mut().insert(PendingError(Arc::new(self)));
+        response
+    }
+}
+
+/// Writes error bodies in the caller's format and logs each error once.
+pub(crate) async fn render_errors(request: Request, next: Next) -> Response {
+    let wants_problem = request
+        .headers()
+        .get(ksef_wire::errors::ERROR_FORMAT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(PROBLEM_DETAILS));
+    let path = request.uri().path().to_owned();
+    let mut response = next.run(request).await;
+    let Some(PendingError(err)) = response.extensions_mut().remove::<PendingError>() else {
+        return response;
+    };
+    match err.as_ref() {
+        EmuError::Internal(inner) => tracing::error!(error = ?inner, http.path = %path, "request failed"),
+        other => tracing::debug!(error = %other, http.path = %path, "request refused"),
+    }
+    let (content_type, body) = render_body(&err, wants_problem, &path, response.status());
+    let mut out = (response.status(), body).into_response();
+    for (name, value) in response.headers() {
+        out.headers_mut().insert(name, value.clone());
+    }
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    out
+}
+
+fn trace_id() -> String {
+    let bytes: [u8; 16] = ksef_core::crypto::random_array();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn problem(title: &str, status: StatusCode, detail: String, path: &str) -> ProblemDetails {
+    ProblemDetails {
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        instance: Some(path.to_owned()),
+        errors: None,
+        reason_code: None,
+        security: None,
+        timestamp: Some(chrono::Utc::now()),
+        trace_id: Some(trace_id()),
+    }
+}
+
+fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCode) -> (&'static str, String) {
+    match err {
+        EmuError::BadRequest(errors) if wants_problem => {
+            let mut p = problem("Bad Request", status, "Żądanie jest nieprawidłowe.".to_owned(), path);
+            p.errors = Some(errors.clone());
+            (PROBLEM_JSON, json(&p))
+        }
+        EmuError::BadRequest(errors) => {
+            let body = ExceptionResponse {
+                exception: Some(ExceptionInfo {
+                    exception_detail_list: Some(
+                        errors
+                            .iter()
+                            .map(|e| ExceptionDetails {
+                                exception_code: e.code,
+                                exception_description: Some(e.description.clone()),
+                                details: e.details.clone(),
+                            })
+                            .collect(),
+                    ),
+                    reference_number: None,
+                    service_code: Some(b64url(&ksef_core::crypto::random_array::<12>())),
+                    service_ctx: Some("srvEMULATOR".to_owned()),
+                    service_name: Some("ksef-emulator".to_owned()),
+                    timestamp: Some(chrono::Utc::now()),
+                }),
+            };
+            ("application/json", json(&body))
+        }
+        EmuError::Unauthorized(detail) => {
+            let _ = detail; // The reason is logged, not revealed.
+            (PROBLEM_JSON, json(&problem("Unauthorized", status, "Wymagane jest uwierzytelnienie.".to_owned(), path)))
+        }
+        EmuError::Forbidden { reason_code, detail, security } => {
+            let mut p = problem("Forbidden", status, detail.clone(), path);
+            p.reason_code = Some((*reason_code).to_owned());
+            p.security = security.clone();
+            (PROBLEM_JSON, json(&p))
+        }
+        EmuError::Gone(detail) => (PROBLEM_JSON, json(&problem("Gone", status, detail.clone(), path))),
+        EmuError::TooManyRequests { detail, .. } if wants_problem => {
+            (PROBLEM_JSON, json(&problem("Too Many Requests", status, detail.clone(), path)))
+        }
+        EmuError::TooManyRequests { detail, .. } => {
+            let body = TooManyRequestsResponse {
+                status: ksef_wire::StatusInfo {
+                    code: 429,
+                    description: "Too Many Requests".to_owned(),
+                    details: Some(vec![detail.clone()]),
+                },
+            };
+            ("application/json", json(&body))
+        }
+        EmuError::StorageDenied(_) => (
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthenticationFailed</Code>\
+             <Message>Server failed to authenticate the request.</Message></Error>"
+                .to_owned(),
+        ),
+        EmuError::StorageNotFound => (
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>BlobNotFound</Code>\
+             <Message>The specified blob does not exist.</Message></Error>"
+                .to_owned(),
+        ),
+        EmuError::Internal(_) => (
+            PROBLEM_JSON,
+            json(&problem("Internal Server Error", status, "Nieznany błąd.".to_owned(), path)),
+        ),
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("error bodies serialize")
+}

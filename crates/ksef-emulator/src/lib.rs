@@ -1,0 +1,171 @@
+//! An offline KSeF 2.0: the official `/v2` wire protocol over a SQLite store, faithful enough that
+//! third-party KSeF clients accept it in place of the Ministry's TEST environment.
+//!
+//! [`EmulatorServer::bind`] starts one on an address (port 0 works); [`Emulator::open`] gives a router to
+//! embed. State lives in the configured data directory, so a restart loses nothing that was accepted.
+
+#![deny(missing_docs)]
+
+mod clock;
+mod config;
+mod error;
+mod export;
+mod extract;
+mod jwt;
+mod keys;
+mod presign;
+mod processing;
+mod query;
+mod rate_limit;
+mod routes;
+mod state;
+mod store;
+mod upo;
+mod verify;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::task::JoinHandle;
+
+pub use crate::clock::{Clock, ShiftedClock, SystemClock};
+pub use crate::config::{EmulatorConfig, RateLimitProfile};
+pub use crate::routes::auth::IssuedToken;
+pub use crate::upo::UPO_NAMESPACE;
+pub use crate::verify::{
+    FA2_NAMESPACE, FA3_NAMESPACE, InvoiceFacts, InvoiceVerifier, MinimalVerifier, Rejection, RejectionKind, Verdict,
+};
+
+use crate::state::AppState;
+
+/// A running emulator: its state and background workers. Dropping it stops the workers.
+#[derive(Debug)]
+pub struct Emulator {
+    state: AppState,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Opens the emulator's state in `config.data_dir` (making keys and the database on first use) and
+    /// starts its background workers. `public_url` is the base of every URL it hands out.
+    pub async fn open(config: EmulatorConfig, public_url: &str) -> anyhow::Result<Emulator> {
+        Emulator::open_with(config, public_url, Arc::new(SystemClock), Arc::new(MinimalVerifier)).await
+    }
+
+    /// As [`Emulator::open`], with a chosen clock and invoice verifier.
+    pub async fn open_with(
+        config: EmulatorConfig,
+        public_url: &str,
+        clock: Arc<dyn Clock>,
+        verifier: Arc<dyn InvoiceVerifier>,
+    ) -> anyhow::Result<Emulator> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("failed to create data directory {}", config.data_dir.display()))?;
+        let data_dir = config.data_dir.clone();
+        let now = clock.now();
+        let keys = tokio::task::spawn_blocking(move || keys::KeyMaterial::load_or_create(&data_dir, now)).await??;
+        let db = store::Db::open(&config.data_dir).await?;
+        let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier);
+        let workers = vec![tokio::spawn(processing::run(state.clone())), tokio::spawn(export::run(state.clone()))];
+        Ok(Emulator { state, workers })
+    }
+
+    /// The HTTP interface: KSeF's `/v2` API, pre-signed `/storage` URLs and the emulator's own `/emulator/v1`.
+    pub fn router(&self) -> axum::Router {
+        routes::router(self.state.clone())
+    }
+
+    /// Issues a KSeF token for the NIP context `nip`, with every permission or those listed.
+    pub async fn issue_token(&self, nip: &str, permissions: Option<Vec<String>>) -> anyhow::Result<IssuedToken> {
+        routes::auth::issue_token(&self.state, nip, permissions, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not issue a token for {nip}: {e}"))
+    }
+
+    /// The base of the URLs this emulator hands out.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        for worker in &self.workers {
+            worker.abort();
+        }
+    }
+}
+
+/// An emulator serving HTTP on a bound address.
+#[derive(Debug)]
+pub struct EmulatorServer {
+    local_addr: SocketAddr,
+    emulator: Emulator,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+impl EmulatorServer {
+    /// Binds `listen` (port 0 picks a free port), opens the emulator and starts serving.
+    ///
+    /// The public URL is `config.public_url` with `{port}` replaced by the bound port, or `http://{bound address}`.
+    pub async fn bind(listen: SocketAddr, config: EmulatorConfig) -> anyhow::Result<EmulatorServer> {
+        EmulatorServer::bind_with(listen, config, Arc::new(SystemClock), Arc::new(MinimalVerifier)).await
+    }
+
+    /// As [`EmulatorServer::bind`], with a chosen clock and invoice verifier.
+    pub async fn bind_with(
+        listen: SocketAddr,
+        config: EmulatorConfig,
+        clock: Arc<dyn Clock>,
+        verifier: Arc<dyn InvoiceVerifier>,
+    ) -> anyhow::Result<EmulatorServer> {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("failed to bind {listen}"))?;
+        let local_addr = listener.local_addr()?;
+        let public_url = match &config.public_url {
+            Some(url) => url.replace("{port}", &local_addr.port().to_string()),
+            None => format!("http://{local_addr}"),
+        };
+        let emulator = Emulator::open_with(config, &public_url, clock, verifier).await?;
+        let app = emulator.router().into_make_service_with_connect_info::<SocketAddr>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        Ok(EmulatorServer { local_addr, emulator, shutdown: Some(tx), server })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `http://{bound address}`, for clients on this machine.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// The emulator behind the server.
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, and waits for the server to end.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.server).await.context("server task panicked")?.context("server failed")
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}

@@ -1,0 +1,241 @@
+//! Background processing, as KSeF does it after answering 202: verify each invoice, detect duplicates,
+//! assign KSeF numbers, close expired sessions, and issue the collective UPO once a closed session is done.
+//!
+//! Work is found in the store, not in memory, so whatever was accepted before a restart is finished after it.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use ksef_core::crypto::sha256_base64;
+use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
+use ksef_wire::datetime::to_warsaw;
+use ksef_wire::invoices::{InvoiceMetadata, InvoiceMetadataBuyer, InvoiceMetadataSeller, InvoiceType};
+use ksef_wire::{ContextIdentifier, ContextIdentifierType, InvoicingMode};
+
+use crate::state::AppState;
+use crate::store::invoices::{InvoiceOutcome, PendingInvoice, ProcessedInvoice};
+use crate::store::{InvoiceRow, PartyRole, SessionRow, StoredStatus};
+use crate::upo::{UpoDocument, UpoHeader, UpoPaging};
+use crate::verify::{InvoiceFacts, RejectionKind, Verdict};
+
+/// Invoices processed per transaction.
+const BATCH: i64 = 500;
+/// How often idle workers look for work they were not woken for (expired sessions, delayed invoices).
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// Runs forever: processes invoices and finishes sessions whenever there is work.
+pub(crate) async fn run(state: AppState) {
+    loop {
+        match step(&state).await {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(err) => tracing::error!(error = ?err, "invoice processing failed; retrying"),
+        }
+        let delay = if state.config.processing_delay.is_zero() { IDLE_POLL } else { IDLE_POLL.min(state.config.processing_delay) };
+        tokio::select! {
+            () = state.invoices_waiting.notified() => {}
+            () = tokio::time::sleep(delay) => {}
+        }
+    }
+}
+
+/// One round of work; true if it did something (so there may be more).
+async fn step(state: &AppState) -> anyhow::Result<bool> {
+    let now = state.now();
+    let ready_before = now - chrono::Duration::from_std(state.config.processing_delay)?;
+    let pending = state.db.pending_invoices(ready_before, BATCH).await?;
+    let processed = !pending.is_empty();
+    if processed {
+        let verifier = state.verifier.clone();
+                // Parsing is CPU work; keep it off the async workers.
+        let outcomes = tokio::task::spawn_blocking(move || {
+            pending.into_iter().map(|p| process_one(verifier.as_ref(), p, now)).collect::<Vec<_>>()
+        })
+        .await?;
+        state.db.record_outcomes(outcomes, now).await?;
+    }
+    let expired = state
+        .db
+        .close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now)
+        .await?;
+    let mut finished = false;
+    for session in state.db.sessions_ready_to_finish().await? {
+        finish_session(state, &session).await?;
+        finished = true;
+    }
+    Ok(processed || expired > 0 || finished)
+}
+
+fn failed(code: i32, description: &str, details: Vec<String>, invoice_number: Option<String>, mode: &'static str) -> InvoiceOutcome {
+    InvoiceOutcome::Failed { status: StoredStatus::new(code, description).with_details(details), invoice_number, invoicing_mode: mode }
+}
+
+/// The NIP a context acts for (an internal identifier's first ten digits).
+fn context_nip(context_value: &str) -> &str {
+    context_value.split('-').next().unwrap_or(context_value)
+}
+
+fn process_one(verifier: &dyn crate::verify::InvoiceVerifier, p: PendingInvoice, now: DateTime<Utc>) -> ProcessedInvoice {
+    let mode = if p.offline_requested { "Offline" } else { "Online" };
+    let outcome = match &p.content {
+        None => failed(435, "Błąd odszyfrowania pliku", vec!["Nie można odszyfrować faktury kluczem sesji.".into()], None, mode),
+        Some(content) => match verifier.verify(&p.form, content) {
+            Verdict::Rejected(r) => {
+                let (code, description) = match r.kind {
+                    RejectionKind::Schema => (430, "Błąd weryfikacji pliku faktury"),
+                    RejectionKind::Semantic => (450, "Błąd weryfikacji semantyki dokumentu faktury"),
+                };
+                failed(code, description, r.details, r.invoice_number, mode)
+            }
+            Verdict::Accepted(facts) => accept(&p, content.len(), facts, now),
+        },
+    };
+    ProcessedInvoice { reference_number: p.reference_number, session_reference: p.session_reference, outcome }
+}
+
+fn accept(p: &PendingInvoice, size: usize, facts: InvoiceFacts, now: DateTime<Utc>) -> InvoiceOutcome {
+    let number = Some(facts.invoice_number.clone());
+    let received_day = to_warsaw(p.invoicing_date).date_naive();
+    // An invoice dated before the day it was received was issued offline, whatever the sender said.
+    let mode = if p.offline_requested || facts.issue_date < received_day { "Offline" } else { "Online" };
+    if size > 1_000_000 && !facts.has_attachment {
+        let detail = format!("Faktura bez załączników ma {size} bajtów; dozwolony rozmiar to 1 MB.");
+        return failed(430, "Błąd weryfikacji pliku faktury", vec![detail], number, mode);
+    }
+    if facts.has_attachment && p.session_kind == "Online" && p.hash_of_corrected.is_none() {
+        let detail = "Faktury z załącznikami można wysyłać wyłącznie w sesji wsadowej.".to_owned();
+        return failed(415, "Brak możliwości wysyłania faktury z załącznikiem", vec![detail], number, mode);
+    }
+    let ctx = context_nip(&p.context_value);
+    let buyer_is_context = facts.buyer.value.as_deref() == Some(ctx);
+    if facts.seller_nip.as_str() != ctx && !(facts.is_self_invoicing && buyer_is_context) {
+        let detail = format!("Kontekst {} nie ma uprawnień do wystawiania faktur w imieniu {}.", p.context_value, facts.seller_nip);
+        return failed(410, "Nieprawidłowy zakres uprawnień", vec![detail], number, mode);
+    }
+    if facts.issue_date > to_warsaw(now).date_naive() {
+        let detail = format!("Data wystawienia faktury (P_1 = {}) jest późniejsza niż data przyjęcia.", facts.issue_date);
+        return failed(450, "Błąd weryfikacji semantyki dokumentu faktury", vec![detail], number, mode);
+    }
+    let Some(invoice_type) = InvoiceType::from_rodzaj_faktury(&facts.invoice_kind) else {
+        let detail = format!("Nieznany rodzaj faktury '{}'.", facts.invoice_kind);
+        return failed(430, "Błąd weryfikacji pliku faktury", vec![detail], number, mode);
+    };
+    let ksef_number = KsefNumber::generate(&facts.seller_nip, to_warsaw(now).date_naive());
+    // Permanent storage always comes after the KSeF number is given.
+    let permanent = now + chrono::Duration::microseconds(1);
+    let mut parties = vec![(PartyRole::Subject1, facts.seller_nip.to_string())];
+    if let Some(buyer) = facts.buyer.value.clone().filter(|_| facts.buyer.kind == ksef_wire::invoices::BuyerIdentifierType::Nip) {
+        parties.push((PartyRole::Subject2, buyer));
+    }
+    for third in &facts.third_subjects {
+        if let Some(v) = &third.identifier.value {
+            parties.push((PartyRole::Subject3, v.clone()));
+        }
+    }
+    if let Some(a) = &facts.authorized_subject {
+        parties.push((PartyRole::SubjectAuthorized, a.nip.clone()));
+    }
+    let metadata = InvoiceMetadata {
+        ksef_number: ksef_number.to_string(),
+        invoice_number: facts.invoice_number.clone(),
+        issue_date: facts.issue_date,
+        invoicing_date: p.invoicing_date,
+        acquisition_date: now,
+        permanent_storage_date: permanent,
+        seller: InvoiceMetadataSeller { nip: facts.seller_nip.to_string(), name: facts.seller_name },
+        buyer: InvoiceMetadataBuyer { identifier: facts.buyer, name: facts.buyer_name },
+        net_amount: round2(facts.net_amount),
+        gross_amount: round2(facts.gross_amount),
+        vat_amount: round2(facts.vat_amount),
+        currency: facts.currency,
+        invoicing_mode: if mode == "Offline" { InvoicingMode::Offline } else { InvoicingMode::Online },
+        invoice_type,
+        form_code: p.form.clone(),
+        is_self_invoicing: facts.is_self_invoicing,
+        has_attachment: facts.has_attachment,
+        invoice_hash: p.invoice_hash.clone(),
+        hash_of_corrected_invoice: p.hash_of_corrected.clone(),
+        third_subjects: (!facts.third_subjects.is_empty()).then_some(facts.third_subjects),
+        authorized_subject: facts.authorized_subject,
+    };
+    InvoiceOutcome::Accepted {
+        ksef_number: ksef_number.to_string(),
+        acquisition_date: now,
+        permanent_storage_date: permanent,
+        invoicing_mode: mode,
+        seller_nip: facts.seller_nip.to_string(),
+        invoice_kind: facts.invoice_kind,
+        invoice_number: facts.invoice_number,
+        issue_date: facts.issue_date.to_string(),
+        metadata: serde_json::to_string(&metadata).expect("metadata serializes"),
+        parties,
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn upo_header<'a>(state: &'a AppState, session: &'a SessionRow) -> UpoHeader<'a> {
+    UpoHeader {
+        receiving_entity: &state.config.receiving_entity_name,
+        session_reference: &session.reference_number,
+        context: ContextIdentifier {
+            kind: ContextIdentifierType::parse(&session.context_type).unwrap_or(ContextIdentifierType::Nip),
+            value: session.context_value.clone(),
+        },
+        token_reference: session.token_reference.as_deref(),
+        form: &session.form,
+    }
+}
+
+fn upo_document(row: &InvoiceRow) -> UpoDocument {
+    UpoDocument {
+        seller_nip: row.seller_nip.clone().unwrap_or_default(),
+        ksef_number: row.ksef_number.clone().unwrap_or_default(),
+        invoice_number: row.invoice_number.clone().unwrap_or_default(),
+        issue_date: row.issue_date.clone().unwrap_or_default(),
+        invoicing_date: row.invoicing_date,
+        acquisition_date: row.acquisition_date.unwrap_or(row.invoicing_date),
+        invoice_hash: row.invoice_hash.clone(),
+        invoicing_mode: row.invoicing_mode.clone(),
+    }
+}
+
+/// The signed UPO of one accepted invoice (deterministic, so every download is identical).
+pub(crate) fn invoice_upo(state: &AppState, session: &SessionRow, row: &InvoiceRow) -> Vec<u8> {
+    crate::upo::render(&upo_header(state, session), None, &[upo_document(row)], &state.keys.upo_signing)
+}
+
+async fn finish_session(state: &AppState, session: &SessionRow) -> anyhow::Result<()> {
+    let now = state.now();
+    let accepted = state.db.accepted_invoices(&session.reference_number).await?;
+    let (status, pages) = if session.invoice_count == 0 {
+        (StoredStatus::new(440, "Sesja anulowana").with_details(vec!["Nie przesłano faktur".into()]), Vec::new())
+    } else if accepted.is_empty() {
+        (StoredStatus::new(445, "Błąd weryfikacji, brak poprawnych faktur"), Vec::new())
+    } else {
+        let header = upo_header(state, session);
+        let per_page = state.config.upo_page_size.max(1);
+        let chunks: Vec<&[InvoiceRow]> = accepted.chunks(per_page).collect();
+        let mut pages = Vec::with_capacity(chunks.len());
+        for (i, chunk) in chunks.iter().enumerate() {
+            let documents: Vec<UpoDocument> = chunk.iter().map(upo_document).collect();
+            let paging = UpoPaging {
+                page: i + 1,
+                pages: chunks.len(),
+                first: i * per_page + 1,
+                last: i * per_page + chunk.len(),
+                total: accepted.len(),
+            };
+            let xml = crate::upo::render(&header, Some(paging), &documents, &state.keys.upo_signing);
+            let reference = ReferenceNumber::generate(ReferenceKind::Upo, now.date_naive()).to_string();
+            let hash = sha256_base64(&xml);
+            pages.push((reference, xml, hash));
+        }
+        (StoredStatus::new(200, "Sesja interaktywna przetworzona pomyślnie"), pages)
+    };
+    state.db.finish_session(&session.reference_number, &status, &pages, now).await?;
+    tracing::info!(session.reference = %session.reference_number, status = status.code, upo.pages = pages.len(), "session finished");
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! Online sessions: open, send, close, statuses, invoice lists, and UPO downloads with a token.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Duration;
+use ksef_core::crypto::{b64_decode, b64url, b64url_decode, decrypt_cbc, sha256_base64};
+use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
+use ksef_wire::TokenPermission as P;
+use ksef_wire::sessions::{
+    CommonSessionStatus, OpenOnlineSessionRequest, OpenOnlineSessionResponse, SendInvoiceRequest, SendInvoiceResponse,
+    SessionInvoiceStatusResponse, SessionInvoicesResponse, SessionStatusResponse, SessionType, SessionsQueryResponse,
+    SessionsQueryResponseItem, UpoPageResponse, UpoResponse,
+};
+use ksef_wire::{EncryptionInfo, InvoiceStatusInfo, InvoicingMode};
+use serde::Deserialize;
+
+use crate::error::EmuError;
+use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
+use crate::state::AppState;
+use crate::store::{InvoiceRow, NewInvoice, NewSession, SessionListFilter, SessionRow, StoredStatus};
+use crate::store::invoices::AddRefused;
+use crate::verify::namespace_for;
+
+/// Most invoices in one session.
+pub(crate) const MAX_INVOICES_PER_SESSION: i32 = 10_000;
+/// Largest invoice KSeF accepts (with attachments; without them the limit is 1 MB).
+pub(crate) const MAX_INVOICE_BYTES: i64 = 3_000_000;
+/// Permissions that allow sending.
+const WRITE: &[P] = &[P::InvoiceWrite, P::EnforcementOperations];
+/// Permissions that allow reading session statuses.
+const READ_STATUS: &[P] = &[P::InvoiceWrite, P::Introspection, P::EnforcementOperations];
+
+pub(crate) fn session_not_found(reference: &str) -> EmuError {
+    EmuError::code(21173, [format!("Sesja o numerze referencyjnym {reference} nie została znaleziona.")])
+}
+
+/// Checks a wrapped key's form and the key id it names; the unwrap itself happens later.
+pub(crate) fn decode_encryption(state: &AppState, enc: &EncryptionInfo) -> Result<(Vec<u8>, Vec<u8>), EmuError> {
+    if let Some(id) = enc.public_key_id.as_deref().filter(|id| *id != state.keys.symmetric_key_encryption.public_key_id) {
+        return Err(EmuError::code(21470, [format!("Klucz o identyfikatorze {id} nie jest wspierany.")]));
+    }
+    let key = b64_decode(&enc.encrypted_symmetric_key)
+        .map_err(|_| EmuError::validation(["Pole encryptedSymmetricKey nie jest poprawnym Base64.".to_owned()]))?;
+    let iv = b64_decode(&enc.initialization_vector)
+        .map_err(|_| EmuError::validation(["Pole initializationVector nie jest poprawnym Base64.".to_owned()]))?;
+    if iv.len() != 16 {
+        return Err(EmuError::validation([format!("Wektor inicjujący musi mieć 16 bajtów, ma {}.", iv.len())]));
+    }
+    Ok((key, iv))
+}
+
+/// `POST /v2/sessions/online` → 201.
+pub(crate) async fn open_online(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefJson(req): KsefJson<OpenOnlineSessionRequest>,
+) -> Result<impl IntoResponse, EmuError> {
+    caller.require_any(WRITE)?;
+    if namespace_for(&req.form_code).is_none() {
+        return Err(EmuError::validation(["Wskazany kod formularza nie jest wspierany.".to_owned()]));
+    }
+    let (encrypted_key, iv) = decode_encryption(&state, &req.encryption)?;
+    let now = state.now();
+    let reference = ReferenceNumber::generate(ReferenceKind::OnlineSession, now.date_naive());
+    // A key that does not unwrap still opens the session, which then reports status 415, as KSeF does.
+    let status = match state.session_key(reference.as_str(), &encrypted_key, &iv) {
+        Some(_) => StoredStatus::new(100, "Sesja interaktywna otwarta"),
+        None => StoredStatus::new(415, "Błąd odszyfrowania dostarczonego klucza"),
+    };
+    let valid_until = now + Duration::hours(12);
+    let op = state.db.auth_operation(&caller.auth_reference).await?;
+    state
+        .db
+        .insert_session(&NewSession {
+            reference_number: reference.to_string(),
+            kind: "Online",
+            context_type: caller.context.kind.as_str().to_owned(),
+            context_value: caller.context.value.clone(),
+            auth_reference: caller.auth_reference.clone(),
+            token_reference: op.and_then(|o| o.token_reference),
+            form: req.form_code,
+            encrypted_key,
+            iv,
+            status,
+            created_at: now,
+            valid_until,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(OpenOnlineSessionResponse { reference_number: reference.to_string(), valid_until })))
+}
+
+fn check_hash(field: &str, value: &str) -> Result<(), EmuError> {
+    match b64_decode(value) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        _ => Err(EmuError::validation([format!("Pole {field} musi być skrótem SHA-256 w Base64 (44 znaki).")])),
+    }
+}
+
+fn size_mismatch() -> EmuError {
+    EmuError::code(21402, ["Długość treści nie zgadza się z rozmiarem pliku.".to_owned()])
+}
+
+fn hash_mismatch() -> EmuError {
+    EmuError::code(21403, ["Skrót treści nie zgadza się ze skrótem pliku.".to_owned()])
+}
+
+/// `POST /v2/sessions/online/{ref}/invoices` → 202: checks sizes and hashes, decrypts, records, queues.
+pub(crate) async fn send_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(session_ref): KsefPath<String>,
+    KsefJson(req): KsefJson<SendInvoiceRequest>,
+) -> Result<impl IntoResponse, EmuError> {
+    caller.require_any(WRITE)?;
+    reference(&session_ref)?;
+    check_hash("invoiceHash", &req.invoice_hash)?;
+    check_hash("encryptedInvoiceHash", &req.encrypted_invoice_hash)?;
+    if let Some(h) = &req.hash_of_corrected_invoice {
+        check_hash("hashOfCorrectedInvoice", h)?;
+        if req.offline_mode != Some(true) {
+            return Err(EmuError::validation(["Korekta techniczna wymaga offlineMode = true.".to_owned()]));
+        }
+    }
+    if req.invoice_size < 1 || req.encrypted_invoice_size < 1 {
+        return Err(EmuError::validation(["Rozmiary invoiceSize i encryptedInvoiceSize muszą być dodatnie.".to_owned()]));
+    }
+    if req.invoice_size > MAX_INVOICE_BYTES {
+        return Err(EmuError::validation([format!("Rozmiar faktury przekracza dozwolone {MAX_INVOICE_BYTES} bajtów.")]));
+    }
+    let session = state.db.session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
+    if session.kind != "Online" || session.status.code != 100 || session.valid_until < state.now() {
+        return Err(EmuError::code(21180, [format!("Status sesji {} uniemożliwia wysyłkę faktur.", session.status.code)]));
+    }
+    let encrypted = b64_decode(&req.encrypted_invoice_content)
+        .map_err(|_| EmuError::validation(["Pole encryptedInvoiceContent nie jest poprawnym Base64.".to_owned()]))?;
+    if encrypted.len() as i64 != req.encrypted_invoice_size {
+        return Err(size_mismatch());
+    }
+    if sha256_base64(&encrypted) != req.encrypted_invoice_hash {
+        return Err(hash_mismatch());
+    }
+    let key = state
+        .session_key(&session.reference_number, &session.encrypted_key, &session.iv)
+        .ok_or_else(|| EmuError::code(21180, [format!("Status sesji {} uniemożliwia wysyłkę faktur.", session.status.code)]))?;
+    // Ciphertext that does not decrypt is accepted and fails processing with status 435, as in KSeF.
+    let content = match decrypt_cbc(&key.key, &key.iv, &encrypted) {
+        Ok(plain) => {
+            if plain.len() as i64 != req.invoice_size {
+                return Err(size_mismatch());
+            }
+            if sha256_base64(&plain) != req.invoice_hash {
+                return Err(hash_mismatch());
+            }
+            Some(plain)
+        }
+        Err(_) => None,
+    };
+    let now = state.now();
+    let invoice_ref = ReferenceNumber::generate(ReferenceKind::Invoice, now.date_naive());
+    let added = state
+        .db
+        .add_invoice(
+            &NewInvoice {
+                reference_number: invoice_ref.to_string(),
+                session_reference: session.reference_number.clone(),
+                invoice_hash: req.invoice_hash,
+                invoice_size: req.invoice_size,
+                content,
+                invoicing_date: now,
+                offline_requested: req.offline_mode == Some(true),
+                hash_of_corrected: req.hash_of_corrected_invoice,
+                file_name: None,
+            },
+            MAX_INVOICES_PER_SESSION,
+        )
+        .await?;
+    match added {
+        Ok(_) => {}
+        Err(AddRefused::Full) => {
+            return Err(EmuError::code(
+                21155,
+                [format!(
+                    "Sesja o numerze referencyjnym {session_ref} osiągnęła dozwolony limit liczby faktur {MAX_INVOICES_PER_SESSION}."
+                )],
+            ));
+        }
+        Err(AddRefused::NotOpen(code)) => {
+            return Err(EmuError::code(21180, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")]));
+        }
+        Err(AddRefused::NoSession) => return Err(session_not_found(&session_ref)),
+    }
+    state.invoices_waiting.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(SendInvoiceResponse { reference_number: invoice_ref.to_string() })))
+}
+
+/// `POST /v2/sessions/online/{ref}/close` → 204; the UPO follows asynchronously.
+pub(crate) async fn close_online(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(session_ref): KsefPath<String>,
+) -> Result<StatusCode, EmuError> {
+    caller.require_any(WRITE)?;
+    reference(&session_ref)?;
+    let session = state.db.session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
+    let closed = session.kind == "Online"
+        && state.db.close_session(&session_ref, &StoredStatus::new(170, "Sesja interaktywna zamknięta"), state.now()).await?;
+    if !closed {
+        return Err(EmuError::code(21180, [format!("Status sesji {} uniemożliwia jej zamknięcie.", session.status.code)]));
+    }
+    state.forget_session_key(&session_ref);
+    state.invoices_waiting.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn owned_session(state: &AppState, caller: &Caller, session_ref: &str) -> Result<SessionRow, EmuError> {
+    caller.require_any(READ_STATUS)?;
+    reference(session_ref)?;
+    state.db.session(session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(session_ref))
+}
+
+fn upo_pages(state: &AppState, session: &str, references: Vec<String>) -> UpoResponse {
+    let expires = state.now() + Duration::from_std(state.config.download_url_ttl).unwrap_or(Duration::hours(72));
+    UpoResponse {
+        pages: references
+            .into_iter()
+            .map(|r| UpoPageResponse {
+                download_url: state.presigned("GET", &format!("/storage/upo/{session}/{r}.xml"), expires),
+                reference_number: r,
+                download_url_expiration_date: expires,
+            })
+            .collect(),
+    }
+}
+
+/// `GET /v2/sessions/{ref}`.
+pub(crate) async fn session_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(session_ref): KsefPath<String>,
+) -> Result<Json<SessionStatusResponse>, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    let open = s.status.code == 100;
+    let pages = state.db.upo_page_references(&s.reference_number).await?;
+    Ok(Json(SessionStatusResponse {
+        status: s.status.to_wire(),
+        date_created: s.created_at,
+        date_updated: s.updated_at,
+        valid_until: open.then_some(s.valid_until),
+        upo: (!pages.is_empty()).then(|| upo_pages(&state, &s.reference_number, pages)),
+        invoice_count: Some(s.invoice_count),
+        successful_invoice_count: Some(s.successful_count),
+        // An open session without failures reports null, as KSeF does.
+        failed_invoice_count: (!(open && s.failed_count == 0)).then_some(s.failed_count),
+    }))
+}
+
+/// The wire form of one invoice of a session.
+pub(crate) fn invoice_status(state: &AppState, row: InvoiceRow) -> SessionInvoiceStatusResponse {
+    let accepted = row.status.code == 200;
+    let expires = state.now() + Duration::from_std(state.config.download_url_ttl).unwrap_or(Duration::hours(72));
+    let upo_url = accepted.then(|| {
+        state.presigned("GET", &format!("/storage/invoice-upo/{}/{}.xml", row.session_reference, row.reference_number), expires)
+    });
+    SessionInvoiceStatusResponse {
+        ordinal_number: row.ordinal,
+        invoice_number: row.invoice_number,
+        ksef_number: row.ksef_number,
+        reference_number: row.reference_number,
+        invoice_hash: row.invoice_hash,
+        invoice_file_name: row.file_name,
+        acquisition_date: row.acquisition_date,
+        invoicing_date: row.invoicing_date,
+        permanent_storage_date: row.permanent_storage_date,
+        upo_download_url: upo_url,
+        upo_download_url_expiration_date: accepted.then_some(expires),
+        invoicing_mode: Some(if row.invoicing_mode == "Offline" { InvoicingMode::Offline } else { InvoicingMode::Online }),
+        status: InvoiceStatusInfo {
+            code: row.status.code,
+            description: row.status.description,
+            details: (!row.status.details.is_empty()).then_some(row.status.details),
+            extensions: row.extensions,
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PageQuery {
+    page_size: Option<i64>,
+}
+
+fn page_size(q: &PageQuery) -> Result<i64, EmuError> {
+    let size = q.page_size.unwrap_or(10);
+    if !(10..=1000).contains(&size) {
+        return Err(EmuError::validation([format!("pageSize musi być z zakresu 10-1000, podano {size}.")]));
+    }
+    Ok(size)
+}
+
+/// Reads `x-continuation-token`: our tokens are base64url of `o{ordinal}` (sessions lists use `s{offset}`).
+pub(crate) fn continuation(headers: &HeaderMap, prefix: char) -> Result<i64, EmuError> {
+    let Some(value) = headers.get("x-continuation-token") else { return Ok(0) };
+    let bad = || EmuError::code(21418, []);
+    let text = value.to_str().map_err(|_| bad())?;
+    let decoded = b64url_decode(text.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    decoded.strip_prefix(prefix).and_then(|n| n.parse::<i64>().ok()).filter(|n| *n >= 0).ok_or_else(bad)
+}
+
+pub(crate) fn continuation_token(prefix: char, position: i64) -> String {
+    b64url(format!("{prefix}{position}").as_bytes())
+}
+
+async fn invoice_page(
+    state: AppState,
+    caller: Caller,
+    session_ref: String,
+    headers: HeaderMap,
+    query: PageQuery,
+    failed_only: bool,
+) -> Result<Json<SessionInvoicesResponse>, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    let size = page_size(&query)?;
+    let after = continuation(&headers, 'o')?;
+    let mut rows = state.db.session_invoices(&s.reference_number, after as i32, size + 1, failed_only).await?;
+    let more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+    let next = more.then(|| continuation_token('o', i64::from(rows.last().map_or(0, |r| r.ordinal))));
+    Ok(Json(SessionInvoicesResponse {
+        continuation_token: next,
+        invoices: rows.into_iter().map(|r| invoice_status(&state, r)).collect(),
+    }))
+}
+
+/// `GET /v2/sessions/{ref}/invoices`.
+pub(crate) async fn session_invoices(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(session_ref): KsefPath<String>,
+    KsefQuery(query): KsefQuery<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Json<SessionInvoicesResponse>, EmuError> {
+    invoice_page(state, caller, session_ref, headers, query, false).await
+}
+
+/// `GET /v2/sessions/{ref}/invoices/failed`.
+pub(crate) async fn failed_invoices(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(session_ref): KsefPath<String>,
+    KsefQuery(query): KsefQuery<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Json<SessionInvoicesResponse>, EmuError> {
+    invoice_page(state, caller, session_ref, headers, query, true).await
+}
+
+fn invoice_not_found(invoice_ref: &str) -> EmuError {
+    EmuError::validation([format!("Faktura o numerze referencyjnym {invoice_ref} nie została znaleziona w sesji.")])
+}
+
+/// `GET /v2/sessions/{ref}/invoices/{invRef}`.
+pub(crate) async fn session_invoice(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath((session_ref, invoice_ref)): KsefPath<(String, String)>,
+) -> Result<Json<SessionInvoiceStatusResponse>, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    reference(&invoice_ref)?;
+    let row = state.db.invoice(&s.reference_number, &invoice_ref).await?.ok_or_else(|| invoice_not_found(&invoice_ref))?;
+    Ok(Json(invoice_status(&state, row)))
+}
+
+/// An XML body with `x-ms-meta-hash`, as KSeF serves UPOs and invoices.
+pub(crate) fn xml_with_hash(content: Vec<u8>, hash: String) -> Response {
+    let mut response = content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/xml"));
+    if let Ok(v) = header::HeaderValue::from_str(&hash) {
+        headers.insert("x-ms-meta-hash", v);
+    }
+    response
+}
+
+/// `GET /v2/sessions/{ref}/upo/{upoRef}`.
+pub(crate) async fn session_upo(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath((session_ref, upo_ref)): KsefPath<(String, String)>,
+) -> Result<Response, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    reference(&upo_ref)?;
+    let (content, hash) = state.db.upo_page(&s.reference_number, &upo_ref).await?.ok_or_else(|| {
+        EmuError::code(21178, [format!("UPO o numerze referencyjnym {upo_ref} dla sesji {session_ref} nie zostało znalezione.")])
+    })?;
+    Ok(xml_with_hash(content, hash))
+}
+
+fn invoice_upo_response(state: &AppState, session: &SessionRow, row: Option<InvoiceRow>, what: String) -> Result<Response, EmuError> {
+    let row = row.filter(|r| r.status.code == 200).ok_or_else(|| {
+        EmuError::code(21178, [format!("UPO {what} i numerze referencyjnym sesji {} nie zostało znalezione.", session.reference_number)])
+    })?;
+    let xml = crate::processing::invoice_upo(state, session, &row);
+    let hash = sha256_base64(&xml);
+    Ok(xml_with_hash(xml, hash))
+}
+
+/// `GET /v2/sessions/{ref}/invoices/{invRef}/upo`.
+pub(crate) async fn invoice_upo_by_reference(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath((session_ref, invoice_ref)): KsefPath<(String, String)>,
+) -> Result<Response, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    reference(&invoice_ref)?;
+    let row = state.db.invoice(&s.reference_number, &invoice_ref).await?;
+    invoice_upo_response(&state, &s, row, format!("faktury o numerze referencyjnym {invoice_ref}"))
+}
+
+/// `GET /v2/sessions/{ref}/invoices/ksef/{ksefNumber}/upo`.
+pub(crate) async fn invoice_upo_by_ksef_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath((session_ref, ksef_number)): KsefPath<(String, String)>,
+) -> Result<Response, EmuError> {
+    let s = owned_session(&state, &caller, &session_ref).await?;
+    KsefNumber::parse(&ksef_number).map_err(|e| EmuError::validation([e.to_string()]))?;
+    let row = state.db.invoice_by_ksef_number(&s.reference_number, &ksef_number).await?;
+    invoice_upo_response(&state, &s, row, format!("o numerze KSeF {ksef_number}"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionsQuery {
+    session_type: Option<SessionType>,
+    page_size: Option<i64>,
+    reference_number: Option<String>,
+    date_created_from: Option<String>,
+    date_created_to: Option<String>,
+    date_closed_from: Option<String>,
+    date_closed_to: Option<String>,
+    date_modified_from: Option<String>,
+    date_modified_to: Option<String>,
+    #[serde(default)]
+    statuses: Option<CommonSessionStatus>,
+}
+
+fn common_status_codes(status: CommonSessionStatus) -> Vec<i32> {
+    match status {
+        CommonSessionStatus::InProgress => vec![100, 150, 170],
+        CommonSessionStatus::Succeeded => vec![200],
+        CommonSessionStatus::Failed => vec![405, 415, 420, 430, 435, 445, 500],
+        CommonSessionStatus::Cancelled => vec![440],
+    }
+}
+
+fn query_date(name: &str, value: Option<&String>) -> Result<Option<chrono::DateTime<chrono::Utc>>, EmuError> {
+    value
+        .map(|v| ksef_wire::datetime::parse(v).ok_or_else(|| EmuError::validation([format!("{name}: '{v}' nie jest datą.")])))
+        .transpose()
+}
+
+/// `GET /v2/sessions`.
+pub(crate) async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefQuery(q): KsefQuery<SessionsQuery>,
+    headers: HeaderMap,
+) -> Result<Json<SessionsQueryResponse>, EmuError> {
+    caller.require_any(READ_STATUS)?;
+    let kind = q.session_type.ok_or_else(|| EmuError::validation(["Parametr sessionType jest wymagany.".to_owned()]))?;
+    let size = page_size(&PageQuery { page_size: q.page_size })?;
+    let offset = continuation(&headers, 's')?;
+    let filter = SessionListFilter {
+        kind: if kind == SessionType::Online { "Online" } else { "Batch" }.to_owned(),
+        reference_number: q.reference_number.clone(),
+        created_from: query_date("dateCreatedFrom", q.date_created_from.as_ref())?,
+        created_to: query_date("dateCreatedTo", q.date_created_to.as_ref())?,
+        closed_from: query_date("dateClosedFrom", q.date_closed_from.as_ref())?,
+        closed_to: query_date("dateClosedTo", q.date_closed_to.as_ref())?,
+        updated_from: query_date("dateModifiedFrom", q.date_modified_from.as_ref())?,
+        updated_to: query_date("dateModifiedTo", q.date_modified_to.as_ref())?,
+        status_codes: q.statuses.map(common_status_codes).unwrap_or_default(),
+    };
+    let mut rows = state.db.list_sessions(&caller.context.value, &filter, offset, size + 1).await?;
+    let more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+    Ok(Json(SessionsQueryResponse {
+        continuation_token: more.then(|| continuation_token('s', offset + size)),
+        sessions: rows
+            .into_iter()
+            .map(|s| SessionsQueryResponseItem {
+                valid_until: (s.status.code == 100).then_some(s.valid_until),
+                reference_number: s.reference_number,
+                status: s.status.to_wire(),
+                date_created: s.created_at,
+                date_updated: s.updated_at,
+                total_invoice_count: s.invoice_count,
+                successful_invoice_count: s.successful_count,
+                failed_invoice_count: s.failed_count,
+            })
+            .collect(),
+    }))
+}

@@ -1,0 +1,469 @@
+//! Invoices: recording sends, the processing outcome, lookups, and metadata queries by party role.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt as _;
+use sqlx::{AssertSqlSafe, Row as _};
+use sqlx::sqlite::SqliteRow;
+
+use super::{Db, StoredStatus, parse_details};
+use crate::clock::{from_micros, to_micros};
+
+/// An invoice received in a session, before processing.
+#[derive(Debug, Clone)]
+pub(crate) struct NewInvoice {
+    pub(crate) reference_number: String,
+    pub(crate) session_reference: String,
+    pub(crate) invoice_hash: String,
+    pub(crate) invoice_size: i64,
+    /// `None` when the ciphertext could not be decrypted.
+    pub(crate) content: Option<Vec<u8>>,
+    pub(crate) invoicing_date: DateTime<Utc>,
+    pub(crate) offline_requested: bool,
+    pub(crate) hash_of_corrected: Option<String>,
+    pub(crate) file_name: Option<String>,
+}
+
+/// Why an invoice could not be added to a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AddRefused {
+    /// The session is not open; its status code.
+    NotOpen(i32),
+    /// The session already holds the most invoices allowed.
+    Full,
+    /// No such session.
+    NoSession,
+}
+
+/// An invoice waiting for processing, with what processing needs to know about its session.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingInvoice {
+    pub(crate) reference_number: String,
+    pub(crate) session_reference: String,
+    pub(crate) content: Option<Vec<u8>>,
+    pub(crate) invoice_hash: String,
+    pub(crate) invoicing_date: DateTime<Utc>,
+    pub(crate) offline_requested: bool,
+    pub(crate) hash_of_corrected: Option<String>,
+    pub(crate) session_kind: String,
+    pub(crate) context_value: String,
+    pub(crate) form: ksef_wire::FormCode,
+}
+
+/// A role a context can have on an invoice, as `invoice_parties` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PartyRole {
+    Subject1,
+    Subject2,
+    Subject3,
+    SubjectAuthorized,
+}
+
+impl PartyRole {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PartyRole::Subject1 => "Subject1",
+            PartyRole::Subject2 => "Subject2",
+            PartyRole::Subject3 => "Subject3",
+            PartyRole::SubjectAuthorized => "SubjectAuthorized",
+        }
+    }
+}
+
+/// The result of processing one invoice.
+#[derive(Debug, Clone)]
+pub(crate) enum InvoiceOutcome {
+    /// Accepted, unless it turns out to duplicate an accepted invoice.
+    Accepted {
+        ksef_number: String,
+        acquisition_date: DateTime<Utc>,
+        permanent_storage_date: DateTime<Utc>,
+        invoicing_mode: &'static str,
+        seller_nip: String,
+        invoice_kind: String,
+        invoice_number: String,
+        issue_date: String,
+        /// The InvoiceMetadata JSON.
+        metadata: String,
+        parties: Vec<(PartyRole, String)>,
+    },
+    /// Refused with this status.
+    Failed { status: StoredStatus, invoice_number: Option<String>, invoicing_mode: &'static str },
+}
+
+/// One processed invoice.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessedInvoice {
+    pub(crate) reference_number: String,
+    pub(crate) session_reference: String,
+    pub(crate) outcome: InvoiceOutcome,
+}
+
+/// An invoice as stored (without its content).
+#[derive(Debug, Clone)]
+pub(crate) struct InvoiceRow {
+    pub(crate) reference_number: String,
+    pub(crate) session_reference: String,
+    pub(crate) ordinal: i32,
+    pub(crate) invoice_hash: String,
+    pub(crate) status: StoredStatus,
+    pub(crate) extensions: Option<BTreeMap<String, String>>,
+    pub(crate) invoicing_date: DateTime<Utc>,
+    pub(crate) acquisition_date: Option<DateTime<Utc>>,
+    pub(crate) permanent_storage_date: Option<DateTime<Utc>>,
+    pub(crate) ksef_number: Option<String>,
+    pub(crate) invoice_number: Option<String>,
+    pub(crate) seller_nip: Option<String>,
+    pub(crate) issue_date: Option<String>,
+    pub(crate) invoicing_mode: String,
+    pub(crate) file_name: Option<String>,
+}
+
+const INVOICE_COLUMNS: &str = "reference_number, session_reference, ordinal, invoice_hash, status_code,
+    status_description, status_details, status_extensions, invoicing_date, acquisition_date, permanent_storage_date,
+    ksef_number, invoice_number, seller_nip, issue_date, invoicing_mode, file_name";
+
+fn invoice_from_row(r: &SqliteRow) -> InvoiceRow {
+    InvoiceRow {
+        reference_number: r.get(0),
+        session_reference: r.get(1),
+        ordinal: r.get(2),
+        invoice_hash: r.get(3),
+        status: StoredStatus { code: r.get(4), description: r.get(5), details: parse_details(r.get::<Option<&str>, _>(6)) },
+        extensions: r.get::<Option<&str>, _>(7).and_then(|j| serde_json::from_str(j).ok()),
+        invoicing_date: from_micros(r.get(8)),
+        acquisition_date: r.get::<Option<i64>, _>(9).map(from_micros),
+        permanent_storage_date: r.get::<Option<i64>, _>(10).map(from_micros),
+        ksef_number: r.get(11),
+        invoice_number: r.get(12),
+        seller_nip: r.get(13),
+        issue_date: r.get(14),
+        invoicing_mode: r.get(15),
+        file_name: r.get(16),
+    }
+}
+
+/// Which date a metadata query orders and filters by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QueryOrder {
+    Asc,
+    Desc,
+}
+
+/// The part of a metadata query the database answers; the remaining filters apply to the metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct MetadataQuery {
+    pub(crate) role: PartyRole,
+    pub(crate) identifier: String,
+    pub(crate) date_type: ksef_wire::invoices::InvoiceQueryDateType,
+    pub(crate) from: DateTime<Utc>,
+    pub(crate) to: DateTime<Utc>,
+    pub(crate) order: QueryOrder,
+}
+
+impl Db {
+    /// Adds an invoice to an open session, giving it the next ordinal, in one transaction.
+    pub(crate) async fn add_invoice(
+        &self,
+        invoice: &NewInvoice,
+        max_invoices: i32,
+    ) -> Result<Result<i32, AddRefused>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        let ordinal: Option<i32> = sqlx::query_scalar(
+            "UPDATE sessions SET invoice_count = invoice_count + 1, updated_at = $2
+             WHERE reference_number = $1 AND status_code = 100 AND invoice_count < $3 RETURNING invoice_count",
+        )
+        .bind(&invoice.session_reference)
+        .bind(to_micros(invoice.invoicing_date))
+        .bind(max_invoices)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(ordinal) = ordinal else {
+            let status: Option<i32> = sqlx::query_scalar("SELECT status_code FROM sessions WHERE reference_number = $1")
+                .bind(&invoice.session_reference)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Ok(Err(match status {
+                None => AddRefused::NoSession,
+                Some(100) => AddRefused::Full,
+                Some(code) => AddRefused::NotOpen(code),
+            }));
+        };
+        sqlx::query(
+            "INSERT INTO invoices (reference_number, session_reference, ordinal, invoice_hash, invoice_size, content,
+                status_code, status_description, invoicing_date, invoicing_mode, offline_requested, hash_of_corrected, file_name)
+             VALUES ($1, $2, $3, $4, $5, $6, 100, 'Faktura przyjęta do dalszego przetwarzania', $7, $8, $9, $10, $11)",
+        )
+        .bind(&invoice.reference_number)
+        .bind(&invoice.session_reference)
+        .bind(ordinal)
+        .bind(&invoice.invoice_hash)
+        .bind(invoice.invoice_size)
+        .bind(&invoice.content)
+        .bind(to_micros(invoice.invoicing_date))
+        .bind(if invoice.offline_requested { "Offline" } else { "Online" })
+        .bind(invoice.offline_requested)
+        .bind(&invoice.hash_of_corrected)
+        .bind(&invoice.file_name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(ordinal))
+    }
+
+    /// Up to `limit` invoices at status 100 received no later than `received_before`, oldest first.
+    pub(crate) async fn pending_invoices(
+        &self,
+        received_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<PendingInvoice>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT i.reference_number, i.session_reference, i.content, i.invoice_hash, i.invoicing_date,
+                    i.offline_requested, i.hash_of_corrected, s.kind, s.context_value,
+                    s.system_code, s.schema_version, s.form_value
+             FROM invoices i JOIN sessions s ON s.reference_number = i.session_reference
+             WHERE i.status_code = 100 AND i.invoicing_date <= $1
+             ORDER BY i.invoicing_date LIMIT $2",
+        )
+        .bind(to_micros(received_before))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PendingInvoice {
+                reference_number: r.get(0),
+                session_reference: r.get(1),
+                content: r.get(2),
+                invoice_hash: r.get(3),
+                invoicing_date: from_micros(r.get(4)),
+                offline_requested: r.get::<i64, _>(5) != 0,
+                hash_of_corrected: r.get(6),
+                session_kind: r.get(7),
+                context_value: r.get(8),
+                form: ksef_wire::FormCode { system_code: r.get(9), schema_version: r.get(10), value: r.get(11) },
+            })
+            .collect())
+    }
+
+    /// Records processing outcomes in one transaction, turning an acceptance that duplicates an accepted
+    /// invoice (same seller NIP, kind and number) into status 440.
+    pub(crate) async fn record_outcomes(&self, items: Vec<ProcessedInvoice>, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        for item in items {
+            let outcome = match item.outcome {
+                InvoiceOutcome::Accepted { ref seller_nip, ref invoice_kind, ref invoice_number, invoicing_mode, .. } => {
+                    let original = sqlx::query(
+                        "SELECT ksef_number, session_reference FROM invoices
+                         WHERE seller_nip = $1 AND invoice_kind = $2 AND invoice_number = $3 AND status_code = 200",
+                    )
+                    .bind(seller_nip)
+                    .bind(invoice_kind)
+                    .bind(invoice_number)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match original {
+                        None => item.outcome,
+                        Some(row) => {
+                            let (ksef, session): (String, String) = (row.get(0), row.get(1));
+                            let extensions = BTreeMap::from([
+                                ("originalKsefNumber".to_owned(), ksef.clone()),
+                                ("originalSessionReferenceNumber".to_owned(), session.clone()),
+                            ]);
+                            let status = StoredStatus::new(440, "Duplikat faktury").with_details(vec![format!(
+                                "Duplikat faktury. Faktura o numerze KSeF: {ksef} została już prawidłowo przesłana do systemu w sesji: {session}"
+                            )]);
+                            sqlx::query("UPDATE invoices SET status_extensions = $2 WHERE reference_number = $1")
+                                .bind(&item.reference_number)
+                                .bind(serde_json::to_string(&extensions).expect("map serializes"))
+                                .execute(&mut *tx)
+                                .await?;
+                            InvoiceOutcome::Failed { status, invoice_number: Some(invoice_number.clone()), invoicing_mode }
+                        }
+                    }
+                }
+                failed => failed,
+            };
+            let success = matches!(outcome, InvoiceOutcome::Accepted { .. });
+            match outcome {
+                InvoiceOutcome::Accepted {
+                    ksef_number,
+                    acquisition_date,
+                    permanent_storage_date,
+                    invoicing_mode,
+                    seller_nip,
+                    invoice_kind,
+                    invoice_number,
+                    issue_date,
+                    metadata,
+                    parties,
+                } => {
+                    sqlx::query(
+                        "UPDATE invoices SET status_code = 200, status_description = 'Sukces', ksef_number = $2,
+                            acquisition_date = $3, permanent_storage_date = $4, invoicing_mode = $5, seller_nip = $6,
+                            invoice_kind = $7, invoice_number = $8, issue_date = $9, metadata = $10
+                         WHERE reference_number = $1",
+                    )
+                    .bind(&item.reference_number)
+                    .bind(&ksef_number)
+                    .bind(to_micros(acquisition_date))
+                    .bind(to_micros(permanent_storage_date))
+                    .bind(invoicing_mode)
+                    .bind(&seller_nip)
+                    .bind(&invoice_kind)
+                    .bind(&invoice_number)
+                    .bind(&issue_date)
+                    .bind(&metadata)
+                    .execute(&mut *tx)
+                    .await?;
+                    for (role, identifier) in parties {
+                        sqlx::query(
+                            "INSERT OR IGNORE INTO invoice_parties (subject_type, identifier, invoice_reference) VALUES ($1, $2, $3)",
+                        )
+                        .bind(role.as_str())
+                        .bind(identifier)
+                        .bind(&item.reference_number)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                InvoiceOutcome::Failed { status, invoice_number, invoicing_mode } => {
+                    sqlx::query(
+                        "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4,
+                            invoice_number = $5, invoicing_mode = $6
+                         WHERE reference_number = $1",
+                    )
+                    .bind(&item.reference_number)
+                    .bind(status.code)
+                    .bind(&status.description)
+                    .bind(status.details_json())
+                    .bind(invoice_number)
+                    .bind(invoicing_mode)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            let counter = if success { "successful_count" } else { "failed_count" };
+            sqlx::query(AssertSqlSafe(format!(
+                "UPDATE sessions SET {counter} = {counter} + 1, updated_at = $2 WHERE reference_number = $1"
+            )))
+            .bind(&item.session_reference)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Invoice `reference` of session `session`.
+    pub(crate) async fn invoice(&self, session: &str, reference: &str) -> Result<Option<InvoiceRow>, sqlx::Error> {
+        let sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND reference_number = $2");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(session).bind(reference).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(invoice_from_row))
+    }
+
+    /// The invoice of session `session` with KSeF number `ksef_number`.
+    pub(crate) async fn invoice_by_ksef_number(&self, session: &str, ksef_number: &str) -> Result<Option<InvoiceRow>, sqlx::Error> {
+        let sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND ksef_number = $2");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(session).bind(ksef_number).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(invoice_from_row))
+    }
+
+    /// Up to `limit` invoices of a session after `after_ordinal`, in order; failed ones only when asked.
+    pub(crate) async fn session_invoices(
+        &self,
+        session: &str,
+        after_ordinal: i32,
+        limit: i64,
+        failed_only: bool,
+    ) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+        let filter = if failed_only { "AND status_code >= 400" } else { "" };
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND ordinal > $2 {filter} ORDER BY ordinal LIMIT $3"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(session).bind(after_ordinal).bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(invoice_from_row).collect())
+    }
+
+    /// Accepted invoices of a session in ordinal order, for its collective UPO.
+    pub(crate) async fn accepted_invoices(&self, session: &str) -> Result<Vec<InvoiceRow>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND status_code = 200 ORDER BY ordinal"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(session).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(invoice_from_row).collect())
+    }
+
+    /// The original bytes and hash of an accepted invoice the context may see: as sender or as a party.
+    pub(crate) async fn invoice_content_for(
+        &self,
+        ksef_number: &str,
+        context_value: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT i.content, i.invoice_hash FROM invoices i JOIN sessions s ON s.reference_number = i.session_reference
+             WHERE i.ksef_number = $1 AND i.status_code = 200 AND (s.context_value = $2 OR EXISTS
+               (SELECT 1 FROM invoice_parties p WHERE p.invoice_reference = i.reference_number AND p.identifier = $2))",
+        )
+        .bind(ksef_number)
+        .bind(context_value)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// The content of an accepted invoice, by KSeF number, for export packages.
+    pub(crate) async fn invoice_content(&self, ksef_number: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        sqlx::query_scalar("SELECT content FROM invoices WHERE ksef_number = $1 AND status_code = 200")
+            .bind(ksef_number)
+            .fetch_optional(&self.pool)
+            .await
+            .map(Option::flatten)
+    }
+
+    /// Streams the metadata of invoices matching `query`'s role and date range, in date order, and keeps those
+    /// `keep` accepts until `keep` has seen `max` of them (it is then told to stop by returning `false`).
+    pub(crate) async fn scan_metadata(
+        &self,
+        query: &MetadataQuery,
+        mut keep: impl FnMut(ksef_wire::invoices::InvoiceMetadata) -> bool,
+    ) -> Result<(), sqlx::Error> {
+        use ksef_wire::invoices::InvoiceQueryDateType as D;
+        let (column, from, to) = match query.date_type {
+            D::Issue => ("i.issue_date", query.from.date_naive().to_string(), query.to.date_naive().to_string()),
+            D::Invoicing => ("i.invoicing_date", to_micros(query.from).to_string(), to_micros(query.to).to_string()),
+            D::PermanentStorage => {
+                ("i.permanent_storage_date", to_micros(query.from).to_string(), to_micros(query.to).to_string())
+            }
+        };
+        // Issue dates are stored as ISO text, the others as integers; compare each in its own type.
+        let (lo, hi) = match query.date_type {
+            D::Issue => ("$3", "$4"),
+            D::Invoicing | D::PermanentStorage => ("CAST($3 AS INTEGER)", "CAST($4 AS INTEGER)"),
+        };
+        let order = if query.order == QueryOrder::Asc { "ASC" } else { "DESC" };
+        let sql = format!(
+            "SELECT i.metadata FROM invoice_parties p JOIN invoices i ON i.reference_number = p.invoice_reference
+             WHERE p.subject_type = $1 AND p.identifier = $2 AND i.status_code = 200 AND {column} >= {lo} AND {column} <= {hi}
+             ORDER BY {column} {order}, i.ksef_number {order}"
+        );
+        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(query.role.as_str()).bind(&query.identifier).bind(from).bind(to).fetch(&self.pool);
+        while let Some(row) = rows.try_next().await? {
+            let json: String = row.get(0);
+            let metadata = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            if !keep(metadata) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The earliest receipt time of an invoice still being processed: nothing stored later can predate it.
+    pub(crate) async fn earliest_pending_invoicing_date(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+        let us: Option<i64> = sqlx::query_scalar("SELECT MIN(invoicing_date) FROM invoices WHERE status_code IN (100, 150)")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(us.map(from_micros))
+    }
+}

@@ -1,0 +1,88 @@
+//! The emulator's SQLite store: every accepted request is committed here before it is answered, so a
+//! restart loses nothing. Functions speak the emulator's vocabulary; SQL stays inside this module.
+
+mod auth;
+mod exports;
+pub(crate) mod invoices;
+mod sessions;
+
+use std::path::Path;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub(crate) use auth::{AuthOperation, NewAuthOperation, TokenRecord};
+pub(crate) use exports::ExportRow;
+pub(crate) use invoices::{InvoiceRow, MetadataQuery, NewInvoice, PartyRole, QueryOrder};
+pub(crate) use sessions::{NewSession, SessionListFilter, SessionRow};
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    pool: SqlitePool,
+}
+
+/// A status block as stored: code, description and JSON details.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredStatus {
+    pub(crate) code: i32,
+    pub(crate) description: String,
+    pub(crate) details: Vec<String>,
+}
+
+impl StoredStatus {
+    pub(crate) fn new(code: i32, description: &str) -> StoredStatus {
+        StoredStatus { code, description: description.to_owned(), details: Vec::new() }
+    }
+
+    pub(crate) fn with_details(mut self, details: Vec<String>) -> StoredStatus {
+        self.details = details;
+        self
+    }
+
+    fn details_json(&self) -> Option<String> {
+        (!self.details.is_empty()).then(|| serde_json::to_string(&self.details).expect("strings serialize"))
+    }
+
+    pub(crate) fn to_wire(&self) -> ksef_wire::StatusInfo {
+        ksef_wire::StatusInfo {
+            code: self.code,
+            description: self.description.clone(),
+            details: (!self.details.is_empty()).then(|| self.details.clone()),
+        }
+    }
+}
+
+fn parse_details(json: Option<&str>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
+}
+
+impl Db {
+    /// Opens (creating if needed) `dir/emulator.sqlite` and brings its schema up to date.
+    pub(crate) async fn open(dir: &Path) -> anyhow::Result<Db> {
+        let path = dir.join("emulator.sqlite");
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .context("invalid database path")?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL survives a crash of the process; only power loss may drop the last commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("failed to open {}", path.display()))?;
+        sqlx::migrate!("./migrations").run(&pool).await.context("failed to migrate the emulator database")?;
+        Ok(Db { pool })
+    }
+
+    /// A write transaction that takes the write lock at once, so concurrent writers queue instead of failing.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}

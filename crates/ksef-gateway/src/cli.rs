@@ -1,0 +1,66 @@
+//! The command line: one subcommand per face of the binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::telemetry::LogFormat;
+
+/// One binary for the KSeF gateway, its KSeF client and an offline KSeF emulator.
+#[derive(Debug, Parser)]
+#[command(name = "ksef-gateway", version, about)]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "KSEF_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the offline KSeF 2.0 emulator alone (the official /v2 API, state in --data-dir).
+    Emulator(EmulatorArgs),
+}
+
+/// Arguments of `ksef-gateway emulator`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:8090", env = "KSEF_EMULATOR_LISTEN")]
+    pub(crate) listen: SocketAddr,
+    /// Directory for the emulator's database, keys and export packages.
+    #[arg(long, default_value = "data/emulator", env = "KSEF_EMULATOR_DATA_DIR")]
+    pub(crate) data_dir: PathBuf,
+    /// Base of the URLs the emulator hands out (UPO, export parts); `{port}` stands for the bound port.
+    /// Default: http://<listen address>.
+    #[arg(long, env = "KSEF_EMULATOR_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// `official` applies KSeF's published rate limits (429 with Retry-After).
+    #[arg(long, value_enum, default_value_t = RateLimits::Off, env = "KSEF_EMULATOR_RATE_LIMITS")]
+    pub(crate) rate_limits: RateLimits,
+    /// NIP of the demo context whose KSeF token is printed at start.
+    #[arg(long, default_value = "5265877635", env = "KSEF_EMULATOR_DEMO_NIP")]
+    pub(crate) demo_nip: String,
+    /// Keep accepted invoices at status 100 this long before processing them.
+    #[arg(long, default_value_t = 0, env = "KSEF_EMULATOR_PROCESSING_DELAY_MS")]
+    pub(crate) processing_delay_ms: u64,
+}
+
+/// Rate limiting profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RateLimits {
+    /// No limits.
+    Off,
+    /// KSeF's per-group limits.
+    Official,
+}
+
+/// Runs the chosen command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Emulator(args) => crate::commands::emulator::run(args).await,
+    }
+}
