@@ -1,1 +1,19 @@
-//! Placeholder.
+//! An async client of the official KSeF 2.0 API.
+//!
+//! [`KsefClient`] has one typed method per endpoint and handles retries (429 by `Retry-After`; 5xx with
+//! backoff where repeating is safe) and both of KSeF's error formats, which become one [`KsefError`].
+//! [`ContextClient`] acts in one context with a KSeF token: it authenticates, reuses and refreshes access
+//! tokens, and opens [`OnlineSession`]s whose invoices it encrypts. Invoice XML is opaque bytes here.
+
+#![deny(missing_docs)]
+
+mod context;
+mod error;
+mod http;
+mod keys;
+
+pub use crate::context::{ContextClient, OnlineSession, Polling, TokenCredentials};
+pub use crate::error::KsefError;
+pub use crate::http::{ClientOptions, Download, Environment, ErrorFormat, KsefClient, MetadataPage};
+pub use crate::keys::{KsefKeys, PublishedKey, SymmetricKey};
+pub use ksef_wire as wire;

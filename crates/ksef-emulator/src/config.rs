@@ -23,7 +23,7 @@ pub struct EmulatorConfig {
     pub public_url: Option<String>,
     /// Rate limiting.
     pub rate_limits: RateLimitProfile,
-    /// How long an accepted invoice stays at status 100 before processing, so clients can observe it.
+    /// How long accepted invoices and exports stay at status 100 before processing, so clients can observe it.
     pub processing_delay: Duration,
     /// `NazwaPodmiotuPrzyjmujacego` in UPOs.
     pub receiving_entity_name: String,

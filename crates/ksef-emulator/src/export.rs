@@ -25,7 +25,8 @@ use crate::store::{ExportRow, QueryOrder, StoredStatus};
 /// Runs forever: builds pending exports one at a time.
 pub(crate) async fn run(state: AppState) {
     loop {
-        match state.db.pending_exports().await {
+        let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay).unwrap_or_default();
+        match state.db.pending_exports(ready_before).await {
             Ok(pending) => {
                 for export in pending {
                     let reference = export.reference_number.clone();

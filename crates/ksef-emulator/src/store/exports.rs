@@ -85,10 +85,10 @@ impl Db {
         Ok(row.as_ref().map(export_from_row))
     }
 
-    /// Exports still to be built, oldest first.
-    pub(crate) async fn pending_exports(&self) -> Result<Vec<ExportRow>, sqlx::Error> {
-        let sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE status_code = 100 ORDER BY created_at");
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+    /// Exports requested no later than `created_before` and still to be built, oldest first.
+    pub(crate) async fn pending_exports(&self, created_before: DateTime<Utc>) -> Result<Vec<ExportRow>, sqlx::Error> {
+        let sql = format!("SELECT {EXPORT_COLUMNS} FROM exports WHERE status_code = 100 AND created_at <= $1 ORDER BY created_at");
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(to_micros(created_before)).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(export_from_row).collect())
     }
 

@@ -1,0 +1,314 @@
+//! A client acting in one KSeF context with a KSeF token: it authenticates when needed, reuses the access
+//! token, refreshes it before it expires, and re-fetches KSeF's keys when KSeF says they changed (21470).
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use ksef_wire::auth::InitTokenAuthenticationRequest;
+use ksef_wire::sessions::{OpenOnlineSessionRequest, SendInvoiceResponse, SessionInvoiceStatusResponse, SessionStatusResponse};
+use ksef_wire::{ContextIdentifier, ContextIdentifierType, FormCode, TokenInfo};
+use tokio::sync::Mutex;
+
+use crate::error::KsefError;
+use crate::http::KsefClient;
+use crate::keys::{KsefKeys, SymmetricKey};
+
+/// The exception code KSeF gives for an unknown or withdrawn `publicKeyId`.
+const UNKNOWN_KEY: i32 = 21470;
+
+/// A context and the KSeF token that authenticates in it. `Debug` hides the token.
+#[derive(Clone)]
+pub struct TokenCredentials {
+    /// The context to act in.
+    pub context: ContextIdentifier,
+    ksef_token: String,
+}
+
+impl TokenCredentials {
+    /// Credentials for a NIP context.
+    pub fn nip(nip: &str, ksef_token: &str) -> TokenCredentials {
+        TokenCredentials {
+            context: ContextIdentifier { kind: ContextIdentifierType::Nip, value: nip.to_owned() },
+            ksef_token: ksef_token.trim().to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for TokenCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCredentials").field("context", &self.context).field("ksef_token", &"<redacted>").finish()
+    }
+}
+
+/// Polling of asynchronous KSeF operations.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    /// Pause between polls.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl Default for Polling {
+    fn default() -> Self {
+        Polling { interval: Duration::from_millis(250), timeout: Duration::from_secs(120) }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Tokens {
+    access: TokenInfo,
+    refresh: TokenInfo,
+}
+
+/// A KSeF client bound to one context.
+pub struct ContextClient {
+    client: KsefClient,
+    credentials: TokenCredentials,
+    keys: Mutex<Option<(Arc<KsefKeys>, Instant)>>,
+    tokens: Mutex<Option<Tokens>>,
+    /// Refresh the access token when it has less than this left.
+    refresh_margin: chrono::Duration,
+    polling: Polling,
+    authentications: AtomicU64,
+    refreshes: AtomicU64,
+}
+
+impl fmt::Debug for ContextClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContextClient").field("base", &self.client.base_url().as_str()).field("credentials", &self.credentials).finish()
+    }
+}
+
+/// How long fetched public keys are trusted before fetching them again.
+const KEYS_TTL: Duration = Duration::from_secs(3600);
+
+impl ContextClient {
+    /// A context client over `client`.
+    pub fn new(client: KsefClient, credentials: TokenCredentials) -> ContextClient {
+        ContextClient {
+            client,
+            credentials,
+            keys: Mutex::new(None),
+            tokens: Mutex::new(None),
+            refresh_margin: chrono::Duration::seconds(60),
+            polling: Polling::default(),
+            authentications: AtomicU64::new(0),
+            refreshes: AtomicU64::new(0),
+        }
+    }
+
+    /// Sets how early before expiry the access token is refreshed (default one minute).
+    pub fn with_refresh_margin(mut self, margin: Duration) -> ContextClient {
+        self.refresh_margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::seconds(60));
+        self
+    }
+
+    /// Sets how asynchronous operations are polled.
+    pub fn with_polling(mut self, polling: Polling) -> ContextClient {
+        self.polling = polling;
+        self
+    }
+
+    /// The underlying typed client.
+    pub fn client(&self) -> &KsefClient {
+        &self.client
+    }
+
+    /// The context this client acts in.
+    pub fn context(&self) -> &ContextIdentifier {
+        &self.credentials.context
+    }
+
+    /// Full authentications performed so far.
+    pub fn authentications(&self) -> u64 {
+        self.authentications.load(Ordering::Relaxed)
+    }
+
+    /// Access-token refreshes performed so far.
+    pub fn refreshes(&self) -> u64 {
+        self.refreshes.load(Ordering::Relaxed)
+    }
+
+    /// KSeF's current keys, fetched once an hour or after KSeF reported a key change.
+    pub async fn keys(&self) -> Result<Arc<KsefKeys>, KsefError> {
+        let mut guard = self.keys.lock().await;
+        if let Some((keys, fetched)) = guard.as_ref() {
+            if fetched.elapsed() < KEYS_TTL {
+                return Ok(keys.clone());
+            }
+        }
+        let certificates = self.client.public_key_certificates().await?;
+        let keys = Arc::new(KsefKeys::from_certificates(&certificates, Utc::now())?);
+        *guard = Some((keys.clone(), Instant::now()));
+        Ok(keys)
+    }
+
+    async fn forget_keys(&self) {
+        *self.keys.lock().await = None;
+    }
+
+    /// A valid access token: the cached one, a refreshed one, or one from a new authentication.
+    pub async fn access_token(&self) -> Result<String, KsefError> {
+        let mut guard = self.tokens.lock().await;
+        let now = Utc::now();
+        if let Some(tokens) = guard.as_ref() {
+            if tokens.access.valid_until - now > self.refresh_margin {
+                return Ok(tokens.access.token.clone());
+            }
+            if tokens.refresh.valid_until - now > self.refresh_margin {
+                match self.client.refresh_access_token(&tokens.refresh.token).await {
+                    Ok(refreshed) => {
+                        self.refreshes.fetch_add(1, Ordering::Relaxed);
+                        let token = refreshed.access_token.token.clone();
+                        *guard = Some(Tokens { access: refreshed.access_token, refresh: tokens.refresh.clone() });
+                        return Ok(token);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "access token refresh failed; authenticating again"),
+                }
+            }
+        }
+        let tokens = self.authenticate_with_key_retry().await?;
+        let token = tokens.access.token.clone();
+        *guard = Some(tokens);
+        Ok(token)
+    }
+
+    /// Drops the cached tokens, so the next call authenticates afresh.
+    pub async fn forget_tokens(&self) {
+        *self.tokens.lock().await = None;
+    }
+
+    async fn authenticate_with_key_retry(&self) -> Result<Tokens, KsefError> {
+        match self.authenticate().await {
+            Err(err) if err.exception_code() == Some(UNKNOWN_KEY) => {
+                self.forget_keys().await;
+                self.authenticate().await
+            }
+            other => other,
+        }
+    }
+
+    /// Challenge → encrypted token → wait for status 200 → redeem.
+    async fn authenticate(&self) -> Result<Tokens, KsefError> {
+        let keys = self.keys().await?;
+        let challenge = self.client.challenge().await?;
+        let request = InitTokenAuthenticationRequest {
+            challenge: challenge.challenge,
+            context_identifier: self.credentials.context.clone(),
+            encrypted_token: keys.encrypt_ksef_token(&self.credentials.ksef_token, challenge.timestamp_ms)?,
+            public_key_id: Some(keys.token_encryption.public_key_id.clone()),
+            authorization_policy: None,
+        };
+        let init = self.client.ksef_token_auth(&request).await?;
+        let operation_token = init.authentication_token.token;
+        let deadline = Instant::now() + self.polling.timeout;
+        loop {
+            let status = self.client.auth_status(&init.reference_number, &operation_token).await?;
+            match status.status.code {
+                200 => break,
+                100 if Instant::now() < deadline => tokio::time::sleep(self.polling.interval).await,
+                100 => return Err(KsefError::Timeout("authentication")),
+                code => {
+                    return Err(KsefError::AuthenticationFailed {
+                        code,
+                        description: status.status.description,
+                        details: status.status.details.unwrap_or_default(),
+                    });
+                }
+            }
+        }
+        let redeemed = self.client.redeem_tokens(&operation_token).await?;
+        self.authentications.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(context = %self.credentials.context.value, auth.reference = %init.reference_number, "authenticated with KSeF");
+        Ok(Tokens { access: redeemed.access_token, refresh: redeemed.refresh_token })
+    }
+
+    /// Opens an online session for `form` under a fresh symmetric key.
+    pub async fn open_online_session(&self, form: FormCode) -> Result<OnlineSession, KsefError> {
+        let mut retried = false;
+        loop {
+            let keys = self.keys().await?;
+            let key = SymmetricKey::generate(&keys)?;
+            let access = self.access_token().await?;
+            let request = OpenOnlineSessionRequest { form_code: form.clone(), encryption: key.encryption.clone() };
+            match self.client.open_online_session(&access, &request).await {
+                Ok(opened) => {
+                    return Ok(OnlineSession {
+                        reference_number: opened.reference_number,
+                        valid_until: opened.valid_until,
+                        key,
+                        polling: self.polling,
+                    });
+                }
+                Err(err) if err.exception_code() == Some(UNKNOWN_KEY) && !retried => {
+                    retried = true;
+                    self.forget_keys().await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+}
+
+/// An open online session: its reference number and the key invoices are encrypted with.
+#[derive(Debug, Clone)]
+pub struct OnlineSession {
+    /// The session's reference number (`…-SO-…`).
+    pub reference_number: String,
+    /// When it closes by itself.
+    pub valid_until: chrono::DateTime<Utc>,
+    /// The session key.
+    pub key: SymmetricKey,
+    polling: Polling,
+}
+
+impl OnlineSession {
+    /// Encrypts and sends one invoice; the answer is its reference number in the session.
+    pub async fn send(&self, ctx: &ContextClient, xml: &[u8]) -> Result<SendInvoiceResponse, KsefError> {
+        let request = self.key.encrypt_invoice(xml);
+        let access = ctx.access_token().await?;
+        ctx.client().send_invoice(&access, &self.reference_number, &request).await
+    }
+
+    /// Closes the session; KSeF then builds the collective UPO.
+    pub async fn close(&self, ctx: &ContextClient) -> Result<(), KsefError> {
+        let access = ctx.access_token().await?;
+        ctx.client().close_online_session(&access, &self.reference_number).await
+    }
+
+    /// Polls an invoice until it leaves processing (100/150) and returns its final status.
+    pub async fn wait_for_invoice(&self, ctx: &ContextClient, invoice: &str) -> Result<SessionInvoiceStatusResponse, KsefError> {
+        let deadline = Instant::now() + self.polling.timeout;
+        loop {
+            let access = ctx.access_token().await?;
+            let status = ctx.client().session_invoice(&access, &self.reference_number, invoice).await?;
+            if !matches!(status.status.code, 100 | 150) {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(KsefError::Timeout("invoice processing"));
+            }
+            tokio::time::sleep(self.polling.interval).await;
+        }
+    }
+
+    /// Polls the session until it is finished (status 200 or a failure) and returns that status.
+    pub async fn wait_until_processed(&self, ctx: &ContextClient) -> Result<SessionStatusResponse, KsefError> {
+        let deadline = Instant::now() + self.polling.timeout;
+        loop {
+            let access = ctx.access_token().await?;
+            let status = ctx.client().session_status(&access, &self.reference_number).await?;
+            if status.status.code >= 200 {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                return Err(KsefError::Timeout("session processing"));
+            }
+            tokio::time::sleep(self.polling.interval).await;
+        }
+    }
+}

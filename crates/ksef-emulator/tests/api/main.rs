@@ -1,0 +1,9 @@
+//! Black-box tests of the emulator: a real server on port 0, spoken to over HTTP.
+
+mod auth;
+mod errors;
+mod exports;
+mod helpers;
+mod invoices;
+mod persistence;
+mod sessions;
