@@ -135,28 +135,39 @@ impl Iv {
 /// Encrypts `plain` with AES-256-CBC and PKCS#7 padding. The IV is not prepended to the output:
 /// KSeF carries it separately, in `initializationVector`.
 pub fn encrypt_cbc(key: &AesKey, iv: &Iv, plain: &[u8]) -> Vec<u8> {
-    let cipher = PaddedBlockEncryptingKey::cbc_pkcs7(key.unbound()).expect("AES-256-CBC key");
     let mut in_out = Vec::with_capacity(padded_len(plain.len()));
     in_out.extend_from_slice(plain);
-    cipher
-        .less_safe_encrypt(&mut in_out, EncryptionContext::Iv128(FixedLength::from(iv.0)))
-        .expect("AES-CBC encryption with a valid key and IV");
+    encrypt_cbc_in_place(key, iv, &mut in_out);
     in_out
+}
+
+/// Encrypts `buf` in place with AES-256-CBC and PKCS#7 padding, growing it by the padding.
+pub fn encrypt_cbc_in_place(key: &AesKey, iv: &Iv, buf: &mut Vec<u8>) {
+    let cipher = PaddedBlockEncryptingKey::cbc_pkcs7(key.unbound()).expect("AES-256-CBC key");
+    cipher
+        .less_safe_encrypt(buf, EncryptionContext::Iv128(FixedLength::from(iv.0)))
+        .expect("AES-CBC encryption with a valid key and IV");
 }
 
 /// Decrypts AES-256-CBC ciphertext with PKCS#7 padding (no IV prefix).
 pub fn decrypt_cbc(key: &AesKey, iv: &Iv, cipher: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    if cipher.is_empty() || cipher.len() % BLOCK_LEN != 0 {
+    let mut in_out = cipher.to_vec();
+    decrypt_cbc_in_place(key, iv, &mut in_out)?;
+    Ok(in_out)
+}
+
+/// Decrypts `buf` in place, shrinking it to the plaintext; on failure `buf` holds garbage.
+pub fn decrypt_cbc_in_place(key: &AesKey, iv: &Iv, buf: &mut Vec<u8>) -> Result<(), CryptoError> {
+    if buf.is_empty() || buf.len() % BLOCK_LEN != 0 {
         return Err(CryptoError::Decrypt);
     }
     let decrypting = PaddedBlockDecryptingKey::cbc_pkcs7(key.unbound()).expect("AES-256-CBC key");
-    let mut in_out = cipher.to_vec();
     let plain_len = decrypting
-        .decrypt(&mut in_out, DecryptionContext::Iv128(FixedLength::from(iv.0)))
+        .decrypt(buf, DecryptionContext::Iv128(FixedLength::from(iv.0)))
         .map_err(|_| CryptoError::Decrypt)?
         .len();
-    in_out.truncate(plain_len);
-    Ok(in_out)
+    buf.truncate(plain_len);
+    Ok(())
 }
 
 /// The ciphertext length PKCS#7 padding gives a plaintext of `plain_len` bytes.

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
-use ksef_core::crypto::{b64_decode, b64url, b64url_decode, decrypt_cbc, sha256_base64};
+use ksef_core::crypto::{b64_decode, b64url, b64url_decode, decrypt_cbc_in_place, sha256_base64};
 use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
 use ksef_wire::TokenPermission as P;
 use ksef_wire::sessions::{
@@ -145,8 +145,9 @@ pub(crate) async fn send_invoice(
         .session_key(&session.reference_number, &session.encrypted_key, &session.iv)
         .ok_or_else(|| EmuError::code(21180, [format!("Status sesji {} uniemożliwia wysyłkę faktur.", session.status.code)]))?;
     // Ciphertext that does not decrypt is accepted and fails processing with status 435, as in KSeF.
-    let content = match decrypt_cbc(&key.key, &key.iv, &encrypted) {
-        Ok(plain) => {
+    let mut plain = encrypted;
+    let content = match decrypt_cbc_in_place(&key.key, &key.iv, &mut plain) {
+        Ok(()) => {
             if plain.len() as i64 != req.invoice_size {
                 return Err(size_mismatch());
             }

@@ -1,0 +1,37 @@
+//! An emulator on port 0 and a context client for it.
+
+use ksef_client::{ClientOptions, ContextClient, KsefClient, Polling, TokenCredentials};
+use ksef_emulator::{EmulatorConfig, EmulatorServer};
+
+pub const NIP: &str = "5265877635";
+
+pub struct Harness {
+    pub server: EmulatorServer,
+    pub ctx: ContextClient,
+    pub _dir: tempfile::TempDir,
+}
+
+pub async fn harness(configure: impl FnOnce(&mut EmulatorConfig)) -> Harness {
+    harness_with(configure, ClientOptions::default()).await
+}
+
+pub async fn harness_with(configure: impl FnOnce(&mut EmulatorConfig), options: ClientOptions) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EmulatorConfig::new(dir.path());
+    configure(&mut config);
+    let server = EmulatorServer::bind("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let token = server.emulator().issue_token(NIP, None).await.unwrap().token;
+    let client = KsefClient::with_options(&server.base_url(), options).unwrap();
+    let polling = Polling { interval: std::time::Duration::from_millis(20), timeout: std::time::Duration::from_secs(20) };
+    let ctx = ContextClient::new(client, TokenCredentials::nip(NIP, &token)).with_polling(polling);
+    Harness { server, ctx, _dir: dir }
+}
+
+pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{seller}</NIP><Nazwa>S</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>7010002137</NIP><Nazwa>B</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury></Fa></Faktura>"#
+    )
+    .into_bytes()
+}

@@ -1,0 +1,5 @@
+//! The client against a real in-process emulator (and, for failure modes, against small stub servers).
+
+mod flow;
+mod helpers;
+mod resilience;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs a KSeF client we did not write (PyPI ksef-client 0.20.0, driven by ../shared/conformance/peer_flow.py)
+# through the whole KSeF 2.0 flow against `ksef-gateway emulator`, in several variants.
+#
+#   bash scripts/conformance.sh            (from the repository root; needs ../shared and PyPI)
+#
+# Without ../shared it skips, except under CI=true, where it fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared="${KSEF_SHARED_DIR:-../shared}"
+if [ ! -f "$shared/conformance/peer_flow.py" ]; then
+  if [ "${CI:-}" = "true" ]; then echo "conformance: FAIL: $shared/conformance is missing" >&2; exit 1; fi
+  echo "conformance: SKIP: $shared/conformance is missing (it ships beside the repository in CI)"
+  exit 0
+fi
+target="${CARGO_TARGET_DIR:-target}"
+cargo build --quiet --bin ksef-gateway
+bin="$target/debug/ksef-gateway"
+
+venv="$target/peerclients"
+bash "$shared/conformance/setup.sh" "$venv" >/dev/null
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# ksef-client refuses pre-signed URLs on loopback, so the emulator hands them out under a DNS name that the
+# driver maps back to 127.0.0.1 (--resolve).
+"$bin" emulator --listen "127.0.0.1:$port" --data-dir "$work/emulator" \
+  --public-url "http://storage.ksef-emu.test:{port}" >"$work/emulator.out" 2>"$work/emulator.log" &
+emulator_pid=$!
+trap 'kill $emulator_pid 2>/dev/null || true; wait $emulator_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 100); do [ -f "$work/emulator/demo-token.json" ] && break; sleep 0.1; done
+token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$work/emulator/demo-token.json")
+nip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["nip"])' "$work/emulator/demo-token.json")
+
+run() {
+  echo "conformance: peer_flow.py $*"
+  "$venv/bin/python" "$shared/conformance/peer_flow.py" --base-url "http://127.0.0.1:$port" --nip "$nip" \
+    --token "$token" --resolve storage.ksef-emu.test=127.0.0.1 "$@"
+}
+status=0
+run || status=1
+run --skip-xsd --compression TarGz --date-type Invoicing || status=1
+run --skip-xsd --compression Zip --date-type Issue || status=1
+if [ $status -ne 0 ]; then
+  echo "conformance: FAIL; emulator log follows" >&2
+  tail -n 50 "$work/emulator.log" >&2
+fi
+exit $status
