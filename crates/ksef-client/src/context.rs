@@ -136,10 +136,10 @@ impl ContextClient {
     /// KSeF's current keys, fetched once an hour or after KSeF reported a key change.
     pub async fn keys(&self) -> Result<Arc<KsefKeys>, KsefError> {
         let mut guard = self.keys.lock().await;
-        if let Some((keys, fetched)) = guard.as_ref() {
-            if fetched.elapsed() < KEYS_TTL {
-                return Ok(keys.clone());
-            }
+        if let Some((keys, fetched)) = guard.as_ref()
+            && fetched.elapsed() < KEYS_TTL
+        {
+            return Ok(keys.clone());
         }
         let certificates = self.client.public_key_certificates().await?;
         let keys = Arc::new(KsefKeys::from_certificates(&certificates, Utc::now())?);

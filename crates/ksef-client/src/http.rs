@@ -332,6 +332,17 @@ impl KsefClient {
         let suffix = if failed_only { "/failed" } else { "" };
         let mut url = self.url(&format!("sessions/{session}/invoices{suffix}"))?;
         url.query_pairs_mut().append_pair("pageSize", &page_size.to_string());
+        self.get_page("session invoices", url, access_token, continuation).await
+    }
+
+    /// A GET of one page of a list that continues with `x-continuation-token`.
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        url: Url,
+        access_token: &str,
+        continuation: Option<&str>,
+    ) -> Result<T, KsefError> {
         let response = self
             .execute(Repeat::Safe, || {
                 let request = with_token(self.http.get(url.clone()), Some(access_token));
@@ -341,7 +352,7 @@ impl KsefClient {
                 }
             })
             .await?;
-        self.json("session invoices", response).await
+        self.json(what, response).await
     }
 
     /// `GET /sessions/{reference}/invoices/{invoiceReference}`.
@@ -355,16 +366,7 @@ impl KsefClient {
         url.query_pairs_mut()
             .append_pair("sessionType", if batch { "Batch" } else { "Online" })
             .append_pair("pageSize", &page_size.to_string());
-        let response = self
-            .execute(Repeat::Safe, || {
-                let request = with_token(self.http.get(url.clone()), Some(access_token));
-                match continuation {
-                    Some(token) => request.header("x-continuation-token", token),
-                    None => request,
-                }
-            })
-            .await?;
-        self.json("session list", response).await
+        self.get_page("session list", url, access_token, continuation).await
     }
 
     /// `GET /sessions/{reference}/upo/{upoReference}`: one page of the session's UPO.

@@ -158,7 +158,7 @@ pub fn decrypt_cbc(key: &AesKey, iv: &Iv, cipher: &[u8]) -> Result<Vec<u8>, Cryp
 
 /// Decrypts `buf` in place, shrinking it to the plaintext; on failure `buf` holds garbage.
 pub fn decrypt_cbc_in_place(key: &AesKey, iv: &Iv, buf: &mut Vec<u8>) -> Result<(), CryptoError> {
-    if buf.is_empty() || buf.len() % BLOCK_LEN != 0 {
+    if buf.is_empty() || !buf.len().is_multiple_of(BLOCK_LEN) {
         return Err(CryptoError::Decrypt);
     }
     let decrypting = PaddedBlockDecryptingKey::cbc_pkcs7(key.unbound()).expect("AES-256-CBC key");

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which of the three tokens this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[expect(clippy::enum_variant_names, reason = "the names are the values of KSeF's own token-type claim")]
 pub(crate) enum TokenType {
     /// Polls the authentication status and redeems the other two.
     OperationToken,

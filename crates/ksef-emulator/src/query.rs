@@ -98,10 +98,10 @@ pub(crate) fn matches(f: &InvoiceQueryFilters, m: &InvoiceMetadata) -> bool {
     if f.seller_nip.as_ref().is_some_and(|n| *n != m.seller.nip) {
         return false;
     }
-    if let Some(b) = &f.buyer_identifier {
-        if b.kind != m.buyer.identifier.kind || (b.value.is_some() && b.value != m.buyer.identifier.value) {
-            return false;
-        }
+    if let Some(b) = &f.buyer_identifier
+        && (b.kind != m.buyer.identifier.kind || (b.value.is_some() && b.value != m.buyer.identifier.value))
+    {
+        return false;
     }
     if let Some(a) = &f.amount {
         let value = match a.kind {

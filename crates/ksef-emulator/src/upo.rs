@@ -223,6 +223,6 @@ mod tests {
         let si_end = xml.find("</ds:SignedInfo>").unwrap() + "</ds:SignedInfo>".len();
         let value = parsed.descendants().find(|n| n.has_tag_name((DSIG, "SignatureValue"))).unwrap().text().unwrap();
         let public = keys.upo_signing.private.public_key();
-        assert!(public.verify_pkcs1_sha256(xml[si_start..si_end].as_bytes(), &ksef_core::crypto::b64_decode(value).unwrap()));
+        assert!(public.verify_pkcs1_sha256(&xml.as_bytes()[si_start..si_end], &ksef_core::crypto::b64_decode(value).unwrap()));
     }
 }

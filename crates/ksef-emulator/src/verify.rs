@@ -77,6 +77,7 @@ pub struct Rejection {
 
 /// The verdict on an invoice's content.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(clippy::large_enum_variant, reason = "a verdict is made and moved once per invoice")]
 pub enum Verdict {
     /// Acceptable; here is what it says.
     Accepted(InvoiceFacts),
@@ -113,12 +114,12 @@ fn precheck(xml: &[u8]) -> Result<&str, String> {
         return Err("Dokument zawiera znacznik BOM; wymagane jest kodowanie UTF-8 bez BOM.".into());
     }
     let text = std::str::from_utf8(xml).map_err(|e| format!("Dokument nie jest poprawnie zakodowany w UTF-8 (bajt {}).", e.valid_up_to()))?;
-    if let Some(decl) = text.strip_prefix("<?xml").and_then(|rest| rest.split_once("?>")).map(|(d, _)| d) {
-        if let Some(enc) = decl.split("encoding").nth(1) {
-            let value: String = enc.chars().skip_while(|c| *c != '"' && *c != '\'').skip(1).take_while(|c| *c != '"' && *c != '\'').collect();
-            if !value.eq_ignore_ascii_case("utf-8") {
-                return Err(format!("Deklarowane kodowanie '{value}' jest niedozwolone; wymagane jest UTF-8."));
-            }
+    let declaration = text.strip_prefix("<?xml").and_then(|rest| rest.split_once("?>")).map(|(d, _)| d);
+    if let Some(enc) = declaration.and_then(|d| d.split("encoding").nth(1)) {
+        let quote = |c: &char| *c == '"' || *c == '\'';
+        let value: String = enc.chars().skip_while(|c| !quote(c)).skip(1).take_while(|c| !quote(c)).collect();
+        if !value.eq_ignore_ascii_case("utf-8") {
+            return Err(format!("Deklarowane kodowanie '{value}' jest niedozwolone; wymagane jest UTF-8."));
         }
     }
     Ok(text)

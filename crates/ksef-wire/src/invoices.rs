@@ -98,7 +98,6 @@ pub struct BuyerIdentifier {
 
 /// Form family a query filters on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[expect(clippy::upper_case_acronyms, reason = "the wire names are upper case")]
 pub enum InvoiceQueryFormType {
     /// FA invoices.
     FA,

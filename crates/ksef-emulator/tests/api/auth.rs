@@ -107,7 +107,8 @@ async fn a_wrong_token_timestamp_or_context_ends_the_authentication_with_status_
     let emu = spawn().await;
     let token = emu.issue_token(SELLER).await;
     let (token_key, _, _, _) = emu.keys().await;
-    let cases: [(&str, Box<dyn Fn(i64) -> String>, &str); 3] = [
+    type Plaintext<'a> = Box<dyn Fn(i64) -> String + 'a>;
+    let cases: [(&str, Plaintext, &str); 3] = [
         ("unknown token", Box::new(|ts| ksef_token_plaintext("20260101-EC-0000000000-0000000000-00|nip-5265877635|00", ts)), SELLER),
         ("timestamp of another moment", Box::new(|ts| ksef_token_plaintext(&token, ts - 1)), SELLER),
         ("token of another context", Box::new(|ts| ksef_token_plaintext(&token, ts)), "7010002137"),
