@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod export;
 mod extract;
+mod ingest;
 mod jwt;
 mod keys;
 mod presign;
@@ -66,8 +67,9 @@ impl Emulator {
         let now = clock.now();
         let keys = tokio::task::spawn_blocking(move || keys::KeyMaterial::load_or_create(&data_dir, now)).await??;
         let db = store::Db::open(&config.data_dir).await?;
-        let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier);
-        let workers = vec![tokio::spawn(processing::run(state.clone())), tokio::spawn(export::run(state.clone()))];
+        let (ingest, writer) = ingest::Ingest::start(db.clone(), routes::sessions::MAX_INVOICES_PER_SESSION);
+        let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest);
+        let workers = vec![writer, tokio::spawn(processing::run(state.clone())), tokio::spawn(export::run(state.clone()))];
         Ok(Emulator { state, workers })
     }
 

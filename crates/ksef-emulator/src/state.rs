@@ -22,6 +22,16 @@ pub(crate) struct SessionKey {
     pub(crate) iv: Iv,
 }
 
+/// What a send needs to know about its session and which never changes while the session is open.
+#[derive(Debug)]
+pub(crate) struct SendingSession {
+    pub(crate) context_value: String,
+    pub(crate) online: bool,
+    pub(crate) valid_until: DateTime<Utc>,
+    /// `None` when the client's key does not unwrap (the session is then in status 415).
+    pub(crate) key: Option<SessionKey>,
+}
+
 /// Shared state; cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct AppState(Arc<Inner>);
@@ -38,7 +48,9 @@ pub(crate) struct Inner {
     pub(crate) invoices_waiting: Notify,
     pub(crate) exports_waiting: Notify,
     pub(crate) limiter: Option<RateLimiter>,
-    session_keys: Mutex<HashMap<String, Arc<SessionKey>>>,
+    pub(crate) ingest: crate::ingest::Ingest,
+    /// Open sessions by reference number, so a send needs no lookup in the store.
+    sending: Mutex<HashMap<String, Arc<SendingSession>>>,
 }
 
 impl Deref for AppState {
@@ -57,6 +69,7 @@ impl AppState {
         keys: KeyMaterial,
         clock: Arc<dyn Clock>,
         verifier: Arc<dyn InvoiceVerifier>,
+        ingest: crate::ingest::Ingest,
     ) -> AppState {
         let limiter = RateLimiter::for_profile(config.rate_limits);
         AppState(Arc::new(Inner {
@@ -69,7 +82,8 @@ impl AppState {
             invoices_waiting: Notify::new(),
             exports_waiting: Notify::new(),
             limiter,
-            session_keys: Mutex::new(HashMap::new()),
+            ingest,
+            sending: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -83,19 +97,39 @@ impl AppState {
         Some(SessionKey { key: AesKey::from_slice(&key).ok()?, iv: Iv::from_slice(iv).ok()? })
     }
 
-    /// The session's key, from memory or unwrapped from its stored form.
-    pub(crate) fn session_key(&self, session: &str, encrypted_key: &[u8], iv: &[u8]) -> Option<Arc<SessionKey>> {
-        if let Some(k) = self.session_keys.lock().expect("key cache lock").get(session) {
-            return Some(k.clone());
-        }
-        let key = Arc::new(self.unwrap_session_key(encrypted_key, iv)?);
-        self.session_keys.lock().expect("key cache lock").insert(session.to_owned(), key.clone());
-        Some(key)
+    /// Remembers a session for sending.
+    pub(crate) fn remember_session(&self, reference: &str, session: SendingSession) -> Arc<SendingSession> {
+        let session = Arc::new(session);
+        self.sending.lock().expect("session cache lock").insert(reference.to_owned(), session.clone());
+        session
     }
 
-    /// Forgets a closed session's key.
-    pub(crate) fn forget_session_key(&self, session: &str) {
-        self.session_keys.lock().expect("key cache lock").remove(session);
+    /// The session `reference` of context `context_value`, from memory or from the store.
+    pub(crate) async fn sending_session(
+        &self,
+        reference: &str,
+        context_value: &str,
+    ) -> Result<Option<Arc<SendingSession>>, sqlx::Error> {
+        let cached = self.sending.lock().expect("session cache lock").get(reference).cloned();
+        if let Some(s) = cached {
+            return Ok((s.context_value == context_value).then_some(s));
+        }
+        let Some(row) = self.db.session(reference, context_value).await? else { return Ok(None) };
+        let session = SendingSession {
+            context_value: row.context_value,
+            online: row.kind == "Online",
+            valid_until: row.valid_until,
+            key: self.unwrap_session_key(&row.encrypted_key, &row.iv),
+        };
+        if row.status.code == 100 {
+            return Ok(Some(self.remember_session(reference, session)));
+        }
+        Ok(Some(Arc::new(session)))
+    }
+
+    /// Forgets a session that no longer takes invoices.
+    pub(crate) fn forget_session(&self, reference: &str) {
+        self.sending.lock().expect("session cache lock").remove(reference);
     }
 
     /// A pre-signed URL for `path` under the public base URL.

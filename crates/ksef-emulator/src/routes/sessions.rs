@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::error::EmuError;
 use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
-use crate::state::AppState;
+use crate::state::{AppState, SendingSession};
 use crate::store::{InvoiceRow, NewInvoice, NewSession, SessionListFilter, SessionRow, StoredStatus};
 use crate::store::invoices::AddRefused;
 use crate::verify::namespace_for;
@@ -65,7 +65,8 @@ pub(crate) async fn open_online(
     let now = state.now();
     let reference = ReferenceNumber::generate(ReferenceKind::OnlineSession, now.date_naive());
     // A key that does not unwrap still opens the session, which then reports status 415, as KSeF does.
-    let status = match state.session_key(reference.as_str(), &encrypted_key, &iv) {
+    let key = state.unwrap_session_key(&encrypted_key, &iv);
+    let status = match key {
         Some(_) => StoredStatus::new(100, "Sesja interaktywna otwarta"),
         None => StoredStatus::new(415, "Błąd odszyfrowania dostarczonego klucza"),
     };
@@ -88,6 +89,10 @@ pub(crate) async fn open_online(
             valid_until,
         })
         .await?;
+    if key.is_some() {
+        let sending = SendingSession { context_value: caller.context.value.clone(), online: true, valid_until, key };
+        state.remember_session(reference.as_str(), sending);
+    }
     Ok((StatusCode::CREATED, Json(OpenOnlineSessionResponse { reference_number: reference.to_string(), valid_until })))
 }
 
@@ -129,10 +134,15 @@ pub(crate) async fn send_invoice(
     if req.invoice_size > MAX_INVOICE_BYTES {
         return Err(EmuError::validation([format!("Rozmiar faktury przekracza dozwolone {MAX_INVOICE_BYTES} bajtów.")]));
     }
-    let session = state.db.session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
-    if session.kind != "Online" || session.status.code != 100 || session.valid_until < state.now() {
-        return Err(EmuError::code(21180, [format!("Status sesji {} uniemożliwia wysyłkę faktur.", session.status.code)]));
+    let session =
+        state.sending_session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
+    let refuse = |code: &str| EmuError::code(21180, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")]);
+    if !session.online || session.valid_until < state.now() {
+        state.forget_session(&session_ref);
+        return Err(refuse("170"));
     }
+    // The status itself is checked when the invoice is recorded, in the same transaction.
+    let Some(key) = session.key.as_ref() else { return Err(refuse("415")) };
     let encrypted = b64_decode(&req.encrypted_invoice_content)
         .map_err(|_| EmuError::validation(["Pole encryptedInvoiceContent nie jest poprawnym Base64.".to_owned()]))?;
     if encrypted.len() as i64 != req.encrypted_invoice_size {
@@ -141,9 +151,6 @@ pub(crate) async fn send_invoice(
     if sha256_base64(&encrypted) != req.encrypted_invoice_hash {
         return Err(hash_mismatch());
     }
-    let key = state
-        .session_key(&session.reference_number, &session.encrypted_key, &session.iv)
-        .ok_or_else(|| EmuError::code(21180, [format!("Status sesji {} uniemożliwia wysyłkę faktur.", session.status.code)]))?;
     // Ciphertext that does not decrypt is accepted and fails processing with status 435, as in KSeF.
     let mut plain = encrypted;
     let content = match decrypt_cbc_in_place(&key.key, &key.iv, &mut plain) {
@@ -161,11 +168,10 @@ pub(crate) async fn send_invoice(
     let now = state.now();
     let invoice_ref = ReferenceNumber::generate(ReferenceKind::Invoice, now.date_naive());
     let added = state
-        .db
-        .add_invoice(
-            &NewInvoice {
+        .ingest
+        .add(NewInvoice {
                 reference_number: invoice_ref.to_string(),
-                session_reference: session.reference_number.clone(),
+                session_reference: session_ref.clone(),
                 invoice_hash: req.invoice_hash,
                 invoice_size: req.invoice_size,
                 content,
@@ -173,9 +179,7 @@ pub(crate) async fn send_invoice(
                 offline_requested: req.offline_mode == Some(true),
                 hash_of_corrected: req.hash_of_corrected_invoice,
                 file_name: None,
-            },
-            MAX_INVOICES_PER_SESSION,
-        )
+            })
         .await?;
     match added {
         Ok(_) => {}
@@ -210,7 +214,7 @@ pub(crate) async fn close_online(
     if !closed {
         return Err(EmuError::code(21180, [format!("Status sesji {} uniemożliwia jej zamknięcie.", session.status.code)]));
     }
-    state.forget_session_key(&session_ref);
+    state.forget_session(&session_ref);
     state.invoices_waiting.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -163,53 +163,20 @@ pub(crate) struct MetadataQuery {
 }
 
 impl Db {
-    /// Adds an invoice to an open session, giving it the next ordinal, in one transaction.
-    pub(crate) async fn add_invoice(
+    /// Adds invoices to their open sessions, each with its session's next ordinal, in one transaction
+    /// (a group commit: concurrent sends share one write). Each gets its ordinal or the reason it was refused.
+    pub(crate) async fn add_invoices(
         &self,
-        invoice: &NewInvoice,
+        invoices: &[NewInvoice],
         max_invoices: i32,
-    ) -> Result<Result<i32, AddRefused>, sqlx::Error> {
+    ) -> Result<Vec<Result<i32, AddRefused>>, sqlx::Error> {
         let mut tx = self.begin_write().await?;
-        let ordinal: Option<i32> = sqlx::query_scalar(
-            "UPDATE sessions SET invoice_count = invoice_count + 1, updated_at = $2
-             WHERE reference_number = $1 AND status_code = 100 AND invoice_count < $3 RETURNING invoice_count",
-        )
-        .bind(&invoice.session_reference)
-        .bind(to_micros(invoice.invoicing_date))
-        .bind(max_invoices)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(ordinal) = ordinal else {
-            let status: Option<i32> = sqlx::query_scalar("SELECT status_code FROM sessions WHERE reference_number = $1")
-                .bind(&invoice.session_reference)
-                .fetch_optional(&mut *tx)
-                .await?;
-            return Ok(Err(match status {
-                None => AddRefused::NoSession,
-                Some(100) => AddRefused::Full,
-                Some(code) => AddRefused::NotOpen(code),
-            }));
-        };
-        sqlx::query(
-            "INSERT INTO invoices (reference_number, session_reference, ordinal, invoice_hash, invoice_size, content,
-                status_code, status_description, invoicing_date, invoicing_mode, offline_requested, hash_of_corrected, file_name)
-             VALUES ($1, $2, $3, $4, $5, $6, 100, 'Faktura przyjęta do dalszego przetwarzania', $7, $8, $9, $10, $11)",
-        )
-        .bind(&invoice.reference_number)
-        .bind(&invoice.session_reference)
-        .bind(ordinal)
-        .bind(&invoice.invoice_hash)
-        .bind(invoice.invoice_size)
-        .bind(&invoice.content)
-        .bind(to_micros(invoice.invoicing_date))
-        .bind(if invoice.offline_requested { "Offline" } else { "Online" })
-        .bind(invoice.offline_requested)
-        .bind(&invoice.hash_of_corrected)
-        .bind(&invoice.file_name)
-        .execute(&mut *tx)
-        .await?;
+        let mut results = Vec::with_capacity(invoices.len());
+        for invoice in invoices {
+            results.push(add_one(&mut tx, invoice, max_invoices).await?);
+        }
         tx.commit().await?;
-        Ok(Ok(ordinal))
+        Ok(results)
     }
 
     /// Up to `limit` invoices at status 100 received no later than `received_before`, oldest first.
@@ -466,4 +433,50 @@ impl Db {
             .await?;
         Ok(us.map(from_micros))
     }
+}
+
+async fn add_one(
+    conn: &mut sqlx::SqliteConnection,
+    invoice: &NewInvoice,
+    max_invoices: i32,
+) -> Result<Result<i32, AddRefused>, sqlx::Error> {
+    let ordinal: Option<i32> = sqlx::query_scalar(
+        "UPDATE sessions SET invoice_count = invoice_count + 1, updated_at = $2
+         WHERE reference_number = $1 AND status_code = 100 AND invoice_count < $3 RETURNING invoice_count",
+    )
+    .bind(&invoice.session_reference)
+    .bind(to_micros(invoice.invoicing_date))
+    .bind(max_invoices)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(ordinal) = ordinal else {
+        let status: Option<i32> = sqlx::query_scalar("SELECT status_code FROM sessions WHERE reference_number = $1")
+            .bind(&invoice.session_reference)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Ok(Err(match status {
+            None => AddRefused::NoSession,
+            Some(100) => AddRefused::Full,
+            Some(code) => AddRefused::NotOpen(code),
+        }));
+    };
+    sqlx::query(
+        "INSERT INTO invoices (reference_number, session_reference, ordinal, invoice_hash, invoice_size, content,
+            status_code, status_description, invoicing_date, invoicing_mode, offline_requested, hash_of_corrected, file_name)
+         VALUES ($1, $2, $3, $4, $5, $6, 100, 'Faktura przyjęta do dalszego przetwarzania', $7, $8, $9, $10, $11)",
+    )
+    .bind(&invoice.reference_number)
+    .bind(&invoice.session_reference)
+    .bind(ordinal)
+    .bind(&invoice.invoice_hash)
+    .bind(invoice.invoice_size)
+    .bind(&invoice.content)
+    .bind(to_micros(invoice.invoicing_date))
+    .bind(if invoice.offline_requested { "Offline" } else { "Online" })
+    .bind(invoice.offline_requested)
+    .bind(&invoice.hash_of_corrected)
+    .bind(&invoice.file_name)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(ordinal))
 }
