@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs a KSeF client we did not write (PyPI ksef-client 0.20.0, driven by ../shared/conformance/peer_flow.py)
-# through the whole KSeF 2.0 flow against `ksef-gateway emulator`, in several variants.
+# Runs two KSeF clients we did not write through the whole KSeF 2.0 flow against `ksef-gateway emulator`:
+# PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py, in several variants) and, where a
+# Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by scripts/peer_ksef2.py).
 #
 #   bash scripts/conformance.sh            (from the repository root; needs ../shared and PyPI)
 #
@@ -41,6 +42,27 @@ status=0
 run || status=1
 run --skip-xsd --compression TarGz --date-type Invoicing || status=1
 run --skip-xsd --compression Zip --date-type Issue || status=1
+# ksef2 needs Python >= 3.12; the machine's default python3 may be older, pyenv may have a newer one.
+py312=""
+for candidate in python3.13 python3.12 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do
+  if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then
+    py312=$(command -v "$candidate"); break
+  fi
+done
+if [ -n "$py312" ]; then
+  venv2="$target/peerclients-ksef2"
+  [ -x "$venv2/bin/python" ] || "$py312" -m venv "$venv2"
+  "$venv2/bin/python" -m pip install -q --disable-pip-version-check "ksef2==1.1.0"
+  for variant in "" "--compression TarGz --date-type Invoicing"; do
+    echo "conformance: peer_ksef2.py $variant"
+    # shellcheck disable=SC2086
+    "$venv2/bin/python" scripts/peer_ksef2.py --base-url "http://127.0.0.1:$port" --nip "$nip" --token "$token" \
+      --resolve storage.ksef-emu.test=127.0.0.1 $variant || status=1
+  done
+else
+  echo "conformance: SKIP ksef2: no Python >= 3.12 on this machine"
+fi
+
 if [ $status -ne 0 ]; then
   echo "conformance: FAIL; emulator log follows" >&2
   tail -n 50 "$work/emulator.log" >&2

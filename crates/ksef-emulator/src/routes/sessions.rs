@@ -247,7 +247,8 @@ pub(crate) async fn session_status(
 ) -> Result<Json<SessionStatusResponse>, EmuError> {
     let s = owned_session(&state, &caller, &session_ref).await?;
     let open = s.status.code == 100;
-    let pages = state.db.upo_page_references(&s.reference_number).await?;
+    // Pages are read after the status; show them only with the status that says they are complete.
+    let pages = if s.status.code == 200 { state.db.upo_page_references(&s.reference_number).await? } else { Vec::new() };
     Ok(Json(SessionStatusResponse {
         status: s.status.to_wire(),
         date_created: s.created_at,
