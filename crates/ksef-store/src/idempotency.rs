@@ -1,0 +1,95 @@
+//! Idempotency keys: the first request with a key runs; any repeat gets the stored answer.
+
+use sqlx::Row as _;
+
+use crate::{Store, StoreError};
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Content type.
+    pub content_type: String,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// What a request with an idempotency key should do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// It is the first: run it, then store its answer.
+    Run,
+    /// An earlier identical request finished: answer this.
+    Replay(StoredResponse),
+    /// An earlier identical request is still running.
+    InProgress,
+    /// The key was used with a different request.
+    Mismatch,
+}
+
+impl Store {
+    /// Claims `key` for a request whose body hashes to `request_hash`, or reports what happened to it before.
+    pub async fn begin_idempotent(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        request_hash: &str,
+        now: i64,
+    ) -> Result<IdempotencyStart, StoreError> {
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, key) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(IdempotencyStart::Run);
+        }
+        let row = sqlx::query("SELECT request_hash, status, content_type, body FROM idempotency_keys WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant_id)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        let stored_hash: String = row.try_get(0)?;
+        if stored_hash != request_hash {
+            return Ok(IdempotencyStart::Mismatch);
+        }
+        let status: Option<i64> = row.try_get(1)?;
+        Ok(match status {
+            None => IdempotencyStart::InProgress,
+            Some(status) => IdempotencyStart::Replay(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                content_type: row.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
+                body: row.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
+            }),
+        })
+    }
+
+    /// Stores the answer to the request that claimed `key`.
+    pub async fn finish_idempotent(&self, tenant_id: &str, key: &str, response: &StoredResponse) -> Result<(), StoreError> {
+        sqlx::query("UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5 WHERE tenant_id = $1 AND key = $2")
+            .bind(tenant_id)
+            .bind(key)
+            .bind(i64::from(response.status))
+            .bind(&response.content_type)
+            .bind(&response.body)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases `key` after its request failed in a way worth retrying, so a repeat runs again.
+    pub async fn abandon_idempotent(&self, tenant_id: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status IS NULL")
+            .bind(tenant_id)
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! The gateway's persistence: tenants and API keys, sessions, invoices and idempotency keys, on SQLite or
+//! PostgreSQL behind one set of functions written in the gateway's vocabulary.
+//!
+//! Both engines run the same SQL through sqlx's runtime-chosen `Any` driver; each has its own migrations
+//! (`migrations/sqlite`, `migrations/postgres`). Instants are stored as microseconds since the epoch, ids as
+//! text, secrets only in sealed form: sealing is the caller's business, the store never sees a key.
+
+#![deny(missing_docs)]
+
+mod idempotency;
+mod invoices;
+mod sessions;
+mod tenants;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::fmt;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor as _};
+
+pub use crate::idempotency::{IdempotencyStart, StoredResponse};
+pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
+pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
+pub use crate::tenants::{NewTenant, TenantRecord};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no engine we support.
+    #[error("unsupported database URL (use sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, in a file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A database URL whose `Debug` and `Display` hide the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Parses a `sqlite://` or `postgres://` URL.
+    pub fn parse(text: &str) -> Result<DatabaseUrl, StoreError> {
+        let text = text.trim();
+        if text.starts_with("sqlite:") || text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(DatabaseUrl(text.to_owned()))
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// A SQLite database in `path`, created if missing.
+    pub fn sqlite_file(path: &std::path::Path) -> DatabaseUrl {
+        DatabaseUrl(format!("sqlite://{}?mode=rwc", path.display()))
+    }
+
+    /// The engine the URL names.
+    pub fn backend(&self) -> Backend {
+        if self.0.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres }
+    }
+
+    /// The URL itself, password included; only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("****"));
+                u.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// The gateway's store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` and brings the schema up to date.
+    pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = url.backend();
+        let options = AnyConnectOptions::from_str(url.expose())?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; a busy timeout queues writers instead of failing them.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    /// The engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Details lists are stored as JSON text.
+fn details_to_json(details: &[String]) -> Option<String> {
+    (!details.is_empty()).then(|| serde_json::to_string(details).expect("strings serialize"))
+}
+
+fn details_from_json(json: Option<String>) -> Vec<String> {
+    json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_hides_its_password() {
+        let url = DatabaseUrl::parse("postgres://gw:s3cret@db.example:5432/ksef").unwrap();
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(!url.to_string().contains("s3cret"));
+        assert!(url.expose().contains("s3cret"));
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert_eq!(DatabaseUrl::parse("sqlite://x.db").unwrap().backend(), Backend::Sqlite);
+    }
+}

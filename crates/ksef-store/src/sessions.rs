@@ -1,0 +1,174 @@
+//! Sessions the gateway opened in KSeF for its tenants, with their last known status and UPO.
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::{Store, StoreError, details_from_json, details_to_json};
+
+/// A session to record, before KSeF is asked to open it.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Our id.
+    pub id: String,
+    /// The owning tenant.
+    pub tenant_id: String,
+    /// `v2` or `v3`.
+    pub invoice_version: String,
+    /// `caller` (the caller holds the key) or `gateway` (we do).
+    pub key_mode: String,
+    /// In gateway mode, the AES key sealed under the master key.
+    pub sealed_key: Option<Vec<u8>>,
+    /// In gateway mode, the IV.
+    pub iv: Option<Vec<u8>>,
+    /// When it was requested.
+    pub created_at: i64,
+}
+
+/// A session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Our id.
+    pub id: String,
+    /// The owning tenant.
+    pub tenant_id: String,
+    /// KSeF's reference number, once KSeF opened it.
+    pub ksef_reference: Option<String>,
+    /// `v2` or `v3`.
+    pub invoice_version: String,
+    /// `caller` or `gateway`.
+    pub key_mode: String,
+    /// Gateway mode: the sealed AES key.
+    pub sealed_key: Option<Vec<u8>>,
+    /// Gateway mode: the IV.
+    pub iv: Option<Vec<u8>>,
+    /// Last known KSeF status.
+    pub status: Option<SessionStatusUpdate>,
+    /// When it was requested.
+    pub created_at: i64,
+    /// When we closed it.
+    pub closed_at: Option<i64>,
+    /// The collective UPO, once downloaded.
+    pub upo: Option<Vec<u8>>,
+}
+
+/// KSeF's view of a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionStatusUpdate {
+    /// Status code.
+    pub code: i64,
+    /// Description.
+    pub description: String,
+    /// Details.
+    pub details: Vec<String>,
+    /// Invoices received.
+    pub invoice_count: Option<i64>,
+    /// Invoices accepted.
+    pub successful_count: Option<i64>,
+    /// Invoices refused.
+    pub failed_count: Option<i64>,
+}
+
+const COLUMNS: &str = "id, tenant_id, ksef_reference, invoice_version, key_mode, sealed_key, iv, status_code, status_description,
+    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo";
+
+fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
+    let code: Option<i64> = r.try_get(7)?;
+    Ok(SessionRecord {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        ksef_reference: r.try_get(2)?,
+        invoice_version: r.try_get(3)?,
+        key_mode: r.try_get(4)?,
+        sealed_key: r.try_get(5)?,
+        iv: r.try_get(6)?,
+        status: match code {
+            Some(code) => Some(SessionStatusUpdate {
+                code,
+                description: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
+                details: details_from_json(r.try_get(9)?),
+                invoice_count: r.try_get(10)?,
+                successful_count: r.try_get(11)?,
+                failed_count: r.try_get(12)?,
+            }),
+            None => None,
+        },
+        created_at: r.try_get(13)?,
+        closed_at: r.try_get(14)?,
+        upo: r.try_get(15)?,
+    })
+}
+
+impl Store {
+    /// Records a session before KSeF is asked to open it.
+    pub async fn insert_session(&self, s: &NewSession) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.id)
+        .bind(&s.tenant_id)
+        .bind(&s.invoice_version)
+        .bind(&s.key_mode)
+        .bind(&s.sealed_key)
+        .bind(&s.iv)
+        .bind(s.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records KSeF's reference number for a session it opened.
+    pub async fn set_session_reference(&self, id: &str, ksef_reference: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET ksef_reference = $2 WHERE id = $1")
+            .bind(id)
+            .bind(ksef_reference)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a session KSeF refused to open.
+    pub async fn delete_unopened_session(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND ksef_reference IS NULL").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The session `id`, whoever owns it (the caller checks ownership).
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM sessions WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(session_from_row).transpose()?)
+    }
+
+    /// Records KSeF's latest status of a session.
+    pub async fn update_session_status(&self, id: &str, status: &SessionStatusUpdate) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE sessions SET status_code = $2, status_description = $3, status_details = $4, invoice_count = $5,
+                successful_count = $6, failed_count = $7 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status.code)
+        .bind(&status.description)
+        .bind(details_to_json(&status.details))
+        .bind(status.invoice_count)
+        .bind(status.successful_count)
+        .bind(status.failed_count)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the gateway closed a session.
+    pub async fn mark_session_closed(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Keeps a session's collective UPO.
+    pub async fn set_session_upo(&self, id: &str, upo: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET upo = $2 WHERE id = $1").bind(id).bind(upo).execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! The store on every available engine (SQLite always; PostgreSQL when TEST_DATABASE_URL is set).
+
+use ksef_store::testing::fresh_stores;
+use ksef_store::{IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, NewInvoice, NewSession, NewTenant, SessionStatusUpdate, Store, StoredResponse};
+
+async fn tenant(store: &Store, id: &str) {
+    let t = NewTenant { id: id.into(), name: format!("Tenant {id}"), nip: "5265877635".into(), ksef_token_sealed: vec![1, 2, 3], created_at: 1 };
+    store.insert_tenant(&t).await.unwrap();
+}
+
+async fn session(store: &Store, tenant_id: &str, id: &str) {
+    let s = NewSession {
+        id: id.into(),
+        tenant_id: tenant_id.into(),
+        invoice_version: "v3".into(),
+        key_mode: "gateway".into(),
+        sealed_key: Some(vec![9; 60]),
+        iv: Some(vec![0; 16]),
+        created_at: 10,
+    };
+    store.insert_session(&s).await.unwrap();
+}
+
+fn invoice(id: &str, hash: &str) -> NewInvoice {
+    NewInvoice {
+        id: id.into(),
+        tenant_id: "t1".into(),
+        session_id: "s1".into(),
+        invoice_hash: hash.into(),
+        invoice_size: 100,
+        payload: vec![7; 112],
+        created_at: 20,
+    }
+}
+
+#[tokio::test]
+async fn tenants_are_found_by_live_api_keys_only() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        store.insert_api_key("t1", "hash-1", "kgw_ab", 5).await.unwrap();
+        assert_eq!(store.tenant_by_api_key("hash-1").await.unwrap().unwrap().id, "t1", "{engine}");
+        assert!(store.tenant_by_api_key("hash-2").await.unwrap().is_none(), "{engine}");
+        assert_eq!(store.revoke_api_keys("t1", 6).await.unwrap(), 1, "{engine}");
+        assert!(store.tenant_by_api_key("hash-1").await.unwrap().is_none(), "{engine}: a revoked key finds nothing");
+        assert_eq!(store.tenants().await.unwrap().len(), 1, "{engine}");
+        assert_eq!(store.tenant("t1").await.unwrap().unwrap().ksef_token_sealed, vec![1, 2, 3], "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn a_session_keeps_its_reference_status_and_upo() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        let fresh = store.session("s1").await.unwrap().unwrap();
+        assert_eq!((fresh.ksef_reference, fresh.status, fresh.sealed_key.map(|k| k.len())), (None, None, Some(60)), "{engine}");
+        store.set_session_reference("s1", "20260101-SO-0000000000-0000000000-00").await.unwrap();
+        let status = SessionStatusUpdate {
+            code: 200,
+            description: "Sesja przetworzona".into(),
+            details: vec!["a".into()],
+            invoice_count: Some(2),
+            successful_count: Some(1),
+            failed_count: Some(1),
+        };
+        store.update_session_status("s1", &status).await.unwrap();
+        store.mark_session_closed("s1", 30).await.unwrap();
+        store.set_session_upo("s1", b"<Potwierdzenie/>").await.unwrap();
+        let s = store.session("s1").await.unwrap().unwrap();
+        assert_eq!(s.status, Some(status), "{engine}");
+        assert_eq!((s.closed_at, s.upo.as_deref()), (Some(30), Some(&b"<Potwierdzenie/>"[..])), "{engine}");
+        assert!(store.session("nope").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_same_invoice_hash_in_a_session_is_recorded_once() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        assert_eq!(store.insert_invoice(&invoice("i1", "h1")).await.unwrap(), InvoiceInsert::Inserted, "{engine}");
+        match store.insert_invoice(&invoice("i2", "h1")).await.unwrap() {
+            InvoiceInsert::Existing(existing) => assert_eq!(existing.id, "i1", "{engine}"),
+            other => panic!("{engine}: {other:?}"),
+        }
+        assert_eq!(store.insert_invoice(&invoice("i3", "h2")).await.unwrap(), InvoiceInsert::Inserted, "{engine}");
+        let ids: Vec<String> = store.session_invoices("s1").await.unwrap().into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, ["i1", "i3"], "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
+        store.mark_invoice_send_failed("i1", "KSeF unreachable", 21).await.unwrap();
+        let failed = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!((failed.state.as_str(), failed.payload.is_some()), ("send_failed", true), "{engine}: the payload is kept for a retry");
+        store.retry_invoice_send("i1", &[7; 112], 22).await.unwrap();
+        store.mark_invoice_sent("i1", "20260101-EE-0000000000-0000000000-00", 23).await.unwrap();
+        let status = InvoiceStatusUpdate {
+            code: 200,
+            description: "Sukces".into(),
+            details: vec![],
+            extensions: Some(r#"{"a":"b"}"#.into()),
+            ordinal: Some(1),
+            invoice_number: Some("FV/1".into()),
+            ksef_number: Some("5265877635-20250826-0100001AF629-AF".into()),
+            acquisition_date: Some(1_700_000_000_000_000),
+            permanent_storage_date: Some(1_700_000_000_000_001),
+        };
+        store.update_invoice_status("i1", &status, 24).await.unwrap();
+        let sent = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!((sent.state.as_str(), sent.payload, sent.send_error), ("sent", None, None), "{engine}");
+        assert_eq!(sent.status, Some(status), "{engine}");
+        store.delete_refused_invoice("i1").await.unwrap();
+        assert!(store.invoice("i1").await.unwrap().is_some(), "{engine}: a sent invoice is never deleted");
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_runs_once_then_replays() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 1).await.unwrap(), IdempotencyStart::Run, "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 2).await.unwrap(), IdempotencyStart::InProgress, "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "k", "req-b", 2).await.unwrap(), IdempotencyStart::Mismatch, "{engine}");
+        let response = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
+        store.finish_idempotent("t1", "k", &response).await.unwrap();
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 3).await.unwrap(), IdempotencyStart::Replay(response), "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 3).await.unwrap(), IdempotencyStart::Run, "{engine}");
+        store.abandon_idempotent("t1", "other").await.unwrap();
+        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 4).await.unwrap(), IdempotencyStart::Run, "{engine}: released");
+    }
+}
