@@ -177,6 +177,23 @@ impl ContextClient {
         Ok(token)
     }
 
+    /// Runs `call` with a valid access token. If KSeF answers 401 (say the token was revoked), authenticates
+    /// afresh and runs it once more: a 401 means KSeF did nothing, so repeating is safe for every call.
+    pub async fn with_access<T, F, Fut>(&self, call: F) -> Result<T, KsefError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, KsefError>>,
+    {
+        let token = self.access_token().await?;
+        match call(token).await {
+            Err(KsefError::Unauthorized { .. }) => {
+                self.forget_tokens().await;
+                call(self.access_token().await?).await
+            }
+            other => other,
+        }
+    }
+
     /// Drops the cached tokens, so the next call authenticates afresh.
     pub async fn forget_tokens(&self) {
         *self.tokens.lock().await = None;
@@ -233,9 +250,9 @@ impl ContextClient {
         loop {
             let keys = self.keys().await?;
             let key = SymmetricKey::generate(&keys)?;
-            let access = self.access_token().await?;
             let request = OpenOnlineSessionRequest { form_code: form.clone(), encryption: key.encryption.clone() };
-            match self.client.open_online_session(&access, &request).await {
+            let request = &request;
+            match self.with_access(|access| async move { self.client.open_online_session(&access, request).await }).await {
                 Ok(opened) => {
                     return Ok(OnlineSession {
                         reference_number: opened.reference_number,
@@ -270,22 +287,22 @@ impl OnlineSession {
     /// Encrypts and sends one invoice; the answer is its reference number in the session.
     pub async fn send(&self, ctx: &ContextClient, xml: &[u8]) -> Result<SendInvoiceResponse, KsefError> {
         let request = self.key.encrypt_invoice(xml);
-        let access = ctx.access_token().await?;
-        ctx.client().send_invoice(&access, &self.reference_number, &request).await
+        let request = &request;
+        ctx.with_access(|access| async move { ctx.client().send_invoice(&access, &self.reference_number, request).await }).await
     }
 
     /// Closes the session; KSeF then builds the collective UPO.
     pub async fn close(&self, ctx: &ContextClient) -> Result<(), KsefError> {
-        let access = ctx.access_token().await?;
-        ctx.client().close_online_session(&access, &self.reference_number).await
+        ctx.with_access(|access| async move { ctx.client().close_online_session(&access, &self.reference_number).await }).await
     }
 
     /// Polls an invoice until it leaves processing (100/150) and returns its final status.
     pub async fn wait_for_invoice(&self, ctx: &ContextClient, invoice: &str) -> Result<SessionInvoiceStatusResponse, KsefError> {
         let deadline = Instant::now() + self.polling.timeout;
         loop {
-            let access = ctx.access_token().await?;
-            let status = ctx.client().session_invoice(&access, &self.reference_number, invoice).await?;
+            let status = ctx
+                .with_access(|access| async move { ctx.client().session_invoice(&access, &self.reference_number, invoice).await })
+                .await?;
             if !matches!(status.status.code, 100 | 150) {
                 return Ok(status);
             }
@@ -300,8 +317,8 @@ impl OnlineSession {
     pub async fn wait_until_processed(&self, ctx: &ContextClient) -> Result<SessionStatusResponse, KsefError> {
         let deadline = Instant::now() + self.polling.timeout;
         loop {
-            let access = ctx.access_token().await?;
-            let status = ctx.client().session_status(&access, &self.reference_number).await?;
+            let status =
+                ctx.with_access(|access| async move { ctx.client().session_status(&access, &self.reference_number).await }).await?;
             if status.status.code >= 200 {
                 return Ok(status);
             }

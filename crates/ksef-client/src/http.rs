@@ -29,6 +29,9 @@ use url::Url;
 
 use crate::error::{KsefError, from_response};
 
+/// The longest pause between retries.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// KSeF's environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Environment {
@@ -79,7 +82,7 @@ pub struct ClientOptions {
     pub max_attempts: u32,
     /// Longest `Retry-After` the client will wait; a longer one is returned as an error.
     pub max_retry_after: Duration,
-    /// First backoff after a 5xx or a transport failure; doubles each time.
+    /// First backoff after a 5xx or a transport failure; doubles each time, up to 30 seconds.
     pub backoff: Duration,
     /// Error body format to request.
     pub error_format: ErrorFormat,
@@ -185,9 +188,9 @@ impl KsefClient {
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(err) if repeat == Repeat::Safe && !last && (err.is_connect() || err.is_timeout() || err.is_request()) => {
-                    tracing::warn!(error = %err, attempt, "KSeF unreachable; retrying");
+                    tracing::warn!(error = %err.without_url(), attempt, "KSeF unreachable; retrying");
                     tokio::time::sleep(backoff).await;
-                    backoff *= 2;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
                 }
                 Err(err) => return Err(err.into()),
@@ -209,7 +212,7 @@ impl KsefClient {
             if status.is_server_error() && repeat == Repeat::Safe && !last {
                 tracing::warn!(http.status = status.as_u16(), attempt, "KSeF server error; retrying");
                 tokio::time::sleep(backoff).await;
-                backoff *= 2;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
             let body = response.bytes().await.unwrap_or_default();
@@ -250,7 +253,12 @@ impl KsefClient {
     }
 
     async fn download(&self, url: Url, token: Option<&str>) -> Result<Download, KsefError> {
-        let response = self.execute(Repeat::Safe, || with_token(self.http.get(url.clone()), token)).await?;
+        let response = self.execute(Repeat::Safe, || with_token(self.http.get(url.clone()), token)).await;
+        // A pre-signed URL is a credential: keep it out of errors (and so out of logs).
+        let response = response.map_err(|e| match e {
+            KsefError::Transport(err) if token.is_none() => KsefError::Transport(err.without_url()),
+            other => other,
+        })?;
         let meta_hash = response.headers().get("x-ms-meta-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = response.bytes().await?;
         if let Some(expected) = &meta_hash {

@@ -108,7 +108,7 @@ impl KsefNumber {
     pub fn parse(text: &str) -> Result<KsefNumber, IdError> {
         let format_err = || IdError::KsefNumberFormat(text.to_owned());
         let b = text.as_bytes();
-        if b.len() != 35 || b[10] != b'-' || b[19] != b'-' || b[32] != b'-' {
+        if !text.is_ascii() || b.len() != 35 || b[10] != b'-' || b[19] != b'-' || b[32] != b'-' {
             return Err(format_err());
         }
         Nip::parse(&text[..10]).map_err(|_| format_err())?;
@@ -208,8 +208,10 @@ impl ReferenceNumber {
     /// reference numbers in KSeF's own documentation lack a valid one; see [`ReferenceNumber::has_valid_checksum`].
     pub fn parse(text: &str) -> Result<ReferenceNumber, IdError> {
         let b = text.as_bytes();
-        let ok = b.len() == 36
-            && parse_yyyymmdd(&text[..8.min(text.len())]).is_some()
+        // Checked first, so the slices below always fall on character boundaries.
+        let ok = text.is_ascii()
+            && b.len() == 36
+            && parse_yyyymmdd(&text[..8]).is_some()
             && b[8] == b'-'
             && b[9..11].iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
             && b[11] == b'-'
@@ -362,7 +364,7 @@ mod tests {
             KsefNumber::parse("5265877635-20250826-0100001AF629-AE"),
             Err(IdError::KsefNumberChecksum("5265877635-20250826-0100001AF629-AE".into()))
         );
-        for bad in ["", "5265877635-20250230-0100001AF629-AF", "0265877635-20250826-0100001AF629-AF", "x"] {
+        for bad in ["", "526587763é-20250826-0100001AF629-A", "5265877635-20250230-0100001AF629-AF", "0265877635-20250826-0100001AF629-AF", "x"] {
             assert!(matches!(KsefNumber::parse(bad), Err(IdError::KsefNumberFormat(_))), "{bad}");
         }
     }
@@ -395,7 +397,7 @@ mod tests {
             assert!(g.has_valid_checksum() && g.is(kind));
             assert_eq!(ReferenceNumber::parse(g.as_str()).unwrap(), g);
         }
-        for bad in ["20250625-SO-2C3E6C8000-B675CF5D68-0", "20250625-so-2C3E6C8000-B675CF5D68-07", "20251325-SO-2C3E6C8000-B675CF5D68-07", "20250625-SO-2C3E6C8000-B675CF5D68_07"] {
+        for bad in ["2025062é-SO-0000000000-0000000000-0", "20250625-SO-2C3E6C8000-B675CF5D68-0", "20250625-so-2C3E6C8000-B675CF5D68-07", "20251325-SO-2C3E6C8000-B675CF5D68-07", "20250625-SO-2C3E6C8000-B675CF5D68_07"] {
             assert!(ReferenceNumber::parse(bad).is_err(), "{bad}");
         }
     }

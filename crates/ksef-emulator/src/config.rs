@@ -23,6 +23,9 @@ pub struct EmulatorConfig {
     pub public_url: Option<String>,
     /// Rate limiting.
     pub rate_limits: RateLimitProfile,
+    /// Take the caller's address from `X-Forwarded-For` (only behind a proxy you trust; otherwise anyone can
+    /// claim any address, and with it a fresh rate-limit budget).
+    pub trust_forwarded_for: bool,
     /// How long accepted invoices and exports stay at status 100 before processing, so clients can observe it.
     pub processing_delay: Duration,
     /// `NazwaPodmiotuPrzyjmujacego` in UPOs.
@@ -50,6 +53,7 @@ impl EmulatorConfig {
             data_dir: data_dir.into(),
             public_url: None,
             rate_limits: RateLimitProfile::Off,
+            trust_forwarded_for: false,
             processing_delay: Duration::ZERO,
             receiving_entity_name: "Ministerstwo Finansów - emulator KSeF (ksef-gateway)".to_owned(),
             export_part_size: 50_000_000,

@@ -18,7 +18,7 @@ use ksef_wire::invoices::{
 };
 
 use crate::query::{RangeError, date_of, matches, resolve};
-use crate::routes::invoices::EXPORT_RETENTION_DAYS;
+use crate::routes::invoices::PACKAGE_LIFETIME_DAYS;
 use crate::state::{AppState, SessionKey};
 use crate::store::{ExportRow, QueryOrder, StoredStatus};
 
@@ -31,6 +31,11 @@ pub(crate) async fn run(state: AppState) {
                 for export in pending {
                     let reference = export.reference_number.clone();
                     if let Err(err) = build(&state, export).await {
+                        if err.downcast_ref::<sqlx::Error>().is_some() {
+                            // Most likely passing (a busy database): the export stays at 100 and is tried again.
+                            tracing::warn!(error = ?err, export.reference = %reference, "export interrupted; will retry");
+                            continue;
+                        }
                         tracing::error!(error = ?err, export.reference = %reference, "export failed");
                         let status = StoredStatus::new(500, "Nieznany błąd (500)");
                         if let Err(err) = state.db.finish_export(&reference, &status, None, state.now(), None).await {
@@ -147,7 +152,7 @@ async fn build(state: &AppState, export: ExportRow) -> anyhow::Result<()> {
         compression_type: compression,
     };
     let completed = state.now();
-    let expires: DateTime<Utc> = completed + chrono::Duration::days(EXPORT_RETENTION_DAYS);
+    let expires: DateTime<Utc> = completed + chrono::Duration::days(PACKAGE_LIFETIME_DAYS);
     state
         .db
         .finish_export(

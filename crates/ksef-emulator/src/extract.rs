@@ -67,22 +67,23 @@ pub(crate) fn reference(text: &str) -> Result<ReferenceNumber, EmuError> {
     ReferenceNumber::parse(text).map_err(|e| EmuError::validation([e.to_string()]))
 }
 
-/// The caller's IP address: the first `X-Forwarded-For` entry, else the peer address.
+/// The caller's IP address: the peer address, or the first `X-Forwarded-For` entry when configured to trust it.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientIp(pub(crate) String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = EmuError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(client_ip(parts)))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(parts, state)))
     }
 }
 
-pub(crate) fn client_ip(parts: &Parts) -> String {
+pub(crate) fn client_ip(parts: &Parts, state: &AppState) -> String {
     let forwarded = parts
         .headers
         .get("x-forwarded-for")
+        .filter(|_| state.config.trust_forwarded_for)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned())

@@ -7,8 +7,8 @@ use crate::store::Db;
 use crate::store::NewInvoice;
 use crate::store::invoices::AddRefused;
 
-/// Most invoices written in one transaction.
-const MAX_GROUP: usize = 256;
+/// Most invoices written in one transaction (each up to 3 MB, held in memory until written).
+const MAX_GROUP: usize = 64;
 
 type Reply = oneshot::Sender<Result<Result<i32, AddRefused>, String>>;
 
@@ -21,7 +21,7 @@ pub(crate) struct Ingest {
 impl Ingest {
     /// Starts the writer task for `db`.
     pub(crate) fn start(db: Db, max_invoices_per_session: i32) -> (Ingest, tokio::task::JoinHandle<()>) {
-        let (queue, rx) = mpsc::channel(4 * MAX_GROUP);
+        let (queue, rx) = mpsc::channel(2 * MAX_GROUP);
         (Ingest { queue }, tokio::spawn(write_groups(db, rx, max_invoices_per_session)))
     }
 

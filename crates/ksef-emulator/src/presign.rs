@@ -11,9 +11,9 @@ use crate::error::EmuError;
 #[derive(Debug, Deserialize)]
 pub(crate) struct Signature {
     /// Expiry, Unix seconds.
-    se: i64,
+    se: Option<i64>,
     /// HMAC-SHA256 of the method, path and expiry, base64url.
-    sig: String,
+    sig: Option<String>,
 }
 
 fn signing_input(method: &str, path: &str, expires: i64) -> String {
@@ -35,11 +35,14 @@ pub(crate) fn verify(
     signature: &Signature,
     now: DateTime<Utc>,
 ) -> Result<(), EmuError> {
-    let tag = b64url_decode(&signature.sig).map_err(|_| EmuError::StorageDenied("malformed signature".into()))?;
-    if !hmac_sha256_verify(secret, signing_input(method, path, signature.se).as_bytes(), &tag) {
+    let (Some(se), Some(sig)) = (signature.se, signature.sig.as_deref()) else {
+        return Err(EmuError::StorageDenied("unsigned URL".into()));
+    };
+    let tag = b64url_decode(sig).map_err(|_| EmuError::StorageDenied("malformed signature".into()))?;
+    if !hmac_sha256_verify(secret, signing_input(method, path, se).as_bytes(), &tag) {
         return Err(EmuError::StorageDenied("signature mismatch".into()));
     }
-    if now.timestamp() > signature.se {
+    if now.timestamp() > se {
         return Err(EmuError::StorageDenied("URL expired".into()));
     }
     Ok(())
@@ -61,7 +64,7 @@ mod tests {
                 _ => {}
             }
         }
-        Signature { se, sig }
+        Signature { se: Some(se), sig: Some(sig) }
     }
 
     #[test]
@@ -74,5 +77,6 @@ mod tests {
         assert!(verify(b"k", "GET", "/storage/upo/b.xml", &s, now).is_err());
         assert!(verify(b"k", "PUT", "/storage/upo/a.xml", &s, now).is_err());
         assert!(verify(b"k", "GET", "/storage/upo/a.xml", &s, now + chrono::Duration::hours(2)).is_err());
+        assert!(verify(b"k", "GET", "/storage/upo/a.xml", &Signature { se: None, sig: None }, now).is_err());
     }
 }

@@ -18,8 +18,8 @@ use crate::store::{InvoiceRow, PartyRole, SessionRow, StoredStatus};
 use crate::upo::{UpoDocument, UpoHeader, UpoPaging};
 use crate::verify::{InvoiceFacts, RejectionKind, Verdict};
 
-/// Invoices processed per transaction.
-const BATCH: i64 = 500;
+/// Invoices processed per transaction (each up to 3 MB, all held in memory at once).
+const BATCH: i64 = 64;
 /// How often idle workers look for work they were not woken for (expired sessions, delayed invoices).
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
@@ -41,9 +41,10 @@ pub(crate) async fn run(state: AppState) {
 
 /// One round of work; true if it did something (so there may be more).
 async fn step(state: &AppState) -> anyhow::Result<bool> {
-    let now = state.now();
-    let ready_before = now - chrono::Duration::from_std(state.config.processing_delay)?;
+    let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay)?;
     let pending = state.db.pending_invoices(ready_before, BATCH).await?;
+    // Read after the selection: permanent storage must never predate a high-water mark reported meanwhile.
+    let now = state.now();
     let processed = !pending.is_empty();
     if processed {
         let verifier = state.verifier.clone();
@@ -58,6 +59,7 @@ async fn step(state: &AppState) -> anyhow::Result<bool> {
         .db
         .close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now)
         .await?;
+    state.forget_expired_sessions(now);
     let mut finished = false;
     for session in state.db.sessions_ready_to_finish().await? {
         finish_session(state, &session).await?;

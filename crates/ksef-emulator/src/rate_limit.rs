@@ -31,8 +31,10 @@ fn group(method: &Method, path: &str) -> Option<(&'static str, Limits)> {
     let get = method == Method::GET;
     let post = method == Method::POST;
     Some(match path {
-        "/v2/sessions/online" | "/v2/sessions/online/{reference}/close" if post => ("onlineSession", limits(10, 30, 120)),
-        "/v2/sessions/batch" | "/v2/sessions/batch/{reference}/close" if post => ("batchSession", limits(10, 20, 60)),
+        "/v2/sessions/online" if post => ("onlineSession", limits(10, 30, 120)),
+        "/v2/sessions/online/{reference}/close" if post => ("onlineSessionClose", limits(20, 60, 240)),
+        "/v2/sessions/batch" if post => ("batchSession", limits(10, 20, 60)),
+        "/v2/sessions/batch/{reference}/close" if post => ("batchSessionClose", limits(20, 40, 120)),
         "/v2/sessions/online/{reference}/invoices" if post => ("invoiceSend", limits(10, 30, 180)),
         "/v2/sessions/{reference}/invoices/{invoice}" if get => ("invoiceStatus", limits(30, 120, 1200)),
         "/v2/sessions" if get => ("sessionList", limits(5, 10, 60)),
@@ -64,6 +66,7 @@ fn group(method: &Method, path: &str) -> Option<(&'static str, Limits)> {
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     windows: Mutex<HashMap<(&'static str, String), VecDeque<Instant>>>,
+    admitted: std::sync::atomic::AtomicU64,
 }
 
 impl RateLimiter {
@@ -76,10 +79,22 @@ impl RateLimiter {
 
     /// Records a request, or says how many seconds to wait.
     fn admit(&self, group: &'static str, key: String, limits: Limits, now: Instant) -> Result<(), (u64, String)> {
-        let mut windows = self.windows.lock().expect("rate limiter lock");
-        let log = windows.entry((group, key)).or_default();
         let hour = Duration::from_secs(3600);
-        while log.front().is_some_and(|t| now.duration_since(*t) >= hour) {
+        // Only the longest window a group limits needs remembering.
+        let horizon = if limits.per_hour.is_some() {
+            hour
+        } else if limits.per_minute.is_some() {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_secs(1)
+        };
+        let mut windows = self.windows.lock().expect("rate limiter lock");
+        // Now and then, drop callers that have been quiet for an hour, so the map does not grow for ever.
+        if self.admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
+            windows.retain(|_, log| log.back().is_some_and(|t| now.duration_since(*t) < hour));
+        }
+        let log = windows.entry((group, key)).or_default();
+        while log.front().is_some_and(|t| now.duration_since(*t) >= horizon) {
             log.pop_front();
         }
         let checks = [
@@ -112,7 +127,7 @@ pub(crate) async fn enforce(State(state): State<AppState>, request: Request, nex
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let ip = crate::extract::client_ip(&parts);
+    let ip = crate::extract::client_ip(&parts, &state);
     let context = crate::extract::unverified_context(&parts, &state).unwrap_or_default();
     if let Err((retry_after, detail)) = limiter.admit(group, format!("{context}|{ip}"), limits, Instant::now()) {
         return EmuError::TooManyRequests { retry_after, detail }.into_response();

@@ -127,6 +127,11 @@ impl AppState {
         Ok(Some(Arc::new(session)))
     }
 
+    /// Forgets every session whose time is up (their keys leave memory).
+    pub(crate) fn forget_expired_sessions(&self, now: DateTime<Utc>) {
+        self.sending.lock().expect("session cache lock").retain(|_, s| s.valid_until >= now);
+    }
+
     /// Forgets a session that no longer takes invoices.
     pub(crate) fn forget_session(&self, reference: &str) {
         self.sending.lock().expect("session cache lock").remove(reference);

@@ -108,6 +108,17 @@ pub fn namespace_for(form: &FormCode) -> Option<&'static str> {
     }
 }
 
+/// Reads an amount as FA writes them: an optional minus, up to 18 integer digits, an optional fraction.
+/// Anything else (exponents, `NaN`, `inf`) is refused, so stored amounts are always finite.
+fn amount(text: &str) -> Option<f64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let ok = (1..=18).contains(&int.len())
+        && (1..=8).contains(&frac.len())
+        && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    ok.then(|| text.parse::<f64>().ok()).flatten()
+}
+
 /// Checks KSeF applies before parsing: UTF-8 without BOM, a UTF-8 declaration if any.
 fn precheck(xml: &[u8]) -> Result<&str, String> {
     if xml.starts_with(&[0xEF, 0xBB, 0xBF]) {
@@ -152,11 +163,14 @@ impl<'a, 'input> Fa<'a, 'input> {
         self.path(path).and_then(|n| n.text()).map(|t| t.trim().to_owned())
     }
 
-    /// Sums `Fa`'s children whose names `matches` accepts.
-    fn sum(&self, fa: roxmltree::Node<'a, 'input>, matches: impl Fn(&str) -> bool) -> f64 {
+    /// Sums `Fa`'s children whose names `matches` accepts; an element that is not an amount is an error.
+    fn sum(&self, fa: roxmltree::Node<'a, 'input>, matches: impl Fn(&str) -> bool) -> Result<f64, String> {
         fa.children()
             .filter(|c| c.is_element() && c.tag_name().namespace() == Some(self.ns) && matches(c.tag_name().name()))
-            .filter_map(|c| c.text()?.trim().parse::<f64>().ok())
+            .map(|c| {
+                let text = c.text().unwrap_or_default().trim();
+                amount(text).ok_or_else(|| format!("Fa/{} '{text}' nie jest poprawną kwotą.", c.tag_name().name()))
+            })
             .sum()
     }
 
@@ -271,10 +285,17 @@ impl InvoiceVerifier for MinimalVerifier {
         let Ok(issue_date) = NaiveDate::parse_from_str(&p1, "%Y-%m-%d") else {
             return schema_error(format!("Fa/P_1 '{p1}' nie jest poprawną datą."), invoice_number);
         };
-        let Ok(gross_amount) = p15.parse::<f64>() else {
+        let Some(gross_amount) = amount(&p15) else {
             return schema_error(format!("Fa/P_15 '{p15}' nie jest poprawną kwotą."), invoice_number);
         };
         let fa_node = fa.path(&["Fa"]).expect("Fa checked above");
+        let totals = fa
+            .sum(fa_node, |n| n.starts_with("P_13_"))
+            .and_then(|net| Ok((net, fa.sum(fa_node, |n| n.starts_with("P_14_") && !n.ends_with('W'))?)));
+        let (net_amount, vat_amount) = match totals {
+            Ok(t) => t,
+            Err(detail) => return schema_error(detail, invoice_number),
+        };
         let (buyer, buyer_name) = fa.buyer();
         Verdict::Accepted(InvoiceFacts {
             seller_name: fa.text(&["Podmiot1", "DaneIdentyfikacyjne", "Nazwa"]),
@@ -283,8 +304,8 @@ impl InvoiceVerifier for MinimalVerifier {
             invoice_kind: kind,
             issue_date,
             currency,
-            net_amount: fa.sum(fa_node, |n| n.starts_with("P_13_")),
-            vat_amount: fa.sum(fa_node, |n| n.starts_with("P_14_") && !n.ends_with('W')),
+            net_amount,
+            vat_amount,
             gross_amount,
             buyer,
             buyer_name,
@@ -345,6 +366,17 @@ mod tests {
         }
         let Verdict::Rejected(r) = judge(&invoice("0265877635", "")) else { panic!() };
         assert_eq!(r.invoice_number.as_deref(), Some("FV/1"));
+    }
+
+    #[test]
+    fn amounts_that_are_not_plain_decimals_are_refused() {
+        for bad in ["NaN", "inf", "1e309", "", "12,50", "1.", "--1", "1234567890123456789"] {
+            let xml = invoice("5265877635", "").replace("<P_15>123.00</P_15>", &format!("<P_15>{bad}</P_15>"));
+            assert!(matches!(judge(&xml), Verdict::Rejected(_)), "{bad:?} was accepted");
+        }
+        let xml = invoice("5265877635", "").replace("<P_13_1>100.00</P_13_1>", "<P_13_1>1e308</P_13_1>");
+        assert!(matches!(judge(&xml), Verdict::Rejected(_)));
+        assert_eq!(amount("-12.5"), Some(-12.5));
     }
 
     #[test]

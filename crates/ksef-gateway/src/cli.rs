@@ -44,6 +44,9 @@ pub(crate) struct EmulatorArgs {
     /// NIP of the demo context whose KSeF token is printed at start.
     #[arg(long, default_value = "5265877635", env = "KSEF_EMULATOR_DEMO_NIP")]
     pub(crate) demo_nip: String,
+    /// Take callers' addresses from X-Forwarded-For (only behind a proxy you trust).
+    #[arg(long, env = "KSEF_EMULATOR_TRUST_FORWARDED_FOR")]
+    pub(crate) trust_forwarded_for: bool,
     /// Keep accepted invoices at status 100 this long before processing them.
     #[arg(long, default_value_t = 0, env = "KSEF_EMULATOR_PROCESSING_DELAY_MS")]
     pub(crate) processing_delay_ms: u64,

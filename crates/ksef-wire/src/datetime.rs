@@ -15,12 +15,16 @@ pub fn format(value: &DateTime<Utc>) -> String {
 /// and with any number of fraction digits.
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    // Four-digit years only: anything else is not a date KSeF could mean, and far years overflow arithmetic.
+    if !text.as_bytes().get(..4).is_some_and(|y| y.iter().all(u8::is_ascii_digit)) {
+        return None;
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Some(dt.with_timezone(&Utc));
+        return Some(dt.with_timezone(&Utc)).filter(|t| (1..=9999).contains(&t.year()));
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, fmt) {
-            return Some(warsaw_local_to_utc(naive));
+            return warsaw_local_to_utc(naive).filter(|t| (1..=9999).contains(&t.year()));
         }
     }
     None
@@ -54,13 +58,14 @@ pub fn to_warsaw(utc: DateTime<Utc>) -> DateTime<FixedOffset> {
     utc.with_timezone(&offset)
 }
 
-/// Reads a Europe/Warsaw wall-clock time as an instant (an ambiguous autumn hour resolves to summer time).
-pub fn warsaw_local_to_utc(local: NaiveDateTime) -> DateTime<Utc> {
-    let summer = Utc.from_utc_datetime(&(local - Duration::hours(2)));
+/// Reads a Europe/Warsaw wall-clock time as an instant (an ambiguous autumn hour resolves to summer time);
+/// `None` at the very ends of the representable range.
+pub fn warsaw_local_to_utc(local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    let summer = Utc.from_utc_datetime(&local.checked_sub_signed(Duration::hours(2))?);
     if warsaw_offset_hours(summer) == 2 {
-        summer
+        Some(summer)
     } else {
-        Utc.from_utc_datetime(&(local - Duration::hours(1)))
+        Some(Utc.from_utc_datetime(&local.checked_sub_signed(Duration::hours(1))?))
     }
 }
 
@@ -114,6 +119,8 @@ mod tests {
         assert_eq!(parse("2026-11-25T09:37:36.7344620+00:00"), Some(expect));
         assert_eq!(parse("2026-11-25T09:37:34Z"), Some(utc("2026-11-25T09:37:34Z")));
         assert_eq!(parse("not a date"), None);
+        assert_eq!(parse("-262143-01-01T00:00:00"), None, "no panic at the end of the range");
+        assert_eq!(parse("+10000-01-01T00:00:00Z"), None);
     }
 
     #[test]

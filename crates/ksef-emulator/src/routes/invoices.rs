@@ -26,6 +26,8 @@ pub(crate) const RECORD_CAP: usize = 10_000;
 const MAX_RUNNING_EXPORTS: i64 = 10;
 /// How long an export's status is kept.
 pub(crate) const EXPORT_RETENTION_DAYS: i64 = 7;
+/// How long a finished package can be downloaded; after that its status is 210 until the status itself expires.
+pub(crate) const PACKAGE_LIFETIME_DAYS: i64 = 3;
 /// How long a part URL handed out in a status works.
 const PART_URL_MINUTES: i64 = 60;
 
@@ -69,13 +71,15 @@ pub(crate) async fn query_metadata(
         Some("Desc") => QueryOrder::Desc,
         Some(other) => return Err(EmuError::validation([format!("sortOrder '{other}' nie jest Asc ani Desc.")])),
     };
-    let offset = params.page_offset.unwrap_or(0);
+    // pageOffset is a page index (0 = first page), as the API describes it.
+    let page = params.page_offset.unwrap_or(0);
     let size = params.page_size.unwrap_or(10);
-    if offset < 0 || !(10..=250).contains(&size) {
-        return Err(EmuError::validation(["pageOffset musi być >= 0, a pageSize z zakresu 10-250.".to_owned()]));
+    if !(0..=i64::from(i32::MAX)).contains(&page) || !(10..=250).contains(&size) {
+        return Err(EmuError::validation(["pageOffset musi być z zakresu 0-2147483647, a pageSize z zakresu 10-250.".to_owned()]));
     }
     let q = resolve(&state, &caller.context.value, filters, order).await?.map_err(EmuError::from)?;
-    let limit = ((offset + size) as usize).min(RECORD_CAP);
+    let start = usize::try_from(page * size).unwrap_or(usize::MAX);
+    let limit = start.saturating_add(size as usize).min(RECORD_CAP);
     let mut found = Vec::new();
     state
         .db
@@ -88,8 +92,8 @@ pub(crate) async fn query_metadata(
         .await?;
     let has_more = found.len() > limit;
     let is_truncated = has_more && limit == RECORD_CAP;
-    let page = found.into_iter().skip(offset as usize).take(size as usize).take(limit.saturating_sub(offset as usize)).collect();
-    Ok(Json(QueryInvoicesMetadataResponse { has_more, is_truncated, permanent_storage_hwm_date: q.hwm, invoices: page }))
+    let invoices = found.into_iter().take(limit).skip(start).collect();
+    Ok(Json(QueryInvoicesMetadataResponse { has_more, is_truncated, permanent_storage_hwm_date: q.hwm, invoices }))
 }
 
 /// `POST /v2/invoices/exports` → 201; the package is built in the background.

@@ -329,8 +329,8 @@ async fn invoice_page(
 ) -> Result<Json<SessionInvoicesResponse>, EmuError> {
     let s = owned_session(&state, &caller, &session_ref).await?;
     let size = page_size(&query)?;
-    let after = continuation(&headers, 'o')?;
-    let mut rows = state.db.session_invoices(&s.reference_number, after as i32, size + 1, failed_only).await?;
+    let after = i32::try_from(continuation(&headers, 'o')?).map_err(|_| EmuError::code(21418, []))?;
+    let mut rows = state.db.session_invoices(&s.reference_number, after, size + 1, failed_only).await?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
     let next = more.then(|| continuation_token('o', i64::from(rows.last().map_or(0, |r| r.ordinal))));

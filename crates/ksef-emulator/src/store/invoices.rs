@@ -253,7 +253,8 @@ impl Db {
                 failed => failed,
             };
             let success = matches!(outcome, InvoiceOutcome::Accepted { .. });
-            match outcome {
+            // Only an invoice still at 100 changes, so an outcome recorded twice counts once.
+            let updated = match outcome {
                 InvoiceOutcome::Accepted {
                     ksef_number,
                     acquisition_date,
@@ -266,11 +267,11 @@ impl Db {
                     metadata,
                     parties,
                 } => {
-                    sqlx::query(
+                    let updated = sqlx::query(
                         "UPDATE invoices SET status_code = 200, status_description = 'Sukces', ksef_number = $2,
                             acquisition_date = $3, permanent_storage_date = $4, invoicing_mode = $5, seller_nip = $6,
                             invoice_kind = $7, invoice_number = $8, issue_date = $9, metadata = $10
-                         WHERE reference_number = $1",
+                         WHERE reference_number = $1 AND status_code = 100",
                     )
                     .bind(&item.reference_number)
                     .bind(&ksef_number)
@@ -283,8 +284,10 @@ impl Db {
                     .bind(&issue_date)
                     .bind(&metadata)
                     .execute(&mut *tx)
-                    .await?;
-                    for (role, identifier) in parties {
+                    .await?
+                    .rows_affected();
+                    // Only now is the invoice known to change: record who may find it.
+                    for (role, identifier) in parties.into_iter().filter(|_| updated == 1) {
                         sqlx::query(
                             "INSERT OR IGNORE INTO invoice_parties (subject_type, identifier, invoice_reference) VALUES ($1, $2, $3)",
                         )
@@ -294,12 +297,13 @@ impl Db {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    updated
                 }
                 InvoiceOutcome::Failed { status, invoice_number, invoicing_mode } => {
                     sqlx::query(
                         "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4,
                             invoice_number = $5, invoicing_mode = $6
-                         WHERE reference_number = $1",
+                         WHERE reference_number = $1 AND status_code = 100",
                     )
                     .bind(&item.reference_number)
                     .bind(status.code)
@@ -308,8 +312,12 @@ impl Db {
                     .bind(invoice_number)
                     .bind(invoicing_mode)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
                 }
+            };
+            if updated == 0 {
+                continue;
             }
             let counter = if success { "successful_count" } else { "failed_count" };
             sqlx::query(AssertSqlSafe(format!(
@@ -398,7 +406,10 @@ impl Db {
     ) -> Result<(), sqlx::Error> {
         use ksef_wire::invoices::InvoiceQueryDateType as D;
         let (column, from, to) = match query.date_type {
-            D::Issue => ("i.issue_date", query.from.date_naive().to_string(), query.to.date_naive().to_string()),
+            D::Issue => {
+                let day = |t| ksef_wire::datetime::to_warsaw(t).date_naive().to_string();
+                ("i.issue_date", day(query.from), day(query.to))
+            }
             D::Invoicing => ("i.invoicing_date", to_micros(query.from).to_string(), to_micros(query.to).to_string()),
             D::PermanentStorage => {
                 ("i.permanent_storage_date", to_micros(query.from).to_string(), to_micros(query.to).to_string())
@@ -418,7 +429,14 @@ impl Db {
         let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(query.role.as_str()).bind(&query.identifier).bind(from).bind(to).fetch(&self.pool);
         while let Some(row) = rows.try_next().await? {
             let json: String = row.get(0);
-            let metadata = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+            // One unreadable row must not take every query over its range down with it.
+            let metadata = match serde_json::from_str(&json) {
+                Ok(m) => m,
+                Err(err) => {
+                    tracing::error!(error = %err, "skipping invoice metadata that cannot be read");
+                    continue;
+                }
+            };
             if !keep(metadata) {
                 break;
             }

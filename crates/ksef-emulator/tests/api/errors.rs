@@ -52,6 +52,31 @@ async fn malformed_bodies_paths_and_queries_are_21405_never_a_500() {
 }
 
 #[tokio::test]
+async fn non_ascii_identifiers_are_validation_errors_not_crashes() {
+    let emu = spawn().await;
+    let body = json!({ "challenge": "2025062é-CR-0000000000-0000000000-0",
+        "contextIdentifier": { "type": "Nip", "value": SELLER }, "encryptedToken": "AA==" });
+    let (status, code, _) = TestEmulator::error_code(emu.post("/v2/auth/ksef-token", None, Some(&body)).await).await;
+    assert_eq!((status, code), (400, 21405));
+    let access = emu.login(SELLER).await;
+    for path in ["/v2/sessions/2025062%C3%A9-SO-0000000000-0000000000-0", "/v2/invoices/ksef/526587763%C3%A9-20250826-0100001AF629-A"] {
+        let (status, code, _) = TestEmulator::error_code(emu.get(path, Some(&access)).await).await;
+        assert_eq!((status, code), (400, 21405), "{path}");
+    }
+    let long_ago = json!({ "subjectType": "Subject1", "dateRange": { "dateType": "Invoicing", "from": "-262143-01-01T00:00:00" } });
+    let (status, code, _) = TestEmulator::error_code(emu.post("/v2/invoices/query/metadata", Some(&access), Some(&long_ago)).await).await;
+    assert_eq!((status, code), (400, 21405), "a date at the end of the range");
+}
+
+#[tokio::test]
+async fn storage_urls_without_a_signature_are_forbidden() {
+    let emu = spawn().await;
+    let r = emu.get("/storage/exports/20260101-EH-0000000000-0000000000-00/x.zip.aes", None).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("AuthenticationFailed"));
+}
+
+#[tokio::test]
 async fn an_oversized_body_is_refused() {
     let emu = spawn_with(|c| c.max_json_body = 64 * 1024).await;
     let access = emu.login(SELLER).await;

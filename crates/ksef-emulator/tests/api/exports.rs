@@ -150,7 +150,12 @@ async fn export_statuses_belong_to_their_context_and_expire() {
     assert_eq!((status, code), (400, 21175));
     emu.clock.advance(chrono::Duration::minutes(61));
     assert_eq!(emu.http.get(&part_url).send().await.unwrap().status(), 403, "part URLs live one hour");
-    emu.clock.advance(chrono::Duration::days(7));
+    emu.clock.advance(chrono::Duration::days(3));
+    let access = emu.login(SELLER).await;
+    let expired: Value = emu.get(&format!("/v2/invoices/exports/{reference}"), Some(&access)).await.json().await.unwrap();
+    assert_eq!(expired["status"]["code"], 210, "the package has expired; its status has not");
+    assert!(expired.get("package").is_none());
+    emu.clock.advance(chrono::Duration::days(4));
     let access = emu.login(SELLER).await;
     assert_eq!(emu.get(&format!("/v2/invoices/exports/{reference}"), Some(&access)).await.status(), 410);
 }

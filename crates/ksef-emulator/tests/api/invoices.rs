@@ -85,17 +85,21 @@ async fn metadata_queries_page_and_sort() {
     }
     emu.close(&seller, &s).await;
     emu.wait_session(&seller, &s.reference).await;
-    let page = |offset: u32, order: &str| {
-        let path = format!("/v2/invoices/query/metadata?pageSize=10&pageOffset={offset}&sortOrder={order}");
+    let page = |index: u32, order: &str| {
+        let path = format!("/v2/invoices/query/metadata?pageSize=10&pageOffset={index}&sortOrder={order}");
         let (emu, seller) = (&emu, &seller);
         async move { emu.post(&path, Some(seller), Some(&filters("Subject1"))).await.json::<Value>().await.unwrap() }
     };
     let first = page(0, "Asc").await;
     assert_eq!((first["invoices"].as_array().unwrap().len(), first["hasMore"].as_bool()), (10, Some(true)));
-    let second = page(10, "Asc").await;
+    let second = page(1, "Asc").await;
     assert_eq!((second["invoices"].as_array().unwrap().len(), second["hasMore"].as_bool()), (2, Some(false)));
     let desc = page(0, "Desc").await;
     assert_eq!(desc["invoices"][0]["ksefNumber"], second["invoices"][1]["ksefNumber"]);
+    let beyond = page(5, "Asc").await;
+    assert_eq!((beyond["invoices"].as_array().unwrap().len(), beyond["hasMore"].as_bool()), (0, Some(false)));
+    let huge = emu.post("/v2/invoices/query/metadata?pageSize=10&pageOffset=9223372036854775807", Some(&seller), Some(&filters("Subject1"))).await;
+    assert_eq!(TestEmulator::error_code(huge).await.1, 21405, "an absurd page index is a validation error, not an overflow");
 }
 
 #[tokio::test]

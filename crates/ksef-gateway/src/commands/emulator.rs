@@ -16,13 +16,14 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
         RateLimits::Official => RateLimitProfile::Official,
     };
     config.processing_delay = Duration::from_millis(args.processing_delay_ms);
+    config.trust_forwarded_for = args.trust_forwarded_for;
     let server = EmulatorServer::bind(args.listen, config).await.context("failed to start the emulator")?;
     let emulator = server.emulator();
     tracing::info!(listen = %server.local_addr(), public_url = emulator.public_url(), "KSeF emulator listening");
     let demo = emulator.issue_token(&args.demo_nip, None).await?;
     let demo_file = args.data_dir.join("demo-token.json");
     let json = serde_json::json!({ "nip": args.demo_nip, "token": demo.token, "baseUrl": server.base_url() });
-    std::fs::write(&demo_file, serde_json::to_vec_pretty(&json)?).with_context(|| format!("failed to write {}", demo_file.display()))?;
+    write_private(&demo_file, &serde_json::to_vec_pretty(&json)?).with_context(|| format!("failed to write {}", demo_file.display()))?;
     println!("KSeF emulator (offline, not the Ministry's KSeF) listening on {}", server.base_url());
     println!("  API:             {}/v2", server.base_url());
     println!("  handed-out URLs: {}", emulator.public_url());
@@ -31,6 +32,19 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     println!("  (also in {}; more tokens: POST /emulator/v1/tokens {{\"nip\": \"...\"}})", demo_file.display());
     server.run_until(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file only its owner can read: it holds a credential.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
 }
 
 async fn shutdown_signal() {
