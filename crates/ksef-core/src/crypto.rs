@@ -16,7 +16,7 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey,
 };
 use aws_lc_rs::signature::{self, KeyPair as _};
-use aws_lc_rs::{digest, hmac, rand};
+use aws_lc_rs::{aead, digest, hmac, rand};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -237,6 +237,38 @@ impl CbcEncryptor {
     }
 }
 
+/// Length of the nonce [`seal`] prepends.
+const SEAL_NONCE_LEN: usize = 12;
+
+/// Encrypts a secret for storage: AES-256-GCM under `key`, bound to `context` (e.g. the record it belongs
+/// to, so a sealed value cannot be moved to another record). Output: nonce ‖ ciphertext ‖ tag.
+pub fn seal(key: &AesKey, context: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let sealing = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key.0).expect("32-byte AES-256-GCM key"));
+    let nonce_bytes: [u8; SEAL_NONCE_LEN] = random_array();
+    let mut out = Vec::with_capacity(SEAL_NONCE_LEN + plaintext.len() + aead::AES_256_GCM.tag_len());
+    out.extend_from_slice(&nonce_bytes);
+    let mut in_out = plaintext.to_vec();
+    sealing
+        .seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce_bytes), aead::Aad::from(context), &mut in_out)
+        .expect("AES-GCM sealing");
+    out.extend_from_slice(&in_out);
+    out
+}
+
+/// Decrypts what [`seal`] produced with the same key and context.
+pub fn open(key: &AesKey, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    if sealed.len() < SEAL_NONCE_LEN + aead::AES_256_GCM.tag_len() {
+        return Err(CryptoError::Decrypt);
+    }
+    let opening = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key.0).expect("32-byte AES-256-GCM key"));
+    let (nonce, body) = sealed.split_at(SEAL_NONCE_LEN);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::Decrypt)?;
+    let mut in_out = body.to_vec();
+    let plain_len = opening.open_in_place(nonce, aead::Aad::from(context), &mut in_out).map_err(|_| CryptoError::Decrypt)?.len();
+    in_out.truncate(plain_len);
+    Ok(in_out)
+}
+
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     let d = digest::digest(&digest::SHA256, data);
@@ -343,6 +375,11 @@ impl RsaPublicKey {
     /// The DER `SubjectPublicKeyInfo`.
     pub fn spki_der(&self) -> &[u8] {
         &self.spki_der
+    }
+
+    /// The modulus length in bytes, which is the length of everything [`RsaPublicKey::wrap`] produces.
+    pub fn modulus_len(&self) -> usize {
+        self.oaep.ciphertext_size()
     }
 
     /// KSeF's `publicKeyId`: base64 SHA-256 of the DER `SubjectPublicKeyInfo` (44 characters).
@@ -548,6 +585,20 @@ mod tests {
         let sig = again.sign_pkcs1_sha256(b"signed info");
         assert!(private.public_key().verify_pkcs1_sha256(b"signed info", &sig));
         assert!(!private.public_key().verify_pkcs1_sha256(b"signed inf0", &sig));
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_with_its_key_and_context() {
+        let key = AesKey::generate();
+        let sealed = seal(&key, b"tenant-1", b"ksef-token");
+        assert_eq!(open(&key, b"tenant-1", &sealed).unwrap(), b"ksef-token");
+        assert_eq!(open(&key, b"tenant-2", &sealed), Err(CryptoError::Decrypt), "bound to its context");
+        assert_eq!(open(&AesKey::generate(), b"tenant-1", &sealed), Err(CryptoError::Decrypt));
+        let mut tampered = sealed.clone();
+        tampered[15] ^= 1;
+        assert_eq!(open(&key, b"tenant-1", &tampered), Err(CryptoError::Decrypt));
+        assert_ne!(seal(&key, b"tenant-1", b"ksef-token"), sealed, "a fresh nonce each time");
+        assert_eq!(open(&key, b"x", &[1, 2, 3]), Err(CryptoError::Decrypt));
     }
 
     #[test]

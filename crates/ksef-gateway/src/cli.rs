@@ -21,8 +21,74 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the gateway's REST API. With no configuration: SQLite and the offline KSeF emulator, both in
+    /// --data-dir, and a demo tenant.
+    Serve(ServeArgs),
+    /// Manage tenants: add one, rotate its API key, replace its KSeF token, list them.
+    Tenant(TenantArgs),
     /// Run the offline KSeF 2.0 emulator alone (the official /v2 API, state in --data-dir).
     Emulator(EmulatorArgs),
+}
+
+/// Arguments of `ksef-gateway serve`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// TOML configuration file; KSEF_GATEWAY_* environment variables override it.
+    #[arg(long)]
+    pub(crate) config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080); port 0 picks a free port.
+    #[arg(long)]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Directory for SQLite, the master key and the embedded emulator (default ./data).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+/// Arguments of `ksef-gateway tenant`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TenantArgs {
+    /// The gateway's configuration file.
+    #[arg(long, global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// The gateway's data directory (default ./data).
+    #[arg(long, global = true)]
+    pub(crate) data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub(crate) command: TenantCommand,
+}
+
+/// Tenant subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Add a tenant acting in the KSeF context of --nip; prints its API key once.
+    Add {
+        /// The NIP of the tenant's KSeF context.
+        #[arg(long)]
+        nip: String,
+        /// Its KSeF token; `-` reads it from standard input (keeps it out of the process list).
+        #[arg(long)]
+        ksef_token: String,
+        /// A name for people.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Revoke every API key of --tenant and print a new one.
+    RotateKey {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Replace the KSeF token of --tenant.
+    SetToken {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// The new KSeF token; `-` reads it from standard input.
+        #[arg(long)]
+        ksef_token: String,
+    },
+    /// List tenants.
+    List,
 }
 
 /// Arguments of `ksef-gateway emulator`.
@@ -64,6 +130,8 @@ pub(crate) enum RateLimits {
 /// Runs the chosen command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => crate::commands::serve::run(args).await,
+        Command::Tenant(args) => crate::commands::tenant::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
     }
 }

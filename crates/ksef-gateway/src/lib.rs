@@ -1,7 +1,15 @@
-//! The `ksef-gateway` executable's library: command-line interface, telemetry, and one module per command.
-//!
-//! The gateway's REST API joins this crate with its own issue; today the binary runs the offline KSeF emulator.
+//! The `ksef-gateway` executable's library: the gateway's REST API (`api/`, `router.rs`) over operations
+//! (`ops/`) that use KSeF (`ksef.rs`) and the store, started as a value (`startup.rs`), plus the command line.
 
+pub mod api;
 pub mod cli;
 mod commands;
+pub mod config;
+pub mod errors;
+pub mod files;
+pub mod ksef;
+pub mod ops;
+pub mod router;
+pub mod secrets;
+pub mod startup;
 pub mod telemetry;

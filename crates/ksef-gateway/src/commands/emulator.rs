@@ -23,7 +23,7 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     let demo = emulator.issue_token(&args.demo_nip, None).await?;
     let demo_file = args.data_dir.join("demo-token.json");
     let json = serde_json::json!({ "nip": args.demo_nip, "token": demo.token, "baseUrl": server.base_url() });
-    write_private(&demo_file, &serde_json::to_vec_pretty(&json)?).with_context(|| format!("failed to write {}", demo_file.display()))?;
+    crate::files::write_private(&demo_file, &serde_json::to_vec_pretty(&json)?).with_context(|| format!("failed to write {}", demo_file.display()))?;
     println!("KSeF emulator (offline, not the Ministry's KSeF) listening on {}", server.base_url());
     println!("  API:             {}/v2", server.base_url());
     println!("  handed-out URLs: {}", emulator.public_url());
@@ -34,20 +34,8 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes a file only its owner can read: it holds a credential.
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
-async fn shutdown_signal() {
+/// Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

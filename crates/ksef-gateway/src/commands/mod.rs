@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
 pub(crate) mod emulator;
+pub(crate) mod serve;
+pub(crate) mod tenant;

@@ -1,0 +1,266 @@
+//! Our REST JSON: the classes of the ksef24 REST API 2.1, with the seed's class and field names, plus the
+//! few documented additions (the `plain` send variant, `id` on InvoiceInfo, `name` and `ksef` on Error).
+//! Only this module knows these shapes; the operations speak their own types.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::errors::ErrorCode;
+use crate::ops::Status;
+use crate::ops::invoices::InvoiceView;
+
+/// Key algorithms KSeF uses.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub enum Algorithm {
+    /// RSA.
+    #[serde(rename = "RSA")]
+    Rsa,
+}
+
+/// KSeF's public key, for wrapping the session key of an encrypted session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefPublicKeyResponse {
+    /// The algorithm of the key.
+    pub algorithm: Algorithm,
+    /// DER `SubjectPublicKeyInfo`, base64. Wrap your AES-256 key with RSA-OAEP (SHA-256, MGF1-SHA-256).
+    pub public_key: String,
+}
+
+/// Invoice schema versions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum KsefInvoiceVersion {
+    /// FA(2).
+    V2,
+    /// FA(3), current.
+    V3,
+}
+
+/// The caller's own session key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionInfo {
+    /// The AES-256 key, wrapped with the key from `ksefPublicKey`, base64.
+    pub encrypted_key: String,
+    /// The 16-byte initialization vector, base64.
+    pub init_vector: String,
+}
+
+/// Opens an interactive session. Without `encryptionInfo` the gateway makes and keeps the session key, and
+/// `ksefInvoiceSend` takes plain invoices (`plain`); with it, invoices arrive encrypted (`encrypted`) and the
+/// gateway never sees them in clear.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionOpenOnlineRequest {
+    /// Schema version of the invoices to be sent.
+    pub invoice_version: KsefInvoiceVersion,
+    /// The caller's session key, if it keeps its own.
+    #[serde(default)]
+    pub encryption_info: Option<EncryptionInfo>,
+}
+
+/// A session just opened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionOpenOnlineResponse {
+    /// The session id (SessionId) for every later call.
+    pub id: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+}
+
+/// A key and value of a status.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusInfoAttribute {
+    /// The name.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A status as KSeF reports it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatusInfo {
+    /// KSeF's status code (invoices: 100, 150, 200, 405–550; sessions: 100, 170, 200, 4xx).
+    pub code: i64,
+    /// Its description.
+    pub description: String,
+    /// Further details, joined with "; ".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+    /// Named extra values (a duplicate names `originalKsefNumber` and `originalSessionReferenceNumber`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub extensions: Vec<StatusInfoAttribute>,
+}
+
+impl From<Status> for StatusInfo {
+    fn from(s: Status) -> StatusInfo {
+        StatusInfo {
+            code: s.code,
+            description: s.description,
+            details: (!s.details.is_empty()).then(|| s.details.join("; ")),
+            extensions: s.extensions.into_iter().map(|(key, value)| StatusInfoAttribute { key, value }).collect(),
+        }
+    }
+}
+
+/// A session's state.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// KSeF's session status.
+    pub status: StatusInfo,
+    /// Whether it is a batch session.
+    pub batch: bool,
+    /// Invoices received.
+    pub invoice_count: Option<i64>,
+    /// Invoices accepted.
+    pub successful_invoice_count: Option<i64>,
+    /// Invoices refused.
+    pub failed_invoice_count: Option<i64>,
+}
+
+/// `ksefSessionStatus` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionStatusResponse {
+    /// The session's state.
+    pub session_info: SessionInfo,
+}
+
+/// An invoice encrypted under the caller's session key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceEncrypted {
+    /// AES-256-CBC (PKCS#7) ciphertext of the invoice XML under the session key and IV, base64.
+    pub encrypted_invoice: String,
+    /// SHA-256 of the plain invoice XML, base64.
+    pub invoice_hash: String,
+    /// Size of the plain invoice XML in bytes.
+    pub invoice_size: i64,
+}
+
+/// A plain invoice, for a session whose key the gateway holds (opened without `encryptionInfo`). Ours, not the seed's.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoicePlain {
+    /// The invoice XML file, base64 of its exact bytes (the hash KSeF keeps is over these bytes).
+    pub invoice: String,
+}
+
+/// Sends one invoice into a session: exactly one of `encrypted` or `plain`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceSendRequest {
+    /// The session id.
+    pub session_id: String,
+    /// The invoice encrypted under the caller's key (sessions opened with `encryptionInfo`).
+    #[serde(default)]
+    pub encrypted: Option<KsefInvoiceEncrypted>,
+    /// The plain invoice (sessions opened without `encryptionInfo`).
+    #[serde(default)]
+    pub plain: Option<KsefInvoicePlain>,
+}
+
+/// An invoice accepted for sending.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceSendResponse {
+    /// When the gateway received it.
+    pub created: DateTime<Utc>,
+    /// The invoice id (InvoiceId) for `ksefInvoiceStatus`. Sending the same invoice into the same session again
+    /// returns the same id and sends nothing.
+    pub id: String,
+}
+
+/// An invoice's status.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceInfo {
+    /// The invoice id (ours; not in the seed, added so lists can be matched to sends).
+    pub id: String,
+    /// KSeF's invoice status; code 0 means the gateway could not hand the invoice to KSeF yet.
+    pub status: StatusInfo,
+    /// Position in the session.
+    pub ordinal: Option<String>,
+    /// The invoice number (`P_2`).
+    pub invoice_number: Option<String>,
+    /// The KSeF number, once given.
+    pub ksef_number: Option<String>,
+    /// When KSeF gave the number.
+    pub acquisition_date: Option<DateTime<Utc>>,
+    /// When KSeF stored the invoice for good (always after `acquisitionDate`).
+    pub permanent_storage_date: Option<DateTime<Utc>>,
+}
+
+impl From<InvoiceView> for InvoiceInfo {
+    fn from(v: InvoiceView) -> InvoiceInfo {
+        InvoiceInfo {
+            id: v.id,
+            status: v.status.into(),
+            ordinal: v.ordinal.map(|o| o.to_string()),
+            invoice_number: v.invoice_number,
+            ksef_number: v.ksef_number,
+            acquisition_date: v.acquisition_date,
+            permanent_storage_date: v.permanent_storage_date,
+        }
+    }
+}
+
+/// `ksefInvoiceStatus` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KsefInvoiceStatusResponse {
+    /// The invoice (one entry).
+    pub invoices: Vec<InvoiceInfo>,
+}
+
+/// `ksefSessionInvoices` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KsefSessionInvoicesResponse {
+    /// Every invoice sent into the session, in the order sent.
+    pub invoices: Vec<InvoiceInfo>,
+}
+
+/// `ksefSessionClose` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KsefSessionCloseResponse {
+    /// True when the session is closed (also when it already was).
+    pub result: bool,
+}
+
+/// KSeF's own answer, when KSeF refused or failed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefErrorInfo {
+    /// KSeF's HTTP status (0 when it could not be reached).
+    pub http_status: u16,
+    /// KSeF's exception code (e.g. 21403).
+    pub code: Option<i32>,
+    /// KSeF's message.
+    pub message: String,
+}
+
+/// Every error answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Error {
+    /// The error code, e.g. "1109" (a string, as the seed defines it).
+    pub code: String,
+    /// Its symbolic name, e.g. `SESSION_UNKNOWN`.
+    pub name: String,
+    /// What the code means.
+    pub description: String,
+    /// What exactly went wrong.
+    pub details: String,
+    /// KSeF's own code and message, when KSeF refused or failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ksef: Option<KsefErrorInfo>,
+}
+
+impl Error {
+    /// The body for `code` with `details`.
+    pub fn new(code: ErrorCode, details: String, ksef: Option<KsefErrorInfo>) -> Error {
+        Error { code: code.code().to_string(), name: code.name().to_owned(), description: code.description().to_owned(), details, ksef }
+    }
+}

@@ -1,0 +1,70 @@
+//! The one error envelope of our API and its one `IntoResponse`; errors are logged once, by `log_errors`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::dto::{Error, KsefErrorInfo};
+use crate::errors::ErrorCode;
+use crate::ops::OpError;
+
+/// An operation's failure on its way to the caller.
+#[derive(Debug)]
+pub struct ApiError(pub OpError);
+
+impl From<OpError> for ApiError {
+    fn from(err: OpError) -> ApiError {
+        ApiError(err)
+    }
+}
+
+impl ApiError {
+    /// A refusal with `code`.
+    pub fn refused(code: ErrorCode, details: impl Into<String>) -> ApiError {
+        ApiError(OpError::refused(code, details))
+    }
+}
+
+/// The error, kept on the response for the logging middleware.
+#[derive(Debug, Clone)]
+struct Logged(Arc<OpError>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match &self.0 {
+            OpError::Refused { code, status, details, ksef } => {
+                let ksef = ksef.as_ref().map(|k| KsefErrorInfo { http_status: k.http_status, code: k.code, message: k.message.clone() });
+                (*status, Error::new(*code, details.clone(), ksef))
+            }
+            // Internal detail stays in the log; the caller gets the code and a pointer there.
+            OpError::Internal(_) => (500, Error::new(ErrorCode::Internal, "unexpected error; see the gateway's log".to_owned(), None)),
+        };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(Logged(Arc::new(self.0)));
+        response
+    }
+}
+
+/// Logs each error response once: unexpected ones as errors with their cause chain, refusals as info.
+pub async fn log_errors(request: Request, next: Next) -> Response {
+    let route = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if let Some(Logged(err)) = response.extensions().get::<Logged>() {
+        match err.as_ref() {
+            OpError::Internal(inner) => tracing::error!(error = ?inner, http.route = %route, "request failed"),
+            OpError::Refused { code, details, ksef, .. } => tracing::info!(
+                error.code = code.code(),
+                error.details = %details,
+                ksef.code = ksef.as_ref().and_then(|k| k.code),
+                http.route = %route,
+                "request refused"
+            ),
+        }
+    }
+    response
+}

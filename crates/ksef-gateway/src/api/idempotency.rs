@@ -1,0 +1,82 @@
+//! `Idempotency-Key` on POST requests: the first request with a key runs; a repeat of the same request gets the
+//! stored answer; the key with a different request is refused (1903); a repeat while the first still runs is 1904.
+//! Answers of 5xx are not stored, so a failed attempt can be retried under the same key.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts as _, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
+use chrono::Utc;
+use ksef_core::crypto::sha256_base64;
+use ksef_store::{IdempotencyStart, StoredResponse};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::Authenticated;
+use crate::errors::ErrorCode;
+use crate::ops::{OpError, micros};
+
+/// Longest key accepted.
+const MAX_KEY_LEN: usize = 200;
+
+/// The middleware.
+pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let key = request.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let Some(key) = key.filter(|_| request.method() == Method::POST) else {
+        return next.run(request).await;
+    };
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return ApiError::refused(ErrorCode::RequestInvalid, format!("Idempotency-Key must have 1 to {MAX_KEY_LEN} characters")).into_response();
+    }
+    let (mut parts, body) = request.into_parts();
+    let tenant = match Authenticated::from_request_parts(&mut parts, &state).await {
+        Ok(Authenticated(tenant)) => tenant,
+        Err(err) => return err.into_response(),
+    };
+    let limit = state.max_body;
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return ApiError::refused(ErrorCode::InvoiceSize, "request body too large").into_response();
+    };
+    let fingerprint = sha256_base64(&[parts.uri.path().as_bytes(), b"\n", &bytes].concat());
+    let store = &state.ops.store;
+    match store.begin_idempotent(&tenant.id, &key, &fingerprint, micros(Utc::now())).await {
+        Ok(IdempotencyStart::Run) => {}
+        Ok(IdempotencyStart::Replay(stored)) => return replay(stored),
+        Ok(IdempotencyStart::InProgress) => {
+            return ApiError(OpError::conflict(ErrorCode::IdempotencyInProgress, "the first request with this key is still running"))
+                .into_response();
+        }
+        Ok(IdempotencyStart::Mismatch) => {
+            return ApiError::refused(ErrorCode::IdempotencyMismatch, "this Idempotency-Key was used with a different request").into_response();
+        }
+        Err(err) => return ApiError(OpError::Internal(err.into())).into_response(),
+    }
+    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let (parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, usize::MAX).await else {
+        let _ = store.abandon_idempotent(&tenant.id, &key).await;
+        return ApiError(OpError::Internal(anyhow::anyhow!("response body unreadable"))).into_response();
+    };
+    if parts.status.is_server_error() {
+        let _ = store.abandon_idempotent(&tenant.id, &key).await;
+    } else {
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let stored = StoredResponse { status: parts.status.as_u16(), content_type, body: body.to_vec() };
+        if let Err(err) = store.finish_idempotent(&tenant.id, &key, &stored).await {
+            tracing::error!(error = %err, "failed to store an idempotent response; a repeat will run again");
+            let _ = store.abandon_idempotent(&tenant.id, &key).await;
+        }
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let mut response = Response::new(Body::from(stored.body));
+    *response.status_mut() = axum::http::StatusCode::from_u16(stored.status).unwrap_or(axum::http::StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(&stored.content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}

@@ -1,0 +1,77 @@
+//! The HTTP edge: extract and parse, call one operation, map the result. The route table is in `router.rs`.
+
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod invoices;
+pub mod sessions;
+
+use std::sync::Arc;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use self::error::ApiError;
+use crate::errors::ErrorCode;
+use crate::ops;
+
+/// What handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// What operations need.
+    pub ops: ops::Context,
+    /// Verified API keys.
+    pub api_keys: Arc<extract::ApiKeyCache>,
+    /// Largest request body.
+    pub max_body: usize,
+    /// Renders `/metrics`.
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+/// Decodes a base64 request field, or refuses with 1005 naming it.
+pub(crate) fn b64_field(name: &str, value: &str) -> Result<Vec<u8>, ApiError> {
+    ksef_core::crypto::b64_decode(value.trim()).map_err(|_| ApiError::refused(ErrorCode::B64Decode, format!("`{name}` is not valid base64")))
+}
+
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("kgw_…").description(Some("The tenant's API key")).build()),
+        );
+    }
+}
+
+/// Our OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ksef-gateway REST API",
+        description = "The ksef24 REST API 2.1 over KSeF 2.0. Errors: every non-2xx answer is an `Error` whose `code` is listed in docs/api.md.",
+        version = "2.1.0"
+    ),
+    paths(
+        invoices::public_key,
+        sessions::open_online,
+        sessions::status,
+        invoices::send,
+        invoices::status,
+        sessions::invoices,
+        sessions::close,
+        sessions::upo,
+        invoices::get,
+    ),
+    components(schemas(dto::Error, dto::KsefErrorInfo)),
+    modifiers(&ApiKeyAuth),
+    tags(
+        (name = "Encryption", description = "KSeF's public key"),
+        (name = "Sessions", description = "Interactive sessions"),
+        (name = "Invoices", description = "Sending and retrieving invoices"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;

@@ -1,0 +1,132 @@
+//! Session operations: open, status, invoices, close, UPO.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::dto::{
+    InvoiceInfo, KsefInvoiceVersion, KsefSessionCloseResponse, KsefSessionInvoicesResponse, KsefSessionOpenOnlineRequest,
+    KsefSessionOpenOnlineResponse, KsefSessionStatusResponse, SessionInfo,
+};
+use super::error::ApiError;
+use super::extract::{ApiJson, Authenticated, RequestBody};
+use super::{AppState, b64_field};
+use crate::errors::ErrorCode;
+use crate::ops::sessions::{CallerEncryption, InvoiceVersion};
+use crate::ops::{invoices, sessions};
+
+impl RequestBody for KsefSessionOpenOnlineRequest {
+    const MALFORMED: ErrorCode = ErrorCode::RequestInvalid;
+}
+
+/// Opens an interactive session in KSeF.
+#[utoipa::path(post, path = "/api/v2/ksefSessionOpenOnline", tag = "Sessions",
+    request_body = KsefSessionOpenOnlineRequest,
+    responses(
+        (status = 200, body = KsefSessionOpenOnlineResponse),
+        (status = 400, description = "1002, 1003, 1005, 1201, 1902", body = super::dto::Error),
+        (status = 502, description = "1004, 1101, 1103, 1104", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn open_online(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiJson(req): ApiJson<KsefSessionOpenOnlineRequest>,
+) -> Result<Json<KsefSessionOpenOnlineResponse>, ApiError> {
+    let version = match req.invoice_version {
+        KsefInvoiceVersion::V2 => InvoiceVersion::V2,
+        KsefInvoiceVersion::V3 => InvoiceVersion::V3,
+    };
+    let encryption = match req.encryption_info {
+        Some(e) => Some(CallerEncryption { encrypted_key: b64_field("encryptedKey", &e.encrypted_key)?, iv: b64_field("initVector", &e.init_vector)? }),
+        None => None,
+    };
+    let opened = sessions::open_online(&state.ops, &tenant, version, encryption).await?;
+    Ok(Json(KsefSessionOpenOnlineResponse { id: opened.id, created: opened.created }))
+}
+
+/// The session's current status in KSeF.
+#[utoipa::path(get, path = "/api/v2/ksefSessionStatus/{sessionId}", tag = "Sessions",
+    params(("sessionId" = String, Path, description = "SessionId")),
+    responses(
+        (status = 200, body = KsefSessionStatusResponse),
+        (status = 403, description = "1110", body = super::dto::Error),
+        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 502, description = "1105", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn status(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    Path(session_id): Path<String>,
+) -> Result<Json<KsefSessionStatusResponse>, ApiError> {
+    let s = sessions::status(&state.ops, &tenant, &session_id).await?;
+    Ok(Json(KsefSessionStatusResponse {
+        session_info: SessionInfo {
+            status: s.status.into(),
+            batch: s.batch,
+            invoice_count: s.invoice_count,
+            successful_invoice_count: s.successful_invoice_count,
+            failed_invoice_count: s.failed_invoice_count,
+        },
+    }))
+}
+
+/// Every invoice sent into the session, with its status.
+#[utoipa::path(get, path = "/api/v2/ksefSessionInvoices/{sessionId}", tag = "Sessions",
+    params(("sessionId" = String, Path, description = "SessionId")),
+    responses(
+        (status = 200, body = KsefSessionInvoicesResponse),
+        (status = 403, description = "1110", body = super::dto::Error),
+        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 502, description = "1205", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn invoices(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    Path(session_id): Path<String>,
+) -> Result<Json<KsefSessionInvoicesResponse>, ApiError> {
+    let views = invoices::session_invoices(&state.ops, &tenant, &session_id).await?;
+    Ok(Json(KsefSessionInvoicesResponse { invoices: views.into_iter().map(InvoiceInfo::from).collect() }))
+}
+
+/// Closes the session; KSeF then issues the UPO.
+#[utoipa::path(get, path = "/api/v2/ksefSessionClose/{sessionId}", tag = "Sessions",
+    params(("sessionId" = String, Path, description = "SessionId")),
+    responses(
+        (status = 200, body = KsefSessionCloseResponse),
+        (status = 403, description = "1110", body = super::dto::Error),
+        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 502, description = "1106", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn close(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    Path(session_id): Path<String>,
+) -> Result<Json<KsefSessionCloseResponse>, ApiError> {
+    let result = sessions::close(&state.ops, &tenant, &session_id).await?;
+    Ok(Json(KsefSessionCloseResponse { result }))
+}
+
+/// The session's UPO (Official Confirmation of Receipt), once KSeF issued it after the session was closed.
+#[utoipa::path(get, path = "/api/v2/ksefSessionUpo/{sessionId}", tag = "Sessions",
+    params(("sessionId" = String, Path, description = "SessionId")),
+    responses(
+        (status = 200, description = "UPO XML (TextXmlContent)", content_type = "text/xml", body = String),
+        (status = 403, description = "1110", body = super::dto::Error),
+        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 409, description = "1111: not closed, or KSeF is still processing", body = super::dto::Error),
+        (status = 502, description = "1107", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn upo(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    Path(session_id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let xml = sessions::upo(&state.ops, &tenant, &session_id).await?;
+    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml))
+}

@@ -1,0 +1,25 @@
+//! `ksef-gateway serve`: the gateway's REST API until interrupted.
+
+use std::process::ExitCode;
+
+use crate::cli::ServeArgs;
+use crate::config::{Overrides, Settings};
+use crate::startup::Application;
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let overrides = Overrides { listen: args.listen, data_dir: args.data_dir };
+    let settings = Settings::load(args.config.as_deref(), &overrides)?;
+    let data_dir = settings.data_dir.clone();
+    let app = Application::build(settings).await?;
+    println!("ksef-gateway listening on http://{}", app.address());
+    println!("  API:   http://{}/api/v2   (docs: http://{}/api/v2/docs)", app.address(), app.address());
+    if let Some(emulator) = app.emulator() {
+        println!("  KSeF:  embedded offline emulator at {} (not the Ministry's KSeF)", emulator.base_url());
+    }
+    if let Some(demo) = app.demo_tenant() {
+        println!("  demo tenant: NIP {}, API key {}", demo.nip, demo.api_key);
+        println!("  (also in {})", data_dir.join("demo-tenant.json").display());
+    }
+    app.run_until(super::emulator::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}

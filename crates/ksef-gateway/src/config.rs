@@ -1,0 +1,186 @@
+//! Settings: defaults, then an optional TOML file, then `KSEF_GATEWAY_*` environment variables (`__` nests),
+//! then command-line flags. Unknown keys anywhere are an error, so a typo never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use figment::Figment;
+use figment::providers::{Env, Format as _, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Where the gateway's KSeF is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KsefTarget {
+    /// The offline emulator, started in-process on a loopback port (the default).
+    #[default]
+    Embedded,
+    /// The Ministry's TEST environment.
+    Test,
+    /// The Ministry's DEMO (pre-production) environment.
+    Demo,
+    /// Production KSeF.
+    Production,
+    /// Any KSeF-compatible API at `ksef.base_url` (e.g. a separately run emulator).
+    Custom,
+}
+
+/// The `[ksef]` section.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct KsefSettings {
+    /// Which KSeF to talk to.
+    #[serde(default)]
+    pub target: KsefTarget,
+    /// The API base when `target = "custom"`.
+    #[serde(default)]
+    pub base_url: Option<String>,
+}
+
+/// The `[limits]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Largest request body accepted (an encrypted 3 MB invoice in base64 is about 4 MB).
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 408.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        LimitSettings { max_body_bytes: default_max_body(), request_timeout_secs: default_request_timeout() }
+    }
+}
+
+fn default_max_body() -> usize {
+    6 * 1024 * 1024
+}
+
+fn default_request_timeout() -> u64 {
+    120
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+/// Every setting of the gateway.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address of the REST API; port 0 picks one.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Directory for SQLite, the master key file and the embedded emulator.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir/gateway.sqlite`.
+    #[serde(default)]
+    pub database_url: Option<String>,
+    /// Base64 of the 32-byte key that seals secrets at rest; default: `data_dir/master.key`, made on first start.
+    #[serde(default)]
+    pub master_key: Option<String>,
+    /// Create a demo tenant on first start when the KSeF is the embedded emulator.
+    #[serde(default = "default_true")]
+    pub demo_tenant: bool,
+    /// Which KSeF.
+    #[serde(default)]
+    pub ksef: KsefSettings,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: LimitSettings,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: default_listen(),
+            data_dir: default_data_dir(),
+            database_url: None,
+            master_key: None,
+            demo_tenant: true,
+            ksef: KsefSettings::default(),
+            limits: LimitSettings::default(),
+        }
+    }
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads the settings: defaults, `file` if given, the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            anyhow::ensure!(file.exists(), "configuration file {} does not exist", file.display());
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("KSEF_GATEWAY_").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .context("invalid configuration")?;
+        if settings.ksef.target == KsefTarget::Custom && settings.ksef.base_url.is_none() {
+            anyhow::bail!("invalid configuration: ksef.target = \"custom\" needs ksef.base_url");
+        }
+        Ok(settings)
+    }
+
+    /// The database URL, defaulting to SQLite in the data directory.
+    pub fn database_url(&self) -> anyhow::Result<ksef_store::DatabaseUrl> {
+        match &self.database_url {
+            Some(url) => ksef_store::DatabaseUrl::parse(url).context("invalid database_url"),
+            None => Ok(ksef_store::DatabaseUrl::sqlite_file(&self.data_dir.join("gateway.sqlite"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_sets_values_and_unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gateway.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\n[ksef]\ntarget = \"test\"\n").unwrap();
+        let s = Settings::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!((s.listen.port(), s.ksef.target), (9999, KsefTarget::Test));
+
+        std::fs::write(&file, "listne = \"127.0.0.1:9999\"\n").unwrap();
+        let err = Settings::load(Some(&file), &Overrides::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("listne"), "{err:#}");
+        std::fs::write(&file, "[ksef]\ntarget = \"custom\"\n").unwrap();
+        assert!(Settings::load(Some(&file), &Overrides::default()).is_err(), "custom needs a base URL");
+    }
+
+    #[test]
+    fn command_line_values_win() {
+        let overrides = Overrides { listen: Some("127.0.0.1:0".parse().unwrap()), data_dir: Some("/tmp/x".into()) };
+        let s = Settings::load(None, &overrides).unwrap();
+        assert_eq!((s.listen.port(), s.data_dir.to_str()), (0, Some("/tmp/x")));
+        assert_eq!(s.ksef.target, KsefTarget::Embedded);
+        assert!(s.database_url().unwrap().expose().starts_with("sqlite:///tmp/x/gateway.sqlite"));
+    }
+}

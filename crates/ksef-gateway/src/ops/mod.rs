@@ -1,0 +1,152 @@
+//! Operations: one async function per thing the gateway does, in the gateway's own vocabulary.
+//! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
+
+pub mod invoices;
+pub mod sessions;
+pub mod tenants;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ksef_client::{ContextClient, KsefError, TokenCredentials};
+use ksef_store::Store;
+
+use crate::errors::ErrorCode;
+use crate::ksef::Ksef;
+use crate::secrets::MasterKey;
+
+/// What every operation may use.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The database.
+    pub store: Store,
+    /// Seals and opens secrets at rest.
+    pub master_key: MasterKey,
+    /// KSeF.
+    pub ksef: Arc<Ksef>,
+}
+
+/// The tenant a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// Its id.
+    pub id: String,
+    /// The NIP of its KSeF context.
+    pub nip: String,
+}
+
+/// What KSeF said when it refused or failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KsefFailure {
+    /// KSeF's HTTP status (0 when KSeF could not be reached).
+    pub http_status: u16,
+    /// KSeF's exception code, when it gave one.
+    pub code: Option<i32>,
+    /// KSeF's message.
+    pub message: String,
+}
+
+/// Why an operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Refused with one of our API's codes.
+    #[error("{code:?}: {details}")]
+    Refused {
+        /// The code.
+        code: ErrorCode,
+        /// The HTTP status to answer with (usually the code's own).
+        status: u16,
+        /// What exactly was wrong.
+        details: String,
+        /// KSeF's own answer, when KSeF was the one to refuse or fail.
+        ksef: Option<KsefFailure>,
+    },
+    /// Anything unexpected.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl OpError {
+    /// A refusal with `code`.
+    pub fn refused(code: ErrorCode, details: impl Into<String>) -> OpError {
+        OpError::Refused { code, status: code.http_status(), details: details.into(), ksef: None }
+    }
+
+    /// A refusal with `code` because of the resource's state, answered 409.
+    pub fn conflict(code: ErrorCode, details: impl Into<String>) -> OpError {
+        OpError::Refused { code, status: 409, details: details.into(), ksef: None }
+    }
+
+    /// KSeF refused or failed: reported as `code`, with KSeF's code and message kept.
+    pub fn ksef(code: ErrorCode, err: &KsefError) -> OpError {
+        let http_status = match err {
+            KsefError::Api { status, .. } | KsefError::Server { status, .. } | KsefError::UnexpectedStatus { status, .. } => *status,
+            KsefError::Unauthorized { .. } => 401,
+            KsefError::Forbidden { .. } => 403,
+            KsefError::Gone { .. } => 410,
+            KsefError::RateLimited { .. } => 429,
+            _ => 0,
+        };
+        let failure = KsefFailure { http_status, code: err.exception_code(), message: err.to_string() };
+        // KSeF refusing what it was given is the caller's to fix (422); KSeF failing or unreachable is not (502).
+        let status = match http_status {
+            400 | 404 | 409 | 410 | 422 => 422,
+            429 => 503,
+            _ => 502,
+        };
+        OpError::Refused { code, status, details: format!("KSeF: {err}"), ksef: Some(failure) }
+    }
+
+    /// A store failure, reported as `code` (1108 or 1206) and logged with its cause.
+    pub fn store(code: ErrorCode) -> impl FnOnce(ksef_store::StoreError) -> OpError {
+        move |err| {
+            tracing::error!(error = %err, "store operation failed");
+            OpError::refused(code, "the gateway's database failed; nothing was sent twice, retry the request")
+        }
+    }
+}
+
+/// A status in KSeF's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Status {
+    /// Code (100, 200, 4xx…).
+    pub code: i64,
+    /// Description.
+    pub description: String,
+    /// Details.
+    pub details: Vec<String>,
+    /// Named extra values (e.g. the original of a duplicate).
+    pub extensions: BTreeMap<String, String>,
+}
+
+/// Now, to the microsecond the store keeps (so an instant reads back exactly as it was first answered).
+pub fn now() -> DateTime<Utc> {
+    from_micros(micros(Utc::now()))
+}
+
+/// Microseconds since the epoch, the form instants take in the store.
+pub fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`micros`].
+pub fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+/// The tenant's authenticated KSeF client, made from its sealed KSeF token on first use.
+pub(crate) async fn tenant_ksef(ctx: &Context, tenant: &Tenant) -> Result<Arc<ContextClient>, OpError> {
+    if let Some(existing) = ctx.ksef.cached(&tenant.id) {
+        return Ok(existing);
+    }
+    let record = ctx
+        .store
+        .tenant(&tenant.id)
+        .await
+        .map_err(OpError::store(ErrorCode::SessionSave))?
+        .ok_or_else(|| anyhow::anyhow!("tenant {} vanished", tenant.id))?;
+    let token = ctx.master_key.open(&tenant.id, &record.ksef_token_sealed)?;
+    let token = String::from_utf8(token).map_err(|_| anyhow::anyhow!("tenant {}'s KSeF token is not text", tenant.id))?;
+    Ok(ctx.ksef.context(&tenant.id, TokenCredentials::nip(&record.nip, &token)))
+}

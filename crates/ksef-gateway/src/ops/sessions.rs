@@ -1,0 +1,263 @@
+//! Online sessions: opening one in KSeF for a tenant (with the caller's key or one the gateway holds),
+//! its status, closing it, and its UPO.
+
+use chrono::{DateTime, Utc};
+use ksef_client::KsefError;
+use ksef_client::wire::{EncryptionInfo, FormCode};
+use ksef_core::crypto::{AesKey, Iv, b64};
+use ksef_store::{NewSession, SessionRecord, SessionStatusUpdate};
+
+use super::{Context, OpError, Status, Tenant, micros, tenant_ksef};
+use crate::errors::ErrorCode;
+
+/// The invoice schema a session is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceVersion {
+    /// FA(2) (KSeF TEST only).
+    V2,
+    /// FA(3), the current schema.
+    V3,
+}
+
+impl InvoiceVersion {
+    /// Reads `v2` or `v3`.
+    pub fn parse(text: &str) -> Result<InvoiceVersion, OpError> {
+        match text {
+            "v2" => Ok(InvoiceVersion::V2),
+            "v3" => Ok(InvoiceVersion::V3),
+            other => Err(OpError::refused(ErrorCode::InvoiceVersion, format!("invoiceVersion '{other}' is neither v2 nor v3"))),
+        }
+    }
+
+    /// As written in our API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoiceVersion::V2 => "v2",
+            InvoiceVersion::V3 => "v3",
+        }
+    }
+
+    fn form_code(self) -> FormCode {
+        match self {
+            InvoiceVersion::V2 => FormCode::fa2(),
+            InvoiceVersion::V3 => FormCode::fa3(),
+        }
+    }
+}
+
+/// The caller's own session key, already wrapped with KSeF's public key (the gateway never sees it).
+#[derive(Debug, Clone)]
+pub struct CallerEncryption {
+    /// RSA-OAEP-SHA256 of the AES-256 key.
+    pub encrypted_key: Vec<u8>,
+    /// The 16-byte IV.
+    pub iv: Vec<u8>,
+}
+
+/// A session just opened.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    /// Our id.
+    pub id: String,
+    /// When it was opened.
+    pub created: DateTime<Utc>,
+}
+
+/// Opens an online session in KSeF. With `encryption`, invoices arrive encrypted under the caller's key;
+/// without it the gateway makes the key, keeps it sealed, and encrypts the plain invoices it is given.
+pub async fn open_online(
+    ctx: &Context,
+    tenant: &Tenant,
+    version: InvoiceVersion,
+    encryption: Option<CallerEncryption>,
+) -> Result<OpenedSession, OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let created = super::now();
+    let (wire_encryption, record) = match encryption {
+        Some(caller) => {
+            if caller.iv.len() != 16 {
+                return Err(OpError::refused(ErrorCode::AesIvLength, format!("initVector has {} bytes; AES-CBC needs 16", caller.iv.len())));
+            }
+            let expected = keys.symmetric_key_encryption.key.modulus_len();
+            if caller.encrypted_key.len() != expected {
+                return Err(OpError::refused(
+                    ErrorCode::AesKeyLength,
+                    format!("encryptedKey has {} bytes; an AES-256 key wrapped with KSeF's RSA key has {expected}", caller.encrypted_key.len()),
+                ));
+            }
+            let wire = EncryptionInfo {
+                encrypted_symmetric_key: b64(&caller.encrypted_key),
+                initialization_vector: b64(&caller.iv),
+                public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
+            };
+            (wire, (None, None, "caller"))
+        }
+        None => {
+            let key = AesKey::generate();
+            let iv = Iv::generate();
+            let wire = keys.wrap(&key, &iv).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+            let sealed = ctx.master_key.seal(&id, key.as_bytes());
+            (wire, (Some(sealed), Some(iv.as_bytes().to_vec()), "gateway"))
+        }
+    };
+    let (sealed_key, iv, key_mode) = record;
+    // Recorded before KSeF is asked, so nothing KSeF opens for us is unknown to the gateway.
+    let session = NewSession {
+        id: id.clone(),
+        tenant_id: tenant.id.clone(),
+        invoice_version: version.as_str().to_owned(),
+        key_mode: key_mode.to_owned(),
+        sealed_key,
+        iv,
+        created_at: micros(created),
+    };
+    ctx.store.insert_session(&session).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    let request = ksef_client::wire::sessions::OpenOnlineSessionRequest { form_code: version.form_code(), encryption: wire_encryption };
+    let opened = ksef.with_access(|access| {
+        let (ksef, request) = (&ksef, &request);
+        async move { ksef.client().open_online_session(&access, request).await }
+    });
+    match opened.await {
+        Ok(opened) if !opened.reference_number.is_empty() => {
+            ctx.store.set_session_reference(&id, &opened.reference_number).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+            tracing::info!(session.id = %id, session.reference = %opened.reference_number, tenant = %tenant.id, "session opened");
+            Ok(OpenedSession { id, created })
+        }
+        Ok(_) => {
+            let _ = ctx.store.delete_unopened_session(&id).await;
+            Err(OpError::refused(ErrorCode::SessionRefNum, "KSeF opened the session without a reference number"))
+        }
+        Err(err) => {
+            let _ = ctx.store.delete_unopened_session(&id).await;
+            let code = match err {
+                KsefError::AuthenticationFailed { .. } | KsefError::Unauthorized { .. } => ErrorCode::SessionToken,
+                _ => ErrorCode::SessionOpen,
+            };
+            Err(OpError::ksef(code, &err))
+        }
+    }
+}
+
+/// A session of `tenant`: 1109 if there is none, 1110 if it is another tenant's.
+pub(crate) async fn owned_session(ctx: &Context, tenant: &Tenant, id: &str) -> Result<(SessionRecord, String), OpError> {
+    let unknown = || OpError::refused(ErrorCode::SessionUnknown, format!("no session {id}"));
+    if uuid::Uuid::parse_str(id).is_err() {
+        return Err(unknown());
+    }
+    let record = ctx.store.session(id).await.map_err(OpError::store(ErrorCode::SessionSave))?.ok_or_else(unknown)?;
+    if record.tenant_id != tenant.id {
+        return Err(OpError::refused(ErrorCode::SessionAccess, format!("session {id} belongs to another tenant")));
+    }
+    let reference = record.ksef_reference.clone().ok_or_else(unknown)?;
+    Ok((record, reference))
+}
+
+/// A session's state as KSeF reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionState {
+    /// KSeF's status (100 open, 170 closed, 200 processed, 4xx failures).
+    pub status: Status,
+    /// Whether it is a batch session.
+    pub batch: bool,
+    /// Invoices received.
+    pub invoice_count: Option<i64>,
+    /// Invoices accepted.
+    pub successful_invoice_count: Option<i64>,
+    /// Invoices refused.
+    pub failed_invoice_count: Option<i64>,
+}
+
+/// The session's current state, from KSeF (and recorded).
+pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionState, OpError> {
+    let (_, reference) = owned_session(ctx, tenant, id).await?;
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let answer = ksef
+        .with_access(|access| {
+            let (ksef, reference) = (&ksef, &reference);
+            async move { ksef.client().session_status(&access, reference).await }
+        })
+        .await
+        .map_err(|e| OpError::ksef(ErrorCode::SessionStatus, &e))?;
+    let update = SessionStatusUpdate {
+        code: i64::from(answer.status.code),
+        description: answer.status.description.clone(),
+        details: answer.status.details.clone().unwrap_or_default(),
+        invoice_count: answer.invoice_count.map(i64::from),
+        successful_count: answer.successful_invoice_count.map(i64::from),
+        failed_count: answer.failed_invoice_count.map(i64::from),
+    };
+    ctx.store.update_session_status(id, &update).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    Ok(SessionState {
+        status: Status { code: update.code, description: update.description, details: update.details, extensions: Default::default() },
+        batch: false,
+        invoice_count: update.invoice_count,
+        successful_invoice_count: update.successful_count,
+        failed_invoice_count: update.failed_count,
+    })
+}
+
+/// Closes the session in KSeF; closing a closed session again is not an error.
+pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpError> {
+    let (record, reference) = owned_session(ctx, tenant, id).await?;
+    if record.closed_at.is_some() {
+        return Ok(true);
+    }
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let closed = ksef
+        .with_access(|access| {
+            let (ksef, reference) = (&ksef, &reference);
+            async move { ksef.client().close_online_session(&access, reference).await }
+        })
+        .await;
+    match closed {
+        Ok(()) => {}
+        // KSeF says the session is no longer open (closed by time, or by someone else): it is closed.
+        Err(err) if err.exception_code() == Some(21180) => {}
+        Err(err) => return Err(OpError::ksef(ErrorCode::SessionClose, &err)),
+    }
+    ctx.store.mark_session_closed(id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    tracing::info!(session.id = %id, tenant = %tenant.id, "session closed");
+    Ok(true)
+}
+
+/// The session's collective UPO (its first page), once KSeF has issued it.
+pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, OpError> {
+    let (record, reference) = owned_session(ctx, tenant, id).await?;
+    if let Some(upo) = record.upo {
+        return Ok(upo);
+    }
+    if record.closed_at.is_none() {
+        return Err(OpError::conflict(ErrorCode::SessionNoUpo, "close the session first (ksefSessionClose); KSeF issues the UPO after"));
+    }
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let answer = ksef
+        .with_access(|access| {
+            let (ksef, reference) = (&ksef, &reference);
+            async move { ksef.client().session_status(&access, reference).await }
+        })
+        .await
+        .map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
+    let page = match (answer.status.code, answer.upo.and_then(|u| u.pages.into_iter().next())) {
+        (200, Some(page)) => page,
+        (code, _) if code < 200 => {
+            return Err(OpError::conflict(ErrorCode::SessionNoUpo, format!("KSeF is still processing the session (status {code}); retry shortly")));
+        }
+        (code, _) => {
+            return Err(OpError::conflict(
+                ErrorCode::SessionNoUpo,
+                format!("the session ended without a UPO: status {code} {}", answer.status.description),
+            ));
+        }
+    };
+    let upo = ksef
+        .with_access(|access| {
+            let (ksef, reference, page) = (&ksef, &reference, &page.reference_number);
+            async move { ksef.client().session_upo(&access, reference, page).await }
+        })
+        .await
+        .map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
+    ctx.store.set_session_upo(id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    Ok(upo.bytes.to_vec())
+}

@@ -1,0 +1,77 @@
+//! The one route table: every operation of our API on one screen, then the operational endpoints.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, AppState, invoices, sessions};
+
+/// Builds the router.
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let api = Router::new()
+        .route("/ksefPublicKey", get(invoices::public_key))
+        .route("/ksefSessionOpenOnline", post(sessions::open_online))
+        .route("/ksefSessionStatus/{sessionId}", get(sessions::status))
+        .route("/ksefInvoiceSend", post(invoices::send))
+        .route("/ksefInvoiceStatus/{invoiceId}", get(invoices::status))
+        .route("/ksefSessionInvoices/{sessionId}", get(sessions::invoices))
+        .route("/ksefSessionClose/{sessionId}", get(sessions::close))
+        .route("/ksefSessionUpo/{sessionId}", get(sessions::upo))
+        .route("/ksefInvoiceGet/{invoiceKsefNumber}", get(invoices::get))
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .nest("/api/v2", api)
+        .merge(SwaggerUi::new("/api/v2/docs").url("/api/v2/openapi.json", api::ApiDoc::openapi()))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(api::error::log_errors))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", http.method = %req.method(), http.path = %req.uri().path(), request.id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Liveness and the database's readiness.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.ops.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(state): State<AppState>) -> String {
+    state.metrics.render()
+}
+
+/// Counts requests and their durations by route and status.
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = [("route", route), ("method", method), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}

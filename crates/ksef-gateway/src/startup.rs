@@ -1,0 +1,163 @@
+//! Startup as a value: `Application::build(settings)` opens the store, finds (or starts) KSeF, makes the demo
+//! tenant on a fresh embedded setup, binds the listener (port 0 works) and serves until told to stop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ksef_emulator::{EmulatorConfig, EmulatorServer};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use crate::api::AppState;
+use crate::config::{KsefTarget, Settings};
+use crate::ksef::Ksef;
+use crate::ops;
+use crate::secrets::MasterKey;
+
+/// The NIP of the demo context on a fresh embedded setup.
+pub const DEMO_NIP: &str = "5265877635";
+
+/// The demo tenant's credentials, as written to `DATA_DIR/demo-tenant.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DemoTenant {
+    /// Its API key.
+    pub api_key: String,
+    /// Its KSeF context.
+    pub nip: String,
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Application {
+    address: SocketAddr,
+    ops: ops::Context,
+    demo: Option<DemoTenant>,
+    emulator: Option<EmulatorServer>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// The Prometheus recorder; one per process.
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+        })
+        .clone()
+}
+
+impl Application {
+    /// Builds and starts the gateway described by `settings`.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("failed to create {}", settings.data_dir.display()))?;
+        let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
+        let database_url = settings.database_url()?;
+        let store = ksef_store::Store::open(&database_url).await.with_context(|| format!("failed to open the database {database_url}"))?;
+        let (base_url, emulator) = match settings.ksef.target {
+            KsefTarget::Embedded => {
+                let config = EmulatorConfig::new(settings.data_dir.join("emulator"));
+                let server = EmulatorServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                    .await
+                    .context("failed to start the embedded KSeF emulator")?;
+                (server.base_url(), Some(server))
+            }
+            KsefTarget::Test => (ksef_client::Environment::Test.base_url().to_owned(), None),
+            KsefTarget::Demo => (ksef_client::Environment::Demo.base_url().to_owned(), None),
+            KsefTarget::Production => (ksef_client::Environment::Production.base_url().to_owned(), None),
+            KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
+        };
+        let ops = ops::Context { store, master_key, ksef: Arc::new(Ksef::new(&base_url)?) };
+        let demo = match &emulator {
+            Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
+            _ => None,
+        };
+
+        let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("failed to bind {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            ops: ops.clone(),
+            api_keys: Arc::default(),
+            max_body: settings.limits.max_body_bytes,
+            metrics: metrics_handle(),
+        };
+        let app = crate::router::router(state, Duration::from_secs(settings.limits.request_timeout_secs));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(listen = %address, ksef = %base_url, database = %database_url, "gateway listening");
+        Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server })
+    }
+
+    /// The address bound.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The port bound.
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// The demo tenant, on an embedded setup.
+    pub fn demo_tenant(&self) -> Option<&DemoTenant> {
+        self.demo.as_ref()
+    }
+
+    /// What operations use (tests add tenants through it).
+    pub fn ops(&self) -> &ops::Context {
+        &self.ops
+    }
+
+    /// The embedded emulator, if KSeF is embedded.
+    pub fn emulator(&self) -> Option<&EmulatorServer> {
+        self.emulator.as_ref()
+    }
+
+    /// Stops accepting requests, finishes those in flight, then stops the emulator.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.server).await.context("server task panicked")?.context("server failed")?;
+        if let Some(emulator) = self.emulator.take() {
+            emulator.shutdown().await?;
+        }
+        self.ops.store.close().await;
+        Ok(())
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        signal.await;
+        self.shutdown().await
+    }
+}
+
+/// On a fresh embedded setup, a tenant for the demo NIP with a token from the emulator; on later starts, the
+/// one recorded in `demo-tenant.json`.
+async fn ensure_demo_tenant(ops: &ops::Context, emulator: &EmulatorServer, data_dir: &Path) -> anyhow::Result<DemoTenant> {
+    let file = data_dir.join("demo-tenant.json");
+    if let Ok(bytes) = std::fs::read(&file) {
+        if let Ok(demo) = serde_json::from_slice::<DemoTenant>(&bytes) {
+            return Ok(demo);
+        }
+    }
+    let token = emulator.emulator().issue_token(DEMO_NIP, None).await?;
+    let added = ops::tenants::add(ops, "Demo", DEMO_NIP, &token.token).await.map_err(|e| anyhow::anyhow!("failed to add the demo tenant: {e}"))?;
+    let demo = DemoTenant { api_key: added.api_key.expose().to_owned(), nip: DEMO_NIP.to_owned() };
+    crate::files::write_private(&file, &serde_json::to_vec_pretty(&demo)?).with_context(|| format!("failed to write {}", file.display()))?;
+    Ok(demo)
+}
