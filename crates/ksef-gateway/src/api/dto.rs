@@ -54,8 +54,9 @@ pub struct EncryptionInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KsefSessionOpenOnlineRequest {
-    /// Schema version of the invoices to be sent.
-    pub invoice_version: KsefInvoiceVersion,
+    /// Schema version of the invoices to be sent: `v2` or `v3` (anything else is refused with 1201).
+    #[schema(value_type = KsefInvoiceVersion)]
+    pub invoice_version: String,
     /// The caller's session key, if it keeps its own.
     #[serde(default)]
     pub encryption_info: Option<EncryptionInfo>,

@@ -65,7 +65,7 @@ impl Modify for ApiKeyAuth {
         sessions::upo,
         invoices::get,
     ),
-    components(schemas(dto::Error, dto::KsefErrorInfo)),
+    components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion)),
     modifiers(&ApiKeyAuth),
     tags(
         (name = "Encryption", description = "KSeF's public key"),

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::dto::{
-    InvoiceInfo, KsefInvoiceVersion, KsefSessionCloseResponse, KsefSessionInvoicesResponse, KsefSessionOpenOnlineRequest,
+    InvoiceInfo, KsefSessionCloseResponse, KsefSessionInvoicesResponse, KsefSessionOpenOnlineRequest,
     KsefSessionOpenOnlineResponse, KsefSessionStatusResponse, SessionInfo,
 };
 use super::error::ApiError;
@@ -34,10 +34,7 @@ pub async fn open_online(
     Authenticated(tenant): Authenticated,
     ApiJson(req): ApiJson<KsefSessionOpenOnlineRequest>,
 ) -> Result<Json<KsefSessionOpenOnlineResponse>, ApiError> {
-    let version = match req.invoice_version {
-        KsefInvoiceVersion::V2 => InvoiceVersion::V2,
-        KsefInvoiceVersion::V3 => InvoiceVersion::V3,
-    };
+    let version = InvoiceVersion::parse(&req.invoice_version)?;
     let encryption = match req.encryption_info {
         Some(e) => Some(CallerEncryption { encrypted_key: b64_field("encryptedKey", &e.encrypted_key)?, iv: b64_field("initVector", &e.init_vector)? }),
         None => None,

@@ -1,0 +1,162 @@
+//! A real gateway on port 0 with its embedded emulator, on SQLite, or on a fresh PostgreSQL database when
+//! `TEST_DATABASE_URL` is set; and a `TestApp` with one method per operation.
+
+use std::time::Duration;
+
+use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
+use ksef_gateway::config::{KsefSettings, KsefTarget, Settings};
+use ksef_gateway::startup::Application;
+use serde_json::{Value, json};
+
+pub const NIP: &str = "5265877635";
+pub const OTHER_NIP: &str = "7010002137";
+
+pub struct TestApp {
+    pub app: Application,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub api_key: String,
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+/// Settings for a test gateway in `dir`, against `target`.
+pub fn settings(dir: &std::path::Path, database_url: Option<String>, ksef: KsefSettings) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        database_url,
+        ksef,
+        ..Settings::default()
+    }
+}
+
+/// The database for a new test gateway: a fresh PostgreSQL database if configured, else SQLite in the data dir.
+pub async fn database_url() -> Option<String> {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        return None;
+    }
+    ksef_store::testing::fresh_postgres_url().await.map(|u| u.expose().to_owned())
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = database_url().await;
+    let settings = settings(dir.path(), database_url.clone(), KsefSettings::default());
+    spawn_with(settings, dir, database_url).await
+}
+
+pub async fn spawn_with(settings: Settings, dir: tempfile::TempDir, database_url: Option<String>) -> TestApp {
+    let app = Application::build(settings).await.expect("gateway starts");
+    let base = format!("http://{}/api/v2", app.address());
+    let api_key = app.demo_tenant().map(|d| d.api_key.clone()).unwrap_or_default();
+    TestApp { app, base, http: reqwest::Client::new(), api_key, dir, database_url }
+}
+
+/// A minimal FA(3) invoice.
+pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{seller}</NIP><Nazwa>Sprzedawca</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>{OTHER_NIP}</NIP><Nazwa>Nabywca</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury></Fa></Faktura>"#
+    )
+    .into_bytes()
+}
+
+/// A caller-held session key, wrapped for KSeF.
+pub struct CallerKey {
+    pub key: AesKey,
+    pub iv: Iv,
+}
+
+impl TestApp {
+    /// Adds a tenant for `nip` with a fresh token from the embedded emulator; returns its API key.
+    pub async fn add_tenant(&self, nip: &str) -> String {
+        let emulator = self.app.emulator().expect("embedded emulator");
+        let token = emulator.emulator().issue_token(nip, None).await.unwrap().token;
+        ksef_gateway::ops::tenants::add(self.app.ops(), "Other", nip, &token).await.unwrap().api_key.expose().to_owned()
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(key).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(key).json(body).send().await.unwrap()
+    }
+
+    /// Opens a session whose key the gateway holds; returns its id.
+    pub async fn open_session(&self, key: &str) -> String {
+        let r = self.post("/ksefSessionOpenOnline", key, &json!({ "invoiceVersion": "v3" })).await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Opens a session under a key of the caller's own, wrapped with `ksefPublicKey`.
+    pub async fn open_caller_session(&self, key: &str) -> (String, CallerKey) {
+        let pk: Value = self.get("/ksefPublicKey", key).await.json().await.unwrap();
+        assert_eq!(pk["algorithm"], "RSA");
+        let public = RsaPublicKey::from_spki_der(&b64_decode(pk["publicKey"].as_str().unwrap()).unwrap()).unwrap();
+        let caller = CallerKey { key: AesKey::generate(), iv: Iv::generate() };
+        let body = json!({ "invoiceVersion": "v3", "encryptionInfo": {
+            "encryptedKey": b64(&public.wrap(caller.key.as_bytes()).unwrap()),
+            "initVector": b64(caller.iv.as_bytes()) } });
+        let r = self.post("/ksefSessionOpenOnline", key, &body).await;
+        assert_eq!(r.status(), 200);
+        (r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned(), caller)
+    }
+
+    pub async fn send_plain(&self, key: &str, session: &str, xml: &[u8]) -> reqwest::Response {
+        self.post("/ksefInvoiceSend", key, &json!({ "sessionId": session, "plain": { "invoice": b64(xml) } })).await
+    }
+
+    pub fn encrypted_body(session: &str, caller: &CallerKey, xml: &[u8]) -> Value {
+        json!({ "sessionId": session, "encrypted": {
+            "encryptedInvoice": b64(&encrypt_cbc(&caller.key, &caller.iv, xml)),
+            "invoiceHash": sha256_base64(xml),
+            "invoiceSize": xml.len() } })
+    }
+
+    /// Sends a plain invoice; returns its id.
+    pub async fn send(&self, key: &str, session: &str, xml: &[u8]) -> String {
+        let r = self.send_plain(key, session, xml).await;
+        assert_eq!(r.status(), 200);
+        r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls an invoice until it leaves 100/150.
+    pub async fn wait_invoice(&self, key: &str, invoice: &str) -> Value {
+        for _ in 0..200 {
+            let v: Value = self.get(&format!("/ksefInvoiceStatus/{invoice}"), key).await.json().await.unwrap();
+            let info = v["invoices"][0].clone();
+            if !matches!(info["status"]["code"].as_i64(), Some(100 | 150)) {
+                return info;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("invoice {invoice} never left processing");
+    }
+
+    /// Closes a session and polls its UPO until KSeF issued it.
+    pub async fn close_and_wait_upo(&self, key: &str, session: &str) -> String {
+        let closed: Value = self.get(&format!("/ksefSessionClose/{session}"), key).await.json().await.unwrap();
+        assert_eq!(closed["result"], true);
+        for _ in 0..200 {
+            let r = self.get(&format!("/ksefSessionUpo/{session}"), key).await;
+            if r.status() == 200 {
+                assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/xml"));
+                return r.text().await.unwrap();
+            }
+            assert_eq!(r.status(), 409, "only 'not yet' is expected while waiting");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("no UPO for {session}");
+    }
+
+    /// The error body and HTTP status of a refusal.
+    pub async fn error(response: reqwest::Response) -> (u16, String, Value) {
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        (status, body["code"].as_str().unwrap_or_default().to_owned(), body)
+    }
+}

@@ -1,0 +1,8 @@
+//! Black-box tests of the gateway: the real server on port 0, its embedded emulator, spoken to over HTTP.
+
+mod errors;
+mod flow;
+mod helpers;
+mod isolation;
+mod operability;
+mod outages;
