@@ -1,2 +1,167 @@
-//! Placeholder.
-fn main() {}
+//! `ksefInvoiceSend` through the gateway against the same send straight to the emulator with our client, with
+//! 200 concurrent senders: sends per second and latency at p50/p99 of both, and the gateway's added latency.
+//!
+//! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
+//! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200). Everything runs in this process on SQLite:
+//! the load generator, the gateway and its embedded emulator share the machine's cores, as they would on a
+//! small server. Invoices are encrypted under the caller's key before the clock starts, so both phases send
+//! the same bytes and the gateway forwards ciphertext it cannot read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ksef_client::wire::FormCode;
+use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
+use ksef_gateway::config::Settings;
+use ksef_gateway::startup::Application;
+use serde_json::{Value, json};
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn invoice(seller: &str, number: &str) -> Vec<u8> {
+    let today = chrono::Utc::now().date_naive();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{seller}</NIP><Nazwa>Sprzedawca</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>7010002137</NIP><Nazwa>Nabywca</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury><FaWiersz><NrWierszaFa>1</NrWierszaFa><P_7>Usługa</P_7><P_8A>szt.</P_8A><P_8B>1</P_8B><P_9A>100.00</P_9A><P_11>100.00</P_11><P_12>23</P_12></FaWiersz></Fa></Faktura>"#
+    )
+    .into_bytes()
+}
+
+struct Phase {
+    sends: usize,
+    failures: u64,
+    seconds: f64,
+    latencies: Vec<Duration>,
+}
+
+impl Phase {
+    fn pct(&self, p: f64) -> Duration {
+        let i = ((self.latencies.len() as f64 * p) as usize).min(self.latencies.len().saturating_sub(1));
+        self.latencies.get(i).copied().unwrap_or_default()
+    }
+
+    fn print(&self, name: &str) {
+        println!(
+            "{name:<10} {:>6} sends in {:.1} s = {:>5.0} sends/s ({} failed); p50 {:>6.2} ms, p99 {:>7.2} ms",
+            self.sends,
+            self.seconds,
+            self.sends as f64 / self.seconds,
+            self.failures,
+            self.pct(0.5).as_secs_f64() * 1e3,
+            self.pct(0.99).as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// Runs `senders` tasks, each sending its prepared requests with `send` until the deadline.
+async fn run_phase<T, F, Fut>(prepared: Vec<Vec<T>>, seconds: u64, send: F) -> Phase
+where
+    T: Send + Sync + 'static,
+    F: Fn(usize, Arc<T>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (sender, requests) in prepared.into_iter().enumerate() {
+        let send = send.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0u64;
+            for request in requests.into_iter().map(Arc::new) {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let t = Instant::now();
+                if send(sender, request).await {
+                    latencies.push(t.elapsed());
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for task in tasks {
+        let (l, f) = task.await.expect("sender");
+        latencies.extend(l);
+        failures += f;
+    }
+    latencies.sort();
+    Phase { sends: latencies.len(), failures, seconds: started.elapsed().as_secs_f64(), latencies }
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds = env("KSEF_BENCH_SECONDS", 10);
+    let senders = env("KSEF_BENCH_SENDERS", 200) as usize;
+    let per_sender = (seconds as usize * 2500 / senders).max(20);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    let app = Application::build(settings).await.expect("gateway");
+    let api_key = app.demo_tenant().expect("demo tenant").api_key.clone();
+    let nip = app.demo_tenant().expect("demo tenant").nip.clone();
+    let emulator = app.emulator().expect("embedded emulator");
+    println!("gateway send benchmark: {senders} senders, {seconds} s per phase, SQLite, one process");
+
+    // Straight to the emulator with our client.
+    let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), TokenCredentials::nip(&nip, &token)));
+    let access = ctx.access_token().await.expect("auth");
+    let mut direct = Vec::new();
+    for s in 0..senders {
+        let session = ctx.open_online_session(FormCode::fa3()).await.expect("session");
+        let requests = (0..per_sender)
+            .map(|i| (session.reference_number.clone(), session.key.encrypt_invoice(&invoice(&nip, &format!("D/{s}/{i}")))))
+            .collect();
+        direct.push(requests);
+    }
+    let client = ctx.client().clone();
+    let direct_phase = run_phase(direct, seconds, move |_, req| {
+        let (client, access) = (client.clone(), access.clone());
+        async move { client.send_invoice(&access, &req.0, &req.1).await.is_ok() }
+    })
+    .await;
+
+    // Through the gateway, each sender in its own session under its own key.
+    let http = reqwest::Client::new();
+    let base = format!("http://{}/api/v2", app.address());
+    let pk: Value = http.get(format!("{base}/ksefPublicKey")).bearer_auth(&api_key).send().await.expect("pk").json().await.expect("json");
+    let public = RsaPublicKey::from_spki_der(&b64_decode(pk["publicKey"].as_str().expect("key")).expect("b64")).expect("spki");
+    let mut through = Vec::new();
+    for s in 0..senders {
+        let (key, iv) = (AesKey::generate(), Iv::generate());
+        let body = json!({ "invoiceVersion": "v3", "encryptionInfo": { "encryptedKey": b64(&public.wrap(key.as_bytes()).expect("wrap")), "initVector": b64(iv.as_bytes()) } });
+        let opened: Value = http.post(format!("{base}/ksefSessionOpenOnline")).bearer_auth(&api_key).json(&body).send().await.expect("open").json().await.expect("json");
+        let session = opened["id"].as_str().expect("session id").to_owned();
+        let requests = (0..per_sender)
+            .map(|i| {
+                let xml = invoice(&nip, &format!("G/{s}/{i}"));
+                let body = json!({ "sessionId": session, "encrypted": {
+                    "encryptedInvoice": b64(&encrypt_cbc(&key, &iv, &xml)), "invoiceHash": sha256_base64(&xml), "invoiceSize": xml.len() } });
+                serde_json::to_vec(&body).expect("json")
+            })
+            .collect();
+        through.push(requests);
+    }
+    let url = format!("{base}/ksefInvoiceSend");
+    let gateway_phase = run_phase(through, seconds, move |_, body: Arc<Vec<u8>>| {
+        let (http, url, api_key) = (http.clone(), url.clone(), api_key.clone());
+        async move {
+            let r = http.post(&url).bearer_auth(&api_key).header("content-type", "application/json").body(body.as_ref().clone()).send().await;
+            r.is_ok_and(|r| r.status().is_success())
+        }
+    })
+    .await;
+
+    direct_phase.print("direct");
+    gateway_phase.print("gateway");
+    let added = |p: f64| (gateway_phase.pct(p).as_secs_f64() - direct_phase.pct(p).as_secs_f64()) * 1e3;
+    println!("added by the gateway: p50 {:+.2} ms, p99 {:+.2} ms", added(0.5), added(0.99));
+    app.shutdown().await.expect("shutdown");
+}

@@ -150,10 +150,8 @@ impl Application {
 /// one recorded in `demo-tenant.json`.
 async fn ensure_demo_tenant(ops: &ops::Context, emulator: &EmulatorServer, data_dir: &Path) -> anyhow::Result<DemoTenant> {
     let file = data_dir.join("demo-tenant.json");
-    if let Ok(bytes) = std::fs::read(&file) {
-        if let Ok(demo) = serde_json::from_slice::<DemoTenant>(&bytes) {
-            return Ok(demo);
-        }
+    if let Some(demo) = std::fs::read(&file).ok().and_then(|bytes| serde_json::from_slice::<DemoTenant>(&bytes).ok()) {
+        return Ok(demo);
     }
     let token = emulator.emulator().issue_token(DEMO_NIP, None).await?;
     let added = ops::tenants::add(ops, "Demo", DEMO_NIP, &token.token).await.map_err(|e| anyhow::anyhow!("failed to add the demo tenant: {e}"))?;

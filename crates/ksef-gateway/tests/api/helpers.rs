@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
-use ksef_gateway::config::{KsefSettings, KsefTarget, Settings};
+use ksef_gateway::config::{KsefSettings, Settings};
 use ksef_gateway::startup::Application;
 use serde_json::{Value, json};
 
