@@ -23,24 +23,34 @@ const BATCH: i64 = 64;
 /// How often idle workers look for work they were not woken for (expired sessions, delayed invoices).
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
+/// After a wake-up, wait this long so that invoices arriving together are processed in one transaction.
+const GATHER: Duration = Duration::from_millis(3);
+/// How often open sessions are checked for having run out of time.
+const EXPIRY_CHECK: Duration = Duration::from_secs(1);
+
 /// Runs forever: processes invoices and finishes sessions whenever there is work.
 pub(crate) async fn run(state: AppState) {
+    let mut last_expiry_check = tokio::time::Instant::now();
     loop {
-        match step(&state).await {
+        let check_expiry = last_expiry_check.elapsed() >= EXPIRY_CHECK;
+        if check_expiry {
+            last_expiry_check = tokio::time::Instant::now();
+        }
+        match step(&state, check_expiry).await {
             Ok(true) => continue,
             Ok(false) => {}
             Err(err) => tracing::error!(error = ?err, "invoice processing failed; retrying"),
         }
         let delay = if state.config.processing_delay.is_zero() { IDLE_POLL } else { IDLE_POLL.min(state.config.processing_delay) };
         tokio::select! {
-            () = state.invoices_waiting.notified() => {}
+            () = state.invoices_waiting.notified() => tokio::time::sleep(GATHER).await,
             () = tokio::time::sleep(delay) => {}
         }
     }
 }
 
 /// One round of work; true if it did something (so there may be more).
-async fn step(state: &AppState) -> anyhow::Result<bool> {
+async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay)?;
     let pending = state.db.pending_invoices(ready_before, BATCH).await?;
     // Read after the selection: permanent storage must never predate a high-water mark reported meanwhile.
@@ -55,11 +65,13 @@ async fn step(state: &AppState) -> anyhow::Result<bool> {
         .await?;
         state.db.record_outcomes(outcomes, now).await?;
     }
-    let expired = state
-        .db
-        .close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now)
-        .await?;
-    state.forget_expired_sessions(now);
+    // A write even when nothing has expired, so only now and then.
+    let expired = if check_expiry {
+        state.forget_expired_sessions(now);
+        state.db.close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now).await?
+    } else {
+        0
+    };
     let mut finished = false;
     for session in state.db.sessions_ready_to_finish().await? {
         finish_session(state, &session).await?;

@@ -2,7 +2,12 @@
 //! 200 concurrent senders: sends per second and latency at p50/p99 of both, and the gateway's added latency.
 //!
 //! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
-//! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200). Everything runs in this process on SQLite:
+//! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200), `KSEF_BENCH_RATE` the offered load of the
+//! paced phases (default 300 sends/s).
+//!
+//! Two measurements per path: flat out (each sender sends as fast as answers come back: throughput, and a
+//! latency that is mostly queueing, 200 / throughput), and paced (all senders together offer a fixed rate well
+//! below saturation: the latency of a send itself, from which the gateway's added latency is read). Everything runs in this process on SQLite:
 //! the load generator, the gateway and its embedded emulator share the machine's cores, as they would on a
 //! small server. Invoices are encrypted under the caller's key before the clock starts, so both phases send
 //! the same bytes and the gateway forwards ciphertext it cannot read.
@@ -56,8 +61,9 @@ impl Phase {
     }
 }
 
-/// Runs `senders` tasks, each sending its prepared requests with `send` until the deadline.
-async fn run_phase<T, F, Fut>(prepared: Vec<Vec<T>>, seconds: u64, send: F) -> Phase
+/// Runs one task per sender, each sending its prepared requests with `send` until the deadline; with `interval`,
+/// each sender starts a send at most once per interval (staggered), otherwise back to back.
+async fn run_phase<T, F, Fut>(prepared: Vec<Vec<T>>, seconds: u64, interval: Option<Duration>, send: F) -> Phase
 where
     T: Send + Sync + 'static,
     F: Fn(usize, Arc<T>) -> Fut + Send + Sync + Clone + 'static,
@@ -66,12 +72,21 @@ where
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
+    let n = prepared.len().max(1) as u32;
     for (sender, requests) in prepared.into_iter().enumerate() {
         let send = send.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0u64;
+            let mut ticks = interval.map(|i| {
+                let mut t = tokio::time::interval_at(tokio::time::Instant::now() + i * sender as u32 / n, i);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
             for request in requests.into_iter().map(Arc::new) {
+                if let Some(t) = ticks.as_mut() {
+                    t.tick().await;
+                }
                 if Instant::now() >= deadline {
                     break;
                 }
@@ -100,7 +115,9 @@ where
 async fn main() {
     let seconds = env("KSEF_BENCH_SECONDS", 10);
     let senders = env("KSEF_BENCH_SENDERS", 200) as usize;
-    let per_sender = (seconds as usize * 2500 / senders).max(20);
+    let rate = env("KSEF_BENCH_RATE", 300).max(1);
+    let interval = Duration::from_secs_f64(senders as f64 / rate as f64);
+    let per_sender = (seconds as usize * 5000 / senders).max(40);
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
     let app = Application::build(settings).await.expect("gateway");
@@ -122,11 +139,16 @@ async fn main() {
         direct.push(requests);
     }
     let client = ctx.client().clone();
-    let direct_phase = run_phase(direct, seconds, move |_, req| {
+    let send_direct = move |_, req: Arc<(String, ksef_client::wire::sessions::SendInvoiceRequest)>| {
         let (client, access) = (client.clone(), access.clone());
         async move { client.send_invoice(&access, &req.0, &req.1).await.is_ok() }
-    })
-    .await;
+    };
+    let (direct_paced, direct): (Vec<_>, Vec<_>) = direct.into_iter().map(|mut r: Vec<_>| {
+        let rest = r.split_off(r.len() / 2);
+        (r, rest)
+    }).unzip();
+    let direct_paced = run_phase(direct_paced, seconds, Some(interval), send_direct.clone()).await;
+    let direct_phase = run_phase(direct, seconds, None, send_direct).await;
 
     // Through the gateway, each sender in its own session under its own key.
     let http = reqwest::Client::new();
@@ -150,18 +172,27 @@ async fn main() {
         through.push(requests);
     }
     let url = format!("{base}/ksefInvoiceSend");
-    let gateway_phase = run_phase(through, seconds, move |_, body: Arc<Vec<u8>>| {
+    let send_gateway = move |_, body: Arc<Vec<u8>>| {
         let (http, url, api_key) = (http.clone(), url.clone(), api_key.clone());
         async move {
             let r = http.post(&url).bearer_auth(&api_key).header("content-type", "application/json").body(body.as_ref().clone()).send().await;
             r.is_ok_and(|r| r.status().is_success())
         }
-    })
-    .await;
+    };
+    let (gateway_paced, through): (Vec<_>, Vec<_>) = through.into_iter().map(|mut r: Vec<_>| {
+        let rest = r.split_off(r.len() / 2);
+        (r, rest)
+    }).unzip();
+    let gateway_paced = run_phase(gateway_paced, seconds, Some(interval), send_gateway.clone()).await;
+    let gateway_phase = run_phase(through, seconds, None, send_gateway).await;
 
-    direct_phase.print("direct");
-    gateway_phase.print("gateway");
-    let added = |p: f64| (gateway_phase.pct(p).as_secs_f64() - direct_phase.pct(p).as_secs_f64()) * 1e3;
-    println!("added by the gateway: p50 {:+.2} ms, p99 {:+.2} ms", added(0.5), added(0.99));
+    println!("flat out:");
+    direct_phase.print("  direct");
+    gateway_phase.print("  gateway");
+    println!("paced at {rate} sends/s:");
+    direct_paced.print("  direct");
+    gateway_paced.print("  gateway");
+    let added = |p: f64| (gateway_paced.pct(p).as_secs_f64() - direct_paced.pct(p).as_secs_f64()) * 1e3;
+    println!("added by the gateway at {rate} sends/s: p50 {:+.2} ms, p99 {:+.2} ms", added(0.5), added(0.99));
     app.shutdown().await.expect("shutdown");
 }

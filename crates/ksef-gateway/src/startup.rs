@@ -74,7 +74,7 @@ impl Application {
             KsefTarget::Production => (ksef_client::Environment::Production.base_url().to_owned(), None),
             KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
         };
-        let ops = ops::Context { store, master_key, ksef: Arc::new(Ksef::new(&base_url)?) };
+        let ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

@@ -446,7 +446,7 @@ impl Db {
 
     /// The earliest receipt time of an invoice still being processed: nothing stored later can predate it.
     pub(crate) async fn earliest_pending_invoicing_date(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let us: Option<i64> = sqlx::query_scalar("SELECT MIN(invoicing_date) FROM invoices WHERE status_code IN (100, 150)")
+        let us: Option<i64> = sqlx::query_scalar("SELECT MIN(invoicing_date) FROM invoices WHERE status_code = 100")
             .fetch_one(&self.pool)
             .await?;
         Ok(us.map(from_micros))

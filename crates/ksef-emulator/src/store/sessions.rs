@@ -172,7 +172,7 @@ impl Db {
     pub(crate) async fn sessions_ready_to_finish(&self) -> Result<Vec<SessionRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.status_code = 170 AND NOT EXISTS
-               (SELECT 1 FROM invoices i WHERE i.session_reference = s.reference_number AND i.status_code IN (100, 150))"
+               (SELECT 1 FROM invoices i WHERE i.session_reference = s.reference_number AND i.status_code = 100)"
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(session_from_row).collect())

@@ -29,7 +29,7 @@ pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let store = ksef_store::Store::open(&settings.database_url()?).await?;
     let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
     // Tenant commands never call KSeF; the client only satisfies the context's shape.
-    let ctx = ops::Context { store, master_key, ksef: Arc::new(Ksef::new("http://127.0.0.1:9")?) };
+    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new("http://127.0.0.1:9")?));
     let fail = |e: ops::OpError| anyhow::anyhow!("{e}");
     match args.command {
         TenantCommand::Add { nip, ksef_token, name } => {

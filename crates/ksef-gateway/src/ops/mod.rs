@@ -5,8 +5,8 @@ pub mod invoices;
 pub mod sessions;
 pub mod tenants;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use ksef_client::{ContextClient, KsefError, TokenCredentials};
@@ -25,6 +25,32 @@ pub struct Context {
     pub master_key: MasterKey,
     /// KSeF.
     pub ksef: Arc<Ksef>,
+    /// Open sessions, so a send needs no database read to find its session.
+    sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
+}
+
+impl Context {
+    /// A context over `store`, sealing with `master_key`, talking to `ksef`.
+    pub fn new(store: Store, master_key: MasterKey, ksef: Arc<Ksef>) -> Context {
+        Context { store, master_key, ksef, sessions: Arc::default() }
+    }
+
+    /// An open session, if remembered.
+    pub(crate) fn open_session(&self, id: &str) -> Option<Arc<ksef_store::SessionRecord>> {
+        self.sessions.lock().expect("session cache lock").get(id).cloned()
+    }
+
+    /// Remembers an open session (its key, mode and KSeF reference do not change while it is open).
+    pub(crate) fn remember_open_session(&self, record: Arc<ksef_store::SessionRecord>) {
+        if record.closed_at.is_none() && record.ksef_reference.is_some() {
+            self.sessions.lock().expect("session cache lock").insert(record.id.clone(), record);
+        }
+    }
+
+    /// Forgets a session once it is closed.
+    pub(crate) fn forget_session(&self, id: &str) {
+        self.sessions.lock().expect("session cache lock").remove(id);
+    }
 }
 
 /// The tenant a request acts for.

@@ -1,6 +1,8 @@
 //! Online sessions: opening one in KSeF for a tenant (with the caller's key or one the gateway holds),
 //! its status, closing it, and its UPO.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use ksef_client::KsefError;
 use ksef_client::wire::{EncryptionInfo, FormCode};
@@ -141,12 +143,19 @@ pub async fn open_online(
 }
 
 /// A session of `tenant`: 1109 if there is none, 1110 if it is another tenant's.
-pub(crate) async fn owned_session(ctx: &Context, tenant: &Tenant, id: &str) -> Result<(SessionRecord, String), OpError> {
+pub(crate) async fn owned_session(ctx: &Context, tenant: &Tenant, id: &str) -> Result<(Arc<SessionRecord>, String), OpError> {
     let unknown = || OpError::refused(ErrorCode::SessionUnknown, format!("no session {id}"));
     if uuid::Uuid::parse_str(id).is_err() {
         return Err(unknown());
     }
-    let record = ctx.store.session(id).await.map_err(OpError::store(ErrorCode::SessionSave))?.ok_or_else(unknown)?;
+    let record = match ctx.open_session(id) {
+        Some(record) => record,
+        None => {
+            let record = Arc::new(ctx.store.session(id).await.map_err(OpError::store(ErrorCode::SessionSave))?.ok_or_else(unknown)?);
+            ctx.remember_open_session(record.clone());
+            record
+        }
+    };
     if record.tenant_id != tenant.id {
         return Err(OpError::refused(ErrorCode::SessionAccess, format!("session {id} belongs to another tenant")));
     }
@@ -218,6 +227,7 @@ pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpE
         Err(err) => return Err(OpError::ksef(ErrorCode::SessionClose, &err)),
     }
     ctx.store.mark_session_closed(id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    ctx.forget_session(id);
     tracing::info!(session.id = %id, tenant = %tenant.id, "session closed");
     Ok(true)
 }
@@ -225,8 +235,8 @@ pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpE
 /// The session's collective UPO (its first page), once KSeF has issued it.
 pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, OpError> {
     let (record, reference) = owned_session(ctx, tenant, id).await?;
-    if let Some(upo) = record.upo {
-        return Ok(upo);
+    if let Some(upo) = &record.upo {
+        return Ok(upo.clone());
     }
     if record.closed_at.is_none() {
         return Err(OpError::conflict(ErrorCode::SessionNoUpo, "close the session first (ksefSessionClose); KSeF issues the UPO after"));
