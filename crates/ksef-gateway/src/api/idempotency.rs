@@ -3,7 +3,7 @@
 //! Answers of 5xx are not stored, so a failed attempt can be retried under the same key.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{FromRequestParts as _, Request, State};
+use axum::extract::{FromRequestParts as _, OriginalUri, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
@@ -38,7 +38,9 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError::refused(ErrorCode::InvoiceSize, "request body too large").into_response();
     };
-    let fingerprint = sha256_base64(&[parts.uri.path().as_bytes(), b"\n", &bytes].concat());
+    // The full path, as the caller wrote it (the router strips the /api/v2 prefix before we run).
+    let path = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
+    let fingerprint = fingerprint(&path, &bytes);
     let store = &state.ops.store;
     match store.begin_idempotent(&tenant.id, &key, &fingerprint, micros(Utc::now())).await {
         Ok(IdempotencyStart::Run) => {}
@@ -69,6 +71,11 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         }
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// What identifies a request for its idempotency key: its path and its exact body.
+pub fn fingerprint(path: &str, body: &[u8]) -> String {
+    sha256_base64(&[path.as_bytes(), b"\n", body].concat())
 }
 
 fn replay(stored: StoredResponse) -> Response {

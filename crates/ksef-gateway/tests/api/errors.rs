@@ -154,3 +154,43 @@ async fn the_error_table_in_the_docs_lists_every_code() {
         assert!(docs.contains(&status), "docs/api.md gives another HTTP status for {code:?}");
     }
 }
+
+#[tokio::test]
+async fn a_repeat_while_the_first_request_with_its_key_still_runs_is_1904() {
+    let app = spawn_app().await;
+    let tenant = ksef_gateway::ops::tenants::authenticate(app.app.ops(), &app.api_key).await.unwrap();
+    let body = serde_json::to_vec(&json!({ "invoiceVersion": "v3" })).unwrap();
+    // Claim the key as a first request would, and leave it running.
+    let fingerprint = ksef_gateway::api::idempotency::fingerprint("/api/v2/ksefSessionOpenOnline", &body);
+    let claimed = app.app.ops().store.begin_idempotent(&tenant.id, "busy", &fingerprint, 0).await.unwrap();
+    assert_eq!(claimed, ksef_store::IdempotencyStart::Run);
+    let repeat = app
+        .http
+        .post(format!("{}/ksefSessionOpenOnline", app.base))
+        .bearer_auth(&app.api_key)
+        .header("Idempotency-Key", "busy")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    expect(repeat, 409, "1904").await;
+    let too_long = app.http.post(format!("{}/ksefSessionOpenOnline", app.base)).bearer_auth(&app.api_key)
+        .header("Idempotency-Key", "k".repeat(201)).json(&json!({ "invoiceVersion": "v3" })).send().await.unwrap();
+    expect(too_long, 400, "1902").await;
+}
+
+#[tokio::test]
+async fn an_unexpected_failure_is_1999_with_details_left_in_the_log() {
+    let app = spawn_app().await;
+    // A tenant whose KSeF token was sealed under another master key cannot be opened: an internal fault.
+    let ops = app.app.ops();
+    let sealed = ksef_gateway::secrets::MasterKey::generate().seal("broken", b"token");
+    ops.store
+        .insert_tenant(&ksef_store::NewTenant { id: "broken".into(), name: "Broken".into(), nip: NIP.into(), ksef_token_sealed: sealed, created_at: 0 })
+        .await
+        .unwrap();
+    ops.store.insert_api_key("broken", &ksef_gateway::ops::tenants::api_key_hash("kgw_broken-tenant-key"), "kgw_brok", 0).await.unwrap();
+    let body = expect(app.post("/ksefSessionOpenOnline", "kgw_broken-tenant-key", &json!({ "invoiceVersion": "v3" })).await, 500, "1999").await;
+    assert!(!body["details"].as_str().unwrap().contains("master"), "internal detail stays in the log: {body}");
+}

@@ -37,6 +37,9 @@ async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_b
     let session = app.open_session(&key).await;
     let delivered = app.send(&key, &session, &invoice(NIP, "FV/BEFORE")).await;
     let ksef_number = app.wait_invoice(&key, &delivered).await["ksefNumber"].as_str().unwrap().to_owned();
+    let closed_before = app.open_session(&key).await;
+    app.send(&key, &closed_before, &invoice(NIP, "FV/CLOSED")).await;
+    assert_eq!(app.get(&format!("/ksefSessionClose/{closed_before}"), &key).await.status(), 200);
 
     let addr = emulator.local_addr();
     emulator.shutdown().await.unwrap();
@@ -49,6 +52,7 @@ async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_b
     let failed = expect(app.send_plain(&key, &session, &xml).await, 502, &["1204"]).await;
     assert_eq!(failed["ksef"]["httpStatus"], 0, "KSeF was unreachable: {failed}");
     expect(app.get(&format!("/ksefSessionClose/{session}"), &key).await, 502, &["1106"]).await;
+    expect(app.get(&format!("/ksefSessionUpo/{closed_before}"), &key).await, 502, &["1107"]).await;
     // What KSeF already confirmed is still answered from the gateway's own records.
     let known: Value = app.get(&format!("/ksefInvoiceStatus/{delivered}"), &key).await.json().await.unwrap();
     assert_eq!(known["invoices"][0]["ksefNumber"], ksef_number.as_str());
