@@ -178,17 +178,26 @@ pub struct SessionState {
     pub failed_invoice_count: Option<i64>,
 }
 
+/// KSeF's answer to `GET /sessions/{reference}` for the tenant; a KSeF failure is reported as `code`.
+async fn ksef_session_status(
+    ctx: &Context,
+    tenant: &Tenant,
+    reference: &str,
+    code: ErrorCode,
+) -> Result<ksef_client::wire::sessions::SessionStatusResponse, OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    ksef.with_access(|access| {
+        let ksef = &ksef;
+        async move { ksef.client().session_status(&access, reference).await }
+    })
+    .await
+    .map_err(|e| OpError::ksef(code, &e))
+}
+
 /// The session's current state, from KSeF (and recorded).
 pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionState, OpError> {
     let (_, reference) = owned_session(ctx, tenant, id).await?;
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    let answer = ksef
-        .with_access(|access| {
-            let (ksef, reference) = (&ksef, &reference);
-            async move { ksef.client().session_status(&access, reference).await }
-        })
-        .await
-        .map_err(|e| OpError::ksef(ErrorCode::SessionStatus, &e))?;
+    let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionStatus).await?;
     let update = SessionStatusUpdate {
         code: i64::from(answer.status.code),
         description: answer.status.description.clone(),
@@ -241,14 +250,8 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
     if record.closed_at.is_none() {
         return Err(OpError::conflict(ErrorCode::SessionNoUpo, "close the session first (ksefSessionClose); KSeF issues the UPO after"));
     }
+    let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionUpo).await?;
     let ksef = tenant_ksef(ctx, tenant).await?;
-    let answer = ksef
-        .with_access(|access| {
-            let (ksef, reference) = (&ksef, &reference);
-            async move { ksef.client().session_status(&access, reference).await }
-        })
-        .await
-        .map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
     let page = match (answer.status.code, answer.upo.and_then(|u| u.pages.into_iter().next())) {
         (200, Some(page)) => page,
         (code, _) if code < 200 => {
