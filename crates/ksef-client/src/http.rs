@@ -118,6 +118,22 @@ pub struct Download {
     pub meta_hash: Option<String>,
 }
 
+/// A download arriving in pieces, for packages too large to hold in memory.
+pub struct DownloadStream {
+    /// The length announced, if any.
+    pub content_length: Option<u64>,
+    /// `x-ms-meta-hash`, when present (check it against the bytes as they arrive).
+    pub meta_hash: Option<String>,
+    /// The body.
+    pub body: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<Bytes, KsefError>> + Send>>,
+}
+
+impl std::fmt::Debug for DownloadStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadStream").field("content_length", &self.content_length).field("meta_hash", &self.meta_hash).finish_non_exhaustive()
+    }
+}
+
 /// Paging of `POST /invoices/query/metadata`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetadataPage {
@@ -401,6 +417,20 @@ impl KsefClient {
     pub async fn download_presigned(&self, url: &str) -> Result<Download, KsefError> {
         let url = Url::parse(url).map_err(|e| KsefError::Url(format!("{url}: {e}")))?;
         self.download(url, None).await
+    }
+
+    /// A pre-signed URL KSeF handed out, fetched with no token and streamed.
+    pub async fn stream_presigned(&self, url: &str) -> Result<DownloadStream, KsefError> {
+        use futures_util::TryStreamExt as _;
+        let url = Url::parse(url).map_err(|e| KsefError::Url(format!("{url}: {e}")))?;
+        let response = self.execute(Repeat::Safe, || self.http.get(url.clone())).await.map_err(|e| match e {
+            KsefError::Transport(err) => KsefError::Transport(err.without_url()),
+            other => other,
+        })?;
+        let meta_hash = response.headers().get("x-ms-meta-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_length = response.content_length();
+        let body = response.bytes_stream().map_err(|e| KsefError::Transport(e.without_url()));
+        Ok(DownloadStream { content_length, meta_hash, body: Box::pin(body) })
     }
 
     /// `POST /invoices/query/metadata`.

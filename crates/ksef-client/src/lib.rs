@@ -11,9 +11,11 @@ mod context;
 mod error;
 mod http;
 mod keys;
+mod package;
 
 pub use crate::context::{ContextClient, OnlineSession, Polling, TokenCredentials};
 pub use crate::error::KsefError;
-pub use crate::http::{ClientOptions, Download, Environment, ErrorFormat, KsefClient, MetadataPage};
+pub use crate::http::{ClientOptions, Download, DownloadStream, Environment, ErrorFormat, KsefClient, MetadataPage};
 pub use crate::keys::{KsefKeys, PublishedKey, SymmetricKey};
+pub use crate::package::{PackageStream, decrypted_package};
 pub use ksef_wire as wire;

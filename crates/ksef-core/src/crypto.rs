@@ -6,7 +6,7 @@
 use std::fmt;
 
 use aws_lc_rs::cipher::{
-    AES_256, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockDecryptingKey,
+    AES_256, DecryptingKey, DecryptionContext, EncryptingKey, EncryptionContext, PaddedBlockDecryptingKey,
     PaddedBlockEncryptingKey, UnboundCipherKey,
 };
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
@@ -267,6 +267,70 @@ pub fn open(key: &AesKey, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Cryp
     let plain_len = opening.open_in_place(nonce, aead::Aad::from(context), &mut in_out).map_err(|_| CryptoError::Decrypt)?.len();
     in_out.truncate(plain_len);
     Ok(in_out)
+}
+
+/// AES-256-CBC decryption fed in pieces (an export part arriving over the network). The last block is held
+/// back until [`CbcDecryptor::finish`], which checks and strips the PKCS#7 padding.
+pub struct CbcDecryptor {
+    cipher: DecryptingKey,
+    chain: [u8; IV_LEN],
+    pending: Vec<u8>,
+}
+
+impl fmt::Debug for CbcDecryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CbcDecryptor").field("pending", &self.pending.len()).finish_non_exhaustive()
+    }
+}
+
+impl CbcDecryptor {
+    /// Starts a stream under `key` and `iv`.
+    pub fn new(key: &AesKey, iv: &Iv) -> CbcDecryptor {
+        let cipher = DecryptingKey::cbc(key.unbound()).expect("AES-256-CBC key");
+        CbcDecryptor { cipher, chain: iv.0, pending: Vec::with_capacity(2 * BLOCK_LEN) }
+    }
+
+    /// Decrypts what it can of `data` (all but the last whole block) and appends the plaintext to `out`.
+    pub fn update(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.pending.extend_from_slice(data);
+        // Keep at least one whole block back: it may be the padded last one.
+        let whole = self.pending.len() / BLOCK_LEN * BLOCK_LEN;
+        let ready = whole.saturating_sub(BLOCK_LEN);
+        if ready == 0 {
+            return;
+        }
+        let start = out.len();
+        out.extend_from_slice(&self.pending[..ready]);
+        self.decrypt_blocks(start, out);
+        self.pending.drain(..ready);
+    }
+
+    /// Decrypts the held-back block, checks its padding and appends the rest of the plaintext to `out`.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), CryptoError> {
+        if self.pending.len() != BLOCK_LEN {
+            return Err(CryptoError::Decrypt);
+        }
+        let start = out.len();
+        out.extend_from_slice(&self.pending);
+        self.decrypt_blocks(start, out);
+        let pad = *out.last().expect("one block") as usize;
+        let valid = (1..=BLOCK_LEN).contains(&pad) && out[out.len() - pad..].iter().all(|b| *b as usize == pad);
+        if !valid {
+            out.truncate(start);
+            return Err(CryptoError::Decrypt);
+        }
+        out.truncate(out.len() - pad);
+        Ok(())
+    }
+
+    fn decrypt_blocks(&mut self, start: usize, out: &mut [u8]) {
+        let blocks = &mut out[start..];
+        let next_chain: [u8; IV_LEN] = blocks[blocks.len() - BLOCK_LEN..].try_into().expect("whole blocks");
+        self.cipher
+            .decrypt(blocks, DecryptionContext::Iv128(FixedLength::from(self.chain)))
+            .expect("AES-CBC decryption of whole blocks");
+        self.chain = next_chain;
+    }
 }
 
 /// SHA-256 of `data`.
@@ -552,6 +616,34 @@ mod tests {
                 assert_eq!(out, encrypt_cbc(&key, &iv, &data), "len {len} piece {piece}");
             }
         }
+    }
+
+    #[test]
+    fn streaming_decryption_equals_one_shot_for_every_split_and_checks_padding() {
+        let key = AesKey::generate();
+        let iv = Iv::generate();
+        for len in [0usize, 1, 15, 16, 17, 31, 32, 33, 1000] {
+            let data: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let ct = encrypt_cbc(&key, &iv, &data);
+            for piece in [1usize, 3, 16, 17, 64, 5000] {
+                let mut dec = CbcDecryptor::new(&key, &iv);
+                let mut out = Vec::new();
+                for chunk in ct.chunks(piece) {
+                    dec.update(chunk, &mut out);
+                }
+                dec.finish(&mut out).unwrap();
+                assert_eq!(out, data, "len {len} piece {piece}");
+            }
+        }
+        let ct = encrypt_cbc(&key, &iv, b"abc");
+        let mut dec = CbcDecryptor::new(&AesKey::generate(), &iv);
+        let mut out = Vec::new();
+        dec.update(&ct, &mut out);
+        // A wrong key almost always breaks the padding; when it does not, the plaintext is still not ours.
+        assert!(dec.finish(&mut out).is_err() || out != b"abc");
+        let mut truncated = CbcDecryptor::new(&key, &iv);
+        truncated.update(&ct[..10], &mut out);
+        assert_eq!(truncated.finish(&mut out), Err(CryptoError::Decrypt));
     }
 
     #[test]

@@ -58,9 +58,15 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     let processed = !pending.is_empty();
     if processed {
         let verifier = state.verifier.clone();
-                // Parsing is CPU work; keep it off the async workers.
+        // Parsing is CPU work; keep it off the async workers.
         let outcomes = tokio::task::spawn_blocking(move || {
-            pending.into_iter().map(|p| process_one(verifier.as_ref(), p, now)).collect::<Vec<_>>()
+            // Each invoice its own instant, as in KSeF: exports cut at 10,000 continue from the last
+            // permanent-storage date, which must not be shared by a whole batch.
+            pending
+                .into_iter()
+                .enumerate()
+                .map(|(i, p)| process_one(verifier.as_ref(), p, now + chrono::Duration::microseconds(2 * i as i64)))
+                .collect::<Vec<_>>()
         })
         .await?;
         state.db.record_outcomes(outcomes, now).await?;

@@ -28,6 +28,9 @@ enum Command {
     Tenant(TenantArgs),
     /// Run the offline KSeF 2.0 emulator alone (the official /v2 API, state in --data-dir).
     Emulator(EmulatorArgs),
+    /// Download invoices (sales, costs, …) into --out as {ksefNumber}.xml and .json, through a gateway or
+    /// from KSeF directly. Run it again to fetch what is new: it continues where it stopped.
+    Export(ExportArgs),
 }
 
 /// Arguments of `ksef-gateway serve`.
@@ -118,6 +121,51 @@ pub(crate) struct EmulatorArgs {
     pub(crate) processing_delay_ms: u64,
 }
 
+/// Arguments of `ksef-gateway export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExportArgs {
+    /// The gateway's base URL (e.g. http://127.0.0.1:8080).
+    #[arg(long, conflicts_with_all = ["ksef_url", "nip", "token"])]
+    pub(crate) gateway: Option<String>,
+    /// The tenant's API key for --gateway.
+    #[arg(long, env = "KSEF_GATEWAY_API_KEY", hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+    /// KSeF's API base URL (`test`, `demo` and `prod` name the Ministry's hosts), instead of a gateway.
+    #[arg(long)]
+    pub(crate) ksef_url: Option<String>,
+    /// The NIP of the KSeF context, with --ksef-url.
+    #[arg(long)]
+    pub(crate) nip: Option<String>,
+    /// The KSeF token, with --ksef-url; `-` reads it from standard input.
+    #[arg(long, env = "KSEF_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// Permanent-storage date (or date-time) to start from; needed on the first run into --out only.
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    /// Permanent-storage date (or date-time) to stop at (inclusive); default: everything KSeF has stored.
+    #[arg(long)]
+    pub(crate) to: Option<String>,
+    /// Whose invoices: issued (sales), received (cost), as third party, as authorized subject.
+    #[arg(long, value_enum)]
+    pub(crate) subject: ExportSubject,
+    /// Directory for the invoices and the state of incremental runs.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+}
+
+/// The tenant's role on the invoices exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportSubject {
+    /// Invoices issued (Subject1).
+    Sales,
+    /// Invoices received as buyer (Subject2).
+    Cost,
+    /// Invoices naming the tenant as a third party (Subject3).
+    Third,
+    /// Invoices naming the tenant as authorized subject.
+    Authorized,
+}
+
 /// Rate limiting profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum RateLimits {
@@ -133,5 +181,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::commands::serve::run(args).await,
         Command::Tenant(args) => crate::commands::tenant::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
+        Command::Export(args) => crate::commands::export::run(args).await,
     }
 }

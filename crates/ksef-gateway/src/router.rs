@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, invoices, sessions};
+use crate::api::{self, AppState, invoices, queries, sessions};
 
 /// Builds the router.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
@@ -28,6 +28,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ksefSessionClose/{sessionId}", get(sessions::close))
         .route("/ksefSessionUpo/{sessionId}", get(sessions::upo))
         .route("/ksefInvoiceGet/{invoiceKsefNumber}", get(invoices::get))
+        .route("/ksefInvoiceQueryStart", post(queries::start))
+        .route("/ksefInvoiceQueryStatus/{queryId}", get(queries::status))
+        .route("/ksefInvoiceQueryResult/{queryId}/{queryPartNumber}", get(queries::result))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()

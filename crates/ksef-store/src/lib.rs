@@ -9,6 +9,7 @@
 
 mod idempotency;
 mod invoices;
+mod queries;
 mod sessions;
 mod tenants;
 #[cfg(feature = "testing")]
@@ -23,6 +24,7 @@ use sqlx::{AnyPool, Executor as _};
 
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
+pub use crate::queries::QueryRecord;
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
 pub use crate::tenants::{NewTenant, TenantRecord};
 

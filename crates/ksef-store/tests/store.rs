@@ -140,3 +140,30 @@ async fn an_idempotency_key_runs_once_then_replays() {
         assert_eq!(store.begin_idempotent("t1", "other", "req-a", 4).await.unwrap(), IdempotencyStart::Run, "{engine}: released");
     }
 }
+
+#[tokio::test]
+async fn a_query_keeps_its_range_key_and_export_reference() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        let q = ksef_store::QueryRecord {
+            id: "q1".into(),
+            tenant_id: "t1".into(),
+            ksef_reference: None,
+            subject_type: "Subject2".into(),
+            range_from: 1,
+            range_to: None,
+            key_mode: "gateway".into(),
+            sealed_key: Some(vec![5; 60]),
+            iv: Some(vec![0; 16]),
+            created_at: 2,
+        };
+        store.insert_query(&q).await.unwrap();
+        assert_eq!(store.query("q1").await.unwrap().unwrap(), q, "{engine}");
+        store.set_query_reference("q1", "20260101-EH-0000000000-0000000000-00").await.unwrap();
+        store.delete_unstarted_query("q1").await.unwrap();
+        let started = store.query("q1").await.unwrap().expect("a started query is kept");
+        assert_eq!(started.ksef_reference.as_deref(), Some("20260101-EH-0000000000-0000000000-00"), "{engine}");
+        assert!(store.query("q2").await.unwrap().is_none());
+    }
+}

@@ -196,6 +196,27 @@ pub struct InvoiceQueryFilters {
     pub has_attachment: Option<bool>,
 }
 
+impl InvoiceQueryFilters {
+    /// Filters on `subject_type` and `date_range` only.
+    pub fn new(subject_type: InvoiceQuerySubjectType, date_range: InvoiceQueryDateRange) -> InvoiceQueryFilters {
+        InvoiceQueryFilters {
+            subject_type,
+            date_range,
+            ksef_number: None,
+            invoice_number: None,
+            amount: None,
+            seller_nip: None,
+            buyer_identifier: None,
+            currency_codes: None,
+            invoicing_mode: None,
+            is_self_invoicing: None,
+            form_type: None,
+            invoice_types: None,
+            has_attachment: None,
+        }
+    }
+}
+
 /// `{nip, name?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvoiceMetadataSeller {

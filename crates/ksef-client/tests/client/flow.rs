@@ -4,6 +4,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use ksef_client::wire::invoices::{InvoiceExportRequest, InvoiceQueryDateRange, InvoiceQueryDateType, InvoiceQueryFilters, InvoiceQuerySubjectType};
+use futures_util::TryStreamExt as _;
 use ksef_client::wire::FormCode;
 use ksef_client::{KsefError, MetadataPage, SymmetricKey};
 use ksef_core::crypto::decrypt_cbc;
@@ -11,31 +12,20 @@ use ksef_core::crypto::decrypt_cbc;
 use crate::helpers::{NIP, harness, invoice};
 
 fn filters() -> InvoiceQueryFilters {
-    InvoiceQueryFilters {
-        subject_type: InvoiceQuerySubjectType::Subject1,
-        date_range: InvoiceQueryDateRange {
+    InvoiceQueryFilters::new(
+        InvoiceQuerySubjectType::Subject1,
+        InvoiceQueryDateRange {
             date_type: InvoiceQueryDateType::PermanentStorage,
             from: chrono::Utc::now() - chrono::Duration::hours(1),
             to: None,
             restrict_to_permanent_storage_hwm_date: None,
         },
-        ksef_number: None,
-        invoice_number: None,
-        amount: None,
-        seller_nip: None,
-        buyer_identifier: None,
-        currency_codes: None,
-        invoicing_mode: None,
-        is_self_invoicing: None,
-        form_type: None,
-        invoice_types: None,
-        has_attachment: None,
-    }
+    )
 }
 
 #[tokio::test]
 async fn the_whole_online_flow_runs_through_the_client() {
-    let h = harness(|_| {}).await;
+    let h = harness(|c| c.export_part_size = 300).await;
     let ctx = &h.ctx;
     let session = ctx.open_online_session(FormCode::fa3()).await.unwrap();
     let xml = invoice(NIP, "FV/CLIENT/1");
@@ -79,11 +69,16 @@ async fn the_whole_online_flow_runs_through_the_client() {
         assert_eq!(s.status.code, 100);
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    assert!(package.parts.len() > 1, "small parts, so joining them is exercised");
     let mut archive = Vec::new();
     for part in &package.parts {
         let encrypted = ctx.client().download_presigned(&part.url).await.unwrap();
         archive.extend(decrypt_cbc(&export_key.key, &export_key.iv, &encrypted.bytes).unwrap());
     }
+    // The streaming path yields the same archive, checked part by part.
+    let streamed = ksef_client::decrypted_package(ctx.client().clone(), package.parts.clone(), export_key.key.clone(), export_key.iv);
+    let streamed: Vec<bytes::Bytes> = streamed.try_collect().await.unwrap();
+    assert_eq!(streamed.concat(), archive);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();
     let mut file = zip.by_name(&format!("{ksef}.xml")).unwrap();
     let mut content = Vec::new();

@@ -103,6 +103,42 @@ async fn a_download_whose_announced_hash_does_not_match_is_refused() {
 }
 
 #[tokio::test]
+async fn a_package_part_that_fails_either_of_its_hashes_ends_the_stream_with_an_error() {
+    use futures_util::StreamExt as _;
+    use ksef_core::crypto::{AesKey, Iv, encrypt_cbc, sha256_base64};
+    let (key, iv) = (AesKey::generate(), Iv::generate());
+    let plain = b"PK archive bytes".repeat(100);
+    let encrypted = encrypt_cbc(&key, &iv, &plain);
+    let served = encrypted.clone();
+    let router = Router::new().route("/part", get(move || async move { served }));
+    let base = stub(router).await;
+    let client = KsefClient::with_options(&base, fast()).unwrap();
+    let part = |encrypted_hash: String, plain_hash: String| ksef_client::wire::invoices::InvoicePackagePart {
+        ordinal_number: 1,
+        part_name: "p1".into(),
+        method: "GET".into(),
+        url: format!("{base}/part"),
+        part_size: plain.len() as i64,
+        part_hash: plain_hash,
+        encrypted_part_size: encrypted.len() as i64,
+        encrypted_part_hash: encrypted_hash,
+        expiration_date: chrono::Utc::now(),
+    };
+    let good = part(sha256_base64(&encrypted), sha256_base64(&plain));
+    let wrong = sha256_base64(b"something else");
+    for (parts, ok) in [(vec![good.clone()], true), (vec![part(wrong.clone(), sha256_base64(&plain))], false), (vec![good, part(sha256_base64(&encrypted), wrong)], false)] {
+        let items: Vec<_> = ksef_client::decrypted_package(client.clone(), parts, key.clone(), iv).collect().await;
+        let last = items.last().unwrap();
+        if ok {
+            assert!(items.iter().all(Result::is_ok));
+            assert_eq!(items.into_iter().map(Result::unwrap).collect::<Vec<_>>().concat(), plain);
+        } else {
+            assert!(matches!(last, Err(KsefError::HashMismatch { .. })), "{last:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn an_unreachable_ksef_is_a_transport_error_after_retries() {
     let client = KsefClient::with_options("http://127.0.0.1:1", fast()).unwrap();
     let err = client.public_key_certificates().await.unwrap_err();

@@ -265,3 +265,75 @@ impl Error {
         Error { code: code.code().to_string(), name: code.name().to_owned(), description: code.description().to_owned(), details, ksef }
     }
 }
+
+/// Whose invoices a search is for.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum SubjectType {
+    /// Sales: invoices the tenant issued.
+    Subject1,
+    /// Costs: invoices the tenant received as buyer.
+    Subject2,
+    /// Invoices naming the tenant as a third party.
+    Subject3,
+    /// Invoices naming the tenant as the authorized subject.
+    SubjectAuthorized,
+}
+
+/// The period searched, on KSeF's permanent-storage dates. Each bound is an RFC 3339 date-time, a date-time
+/// without an offset (Europe/Warsaw time), or a date (`from`: the start of that day; `to`: its end, Warsaw time).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KsefInvoiceQueryStartRange {
+    /// From (inclusive).
+    pub from: String,
+    /// To (inclusive); now when absent. At most three months after `from`.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// Starts a search. Without `encryptionInfo` the gateway makes and keeps the package key and
+/// `ksefInvoiceQueryResult` serves the plain ZIP; with it, the parts come encrypted under the caller's key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceQueryStartRequest {
+    /// The period.
+    pub range: KsefInvoiceQueryStartRange,
+    /// The caller's own key for the package, wrapped with the key from `ksefPublicKey`.
+    #[serde(default)]
+    pub encryption_info: Option<EncryptionInfo>,
+    /// Whose invoices: `subject1` (sales), `subject2` (costs), `subject3` (third party), `subjectAuthorized`.
+    #[schema(value_type = SubjectType)]
+    pub subject_type: String,
+}
+
+/// A search just started.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceQueryStartResponse {
+    /// The search id (QueryId).
+    pub query_id: String,
+}
+
+/// A search's state and, once ready, its result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceQueryStatusResponse {
+    /// KSeF's status of the search: 100 in progress, 200 ready, 210 expired, 4xx/5xx failed (ours, beyond the seed).
+    pub status: StatusInfo,
+    /// Invoices found (at most 10,000).
+    pub number_of_invoices: i64,
+    /// Bytes the parts deliver in all: the ZIP's size with the gateway's key, the encrypted parts' with the caller's.
+    pub package_size: i64,
+    /// Whether KSeF's 10,000-invoice limit cut the result; then search again from `nextFrom`.
+    pub is_truncated: bool,
+    /// The parts (QueryPartNumber) to fetch with `ksefInvoiceQueryResult`.
+    pub part_numbers: Vec<String>,
+    /// When truncated: the permanent-storage date of the last invoice included, where the next search starts.
+    /// Invoices stored at exactly that instant may come again; keep their KSeF numbers to skip them (ours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_from: Option<DateTime<Utc>>,
+    /// Everything stored before this instant is in KSeF's search: an incremental sync's next window starts at the
+    /// last invoice seen or here, whichever is earlier (ours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permanent_storage_hwm_date: Option<DateTime<Utc>>,
+}

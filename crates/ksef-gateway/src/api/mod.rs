@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod invoices;
+pub mod queries;
 pub mod sessions;
 
 use std::sync::Arc;
@@ -64,13 +65,17 @@ impl Modify for ApiKeyAuth {
         sessions::close,
         sessions::upo,
         invoices::get,
+        queries::start,
+        queries::status,
+        queries::result,
     ),
-    components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion)),
+    components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth),
     tags(
         (name = "Encryption", description = "KSeF's public key"),
         (name = "Sessions", description = "Interactive sessions"),
         (name = "Invoices", description = "Sending and retrieving invoices"),
+        (name = "Search", description = "Searching and downloading invoices (sales, costs, third party)"),
     )
 )]
 #[derive(Debug)]

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub(crate) mod emulator;
+pub(crate) mod export;
 pub(crate) mod serve;
 pub(crate) mod tenant;

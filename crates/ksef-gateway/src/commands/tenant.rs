@@ -14,7 +14,7 @@ use crate::ops::{self, tenants};
 use crate::secrets::MasterKey;
 
 /// The token from the argument, or from standard input when it is `-`.
-fn token(arg: &str) -> anyhow::Result<String> {
+pub(crate) fn token(arg: &str) -> anyhow::Result<String> {
     if arg != "-" {
         return Ok(arg.to_owned());
     }

@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
 pub mod invoices;
+pub mod queries;
 pub mod sessions;
 pub mod tenants;
 

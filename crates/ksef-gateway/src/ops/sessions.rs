@@ -56,6 +56,20 @@ pub struct CallerEncryption {
     pub iv: Vec<u8>,
 }
 
+/// 1002 / 1003 unless the caller's IV has 16 bytes and its wrapped key one RSA block of KSeF's key.
+pub(crate) fn check_caller_encryption(caller: &CallerEncryption, modulus_len: usize) -> Result<(), OpError> {
+    if caller.iv.len() != 16 {
+        return Err(OpError::refused(ErrorCode::AesIvLength, format!("initVector has {} bytes; AES-CBC needs 16", caller.iv.len())));
+    }
+    if caller.encrypted_key.len() != modulus_len {
+        return Err(OpError::refused(
+            ErrorCode::AesKeyLength,
+            format!("encryptedKey has {} bytes; an AES-256 key wrapped with KSeF's RSA key has {modulus_len}", caller.encrypted_key.len()),
+        ));
+    }
+    Ok(())
+}
+
 /// A session just opened.
 #[derive(Debug, Clone)]
 pub struct OpenedSession {
@@ -79,16 +93,7 @@ pub async fn open_online(
     let created = super::now();
     let (wire_encryption, record) = match encryption {
         Some(caller) => {
-            if caller.iv.len() != 16 {
-                return Err(OpError::refused(ErrorCode::AesIvLength, format!("initVector has {} bytes; AES-CBC needs 16", caller.iv.len())));
-            }
-            let expected = keys.symmetric_key_encryption.key.modulus_len();
-            if caller.encrypted_key.len() != expected {
-                return Err(OpError::refused(
-                    ErrorCode::AesKeyLength,
-                    format!("encryptedKey has {} bytes; an AES-256 key wrapped with KSeF's RSA key has {expected}", caller.encrypted_key.len()),
-                ));
-            }
+            check_caller_encryption(&caller, keys.symmetric_key_encryption.key.modulus_len())?;
             let wire = EncryptionInfo {
                 encrypted_symmetric_key: b64(&caller.encrypted_key),
                 initialization_vector: b64(&caller.iv),

@@ -1,10 +1,12 @@
 //! A real gateway on port 0 with its embedded emulator, on SQLite, or on a fresh PostgreSQL database when
 //! `TEST_DATABASE_URL` is set; and a `TestApp` with one method per operation.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
-use ksef_gateway::config::{KsefSettings, Settings};
+use ksef_emulator::{EmulatorConfig, EmulatorServer, MinimalVerifier, ShiftedClock};
+use ksef_gateway::config::{KsefSettings, KsefTarget, Settings};
 use ksef_gateway::startup::Application;
 use serde_json::{Value, json};
 
@@ -51,6 +53,24 @@ pub async fn spawn_with(settings: Settings, dir: tempfile::TempDir, database_url
     let base = format!("http://{}/api/v2", app.address());
     let api_key = app.demo_tenant().map(|d| d.api_key.clone()).unwrap_or_default();
     TestApp { app, base, http: reqwest::Client::new(), api_key, dir, database_url }
+}
+
+/// A gateway over an emulator of the test's own, configured by `configure`, on `clock`.
+pub async fn gateway_with_emulator(
+    configure: impl FnOnce(&mut EmulatorConfig),
+    clock: Arc<ShiftedClock>,
+) -> (TestApp, EmulatorServer, tempfile::TempDir) {
+    let emulator_dir = tempfile::tempdir().unwrap();
+    let mut config = EmulatorConfig::new(emulator_dir.path());
+    configure(&mut config);
+    let emulator = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock, Arc::new(MinimalVerifier)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = database_url().await;
+    let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()) };
+    let mut app = spawn_with(settings(dir.path(), db.clone(), ksef), dir, db).await;
+    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
+    app.api_key = ksef_gateway::ops::tenants::add(app.app.ops(), "T", NIP, &token).await.unwrap().api_key.expose().to_owned();
+    (app, emulator, emulator_dir)
 }
 
 /// A minimal FA(3) invoice.
@@ -153,10 +173,63 @@ impl TestApp {
         panic!("no UPO for {session}");
     }
 
+    /// Starts a search (`ksefInvoiceQueryStart`) over `from`..`to`; returns its id.
+    pub async fn start_query(&self, key: &str, subject: &str, from: &str, to: Option<&str>) -> String {
+        let r = self.post("/ksefInvoiceQueryStart", key, &json!({ "subjectType": subject, "range": { "from": from, "to": to } })).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        body["queryId"].as_str().unwrap().to_owned()
+    }
+
+    /// Polls a search until KSeF has finished it; returns its status.
+    pub async fn wait_query(&self, key: &str, query: &str) -> Value {
+        for _ in 0..400 {
+            let r = self.get(&format!("/ksefInvoiceQueryStatus/{query}"), key).await;
+            assert_eq!(r.status(), 200);
+            let v: Value = r.json().await.unwrap();
+            if v["status"]["code"] != 100 {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("search {query} never finished");
+    }
+
+    /// The files of a search's result (the gateway's key: one ZIP, part 1), by name.
+    pub async fn query_zip(&self, key: &str, query: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let r = self.get(&format!("/ksefInvoiceQueryResult/{query}/1"), key).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/zip");
+        let length: usize = r.headers()["content-length"].to_str().unwrap().parse().unwrap();
+        let bytes = r.bytes().await.unwrap();
+        assert_eq!(bytes.len(), length);
+        unzip(&bytes)
+    }
+
     /// The error body and HTTP status of a refusal.
     pub async fn error(response: reqwest::Response) -> (u16, String, Value) {
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         (status, body["code"].as_str().unwrap_or_default().to_owned(), body)
     }
+}
+
+/// The files of a ZIP archive, by name.
+pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP archive");
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            file.read_to_end(&mut content).unwrap();
+            (file.name().unwrap().into_owned(), content)
+        })
+        .collect()
+}
+
+/// An instant `minutes` ago, as RFC 3339.
+pub fn minutes_ago(minutes: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339()
 }

@@ -1,8 +1,10 @@
 //! Black-box tests of the gateway: the real server on port 0, its embedded emulator, spoken to over HTTP.
 
 mod errors;
+mod export_cli;
 mod flow;
 mod helpers;
 mod isolation;
 mod operability;
 mod outages;
+mod queries;

@@ -1,26 +1,12 @@
 //! When KSeF is down or refuses the tenant: the documented codes, nothing lost, and a retry that delivers.
 
 use ksef_emulator::{EmulatorConfig, EmulatorServer};
-use ksef_gateway::config::{KsefSettings, KsefTarget};
 use serde_json::Value;
 
-use crate::helpers::{NIP, TestApp, database_url, invoice, settings, spawn_with};
+use crate::helpers::{NIP, TestApp, gateway_with_emulator, invoice};
 
 async fn emulator_at(addr: std::net::SocketAddr, dir: &std::path::Path) -> EmulatorServer {
     EmulatorServer::bind(addr, EmulatorConfig::new(dir)).await.expect("emulator starts")
-}
-
-/// A gateway whose KSeF is an emulator the test controls.
-async fn gateway_with_own_emulator() -> (TestApp, EmulatorServer, tempfile::TempDir) {
-    let emulator_dir = tempfile::tempdir().unwrap();
-    let emulator = emulator_at("127.0.0.1:0".parse().unwrap(), emulator_dir.path()).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = database_url().await;
-    let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()) };
-    let mut app = spawn_with(settings(dir.path(), db.clone(), ksef), dir, db).await;
-    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
-    app.api_key = ksef_gateway::ops::tenants::add(app.app.ops(), "T", NIP, &token).await.unwrap().api_key.expose().to_owned();
-    (app, emulator, emulator_dir)
 }
 
 async fn expect(response: reqwest::Response, status: u16, codes: &[&str]) -> Value {
@@ -32,7 +18,7 @@ async fn expect(response: reqwest::Response, status: u16, codes: &[&str]) -> Val
 
 #[tokio::test]
 async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_by_sending_again() {
-    let (app, emulator, emulator_dir) = gateway_with_own_emulator().await;
+    let (app, emulator, emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
     let key = app.api_key.clone();
     let session = app.open_session(&key).await;
     let delivered = app.send(&key, &session, &invoice(NIP, "FV/BEFORE")).await;
@@ -71,7 +57,7 @@ async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_b
 
 #[tokio::test]
 async fn a_tenant_whose_ksef_token_ksef_refuses_gets_1101() {
-    let (app, _emulator, _dir) = gateway_with_own_emulator().await;
+    let (app, _emulator, _dir) = gateway_with_emulator(|_| {}, Default::default()).await;
     let added = ksef_gateway::ops::tenants::add(app.app.ops(), "Bad", "7010002137", "not-a-valid-token").await.unwrap();
     let body = expect(app.post("/ksefSessionOpenOnline", added.api_key.expose(), &serde_json::json!({ "invoiceVersion": "v3" })).await, 502, &["1101"]).await;
     assert!(body["details"].as_str().unwrap().contains("450"), "KSeF's authentication status is passed on: {body}");

@@ -1,0 +1,143 @@
+//! `ksef-gateway export`, run as a process: more than KSeF's 10,000 invoices through the gateway, incremental
+//! runs that neither miss nor double an invoice, and the direct-to-KSeF mode.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use futures_util::StreamExt as _;
+use ksef_client::wire::FormCode;
+use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+
+use crate::helpers::{NIP, OTHER_NIP, TestApp, invoice, minutes_ago, spawn_app};
+
+/// Runs the binary with `args`; returns (success, stdout, stderr).
+async fn export(args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        .arg("export")
+        .args(args)
+        .env_remove("KSEF_GATEWAY_API_KEY")
+        .env_remove("KSEF_TOKEN")
+        .output()
+        .await
+        .expect("the binary runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// The KSeF numbers of the invoices in `dir`, checking each has its metadata beside it.
+fn exported(dir: &Path) -> BTreeSet<String> {
+    let mut numbers = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if let Some(number) = name.strip_suffix(".xml") {
+            let metadata: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join(format!("{number}.json"))).unwrap()).unwrap();
+            assert_eq!(metadata["ksefNumber"], number, "the metadata is the invoice's own");
+            numbers.insert(number.to_owned());
+        }
+    }
+    numbers
+}
+
+/// Sends `count` invoices straight into the embedded emulator (quicker than through the gateway), in sessions
+/// of at most 10,000 (KSeF's limit per session), and waits until KSeF has processed them all.
+async fn fill_emulator(app: &TestApp, prefix: &str, count: usize) {
+    let emulator = app.app.emulator().expect("embedded emulator");
+    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), TokenCredentials::nip(NIP, &token)));
+    let mut sessions = Vec::new();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(5_000) {
+        let session = Arc::new(ctx.open_online_session(FormCode::fa3()).await.unwrap());
+        futures_util::stream::iter(chunk.to_vec())
+            .map(|i| {
+                let (ctx, session) = (ctx.clone(), session.clone());
+                async move { session.send(&ctx, &invoice(NIP, &format!("{prefix}/{i}"))).await.unwrap() }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+        sessions.push((session, chunk.len()));
+    }
+    for (session, sent) in sessions {
+        loop {
+            let access = ctx.access_token().await.unwrap();
+            let status = ctx.client().session_status(&access, &session.reference_number).await.unwrap();
+            if status.successful_invoice_count.unwrap_or(0) as usize == sent {
+                break;
+            }
+            assert_eq!(status.failed_invoice_count.unwrap_or(0), 0, "every invoice is accepted");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn export_fetches_more_than_ten_thousand_invoices_and_a_second_run_only_what_is_new() {
+    let app = spawn_app().await;
+    fill_emulator(&app, "FV/BULK", 10_001).await;
+    let out = tempfile::tempdir().unwrap();
+    let gateway = format!("http://{}", app.app.address());
+    let dir = out.path().to_str().unwrap();
+    let from = minutes_ago(30);
+    let args = ["--gateway", &gateway, "--api-key", &app.api_key, "--from", &from, "--subject", "sales", "--out", dir];
+
+    let (ok, stdout, stderr) = export(&args).await;
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("truncated"), "KSeF's 10,000 cut was met and followed: {stderr}");
+    assert_eq!(exported(out.path()).len(), 10_001, "{stderr}");
+    assert!(stdout.starts_with("10001 invoices written"), "{stdout}");
+
+    // New invoices arrive; the same command, run again, fetches only them.
+    let session = app.open_session(&app.api_key).await;
+    for i in 0..2 {
+        let id = app.send(&app.api_key, &session, &invoice(NIP, &format!("FV/LATE/{i}"))).await;
+        app.wait_invoice(&app.api_key, &id).await;
+    }
+    let (ok, stdout, stderr) = export(&args).await;
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("continuing from"), "{stderr}");
+    assert!(stdout.starts_with("2 invoices written"), "only the new ones: {stdout} {stderr}");
+    assert_eq!(exported(out.path()).len(), 10_003);
+
+    // Nothing new: nothing written.
+    let (ok, stdout, stderr) = export(&args).await;
+    assert!(ok, "{stderr}");
+    assert!(stdout.starts_with("0 invoices written"), "{stdout}");
+}
+
+#[tokio::test]
+async fn export_straight_from_ksef_gives_the_buyer_its_cost_invoices() {
+    let app = spawn_app().await;
+    let session = app.open_session(&app.api_key).await;
+    let mut sent = BTreeSet::new();
+    for i in 0..3 {
+        let id = app.send(&app.api_key, &session, &invoice(NIP, &format!("FV/DIRECT/{i}"))).await;
+        sent.insert(app.wait_invoice(&app.api_key, &id).await["ksefNumber"].as_str().unwrap().to_owned());
+    }
+    let emulator = app.app.emulator().unwrap();
+    let token = emulator.emulator().issue_token(OTHER_NIP, None).await.unwrap().token;
+    let out = tempfile::tempdir().unwrap();
+    let base = emulator.base_url();
+    let from = minutes_ago(30);
+    let args = ["--ksef-url", &base, "--nip", OTHER_NIP, "--token", &token, "--from", &from, "--subject", "cost", "--out", out.path().to_str().unwrap()];
+    let (ok, stdout, stderr) = export(&args).await;
+    assert!(ok, "{stderr}");
+    assert_eq!(exported(out.path()), sent, "{stdout}");
+    let number = sent.first().unwrap();
+    let xml = std::fs::read(out.path().join(format!("{number}.xml"))).unwrap();
+    assert!(String::from_utf8(xml).unwrap().contains("FV/DIRECT/"), "the invoice itself, decrypted");
+}
+
+#[tokio::test]
+async fn export_without_a_starting_point_or_a_source_says_what_is_missing() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let (ok, _, stderr) = export(&["--gateway", "http://127.0.0.1:9", "--api-key", "k", "--subject", "sales", "--out", dir]).await;
+    assert!(!ok);
+    assert!(stderr.contains("--from is needed"), "{stderr}");
+    let (ok, _, stderr) = export(&["--subject", "sales", "--out", dir, "--from", "2026-11-01"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("exactly one of --gateway"), "{stderr}");
+    let (ok, _, stderr) = export(&["--gateway", "http://127.0.0.1:9", "--api-key", "k", "--subject", "sales", "--out", dir, "--from", "soon"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("1301") || stderr.contains("neither a date"), "{stderr}");
+}
