@@ -78,7 +78,7 @@ async fn direct(ctx: &ContextClient, from: chrono::DateTime<chrono::Utc>) -> Mea
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let build = started.elapsed();
-    let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv);
+    let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv).await.expect("package");
     let mut bytes = 0;
     while let Some(chunk) = stream.next().await {
         bytes += chunk.expect("chunk").len() as u64;

@@ -125,9 +125,9 @@ pub(crate) struct EmulatorArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
     /// The gateway's base URL (e.g. http://127.0.0.1:8080).
-    #[arg(long, conflicts_with_all = ["ksef_url", "nip", "token"])]
+    #[arg(long, conflicts_with_all = ["ksef_url", "nip"])]
     pub(crate) gateway: Option<String>,
-    /// The tenant's API key for --gateway.
+    /// The tenant's API key for --gateway; `-` reads it from standard input (keeps it out of the process list).
     #[arg(long, env = "KSEF_GATEWAY_API_KEY", hide_env_values = true)]
     pub(crate) api_key: Option<String>,
     /// KSeF's API base URL (`test`, `demo` and `prod` name the Ministry's hosts), instead of a gateway.

@@ -76,7 +76,7 @@ async fn the_whole_online_flow_runs_through_the_client() {
         archive.extend(decrypt_cbc(&export_key.key, &export_key.iv, &encrypted.bytes).unwrap());
     }
     // The streaming path yields the same archive, checked part by part.
-    let streamed = ksef_client::decrypted_package(ctx.client().clone(), package.parts.clone(), export_key.key.clone(), export_key.iv);
+    let streamed = ksef_client::decrypted_package(ctx.client().clone(), package.parts.clone(), export_key.key.clone(), export_key.iv).await.unwrap();
     let streamed: Vec<bytes::Bytes> = streamed.try_collect().await.unwrap();
     assert_eq!(streamed.concat(), archive);
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();

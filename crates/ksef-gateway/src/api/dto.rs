@@ -318,7 +318,8 @@ pub struct KsefInvoiceQueryStartResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KsefInvoiceQueryStatusResponse {
-    /// KSeF's status of the search: 100 in progress, 200 ready, 210 expired, 4xx/5xx failed (ours, beyond the seed).
+    /// KSeF's status of the search: 100 in progress, 200 ready, 210 expired, 420 `from` is past KSeF's high-water
+    /// mark (nothing to search yet), other 4xx/5xx failed (ours, beyond the seed).
     pub status: StatusInfo,
     /// Invoices found (at most 10,000).
     pub number_of_invoices: i64,
@@ -332,8 +333,8 @@ pub struct KsefInvoiceQueryStatusResponse {
     /// Invoices stored at exactly that instant may come again; keep their KSeF numbers to skip them (ours).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_from: Option<DateTime<Utc>>,
-    /// Everything stored before this instant is in KSeF's search: an incremental sync's next window starts at the
-    /// last invoice seen or here, whichever is earlier (ours).
+    /// KSeF's high-water mark: everything stored before it is in the search. After a search that was not
+    /// truncated, an incremental sync's next window starts here, or at `range.to` if that is earlier (ours).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permanent_storage_hwm_date: Option<DateTime<Utc>>,
 }

@@ -3,12 +3,13 @@
 //!
 //! Why it never misses or doubles an invoice across runs:
 //! - windows are on permanent-storage dates and capped at KSeF's high-water mark, so nothing can still appear
-//!   in a window once it has been read;
+//!   in a window once it has been read (without the mark the export stops rather than guess);
 //! - a package cut at KSeF's 10,000 invoices continues from its `lastPermanentStorageDate`; invoices stored at
 //!   that instant come twice and the second copy is skipped, because
 //! - an invoice is on disk iff its `.xml` is (written last, atomically), and one already on disk is skipped;
-//! - the state file `.ksef-export-{subject}.json` remembers where the next run starts, and is only moved
-//!   forward after a window's invoices are all on disk. A run cut short repeats at most one window.
+//! - the state file `.ksef-export-{subject}.json` remembers where the next run starts (and for which source),
+//!   and is only moved forward after a window's invoices are flushed to disk. A run cut short repeats at most
+//!   one window; a lock keeps two runs out of one directory.
 
 use std::io::Read as _;
 use std::path::Path;
@@ -29,6 +30,8 @@ use crate::ops::queries::{self, Bound, SubjectType};
 
 /// Largest invoice accepted from a package (KSeF's limit with attachments is 3 MB).
 const MAX_INVOICE_BYTES: u64 = 10 * 1024 * 1024;
+/// How long to wait for KSeF to build one package.
+const POLL_LIMIT: Duration = Duration::from_secs(30 * 60);
 /// Largest `_metadata.json` accepted (10,000 entries of a few hundred bytes).
 const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -72,6 +75,8 @@ struct MetadataEntry<'a> {
 struct ExportState {
     /// The subject the state is for.
     subject: String,
+    /// Where the invoices come from (the gateway's URL, or KSeF's and the NIP).
+    source: String,
     /// Where the next window starts.
     next_from: DateTime<Utc>,
     /// When the state was written.
@@ -98,11 +103,12 @@ enum Source {
 }
 
 pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let source = match (&args.gateway, &args.ksef_url) {
+    let (source, identity) = match (&args.gateway, &args.ksef_url) {
         (Some(gateway), None) => {
-            let api_key = args.api_key.clone().context("--gateway needs --api-key (or KSEF_GATEWAY_API_KEY)")?;
+            let api_key = super::tenant::token(args.api_key.as_deref().context("--gateway needs --api-key (or KSEF_GATEWAY_API_KEY)")?)?;
             let base = format!("{}/api/v2", gateway.trim_end_matches('/').trim_end_matches("/api/v2"));
-            Source::Gateway { http: reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?, base, api_key }
+            let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
+            (Source::Gateway { http, base: base.clone(), api_key }, format!("gateway {base}"))
         }
         (None, Some(url)) => {
             let nip = args.nip.clone().context("--ksef-url needs --nip")?;
@@ -113,19 +119,34 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 "prod" => ksef_client::Environment::Production.base_url(),
                 other => other,
             };
-            Source::Ksef { ctx: Box::new(ContextClient::new(KsefClient::new(base)?, TokenCredentials::nip(&nip, &token))) }
+            let ctx = Box::new(ContextClient::new(KsefClient::new(base)?, TokenCredentials::nip(&nip, &token)));
+            (Source::Ksef { ctx }, format!("KSeF {base} NIP {nip}"))
         }
         _ => bail!("give exactly one of --gateway (with --api-key) and --ksef-url (with --nip and --token)"),
     };
     let subject = args.subject;
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create {}", args.out.display()))?;
+    let _lock = lock(&args.out)?;
     let state_path = args.out.join(format!(".ksef-export-{}.json", subject.name()));
     let state = read_state(&state_path)?;
+    if let Some(state) = state.as_ref().filter(|s| s.source != identity) {
+        bail!(
+            "{} holds an export from {}, not {identity}; use another --out (or delete {} to start over)",
+            args.out.display(),
+            state.source,
+            state_path.display()
+        );
+    }
     let parse = |text: &str, bound| queries::parse_bound(text, bound).map_err(|e| anyhow::anyhow!("{e}"));
     let requested_from = args.from.as_deref().map(|t| parse(t, Bound::From)).transpose()?;
     let to = args.to.as_deref().map(|t| parse(t, Bound::To)).transpose()?;
     let mut from = match (requested_from, &state) {
-        (Some(f), Some(s)) => f.max(s.next_from),
+        (Some(f), Some(s)) => {
+            if f < s.next_from {
+                eprintln!("invoices up to {} are already here; --from {f} is earlier and only the rest is fetched", s.next_from);
+            }
+            f.max(s.next_from)
+        }
         (None, Some(s)) => s.next_from,
         (Some(f), None) => f,
         (None, None) => bail!("--from is needed for the first export into {} (later runs continue where the last stopped)", args.out.display()),
@@ -169,11 +190,16 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         } else if window.status == 420 {
             from
         } else {
-            // Up to the high-water mark everything is in; past it, invoices may still arrive.
-            let end = window_to.unwrap_or_else(Utc::now);
-            window.hwm.map_or(end, |hwm| hwm.min(end)).max(from)
+            // Up to the high-water mark everything is in; past it, invoices may still arrive. Without the mark
+            // there is no safe place to continue from.
+            let hwm = window.hwm.context("KSeF gave no permanentStorageHwmDate, so where the next run must start is unknown")?;
+            window_to.map_or(hwm, |end| hwm.min(end)).max(from)
         };
-        write_state(&state_path, &ExportState { subject: subject.name().to_owned(), next_from: next, updated: Utc::now() })?;
+        // The invoices must be on disk for good before the state says they are.
+        sync_directory(&args.out)?;
+        let state = ExportState { subject: subject.name().to_owned(), source: identity.clone(), next_from: next, updated: Utc::now() };
+        write_state(&state_path, &state)?;
+        sync_directory(&args.out)?;
         // Done when the last window is read, or when KSeF has nothing further yet (its high-water mark).
         if !window.truncated && (last_window || window.status == 420 || next <= from) {
             break;
@@ -197,9 +223,25 @@ fn write_state(path: &Path, state: &ExportState) -> anyhow::Result<()> {
     write_atomically(path, &serde_json::to_vec_pretty(state)?)
 }
 
+/// Holds `DIR/.ksef-export.lock` for the run, so two exports never write into one directory at once.
+fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = dir.join(".ksef-export.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("failed to open {}", path.display()))?;
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(|_| anyhow::anyhow!("another export is writing into {}; wait for it to finish", dir.display()))?;
+    Ok(file)
+}
+
+/// Flushes the file system holding `dir`: everything written so far survives a power cut.
+fn sync_directory(dir: &Path) -> anyhow::Result<()> {
+    let handle = std::fs::File::open(dir).with_context(|| format!("failed to open {}", dir.display()))?;
+    rustix::fs::syncfs(&handle).with_context(|| format!("failed to flush {} to disk", dir.display()))
+}
+
 /// Writes `bytes` to `path` so that `path` either does not exist or holds all of them.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let name = path.file_name().and_then(|n| n.to_str()).context("a file name")?;
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     std::fs::write(&tmp, bytes).with_context(|| format!("failed to write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("failed to write {}", path.display()))
 }
@@ -263,10 +305,14 @@ where
     Fut: std::future::Future<Output = anyhow::Result<T>>,
 {
     let mut pause = Duration::from_millis(100);
+    let deadline = tokio::time::Instant::now() + POLL_LIMIT;
     loop {
         let answer = ask().await?;
         if done(&answer) {
             return Ok(answer);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("KSeF has not finished the search in {} minutes; run the export again later", POLL_LIMIT.as_secs() / 60);
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 3 / 2).min(Duration::from_secs(2));
@@ -375,7 +421,7 @@ async fn fetch_from_ksef(
         next_from: package.last_permanent_storage_date,
         hwm: package.permanent_storage_hwm_date,
     };
-    let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv);
+    let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv).await?;
     while let Some(chunk) = stream.next().await {
         file.write_all(&chunk?).await?;
     }

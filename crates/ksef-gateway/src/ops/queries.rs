@@ -6,13 +6,12 @@
 //! appear in both packages, so a caller that keeps their KSeF numbers misses nothing and doubles nothing.
 
 use std::pin::Pin;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 use futures_util::{Stream, StreamExt as _};
 use ksef_client::wire::invoices::{
-    InvoiceExportRequest, InvoiceExportStatusResponse, InvoicePackage, InvoiceQueryDateRange, InvoiceQueryDateType,
+    InvoiceExportRequest, InvoiceExportStatusResponse, InvoiceQueryDateRange, InvoiceQueryDateType,
     InvoiceQueryFilters, InvoiceQuerySubjectType,
 };
 use ksef_client::wire::EncryptionInfo;
@@ -344,7 +343,7 @@ pub async fn result(ctx: &Context, tenant: &Tenant, id: &str, part: &str) -> Res
             .iter()
             .find(|p| Some(p.ordinal_number) == wanted)
             .ok_or_else(|| result_error(404, format!("no part {part}; the parts are listed by ksefInvoiceQueryStatus")))?;
-        let download = ksef.client().stream_presigned(&p.url).await.map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceResult, &e))?;
+        let download = ksef.client().stream_presigned(&p.url).await.map_err(download_error)?;
         let body = download.body.map(|r| r.map_err(std::io::Error::other));
         return Ok(QueryPart::Encrypted { length: p.encrypted_part_size, hash: p.encrypted_part_hash.clone(), body: Box::pin(body) });
     }
@@ -355,17 +354,24 @@ pub async fn result(ctx: &Context, tenant: &Tenant, id: &str, part: &str) -> Res
     let key = AesKey::from_slice(&ctx.master_key.open(id, sealed)?).map_err(anyhow::Error::from)?;
     let iv = Iv::from_slice(record.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
     let length = package.size;
-    Ok(QueryPart::Zip { length, body: decrypted_package(ksef, package, key, iv) })
-}
-
-/// The package's plain ZIP as it streams from KSeF; a part failing its hash cuts the download short (so the
-/// caller sees a broken transfer, never a wrong archive).
-fn decrypted_package(ksef: Arc<ksef_client::ContextClient>, package: InvoicePackage, key: AesKey, iv: Iv) -> ByteStream {
-    let stream = ksef_client::decrypted_package(ksef.client().clone(), package.parts, key, iv);
-    Box::pin(stream.map(|item| {
+    let stream = ksef_client::decrypted_package(ksef.client().clone(), package.parts, key, iv).await.map_err(download_error)?;
+    // A part failing its hash cuts the download short: the caller sees a broken transfer, never a wrong archive.
+    let body = stream.map(|item| {
         item.map_err(|err| {
             tracing::error!(error = %err, "package download failed; the response is cut short");
             std::io::Error::other(err)
         })
-    }))
+    });
+    Ok(QueryPart::Zip { length, body: Box::pin(body) })
+}
+
+/// A part's download refused: its pre-signed link expired or the package is gone (410), or KSeF failed.
+fn download_error(err: ksef_client::KsefError) -> OpError {
+    use ksef_client::KsefError as E;
+    match err {
+        E::Forbidden { .. } | E::Gone { .. } | E::Api { status: 404, .. } | E::UnexpectedStatus { status: 404, .. } => {
+            result_error(410, "KSeF no longer serves this package (its links expired); start a new search")
+        }
+        other => OpError::ksef(ErrorCode::QueryInvoiceResult, &other),
+    }
 }

@@ -141,3 +141,31 @@ async fn export_without_a_starting_point_or_a_source_says_what_is_missing() {
     assert!(!ok);
     assert!(stderr.contains("1301") || stderr.contains("neither a date"), "{stderr}");
 }
+
+#[tokio::test]
+async fn export_refuses_a_directory_that_holds_another_sources_invoices_or_another_running_export() {
+    let app = spawn_app().await;
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let gateway = format!("http://{}", app.app.address());
+    let from = minutes_ago(30);
+    let (ok, _, stderr) = export(&["--gateway", &gateway, "--api-key", &app.api_key, "--from", &from, "--subject", "sales", "--out", dir]).await;
+    assert!(ok, "{stderr}");
+
+    let emulator = app.app.emulator().unwrap();
+    let token = emulator.emulator().issue_token(OTHER_NIP, None).await.unwrap().token;
+    let base = emulator.base_url();
+    let (ok, _, stderr) = export(&["--ksef-url", &base, "--nip", OTHER_NIP, "--token", &token, "--subject", "sales", "--out", dir]).await;
+    assert!(!ok, "another context's invoices must not continue this directory's state");
+    assert!(stderr.contains("holds an export from"), "{stderr}");
+
+    // While one export holds the directory, another does not write into it.
+    let lock = std::fs::File::open(out.path().join(".ksef-export.lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+    let (ok, _, stderr) = export(&["--gateway", &gateway, "--api-key", &app.api_key, "--subject", "sales", "--out", dir]).await;
+    assert!(!ok);
+    assert!(stderr.contains("another export is writing"), "{stderr}");
+    drop(lock);
+    let (ok, _, stderr) = export(&["--gateway", &gateway, "--api-key", &app.api_key, "--subject", "sales", "--out", dir]).await;
+    assert!(ok, "free again: {stderr}");
+}
