@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs two KSeF clients we did not write through the whole KSeF 2.0 flow against `ksef-gateway emulator`:
-# PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py, in several variants) and, where a
+# PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py in several variants, and through batch
+# sessions by scripts/peer_batch.py) and, where a
 # Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by scripts/peer_ksef2.py).
 #
 #   bash scripts/conformance.sh            (from the repository root; needs ../shared and PyPI)
@@ -42,6 +43,14 @@ status=0
 run || status=1
 run --skip-xsd --compression TarGz --date-type Invoicing || status=1
 run --skip-xsd --compression Zip --date-type Issue || status=1
+# Batch sessions through the same client: a multi-part ZIP with one bad invoice, then one tar.gz part.
+batch() {
+  echo "conformance: peer_batch.py $*"
+  "$venv/bin/python" scripts/peer_batch.py --base-url "http://127.0.0.1:$port" --nip "$nip" --token "$token" \
+    --resolve storage.ksef-emu.test=127.0.0.1 "$@"
+}
+batch || status=1
+batch --compression TarGz --part-size library --invoices 5 || status=1
 # ksef2 needs Python >= 3.12; the machine's default python3 may be older, pyenv may have a newer one.
 py312=""
 for candidate in python3.13 python3.12 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do

@@ -118,6 +118,28 @@ impl ContextClient {
         &self.client
     }
 
+    /// How asynchronous operations are polled.
+    pub fn polling(&self) -> Polling {
+        self.polling
+    }
+
+    /// Every invoice of session `reference` with its status, in ordinal order (all pages).
+    pub async fn session_invoices(&self, reference: &str) -> Result<Vec<SessionInvoiceStatusResponse>, KsefError> {
+        let mut invoices = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let token = continuation.as_deref();
+            let page = self
+                .with_access(|access| async move { self.client.session_invoices(&access, reference, false, 1000, token).await })
+                .await?;
+            invoices.extend(page.invoices);
+            match page.continuation_token {
+                Some(next) => continuation = Some(next),
+                None => return Ok(invoices),
+            }
+        }
+    }
+
     /// The context this client acts in.
     pub fn context(&self) -> &ContextIdentifier {
         &self.credentials.context
@@ -315,17 +337,21 @@ impl OnlineSession {
 
     /// Polls the session until it is finished (status 200 or a failure) and returns that status.
     pub async fn wait_until_processed(&self, ctx: &ContextClient) -> Result<SessionStatusResponse, KsefError> {
-        let deadline = Instant::now() + self.polling.timeout;
-        loop {
-            let status =
-                ctx.with_access(|access| async move { ctx.client().session_status(&access, &self.reference_number).await }).await?;
-            if status.status.code >= 200 {
-                return Ok(status);
-            }
-            if Instant::now() >= deadline {
-                return Err(KsefError::Timeout("session processing"));
-            }
-            tokio::time::sleep(self.polling.interval).await;
+        wait_for_session(ctx, &self.reference_number, self.polling).await
+    }
+}
+
+/// Polls session `reference` until it is finished (status 200 or a failure) and returns that status.
+pub(crate) async fn wait_for_session(ctx: &ContextClient, reference: &str, polling: Polling) -> Result<SessionStatusResponse, KsefError> {
+    let deadline = Instant::now() + polling.timeout;
+    loop {
+        let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, reference).await }).await?;
+        if status.status.code >= 200 {
+            return Ok(status);
         }
+        if Instant::now() >= deadline {
+            return Err(KsefError::Timeout("session processing"));
+        }
+        tokio::time::sleep(polling.interval).await;
     }
 }

@@ -98,6 +98,12 @@ pub enum KsefError {
     /// KSeF publishes no currently valid certificate for a usage.
     #[error("KSeF publishes no valid certificate for {0}")]
     NoCertificate(&'static str),
+    /// A batch package could not be built as KSeF requires.
+    #[error("batch package: {0}")]
+    Package(String),
+    /// Reading or writing local files (batch parts) failed.
+    #[error("file I/O failed: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 fn describe(errors: &[ApiError]) -> String {

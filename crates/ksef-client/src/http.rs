@@ -4,6 +4,7 @@
 //! are retried with backoff only for calls that are safe to repeat (reads, challenges, closes of idempotent
 //! kind); a send or a session open is never repeated behind the caller's back.
 
+use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,7 +19,7 @@ use ksef_wire::invoices::{
 };
 use ksef_wire::sessions::{
     OpenBatchSessionRequest, OpenBatchSessionResponse, OpenOnlineSessionRequest, OpenOnlineSessionResponse,
-    SendInvoiceRequest, SendInvoiceResponse, SessionInvoiceStatusResponse, SessionInvoicesResponse,
+    PartUploadRequest, SendInvoiceRequest, SendInvoiceResponse, SessionInvoiceStatusResponse, SessionInvoicesResponse,
     SessionStatusResponse, SessionsQueryResponse,
 };
 use ksef_wire::PublicKeyCertificate;
@@ -339,6 +340,13 @@ impl KsefClient {
         self.post_json("open batch session", "sessions/batch", Some(access_token), Some(req), Repeat::Unsafe).await
     }
 
+    /// `POST /sessions/batch/{reference}/close` → 204.
+    pub async fn close_batch_session(&self, access_token: &str, session: &str) -> Result<(), KsefError> {
+        let url = self.url(&format!("sessions/batch/{session}/close"))?;
+        self.execute(Repeat::Unsafe, || with_token(self.http.post(url.clone()), Some(access_token))).await?;
+        Ok(())
+    }
+
     /// `GET /sessions/{reference}`.
     pub async fn session_status(&self, access_token: &str, session: &str) -> Result<SessionStatusResponse, KsefError> {
         self.get_json("session status", &format!("sessions/{session}"), Some(access_token)).await
@@ -459,19 +467,36 @@ impl KsefClient {
         self.get_json("export status", &format!("invoices/exports/{export}"), Some(access_token)).await
     }
 
-    /// `PUT` of one batch part to its pre-signed URL, with the headers KSeF asked for and no token.
-    pub async fn upload_part(&self, method: &str, url: &str, headers: &[(String, String)], body: Bytes) -> Result<(), KsefError> {
-        let url = Url::parse(url).map_err(|e| KsefError::Url(format!("{url}: {e}")))?;
-        let method = Method::from_bytes(method.as_bytes()).map_err(|e| KsefError::Url(format!("method {method}: {e}")))?;
-        self.execute(Repeat::Safe, || {
-            let mut request = self.http.request(method.clone(), url.clone()).body(body.clone());
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            request
+    /// `PUT` of one batch part to its pre-signed URL, with the headers KSeF asked for and no token, streamed
+    /// from the file `path` of `size` bytes. Repeating an upload is safe: the part is simply written again.
+    pub async fn upload_part_file(&self, request: &PartUploadRequest, path: &Path, size: u64) -> Result<(), KsefError> {
+        let url = Url::parse(&request.url).map_err(|_| KsefError::Url(format!("upload URL of part {}", request.ordinal_number)))?;
+        let method =
+            Method::from_bytes(request.method.as_bytes()).map_err(|e| KsefError::Url(format!("method {}: {e}", request.method)))?;
+        let result = self
+            .execute(Repeat::Safe, || {
+                // Each attempt streams the file from its start.
+                let body = match std::fs::File::open(path) {
+                    Ok(file) => reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file))),
+                    Err(err) => reqwest::Body::wrap_stream(futures_util::stream::once(async move { Err::<Bytes, _>(err) })),
+                };
+                let mut builder = self
+                    .http
+                    .request(method.clone(), url.clone())
+                    .header(reqwest::header::CONTENT_LENGTH, size)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body);
+                for (name, value) in &request.headers {
+                    builder = builder.header(name, value);
+                }
+                builder
+            })
+            .await;
+        // A pre-signed URL is a credential: keep it out of errors (and so out of logs).
+        result.map(|_| ()).map_err(|e| match e {
+            KsefError::Transport(err) => KsefError::Transport(err.without_url()),
+            other => other,
         })
-        .await?;
-        Ok(())
     }
 }
 

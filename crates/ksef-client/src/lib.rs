@@ -3,16 +3,21 @@
 //! [`KsefClient`] has one typed method per endpoint and handles retries (429 by `Retry-After`; 5xx with
 //! backoff where repeating is safe) and both of KSeF's error formats, which become one [`KsefError`].
 //! [`ContextClient`] acts in one context with a KSeF token: it authenticates, reuses and refreshes access
-//! tokens, and opens [`OnlineSession`]s whose invoices it encrypts. Invoice XML is opaque bytes here.
+//! tokens, and opens [`OnlineSession`]s whose invoices it encrypts and [`BatchSession`]s for packages that
+//! [`BatchPackager`] zips, splits and encrypts in one streaming pass. Invoice XML is opaque bytes here.
 
 #![deny(missing_docs)]
 
+mod batch;
 mod context;
 mod error;
 mod http;
 mod keys;
 mod package;
 
+pub use crate::batch::{
+    BatchPackager, BatchSession, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, PackagedBatch, PackagedPart, directory_files,
+};
 pub use crate::context::{ContextClient, OnlineSession, Polling, TokenCredentials};
 pub use crate::error::KsefError;
 pub use crate::http::{ClientOptions, Download, DownloadStream, Environment, ErrorFormat, KsefClient, MetadataPage};

@@ -36,6 +36,8 @@ pub struct EmulatorConfig {
     pub upo_page_size: usize,
     /// Most invoices per export package (KSeF: 10,000).
     pub export_invoice_limit: usize,
+    /// Most invoices per session, online or batch (KSeF: 10,000).
+    pub max_invoices_per_session: i32,
     /// Largest accepted JSON request body.
     pub max_json_body: usize,
     /// Lifetime of an access token (KSeF: about 15 minutes).
@@ -59,6 +61,7 @@ impl EmulatorConfig {
             export_part_size: 50_000_000,
             upo_page_size: 10_000,
             export_invoice_limit: 10_000,
+            max_invoices_per_session: 10_000,
             max_json_body: 5 * 1024 * 1024,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -70,6 +70,9 @@ pub(crate) enum EmuError {
     /// A storage object that does not exist.
     #[error("storage object not found")]
     StorageNotFound,
+    /// An upload the storage refuses (413 for `RequestBodyTooLarge`, else 400), answered like blob storage.
+    #[error("storage refused the upload ({code}): {message}")]
+    StorageRefused { code: &'static str, message: String },
     /// Anything unexpected; the caller sees an opaque 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -123,6 +126,8 @@ impl IntoResponse for EmuError {
             EmuError::Gone(_) => StatusCode::GONE,
             EmuError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             EmuError::StorageNotFound => StatusCode::NOT_FOUND,
+            EmuError::StorageRefused { code: "RequestBodyTooLarge", .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            EmuError::StorageRefused { .. } => StatusCode::BAD_REQUEST,
             EmuError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut response = status.into_response();
@@ -252,6 +257,10 @@ fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCo
              <Message>The specified blob does not exist.</Message></Error>"
                 .to_owned(),
         ),
+        EmuError::StorageRefused { code, message } => (
+            "application/xml",
+            format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{}</Message></Error>", xml_text(message)),
+        ),
         EmuError::Internal(_) => (
             PROBLEM_JSON,
             json(&problem("Internal Server Error", status, "Nieznany błąd.".to_owned(), path)),
@@ -261,4 +270,9 @@ fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCo
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("error bodies serialize")
+}
+
+/// `text` escaped for XML character data.
+fn xml_text(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+mod batch;
 mod clock;
 mod config;
 mod error;
@@ -67,7 +68,7 @@ impl Emulator {
         let now = clock.now();
         let keys = tokio::task::spawn_blocking(move || keys::KeyMaterial::load_or_create(&data_dir, now)).await??;
         let db = store::Db::open(&config.data_dir).await?;
-        let (ingest, writer) = ingest::Ingest::start(db.clone(), routes::sessions::MAX_INVOICES_PER_SESSION);
+        let (ingest, writer) = ingest::Ingest::start(db.clone(), config.max_invoices_per_session);
         let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest);
         let workers = vec![writer, tokio::spawn(processing::run(state.clone())), tokio::spawn(export::run(state.clone()))];
         Ok(Emulator { state, workers })

@@ -51,6 +51,11 @@ pub(crate) async fn run(state: AppState) {
 
 /// One round of work; true if it did something (so there may be more).
 async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
+    let mut unpacked = false;
+    for session in state.db.batch_sessions_to_unpack().await? {
+        crate::batch::unpack(state, session).await?;
+        unpacked = true;
+    }
     let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay)?;
     let pending = state.db.pending_invoices(ready_before, BATCH).await?;
     // Read after the selection: permanent storage must never predate a high-water mark reported meanwhile.
@@ -74,7 +79,13 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     // A write even when nothing has expired, so only now and then.
     let expired = if check_expiry {
         state.forget_expired_sessions(now);
-        state.db.close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now).await?
+        let online =
+            state.db.close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now).await?;
+        let batch = state.db.close_expired_sessions("Batch", &crate::routes::batch::upload_timed_out(), now).await?;
+        for reference in &batch {
+            crate::batch::discard_parts(state, reference).await;
+        }
+        online.len() + batch.len()
     } else {
         0
     };
@@ -83,7 +94,7 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
         finish_session(state, &session).await?;
         finished = true;
     }
-    Ok(processed || expired > 0 || finished)
+    Ok(unpacked || processed || expired > 0 || finished)
 }
 
 fn failed(code: i32, description: &str, details: Vec<String>, invoice_number: Option<String>, mode: &'static str) -> InvoiceOutcome {
@@ -253,7 +264,9 @@ async fn finish_session(state: &AppState, session: &SessionRow) -> anyhow::Resul
             let hash = sha256_base64(&xml);
             pages.push((reference, xml, hash));
         }
-        (StoredStatus::new(200, "Sesja interaktywna przetworzona pomyślnie"), pages)
+        let description =
+            if session.kind == "Batch" { "Sesja wsadowa przetworzona pomyślnie" } else { "Sesja interaktywna przetworzona pomyślnie" };
+        (StoredStatus::new(200, description), pages)
     };
     state.db.finish_session(&session.reference_number, &status, &pages, now).await?;
     tracing::info!(session.reference = %session.reference_number, status = status.code, upo.pages = pages.len(), "session finished");

@@ -1,5 +1,6 @@
 //! The client against a real in-process emulator (and, for failure modes, against small stub servers).
 
+mod batch;
 mod flow;
 mod helpers;
 mod resilience;

@@ -1,13 +1,14 @@
 //! The emulator's one route table: KSeF's `/v2` API, the pre-signed storage paths, and `/emulator/v1`.
 
 pub(crate) mod auth;
+pub(crate) mod batch;
 pub(crate) mod invoices;
 pub(crate) mod sessions;
 pub(crate) mod storage;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -25,6 +26,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/sessions/online", post(sessions::open_online))
         .route("/sessions/online/{reference}/invoices", post(sessions::send_invoice))
         .route("/sessions/online/{reference}/close", post(sessions::close_online))
+        .route("/sessions/batch", post(batch::open_batch))
+        .route("/sessions/batch/{reference}/close", post(batch::close_batch))
         .route("/sessions/{reference}", get(sessions::session_status))
         .route("/sessions/{reference}/invoices", get(sessions::session_invoices))
         .route("/sessions/{reference}/invoices/failed", get(sessions::failed_invoices))
@@ -39,7 +42,8 @@ pub(crate) fn router(state: AppState) -> Router {
     let storage = Router::new()
         .route("/upo/{session}/{file}", get(storage::session_upo))
         .route("/invoice-upo/{session}/{file}", get(storage::invoice_upo))
-        .route("/exports/{reference}/{part}", get(storage::export_part));
+        .route("/exports/{reference}/{part}", get(storage::export_part))
+        .route("/batch/{session}/{ordinal}", put(batch::upload_part));
     let emulator = Router::new().route("/tokens", post(auth::issue_token_route)).route("/health", get(|| async { "ok" }));
     let max_body = state.config.max_json_body;
     Router::new()

@@ -23,12 +23,10 @@ use crate::store::{InvoiceRow, NewInvoice, NewSession, SessionListFilter, Sessio
 use crate::store::invoices::AddRefused;
 use crate::verify::namespace_for;
 
-/// Most invoices in one session.
-pub(crate) const MAX_INVOICES_PER_SESSION: i32 = 10_000;
 /// Largest invoice KSeF accepts (with attachments; without them the limit is 1 MB).
 pub(crate) const MAX_INVOICE_BYTES: i64 = 3_000_000;
 /// Permissions that allow sending.
-const WRITE: &[P] = &[P::InvoiceWrite, P::EnforcementOperations];
+pub(crate) const WRITE: &[P] = &[P::InvoiceWrite, P::EnforcementOperations];
 /// Permissions that allow reading session statuses.
 const READ_STATUS: &[P] = &[P::InvoiceWrite, P::Introspection, P::EnforcementOperations];
 
@@ -96,7 +94,7 @@ pub(crate) async fn open_online(
     Ok((StatusCode::CREATED, Json(OpenOnlineSessionResponse { reference_number: reference.to_string(), valid_until })))
 }
 
-fn check_hash(field: &str, value: &str) -> Result<(), EmuError> {
+pub(crate) fn check_hash(field: &str, value: &str) -> Result<(), EmuError> {
     match b64_decode(value) {
         Ok(bytes) if bytes.len() == 32 => Ok(()),
         _ => Err(EmuError::validation([format!("Pole {field} musi być skrótem SHA-256 w Base64 (44 znaki).")])),
@@ -187,7 +185,8 @@ pub(crate) async fn send_invoice(
             return Err(EmuError::code(
                 21155,
                 [format!(
-                    "Sesja o numerze referencyjnym {session_ref} osiągnęła dozwolony limit liczby faktur {MAX_INVOICES_PER_SESSION}."
+                    "Sesja o numerze referencyjnym {session_ref} osiągnęła dozwolony limit liczby faktur {}.",
+                    state.config.max_invoices_per_session
                 )],
             ));
         }

@@ -478,10 +478,22 @@ async fn add_one(
             Some(code) => AddRefused::NotOpen(code),
         }));
     };
+    insert_invoice(conn, invoice, ordinal, &StoredStatus::new(100, "Faktura przyjęta do dalszego przetwarzania")).await?;
+    Ok(Ok(ordinal))
+}
+
+/// Inserts one received invoice with its ordinal and first status (100, or a failure found on receipt).
+pub(super) async fn insert_invoice(
+    conn: &mut sqlx::SqliteConnection,
+    invoice: &NewInvoice,
+    ordinal: i32,
+    status: &StoredStatus,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO invoices (reference_number, session_reference, ordinal, invoice_hash, invoice_size, content,
-            status_code, status_description, invoicing_date, invoicing_mode, offline_requested, hash_of_corrected, file_name)
-         VALUES ($1, $2, $3, $4, $5, $6, 100, 'Faktura przyjęta do dalszego przetwarzania', $7, $8, $9, $10, $11)",
+            status_code, status_description, status_details, invoicing_date, invoicing_mode, offline_requested,
+            hash_of_corrected, file_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(&invoice.reference_number)
     .bind(&invoice.session_reference)
@@ -489,6 +501,9 @@ async fn add_one(
     .bind(&invoice.invoice_hash)
     .bind(invoice.invoice_size)
     .bind(&invoice.content)
+    .bind(status.code)
+    .bind(&status.description)
+    .bind(status.details_json())
     .bind(to_micros(invoice.invoicing_date))
     .bind(if invoice.offline_requested { "Offline" } else { "Online" })
     .bind(invoice.offline_requested)
@@ -496,5 +511,5 @@ async fn add_one(
     .bind(&invoice.file_name)
     .execute(&mut *conn)
     .await?;
-    Ok(Ok(ordinal))
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! restart loses nothing. Functions speak the emulator's vocabulary; SQL stays inside this module.
 
 mod auth;
+mod batch;
 mod exports;
 pub(crate) mod invoices;
 mod sessions;
@@ -15,6 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub(crate) use auth::{AuthOperation, NewAuthOperation, TokenRecord};
+pub(crate) use batch::BatchPackage;
 pub(crate) use exports::ExportRow;
 pub(crate) use invoices::{InvoiceRow, MetadataQuery, NewInvoice, PartyRole, QueryOrder};
 pub(crate) use sessions::{NewSession, SessionListFilter, SessionRow};

@@ -59,11 +59,11 @@ pub(crate) struct SessionListFilter {
     pub(crate) status_codes: Vec<i32>,
 }
 
-const SESSION_COLUMNS: &str = "reference_number, kind, context_type, context_value, token_reference, system_code,
+pub(super) const SESSION_COLUMNS: &str = "reference_number, kind, context_type, context_value, token_reference, system_code,
     schema_version, form_value, encrypted_key, iv, status_code, status_description, status_details, created_at,
     updated_at, valid_until, invoice_count, successful_count, failed_count";
 
-fn session_from_row(r: &SqliteRow) -> SessionRow {
+pub(super) fn session_from_row(r: &SqliteRow) -> SessionRow {
     SessionRow {
         reference_number: r.get(0),
         kind: r.get(1),
@@ -85,31 +85,8 @@ fn session_from_row(r: &SqliteRow) -> SessionRow {
 
 impl Db {
     pub(crate) async fn insert_session(&self, s: &NewSession) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO sessions (reference_number, kind, context_type, context_value, auth_reference, token_reference,
-                system_code, schema_version, form_value, encrypted_key, iv, status_code, status_description,
-                status_details, created_at, updated_at, valid_until)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
-        )
-        .bind(&s.reference_number)
-        .bind(s.kind)
-        .bind(&s.context_type)
-        .bind(&s.context_value)
-        .bind(&s.auth_reference)
-        .bind(&s.token_reference)
-        .bind(&s.form.system_code)
-        .bind(&s.form.schema_version)
-        .bind(&s.form.value)
-        .bind(&s.encrypted_key)
-        .bind(&s.iv)
-        .bind(s.status.code)
-        .bind(&s.status.description)
-        .bind(s.status.details_json())
-        .bind(to_micros(s.created_at))
-        .bind(to_micros(s.valid_until))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_session(&mut conn, s).await
     }
 
     /// The session `reference` if it belongs to the context `context_value`.
@@ -147,31 +124,35 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Closes every open session of `kind` whose time is up.
+    /// Closes every open session of `kind` whose time is up; their references.
     pub(crate) async fn close_expired_sessions(
         &self,
         kind: &str,
         status: &StoredStatus,
         now: DateTime<Utc>,
-    ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
+    ) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
             "UPDATE sessions SET status_code = $2, status_description = $3, status_details = $4, closed_at = $5, updated_at = $5
-             WHERE kind = $1 AND status_code = 100 AND valid_until < $5",
+             WHERE kind = $1 AND status_code = 100 AND valid_until < $5 RETURNING reference_number",
         )
         .bind(kind)
         .bind(status.code)
         .bind(&status.description)
         .bind(status.details_json())
         .bind(to_micros(now))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .fetch_all(&self.pool)
+        .await
     }
 
-    /// Closed online sessions none of whose invoices are still being processed.
+    /// Closed online sessions, and unpacked batch sessions, none of whose invoices are still being processed.
     pub(crate) async fn sessions_ready_to_finish(&self) -> Result<Vec<SessionRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.status_code = 170 AND NOT EXISTS
+               (SELECT 1 FROM invoices i WHERE i.session_reference = s.reference_number AND i.status_code = 100)
+             UNION ALL
+             SELECT {SESSION_COLUMNS} FROM sessions s WHERE s.status_code = 150
+               AND EXISTS (SELECT 1 FROM batch_packages b WHERE b.session_reference = s.reference_number AND b.unpacked = 1)
+               AND NOT EXISTS
                (SELECT 1 FROM invoices i WHERE i.session_reference = s.reference_number AND i.status_code = 100)"
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
@@ -266,4 +247,33 @@ impl Db {
         let rows = query.fetch_all(&self.pool).await?;
         Ok(rows.iter().map(session_from_row).collect())
     }
+}
+
+/// Inserts a session row (on any connection, so a batch session and its package share a transaction).
+pub(super) async fn insert_session(conn: &mut sqlx::SqliteConnection, s: &NewSession) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sessions (reference_number, kind, context_type, context_value, auth_reference, token_reference,
+            system_code, schema_version, form_value, encrypted_key, iv, status_code, status_description,
+            status_details, created_at, updated_at, valid_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
+    )
+    .bind(&s.reference_number)
+    .bind(s.kind)
+    .bind(&s.context_type)
+    .bind(&s.context_value)
+    .bind(&s.auth_reference)
+    .bind(&s.token_reference)
+    .bind(&s.form.system_code)
+    .bind(&s.form.schema_version)
+    .bind(&s.form.value)
+    .bind(&s.encrypted_key)
+    .bind(&s.iv)
+    .bind(s.status.code)
+    .bind(&s.status.description)
+    .bind(s.status.details_json())
+    .bind(to_micros(s.created_at))
+    .bind(to_micros(s.valid_until))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

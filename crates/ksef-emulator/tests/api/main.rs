@@ -1,6 +1,7 @@
 //! Black-box tests of the emulator: a real server on port 0, spoken to over HTTP.
 
 mod auth;
+mod batch;
 mod errors;
 mod exports;
 mod helpers;

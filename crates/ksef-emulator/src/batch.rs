@@ -1,0 +1,372 @@
+//! Processing a closed batch session's package, as KSeF does after close: decrypt each part on its own,
+//! check its hash, concatenate, check the whole archive's size and hash, unpack, and record every invoice
+//! file for the ordinary per-invoice processing (`processing.rs`).
+//!
+//! It streams: parts are read in 64 KiB pieces into one archive file on disk, and the archive is read entry by
+//! entry, so memory never holds more than one invoice. All invoices of a package are recorded in one
+//! transaction, so an interruption unpacks again from the parts, which stay on disk until then.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use ksef_core::crypto::{CbcDecryptor, Sha256, b64};
+use ksef_core::ids::{ReferenceKind, ReferenceNumber};
+use ksef_wire::CompressionType;
+
+use crate::routes::sessions::MAX_INVOICE_BYTES;
+use crate::state::{AppState, SessionKey};
+use crate::store::{BatchPackage, NewInvoice, SessionRow, StoredStatus};
+
+/// Most parts in a package.
+pub(crate) const MAX_PARTS: usize = 50;
+/// Largest part before encryption (100 MB).
+pub(crate) const MAX_PART_PLAIN_BYTES: i64 = 100_000_000;
+/// Largest package before encryption (5 GB).
+pub(crate) const MAX_PACKAGE_BYTES: i64 = 5_000_000_000;
+/// Longest `invoiceFileName`.
+const MAX_FILE_NAME: usize = 128;
+
+/// Where an uploaded part is kept until its package is unpacked.
+pub(crate) fn part_path(state: &AppState, session: &str, ordinal: i32) -> PathBuf {
+    session_dir(state, session).join(format!("{ordinal}.part"))
+}
+
+fn session_dir(state: &AppState, session: &str) -> PathBuf {
+    state.config.data_dir.join("batch").join(session)
+}
+
+fn package_error(details: Vec<String>) -> StoredStatus {
+    StoredStatus::new(
+        405,
+        "Błąd weryfikacji poprawności dostarczonych elementów paczki",
+    )
+    .with_details(details)
+}
+
+fn decompression_error(detail: String) -> StoredStatus {
+    StoredStatus::new(430, "Błąd dekompresji pierwotnego archiwum").with_details(vec![detail])
+}
+
+/// Unpacks one closed batch session; its status becomes final here only when the package itself is bad.
+pub(crate) async fn unpack(state: &AppState, session: SessionRow) -> anyhow::Result<()> {
+    let reference = session.reference_number.clone();
+    let Some(package) = state.db.batch_package(&reference).await? else {
+        return Ok(());
+    };
+    let failure = match state.unwrap_session_key(&session.encrypted_key, &session.iv) {
+        // Sessions whose key does not unwrap cannot be closed; this is for safety only.
+        None => Some(StoredStatus::new(
+            415,
+            "Błąd odszyfrowania dostarczonego klucza",
+        )),
+        Some(key) => {
+            let (worker_state, runtime) = (state.clone(), tokio::runtime::Handle::current());
+            tokio::task::spawn_blocking(move || {
+                unpack_blocking(&worker_state, &runtime, &session, &package, &key)
+            })
+            .await
+            .context("unpacking panicked")??
+        }
+    };
+    let now = state.now();
+    if let Some(status) = &failure {
+        state
+            .db
+            .finish_session(&reference, status, &[], now)
+            .await?;
+        tracing::info!(session.reference = %reference, status = status.code, "batch package refused");
+    }
+    // The parts are no longer needed either way.
+    discard_parts(state, &reference).await;
+    Ok(())
+}
+
+/// Removes a session's uploaded parts (after unpacking, or when the upload window closed without a close).
+pub(crate) async fn discard_parts(state: &AppState, session: &str) {
+    match tokio::fs::remove_dir_all(session_dir(state, session)).await {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(error = %err, session.reference = %session, "could not remove the batch parts");
+        }
+        _ => {}
+    }
+}
+
+/// The session-level failure, if any; otherwise the invoices are committed.
+fn unpack_blocking(
+    state: &AppState,
+    runtime: &tokio::runtime::Handle,
+    session: &SessionRow,
+    package: &BatchPackage,
+    key: &SessionKey,
+) -> anyhow::Result<Option<StoredStatus>> {
+    let dir = session_dir(state, &session.reference_number);
+    let archive = dir.join("package");
+    if let Err(status) = assemble(&dir, &archive, package, key)? {
+        return Ok(Some(status));
+    }
+    let mut entries = match Entries::open(&archive, package.compression) {
+        Ok(entries) => entries,
+        Err(err) => {
+            return Ok(Some(decompression_error(format!(
+                "Archiwum nie daje się otworzyć: {err}"
+            ))));
+        }
+    };
+    let names = match entries.names() {
+        Ok(names) => names,
+        Err(err) => {
+            return Ok(Some(decompression_error(format!(
+                "Archiwum jest uszkodzone: {err}"
+            ))));
+        }
+    };
+    let misplaced: Vec<String> = names
+        .iter()
+        .filter_map(|(name, is_file)| misplaced(name, *is_file))
+        .collect();
+    if !misplaced.is_empty() {
+        return Ok(Some(package_error(misplaced)));
+    }
+    if names.is_empty() {
+        return Ok(Some(
+            StoredStatus::new(440, "Sesja anulowana")
+                .with_details(vec!["Nie przesłano faktur".into()]),
+        ));
+    }
+    let limit = state.config.max_invoices_per_session;
+    if names.len() > limit as usize {
+        let detail = format!(
+            "Paczka zawiera {} faktur; dozwolone jest najwyżej {limit}.",
+            names.len()
+        );
+        return Ok(Some(
+            StoredStatus::new(420, "Przekroczony limit faktur w sesji").with_details(vec![detail]),
+        ));
+    }
+    let mut unpacking = runtime.block_on(state.db.begin_unpacking(&session.reference_number))?;
+    let result = entries.for_each(|name, reader| {
+        let (invoice, refused) = read_invoice(session, package, name, reader)?;
+        runtime
+            .block_on(unpacking.add(&invoice, refused.as_ref()))
+            .map_err(std::io::Error::other)
+    });
+    if let Err(err) = result {
+        // Dropping the transaction records nothing of this package.
+        drop(unpacking);
+        return Ok(Some(decompression_error(format!(
+            "Archiwum jest uszkodzone: {err}"
+        ))));
+    }
+    runtime.block_on(unpacking.commit(state.now()))?;
+    tracing::info!(session.reference = %session.reference_number, invoices = names.len(), "batch package unpacked");
+    Ok(None)
+}
+
+/// Decrypts the parts in order into `archive`, checking each part's hash and then the whole archive's.
+fn assemble(
+    dir: &Path,
+    archive: &Path,
+    package: &BatchPackage,
+    key: &SessionKey,
+) -> anyhow::Result<Result<(), StoredStatus>> {
+    let mut out = BufWriter::new(
+        File::create(archive).with_context(|| format!("creating {}", archive.display()))?,
+    );
+    let mut whole = Sha256::default();
+    let mut total: i64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut plain = Vec::with_capacity(buf.len() + 32);
+    for part in &package.parts {
+        let n = part.ordinal_number;
+        let path = dir.join(format!("{n}.part"));
+        let mut file = File::open(&path).with_context(|| format!("opening {}", path.display()))?;
+        let mut hash = Sha256::default();
+        let mut decryptor = CbcDecryptor::new(&key.key, &key.iv);
+        loop {
+            let read = file.read(&mut buf)?;
+            if read == 0 {
+                break;
+            }
+            hash.update(&buf[..read]);
+            plain.clear();
+            decryptor.update(&buf[..read], &mut plain);
+            whole.update(&plain);
+            total += plain.len() as i64;
+            out.write_all(&plain)?;
+        }
+        if b64(&hash.finish()) != part.file_hash {
+            return Ok(Err(package_error(vec![format!(
+                "Skrót części '{n}' nie zgadza się z zadeklarowanym."
+            )])));
+        }
+        plain.clear();
+        if decryptor.finish(&mut plain).is_err() {
+            let detail = format!("Części '{n}' nie można odszyfrować kluczem sesji.");
+            return Ok(Err(StoredStatus::new(
+                435,
+                "Błąd odszyfrowania zaszyfrowanych części archiwum",
+            )
+            .with_details(vec![detail])));
+        }
+        whole.update(&plain);
+        total += plain.len() as i64;
+        out.write_all(&plain)?;
+    }
+    out.flush()?;
+    if total != package.file_size {
+        let detail = format!(
+            "Odszyfrowana paczka ma {total} B, zadeklarowano {} B.",
+            package.file_size
+        );
+        return Ok(Err(package_error(vec![detail])));
+    }
+    if b64(&whole.finish()) != package.file_hash {
+        return Ok(Err(package_error(vec![
+            "Skrót odszyfrowanej paczki nie zgadza się z zadeklarowanym.".to_owned(),
+        ])));
+    }
+    Ok(Ok(()))
+}
+
+/// Why an archive entry cannot be an invoice file, if it cannot.
+fn misplaced(name: &str, is_file: bool) -> Option<String> {
+    if !is_file || name.contains('/') || name.contains('\\') {
+        Some(format!(
+            "'{name}': paczka może zawierać tylko pliki faktur, bez katalogów."
+        ))
+    } else if !name.to_ascii_lowercase().ends_with(".xml") {
+        Some(format!(
+            "'{name}': plik faktury musi mieć rozszerzenie .xml."
+        ))
+    } else if name.chars().count() > MAX_FILE_NAME {
+        Some(format!(
+            "'{name}': nazwa pliku może mieć najwyżej {MAX_FILE_NAME} znaków."
+        ))
+    } else {
+        None
+    }
+}
+
+/// Reads one invoice file: at most [`MAX_INVOICE_BYTES`] are kept; a larger file is recorded as refused.
+fn read_invoice(
+    session: &SessionRow,
+    package: &BatchPackage,
+    name: &str,
+    reader: &mut dyn Read,
+) -> std::io::Result<(NewInvoice, Option<StoredStatus>)> {
+    let mut content = Vec::new();
+    reader
+        .take(MAX_INVOICE_BYTES as u64 + 1)
+        .read_to_end(&mut content)?;
+    let mut hash = Sha256::default();
+    hash.update(&content);
+    let mut size = content.len() as i64;
+    let refused = if size > MAX_INVOICE_BYTES {
+        // Hash the rest without keeping it, so the status still names the file's real hash and size.
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let read = reader.read(&mut buf)?;
+            if read == 0 {
+                break;
+            }
+            hash.update(&buf[..read]);
+            size += read as i64;
+        }
+        let detail =
+            format!("Plik {name} ma {size} B; faktura może mieć najwyżej {MAX_INVOICE_BYTES} B.");
+        Some(StoredStatus::new(430, "Błąd weryfikacji pliku faktury").with_details(vec![detail]))
+    } else {
+        None
+    };
+    let invoice = NewInvoice {
+        reference_number: ReferenceNumber::generate(
+            ReferenceKind::Invoice,
+            session.created_at.date_naive(),
+        )
+        .to_string(),
+        session_reference: session.reference_number.clone(),
+        invoice_hash: b64(&hash.finish()),
+        invoice_size: size,
+        content: refused.is_none().then_some(content),
+        // In a batch session the invoicing date is the session's opening (KSeF's auto-offline rule).
+        invoicing_date: session.created_at,
+        offline_requested: package.offline_mode,
+        hash_of_corrected: None,
+        file_name: Some(name.to_owned()),
+    };
+    Ok((invoice, refused))
+}
+
+/// The entries of an archive on disk, ZIP or tar.gz.
+enum Entries {
+    Zip(zip::ZipArchive<File>),
+    TarGz(PathBuf),
+}
+
+impl Entries {
+    fn open(path: &Path, compression: CompressionType) -> std::io::Result<Entries> {
+        match compression {
+            CompressionType::Zip => Ok(Entries::Zip(
+                zip::ZipArchive::new(File::open(path)?).map_err(std::io::Error::other)?,
+            )),
+            CompressionType::TarGz => Ok(Entries::TarGz(path.to_owned())),
+        }
+    }
+
+    fn tar(path: &Path) -> std::io::Result<tar::Archive<flate2::read::GzDecoder<File>>> {
+        Ok(tar::Archive::new(flate2::read::GzDecoder::new(File::open(
+            path,
+        )?)))
+    }
+
+    /// Every entry's name and whether it is a plain file.
+    fn names(&mut self) -> std::io::Result<Vec<(String, bool)>> {
+        match self {
+            Entries::Zip(zip) => (0..zip.len())
+                .map(|i| {
+                    let entry = zip.by_index_raw(i).map_err(std::io::Error::other)?;
+                    Ok((
+                        entry.name().map_err(std::io::Error::other)?.into_owned(),
+                        entry.is_file(),
+                    ))
+                })
+                .collect(),
+            Entries::TarGz(path) => {
+                let mut names = Vec::new();
+                for entry in Entries::tar(path)?.entries()? {
+                    let entry = entry?;
+                    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                    names.push((name, entry.header().entry_type().is_file()));
+                }
+                Ok(names)
+            }
+        }
+    }
+
+    /// Calls `f` with each entry's name and content, in archive order.
+    fn for_each(
+        &mut self,
+        mut f: impl FnMut(&str, &mut dyn Read) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        match self {
+            Entries::Zip(zip) => {
+                for i in 0..zip.len() {
+                    let mut entry = zip.by_index(i).map_err(std::io::Error::other)?;
+                    let name = entry.name().map_err(std::io::Error::other)?.into_owned();
+                    f(&name, &mut entry)?;
+                }
+                Ok(())
+            }
+            Entries::TarGz(path) => {
+                for entry in Entries::tar(path)?.entries()? {
+                    let mut entry = entry?;
+                    let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+                    f(&name, &mut entry)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
