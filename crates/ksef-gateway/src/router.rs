@@ -14,13 +14,14 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, invoices, queries, sessions};
+use crate::api::{self, AppState, batch, invoices, queries, sessions};
 
 /// Builds the router.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let api = Router::new()
         .route("/ksefPublicKey", get(invoices::public_key))
         .route("/ksefSessionOpenOnline", post(sessions::open_online))
+        .route("/ksefSessionOpenBatch", post(batch::open_batch))
         .route("/ksefSessionStatus/{sessionId}", get(sessions::status))
         .route("/ksefInvoiceSend", post(invoices::send))
         .route("/ksefInvoiceStatus/{invoiceId}", get(invoices::status))
@@ -32,16 +33,20 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ksefInvoiceQueryStatus/{queryId}", get(queries::status))
         .route("/ksefInvoiceQueryResult/{queryId}/{queryPartNumber}", get(queries::result))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let bounded = Router::new()
         .nest("/api/v2", api)
         .merge(SwaggerUi::new("/api/v2/docs").url("/api/v2/openapi.json", api::ApiDoc::openapi()))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(state.max_body))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout));
+    // A batch package streams up to 5 GB to disk and on to KSeF: it has its own size limit and no timeout.
+    let packages = Router::new().route("/api/v2/ksefSessionSendBatch", post(batch::send_batch)).layer(DefaultBodyLimit::disable());
+    let request_id = HeaderName::from_static("x-request-id");
+    bounded
+        .merge(packages)
         .layer(middleware::from_fn(record_metrics))
         .layer(middleware::from_fn(api::error::log_errors))
-        .layer(DefaultBodyLimit::max(state.max_body))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");

@@ -13,6 +13,8 @@ pub struct NewSession {
     pub tenant_id: String,
     /// `v2` or `v3`.
     pub invoice_version: String,
+    /// `online` or `batch`.
+    pub kind: String,
     /// `caller` (the caller holds the key) or `gateway` (we do).
     pub key_mode: String,
     /// In gateway mode, the AES key sealed under the master key.
@@ -34,6 +36,8 @@ pub struct SessionRecord {
     pub ksef_reference: Option<String>,
     /// `v2` or `v3`.
     pub invoice_version: String,
+    /// `online` or `batch`.
+    pub kind: String,
     /// `caller` or `gateway`.
     pub key_mode: String,
     /// Gateway mode: the sealed AES key.
@@ -68,7 +72,7 @@ pub struct SessionStatusUpdate {
 }
 
 const COLUMNS: &str = "id, tenant_id, ksef_reference, invoice_version, key_mode, sealed_key, iv, status_code, status_description,
-    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo";
+    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get(7)?;
@@ -94,6 +98,7 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error>
         created_at: r.try_get(13)?,
         closed_at: r.try_get(14)?,
         upo: r.try_get(15)?,
+        kind: r.try_get(16)?,
     })
 }
 
@@ -101,8 +106,8 @@ impl Store {
     /// Records a session before KSeF is asked to open it.
     pub async fn insert_session(&self, s: &NewSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&s.id)
         .bind(&s.tenant_id)
@@ -111,6 +116,7 @@ impl Store {
         .bind(&s.sealed_key)
         .bind(&s.iv)
         .bind(s.created_at)
+        .bind(&s.kind)
         .execute(&self.pool)
         .await?;
         Ok(())

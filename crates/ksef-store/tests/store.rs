@@ -13,6 +13,7 @@ async fn session(store: &Store, tenant_id: &str, id: &str) {
         id: id.into(),
         tenant_id: tenant_id.into(),
         invoice_version: "v3".into(),
+        kind: "online".into(),
         key_mode: "gateway".into(),
         sealed_key: Some(vec![9; 60]),
         iv: Some(vec![0; 16]),

@@ -72,6 +72,98 @@ pub struct KsefSessionOpenOnlineResponse {
     pub created: DateTime<Utc>,
 }
 
+/// One part of a batch package: a piece of the ZIP of at most 100 MB, encrypted on its own (AES-256-CBC,
+/// PKCS#7) under the session key and IV.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchPartInfo {
+    /// Position of the part, from 1.
+    pub ordinal: i64,
+    /// Size of the encrypted part in bytes.
+    pub part_size: i64,
+    /// SHA-256 of the encrypted part, base64.
+    pub part_hash: String,
+}
+
+/// The batch package: a ZIP of invoice files (no folders), described before encryption, and its parts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInfo {
+    /// Size of the whole ZIP in bytes, 1 to 5,000,000,000.
+    pub batch_size: i64,
+    /// SHA-256 of the whole ZIP, base64.
+    pub batch_hash: String,
+    /// The encrypted parts, 1 to 50.
+    pub batch_parts: Vec<BatchPartInfo>,
+}
+
+/// Opens a batch session for a package encrypted under the caller's own key (wrapped with `ksefPublicKey`).
+/// The caller then uploads each part to its `partUploadInfo` URL, closes the session with `ksefSessionClose`,
+/// and follows it with `ksefSessionStatus`, `ksefSessionInvoices` and `ksefSessionUpo`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionOpenBatchRequest {
+    /// Schema version of the invoices: `v2` or `v3` (anything else is refused with 1201).
+    #[schema(value_type = KsefInvoiceVersion)]
+    pub invoice_version: String,
+    /// The caller's session key, which encrypted the parts.
+    pub encryption_info: EncryptionInfo,
+    /// Whether the invoices were issued offline.
+    #[serde(default)]
+    pub offline: bool,
+    /// The package.
+    pub batch_info: BatchInfo,
+}
+
+/// A header to send with a part.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PartUploadHeader {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// Where and how to upload one part: straight to KSeF's storage, with no credentials.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PartUploadInfo {
+    /// Which part.
+    pub ordinal: i64,
+    /// HTTP method (`PUT`).
+    pub method: String,
+    /// Pre-signed URL, valid for 20 minutes per part declared.
+    pub url: String,
+    /// Headers to send; the body is the encrypted part's bytes.
+    pub headers: Vec<PartUploadHeader>,
+}
+
+/// A batch session just opened.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionOpenBatchResponse {
+    /// The session id (SessionId) for every later call.
+    pub id: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// One upload instruction per part.
+    pub part_upload_info: Vec<PartUploadInfo>,
+}
+
+/// A plain ZIP sent as a batch (our addition to the seed): the session is already closed and KSeF is
+/// processing it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefSessionSendBatchResponse {
+    /// The session id, for `ksefSessionStatus`, `ksefSessionInvoices` and `ksefSessionUpo`.
+    pub id: String,
+    /// When it was created.
+    pub created: DateTime<Utc>,
+    /// Invoice files in the package.
+    pub invoice_count: i64,
+    /// Encrypted parts uploaded.
+    pub part_count: i64,
+}
+
 /// A key and value of a status.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StatusInfoAttribute {
@@ -194,6 +286,9 @@ pub struct InvoiceInfo {
     pub acquisition_date: Option<DateTime<Utc>>,
     /// When KSeF stored the invoice for good (always after `acquisitionDate`).
     pub permanent_storage_date: Option<DateTime<Utc>>,
+    /// In a batch session, the invoice's file name in the package (not in the seed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invoice_file_name: Option<String>,
 }
 
 impl From<InvoiceView> for InvoiceInfo {
@@ -206,6 +301,7 @@ impl From<InvoiceView> for InvoiceInfo {
             ksef_number: v.ksef_number,
             acquisition_date: v.acquisition_date,
             permanent_storage_date: v.permanent_storage_date,
+            invoice_file_name: v.file_name,
         }
     }
 }

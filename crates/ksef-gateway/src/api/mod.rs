@@ -1,5 +1,6 @@
 //! The HTTP edge: extract and parse, call one operation, map the result. The route table is in `router.rs`.
 
+pub mod batch;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -58,6 +59,8 @@ impl Modify for ApiKeyAuth {
     paths(
         invoices::public_key,
         sessions::open_online,
+        batch::open_batch,
+        batch::send_batch,
         sessions::status,
         invoices::send,
         invoices::status,
@@ -73,7 +76,7 @@ impl Modify for ApiKeyAuth {
     modifiers(&ApiKeyAuth),
     tags(
         (name = "Encryption", description = "KSeF's public key"),
-        (name = "Sessions", description = "Interactive sessions"),
+        (name = "Sessions", description = "Interactive (online) and batch sessions"),
         (name = "Invoices", description = "Sending and retrieving invoices"),
         (name = "Search", description = "Searching and downloading invoices (sales, costs, third party)"),
     )

@@ -62,6 +62,8 @@ pub struct InvoiceView {
     pub acquisition_date: Option<DateTime<Utc>>,
     /// When KSeF stored it for good.
     pub permanent_storage_date: Option<DateTime<Utc>>,
+    /// Its file name inside a batch package.
+    pub file_name: Option<String>,
 }
 
 fn check_plain_hash(invoice_hash: &str) -> Result<(), OpError> {
@@ -214,6 +216,7 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
         ksef_number: s.and_then(|s| s.ksef_number.clone()),
         acquisition_date: s.and_then(|s| s.acquisition_date).map(from_micros),
         permanent_storage_date: s.and_then(|s| s.permanent_storage_date).map(from_micros),
+        file_name: None,
     }
 }
 
@@ -228,6 +231,25 @@ fn update_from(answer: &SessionInvoiceStatusResponse) -> InvoiceStatusUpdate {
         ksef_number: answer.ksef_number.clone(),
         acquisition_date: answer.acquisition_date.map(micros),
         permanent_storage_date: answer.permanent_storage_date.map(micros),
+    }
+}
+
+/// An invoice of a batch session as KSeF lists it; its id is KSeF's reference number (the gateway never had it).
+fn batch_view(answer: &SessionInvoiceStatusResponse) -> InvoiceView {
+    InvoiceView {
+        id: answer.reference_number.clone(),
+        status: Status {
+            code: i64::from(answer.status.code),
+            description: answer.status.description.clone(),
+            details: answer.status.details.clone().unwrap_or_default(),
+            extensions: answer.status.extensions.clone().unwrap_or_default(),
+        },
+        ordinal: Some(i64::from(answer.ordinal_number)),
+        invoice_number: answer.invoice_number.clone(),
+        ksef_number: answer.ksef_number.clone(),
+        acquisition_date: answer.acquisition_date,
+        permanent_storage_date: answer.permanent_storage_date,
+        file_name: answer.invoice_file_name.clone(),
     }
 }
 
@@ -265,28 +287,21 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceV
     Ok(view(&record))
 }
 
-/// Every invoice of a session with its status; those not final are refreshed from KSeF in one listing.
+/// Every invoice of a session with its status. Online: the invoices sent through the gateway, those not final
+/// refreshed from KSeF in one listing. Batch: KSeF's listing itself, with each invoice's file name.
 pub async fn session_invoices(ctx: &Context, tenant: &Tenant, session_id: &str) -> Result<Vec<InvoiceView>, OpError> {
-    let (_, session_ref) = owned_session(ctx, tenant, session_id).await?;
+    let (session, session_ref) = owned_session(ctx, tenant, session_id).await?;
+    if session.kind == "batch" {
+        let ksef = tenant_ksef(ctx, tenant).await?;
+        let listed = ksef.session_invoices(&session_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
+        return Ok(listed.iter().map(batch_view).collect());
+    }
     let mut records = ctx.store.session_invoices(session_id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     if records.iter().any(|r| r.ksef_reference.is_some() && !is_final(r)) {
         let ksef = tenant_ksef(ctx, tenant).await?;
-        let mut by_reference: HashMap<String, SessionInvoiceStatusResponse> = HashMap::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let page = ksef
-                .with_access(|access| {
-                    let (ksef, session_ref, continuation) = (&ksef, &session_ref, continuation.as_deref());
-                    async move { ksef.client().session_invoices(&access, session_ref, false, 1000, continuation).await }
-                })
-                .await
-                .map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
-            by_reference.extend(page.invoices.into_iter().map(|i| (i.reference_number.clone(), i)));
-            match page.continuation_token {
-                Some(token) => continuation = Some(token),
-                None => break,
-            }
-        }
+        let listed = ksef.session_invoices(&session_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
+        let by_reference: HashMap<String, SessionInvoiceStatusResponse> =
+            listed.into_iter().map(|i| (i.reference_number.clone(), i)).collect();
         let now = micros(Utc::now());
         for record in records.iter_mut().filter(|r| !is_final(r)) {
             let Some(answer) = record.ksef_reference.as_ref().and_then(|r| by_reference.get(r)) else { continue };

@@ -1,5 +1,5 @@
-//! Online sessions: opening one in KSeF for a tenant (with the caller's key or one the gateway holds),
-//! its status, closing it, and its UPO.
+//! Sessions: opening an online one in KSeF for a tenant (with the caller's key or one the gateway holds),
+//! and, for online and batch sessions alike, their status, closing, and UPO.
 
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ impl InvoiceVersion {
         }
     }
 
-    fn form_code(self) -> FormCode {
+    pub(crate) fn form_code(self) -> FormCode {
         match self {
             InvoiceVersion::V2 => FormCode::fa2(),
             InvoiceVersion::V3 => FormCode::fa3(),
@@ -110,27 +110,42 @@ pub async fn open_online(
         }
     };
     let (sealed_key, iv, key_mode) = record;
-    // Recorded before KSeF is asked, so nothing KSeF opens for us is unknown to the gateway.
     let session = NewSession {
         id: id.clone(),
         tenant_id: tenant.id.clone(),
         invoice_version: version.as_str().to_owned(),
+        kind: "online".to_owned(),
         key_mode: key_mode.to_owned(),
         sealed_key,
         iv,
         created_at: micros(created),
     };
-    ctx.store.insert_session(&session).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     let request = ksef_client::wire::sessions::OpenOnlineSessionRequest { form_code: version.form_code(), encryption: wire_encryption };
-    let opened = ksef.with_access(|access| {
+    let opening = ksef.with_access(|access| {
         let (ksef, request) = (&ksef, &request);
         async move { ksef.client().open_online_session(&access, request).await }
     });
-    match opened.await {
-        Ok(opened) if !opened.reference_number.is_empty() => {
-            ctx.store.set_session_reference(&id, &opened.reference_number).await.map_err(OpError::store(ErrorCode::SessionSave))?;
-            tracing::info!(session.id = %id, session.reference = %opened.reference_number, tenant = %tenant.id, "session opened");
-            Ok(OpenedSession { id, created })
+    record_then_open(ctx, tenant, session, opening, |o| o.reference_number.clone()).await?;
+    Ok(OpenedSession { id, created })
+}
+
+/// Records `session` before KSeF is asked, so nothing KSeF opens for us is unknown to the gateway; then runs
+/// `opening` and keeps KSeF's reference number, or forgets the session if KSeF refused.
+pub(crate) async fn record_then_open<T>(
+    ctx: &Context,
+    tenant: &Tenant,
+    session: NewSession,
+    opening: impl Future<Output = Result<T, KsefError>>,
+    reference: impl Fn(&T) -> String,
+) -> Result<T, OpError> {
+    let id = session.id.clone();
+    ctx.store.insert_session(&session).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    match opening.await {
+        Ok(opened) if !reference(&opened).is_empty() => {
+            let reference = reference(&opened);
+            ctx.store.set_session_reference(&id, &reference).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+            tracing::info!(session.id = %id, session.reference = %reference, session.kind = %session.kind, tenant = %tenant.id, "session opened");
+            Ok(opened)
         }
         Ok(_) => {
             let _ = ctx.store.delete_unopened_session(&id).await;
@@ -201,7 +216,7 @@ async fn ksef_session_status(
 
 /// The session's current state, from KSeF (and recorded).
 pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionState, OpError> {
-    let (_, reference) = owned_session(ctx, tenant, id).await?;
+    let (record, reference) = owned_session(ctx, tenant, id).await?;
     let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionStatus).await?;
     let update = SessionStatusUpdate {
         code: i64::from(answer.status.code),
@@ -214,7 +229,7 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionS
     ctx.store.update_session_status(id, &update).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(SessionState {
         status: Status { code: update.code, description: update.description, details: update.details, extensions: Default::default() },
-        batch: false,
+        batch: record.kind == "batch",
         invoice_count: update.invoice_count,
         successful_invoice_count: update.successful_count,
         failed_invoice_count: update.failed_count,
@@ -228,10 +243,17 @@ pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpE
         return Ok(true);
     }
     let ksef = tenant_ksef(ctx, tenant).await?;
+    let batch = record.kind == "batch";
     let closed = ksef
         .with_access(|access| {
             let (ksef, reference) = (&ksef, &reference);
-            async move { ksef.client().close_online_session(&access, reference).await }
+            async move {
+                if batch {
+                    ksef.client().close_batch_session(&access, reference).await
+                } else {
+                    ksef.client().close_online_session(&access, reference).await
+                }
+            }
         })
         .await;
     match closed {

@@ -1,5 +1,6 @@
 //! Black-box tests of the gateway: the real server on port 0, its embedded emulator, spoken to over HTTP.
 
+mod batch;
 mod errors;
 mod export_cli;
 mod flow;

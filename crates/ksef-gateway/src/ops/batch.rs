@@ -1,0 +1,258 @@
+//! Batch sessions: opening one in KSeF for a package the caller encrypted (the caller then uploads its parts
+//! straight to KSeF's pre-signed URLs), and sending a plain ZIP of invoices that the gateway checks, packages,
+//! encrypts, uploads and closes itself.
+
+use std::io::{Cursor, Read as _};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use ksef_client::wire::EncryptionInfo;
+use ksef_client::wire::sessions::{BatchFileInfo, BatchFilePartInfo, OpenBatchSessionRequest};
+use ksef_client::{BatchPackager, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, SymmetricKey};
+use ksef_core::crypto::{b64, b64_decode, padded_len};
+use ksef_store::NewSession;
+
+use super::sessions::{CallerEncryption, InvoiceVersion, check_caller_encryption, record_then_open};
+use super::{Context, OpError, Tenant, micros, tenant_ksef};
+use crate::errors::ErrorCode;
+
+/// Most invoices in one package (KSeF's limit per session).
+pub const MAX_INVOICES: usize = 10_000;
+/// Largest invoice file in a package (KSeF's limit, with attachments).
+const MAX_INVOICE_BYTES: u64 = 3_000_000;
+/// Parts uploaded at once by the gateway.
+const UPLOAD_CONCURRENCY: usize = 4;
+
+/// One encrypted part as the caller declares it.
+#[derive(Debug, Clone)]
+pub struct PartDeclaration {
+    /// Position, from 1.
+    pub ordinal: i64,
+    /// Encrypted size in bytes.
+    pub size: i64,
+    /// Base64 SHA-256 of the encrypted part.
+    pub hash: String,
+}
+
+/// The package as the caller declares it.
+#[derive(Debug, Clone)]
+pub struct BatchDeclaration {
+    /// Size of the whole ZIP before encryption.
+    pub size: i64,
+    /// Base64 SHA-256 of the whole ZIP before encryption.
+    pub hash: String,
+    /// The encrypted parts.
+    pub parts: Vec<PartDeclaration>,
+}
+
+/// Where and how to upload one part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartUpload {
+    /// Which part.
+    pub ordinal: i32,
+    /// HTTP method (`PUT`).
+    pub method: String,
+    /// Pre-signed URL: send no credentials.
+    pub url: String,
+    /// Headers to send with the part.
+    pub headers: Vec<(String, String)>,
+}
+
+/// A batch session just opened.
+#[derive(Debug, Clone)]
+pub struct OpenedBatch {
+    /// Our session id.
+    pub id: String,
+    /// When it was opened.
+    pub created: DateTime<Utc>,
+    /// One upload instruction per part.
+    pub uploads: Vec<PartUpload>,
+}
+
+/// Every problem with a declaration (empty if none).
+fn declaration_findings(d: &BatchDeclaration) -> Vec<String> {
+    let mut findings = Vec::new();
+    let hash_ok = |h: &str| b64_decode(h).is_ok_and(|bytes| bytes.len() == 32);
+    if !(1..=MAX_PACKAGE_SIZE as i64).contains(&d.size) {
+        findings.push(format!("batchSize {} is outside 1..{MAX_PACKAGE_SIZE}", d.size));
+    }
+    if !hash_ok(&d.hash) {
+        findings.push("batchHash must be a base64 SHA-256 digest (44 characters)".to_owned());
+    }
+    if d.parts.is_empty() || d.parts.len() > MAX_PARTS {
+        findings.push(format!("batchParts has {} parts; KSeF takes 1 to {MAX_PARTS}", d.parts.len()));
+    }
+    let mut ordinals: Vec<i64> = d.parts.iter().map(|p| p.ordinal).collect();
+    ordinals.sort_unstable();
+    if ordinals.iter().copied().ne(1..=d.parts.len() as i64) {
+        findings.push(format!("part ordinals must be 1..{} with none repeated", d.parts.len()));
+    }
+    let max_encrypted = padded_len(MAX_PART_SIZE as usize) as i64;
+    for p in &d.parts {
+        if p.size < 16 || p.size > max_encrypted || p.size % 16 != 0 {
+            findings.push(format!(
+                "part {}: partSize {} is not an AES-256-CBC ciphertext of at most 100 MB (a multiple of 16 up to {max_encrypted})",
+                p.ordinal, p.size
+            ));
+        }
+        if !hash_ok(&p.hash) {
+            findings.push(format!("part {}: partHash must be a base64 SHA-256 digest", p.ordinal));
+        }
+    }
+    findings
+}
+
+/// Opens a batch session in KSeF for a package encrypted under the caller's key.
+pub async fn open(
+    ctx: &Context,
+    tenant: &Tenant,
+    version: InvoiceVersion,
+    encryption: CallerEncryption,
+    offline: bool,
+    declaration: BatchDeclaration,
+) -> Result<OpenedBatch, OpError> {
+    let findings = declaration_findings(&declaration);
+    if !findings.is_empty() {
+        return Err(OpError::refused(ErrorCode::InvoiceInput, findings.join("; ")));
+    }
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+    check_caller_encryption(&encryption, keys.symmetric_key_encryption.key.modulus_len())?;
+    let request = OpenBatchSessionRequest {
+        form_code: version.form_code(),
+        batch_file: BatchFileInfo {
+            file_size: declaration.size,
+            file_hash: declaration.hash,
+            compression_type: None,
+            file_parts: declaration
+                .parts
+                .into_iter()
+                .map(|p| BatchFilePartInfo { ordinal_number: p.ordinal as i32, file_size: p.size, file_hash: p.hash })
+                .collect(),
+        },
+        encryption: EncryptionInfo {
+            encrypted_symmetric_key: b64(&encryption.encrypted_key),
+            initialization_vector: b64(&encryption.iv),
+            public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
+        },
+        offline_mode: offline.then_some(true),
+    };
+    let session = new_session(tenant, version, "caller");
+    let (id, created) = (session.id.clone(), super::from_micros(session.created_at));
+    let request = &request;
+    let opening = ksef.with_access(|access| {
+        let ksef = &ksef;
+        async move { ksef.client().open_batch_session(&access, request).await }
+    });
+    let opened = record_then_open(ctx, tenant, session, opening, |o| o.reference_number.clone()).await?;
+    let uploads = opened
+        .part_upload_requests
+        .into_iter()
+        .map(|r| PartUpload { ordinal: r.ordinal_number, method: r.method, url: r.url, headers: r.headers.into_iter().collect() })
+        .collect();
+    Ok(OpenedBatch { id, created, uploads })
+}
+
+fn new_session(tenant: &Tenant, version: InvoiceVersion, key_mode: &str) -> NewSession {
+    NewSession {
+        id: uuid::Uuid::now_v7().to_string(),
+        tenant_id: tenant.id.clone(),
+        invoice_version: version.as_str().to_owned(),
+        kind: "batch".to_owned(),
+        key_mode: key_mode.to_owned(),
+        // Parts are encrypted before the session opens; the gateway has no use for the key after.
+        sealed_key: None,
+        iv: None,
+        created_at: micros(super::now()),
+    }
+}
+
+/// A plain ZIP sent as a batch.
+#[derive(Debug, Clone)]
+pub struct SentBatch {
+    /// Our session id (already closed: KSeF is processing it).
+    pub id: String,
+    /// When it was opened.
+    pub created: DateTime<Utc>,
+    /// Invoices in the package.
+    pub invoice_count: usize,
+    /// Encrypted parts uploaded.
+    pub parts: usize,
+}
+
+/// Every reason `zip` cannot be a KSeF package, and its entry count.
+fn zip_findings(zip: &mut zip::ZipArchive<std::fs::File>) -> Vec<String> {
+    let mut findings = Vec::new();
+    if zip.is_empty() {
+        findings.push("the ZIP holds no invoices".to_owned());
+    }
+    if zip.len() > MAX_INVOICES {
+        findings.push(format!("the ZIP holds {} files; a batch takes at most {MAX_INVOICES}", zip.len()));
+    }
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index_raw(i) else {
+            findings.push(format!("entry {} cannot be read", i + 1));
+            continue;
+        };
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("entry {}", i + 1));
+        if !entry.is_file() || name.contains('/') || name.contains('\\') {
+            findings.push(format!("'{name}': folders are not allowed; put the invoice files at the top of the ZIP"));
+        } else if !name.to_ascii_lowercase().ends_with(".xml") {
+            findings.push(format!("'{name}': only .xml invoice files are allowed"));
+        } else if entry.size() > MAX_INVOICE_BYTES {
+            findings.push(format!("'{name}': {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", entry.size()));
+        }
+    }
+    findings
+}
+
+/// Checks the plain ZIP at `zip_path`, packages it under a fresh key (split, encrypted, hashed), opens a batch
+/// session, uploads the parts and closes it. The caller then follows it with the session's status, invoices
+/// and UPO. Nothing of an unusable ZIP reaches KSeF.
+pub async fn send_zip(
+    ctx: &Context,
+    tenant: &Tenant,
+    version: InvoiceVersion,
+    offline: bool,
+    zip_path: &Path,
+    work_dir: &Path,
+) -> Result<SentBatch, OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+    let key = SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+    let (zip_path, work_dir, aes, iv) = (zip_path.to_owned(), work_dir.to_owned(), key.key.clone(), key.iv);
+    let packaged = tokio::task::spawn_blocking(move || -> Result<_, OpError> {
+        let file = std::fs::File::open(&zip_path).map_err(anyhow::Error::from)?;
+        let mut zip = zip::ZipArchive::new(file).map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("not a ZIP archive: {e}")))?;
+        let findings = zip_findings(&mut zip);
+        if !findings.is_empty() {
+            return Err(OpError::refused(ErrorCode::InvoiceFormat, findings.join("; ")));
+        }
+        // Invoices are at most 3 MB: each is read whole and handed to the packager, one at a time.
+        let files = (0..zip.len()).map(|i| {
+            let mut entry = zip.by_index(i).map_err(std::io::Error::other)?;
+            let mut content = Vec::with_capacity(entry.size() as usize);
+            entry.read_to_end(&mut content)?;
+            Ok((entry.name().map_err(std::io::Error::other)?.into_owned(), Cursor::new(content)))
+        });
+        BatchPackager::default()
+            .package(files, &aes, &iv, &work_dir)
+            .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the ZIP could not be repackaged: {e}")))
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+
+    let session = new_session(tenant, version, "gateway");
+    let (id, created) = (session.id.clone(), super::from_micros(session.created_at));
+    let opening = ksef.open_batch_session(version.form_code(), &packaged, &key, offline);
+    let batch = record_then_open(ctx, tenant, session, opening, |b| b.reference_number.clone()).await?;
+    batch
+        .upload(&ksef, &packaged.parts, UPLOAD_CONCURRENCY, |_| {})
+        .await
+        .map_err(|e| OpError::ksef(ErrorCode::InvoiceSend, &e))?;
+    batch.close(&ksef).await.map_err(|e| OpError::ksef(ErrorCode::SessionClose, &e))?;
+    ctx.store.mark_session_closed(&id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    tracing::info!(session.id = %id, session.reference = %batch.reference_number, invoices = packaged.file_names.len(),
+        parts = packaged.parts.len(), tenant = %tenant.id, "batch sent");
+    Ok(SentBatch { id, created, invoice_count: packaged.file_names.len(), parts: packaged.parts.len() })
+}
