@@ -19,6 +19,7 @@ use ksef_wire::{CompressionType, FormCode};
 
 use crate::context::{ContextClient, Polling, wait_for_session};
 use crate::error::KsefError;
+use crate::http::KsefClient;
 use crate::keys::SymmetricKey;
 
 /// Most parts in a package (KSeF's limit).
@@ -309,9 +310,10 @@ impl BatchSession {
     }
 
     /// Uploads `parts` (any subset of the package's), `concurrency` at a time, calling `uploaded` after each.
+    /// The URLs are pre-signed: any client can use them, no context or token is needed.
     pub async fn upload(
         &self,
-        ctx: &ContextClient,
+        client: &KsefClient,
         parts: &[PackagedPart],
         concurrency: usize,
         uploaded: impl Fn(&PackagedPart) + Send + Sync,
@@ -330,9 +332,7 @@ impl BatchSession {
                         ))
                     })?;
                 let started = Instant::now();
-                ctx.client()
-                    .upload_part_file(request, &part.path, part.size)
-                    .await?;
+                client.upload_part_file(request, &part.path, part.size).await?;
                 tracing::debug!(
                     part = part.ordinal_number,
                     bytes = part.size,

@@ -31,6 +31,25 @@ enum Command {
     /// Download invoices (sales, costs, …) into --out as {ksefNumber}.xml and .json, through a gateway or
     /// from KSeF directly. Run it again to fetch what is new: it continues where it stopped.
     Export(ExportArgs),
+    /// Batch sessions: `batch send DIR_OR_ZIP` sends a folder (or ZIP) of invoices as one KSeF batch, through
+    /// a gateway or straight to KSeF, and prints each invoice's KSeF number or error. Run it again after an
+    /// interruption: it continues and never sends an invoice twice.
+    Batch(BatchArgs),
+}
+
+/// Arguments of `ksef-gateway batch`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BatchArgs {
+    #[command(subcommand)]
+    pub(crate) command: BatchCommand,
+}
+
+/// Batch subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BatchCommand {
+    /// Send a directory of invoice files, or a ZIP of them, as one batch session; exit 0 only when every
+    /// invoice got a KSeF number.
+    Send(crate::commands::batch::BatchSendArgs),
 }
 
 /// Arguments of `ksef-gateway serve`.
@@ -124,21 +143,9 @@ pub(crate) struct EmulatorArgs {
 /// Arguments of `ksef-gateway export`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
-    /// The gateway's base URL (e.g. http://127.0.0.1:8080).
-    #[arg(long, conflicts_with_all = ["ksef_url", "nip"])]
-    pub(crate) gateway: Option<String>,
-    /// The tenant's API key for --gateway; `-` reads it from standard input (keeps it out of the process list).
-    #[arg(long, env = "KSEF_GATEWAY_API_KEY", hide_env_values = true)]
-    pub(crate) api_key: Option<String>,
-    /// KSeF's API base URL (`test`, `demo` and `prod` name the Ministry's hosts), instead of a gateway.
-    #[arg(long)]
-    pub(crate) ksef_url: Option<String>,
-    /// The NIP of the KSeF context, with --ksef-url.
-    #[arg(long)]
-    pub(crate) nip: Option<String>,
-    /// The KSeF token, with --ksef-url; `-` reads it from standard input.
-    #[arg(long, env = "KSEF_TOKEN", hide_env_values = true)]
-    pub(crate) token: Option<String>,
+    /// Where the invoices come from.
+    #[command(flatten)]
+    pub(crate) remote: crate::commands::remote::RemoteArgs,
     /// Permanent-storage date (or date-time) to start from; needed on the first run into --out only.
     #[arg(long)]
     pub(crate) from: Option<String>,
@@ -182,5 +189,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(args) => crate::commands::tenant::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
+        Command::Batch(args) => match args.command {
+            BatchCommand::Send(args) => crate::commands::batch::send(args).await,
+        },
     }
 }

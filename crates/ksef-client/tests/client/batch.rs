@@ -35,7 +35,7 @@ async fn a_package_split_into_parts_is_uploaded_concurrently_and_every_invoice_g
     assert_eq!(session.part_upload_requests.len(), package.parts.len());
     let uploaded = AtomicUsize::new(0);
     session
-        .upload(ctx, &package.parts, 4, |_| {
+        .upload(ctx.client(), &package.parts, 4, |_| {
             uploaded.fetch_add(1, Ordering::Relaxed);
         })
         .await
@@ -81,7 +81,7 @@ async fn an_interrupted_upload_resumes_in_a_new_process_with_the_saved_urls() {
         .unwrap();
     // The first process uploads one part and stops.
     opened
-        .upload(ctx, &package.parts[..1], 1, |_| {})
+        .upload(ctx.client(), &package.parts[..1], 1, |_| {})
         .await
         .unwrap();
 
@@ -92,7 +92,7 @@ async fn an_interrupted_upload_resumes_in_a_new_process_with_the_saved_urls() {
         ctx.polling(),
     );
     resumed
-        .upload(ctx, &package.parts[1..], 2, |_| {})
+        .upload(ctx.client(), &package.parts[1..], 2, |_| {})
         .await
         .unwrap();
     resumed.close(ctx).await.unwrap();

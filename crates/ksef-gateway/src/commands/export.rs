@@ -19,12 +19,13 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use futures_util::StreamExt as _;
-use ksef_client::{ContextClient, KsefClient, SymmetricKey, TokenCredentials};
+use ksef_client::{ContextClient, SymmetricKey};
 use ksef_core::ids::KsefNumber;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 
+use super::remote::{Remote, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
 use crate::cli::{ExportArgs, ExportSubject};
 use crate::ops::queries::{self, Bound, SubjectType};
 
@@ -94,39 +95,11 @@ struct Window {
     hwm: Option<DateTime<Utc>>,
 }
 
-/// Where invoices come from.
-enum Source {
-    /// Our gateway's REST API, with a tenant's API key (the gateway holds the package key).
-    Gateway { http: reqwest::Client, base: String, api_key: String },
-    /// KSeF itself, with a KSeF token.
-    Ksef { ctx: Box<ContextClient> },
-}
-
 pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let (source, identity) = match (&args.gateway, &args.ksef_url) {
-        (Some(gateway), None) => {
-            let api_key = super::tenant::token(args.api_key.as_deref().context("--gateway needs --api-key (or KSEF_GATEWAY_API_KEY)")?)?;
-            let base = format!("{}/api/v2", gateway.trim_end_matches('/').trim_end_matches("/api/v2"));
-            let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
-            (Source::Gateway { http, base: base.clone(), api_key }, format!("gateway {base}"))
-        }
-        (None, Some(url)) => {
-            let nip = args.nip.clone().context("--ksef-url needs --nip")?;
-            let token = super::tenant::token(args.token.as_deref().context("--ksef-url needs --token (or KSEF_TOKEN)")?)?;
-            let base = match url.as_str() {
-                "test" => ksef_client::Environment::Test.base_url(),
-                "demo" => ksef_client::Environment::Demo.base_url(),
-                "prod" => ksef_client::Environment::Production.base_url(),
-                other => other,
-            };
-            let ctx = Box::new(ContextClient::new(KsefClient::new(base)?, TokenCredentials::nip(&nip, &token)));
-            (Source::Ksef { ctx }, format!("KSeF {base} NIP {nip}"))
-        }
-        _ => bail!("give exactly one of --gateway (with --api-key) and --ksef-url (with --nip and --token)"),
-    };
+    let (source, identity) = Remote::connect(&args.remote)?;
     let subject = args.subject;
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create {}", args.out.display()))?;
-    let _lock = lock(&args.out)?;
+    let _lock = lock(&args.out, ".ksef-export.lock")?;
     let state_path = args.out.join(format!(".ksef-export-{}.json", subject.name()));
     let state = read_state(&state_path)?;
     if let Some(state) = state.as_ref().filter(|s| s.source != identity) {
@@ -223,29 +196,6 @@ fn write_state(path: &Path, state: &ExportState) -> anyhow::Result<()> {
     write_atomically(path, &serde_json::to_vec_pretty(state)?)
 }
 
-/// Holds `DIR/.ksef-export.lock` for the run, so two exports never write into one directory at once.
-fn lock(dir: &Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join(".ksef-export.lock");
-    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("failed to open {}", path.display()))?;
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        .map_err(|_| anyhow::anyhow!("another export is writing into {}; wait for it to finish", dir.display()))?;
-    Ok(file)
-}
-
-/// Flushes the file system holding `dir`: everything written so far survives a power cut.
-fn sync_directory(dir: &Path) -> anyhow::Result<()> {
-    let handle = std::fs::File::open(dir).with_context(|| format!("failed to open {}", dir.display()))?;
-    rustix::fs::syncfs(&handle).with_context(|| format!("failed to flush {} to disk", dir.display()))
-}
-
-/// Writes `bytes` to `path` so that `path` either does not exist or holds all of them.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).context("a file name")?;
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("failed to write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("failed to write {}", path.display()))
-}
-
 /// Writes a package's invoices that are not on disk yet; returns (written, already present).
 async fn unpack(package: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
     let (package, out) = (package.to_path_buf(), out.to_path_buf());
@@ -285,45 +235,17 @@ fn unpack_blocking(package: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
     Ok((written, present))
 }
 
-impl Source {
+impl Remote {
     /// Runs one search and writes its plain ZIP to `package`.
     async fn fetch(&self, subject: SubjectType, from: DateTime<Utc>, to: Option<DateTime<Utc>>, package: &Path) -> anyhow::Result<Window> {
         let mut file = tokio::fs::File::create(package).await.with_context(|| format!("failed to create {}", package.display()))?;
         let window = match self {
-            Source::Gateway { http, base, api_key } => fetch_from_gateway(http, base, api_key, subject, from, to, &mut file).await?,
-            Source::Ksef { ctx } => fetch_from_ksef(ctx, subject, from, to, &mut file).await?,
+            Remote::Gateway { http, base, api_key } => fetch_from_gateway(http, base, api_key, subject, from, to, &mut file).await?,
+            Remote::Ksef { ctx } => fetch_from_ksef(ctx, subject, from, to, &mut file).await?,
         };
         file.flush().await?;
         Ok(window)
     }
-}
-
-/// Asks until the answer is `done`, pausing a little longer each time (KSeF builds a package in seconds).
-async fn poll_until_done<T, F, Fut>(mut ask: F, done: impl Fn(&T) -> bool) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<T>>,
-{
-    let mut pause = Duration::from_millis(100);
-    let deadline = tokio::time::Instant::now() + POLL_LIMIT;
-    loop {
-        let answer = ask().await?;
-        if done(&answer) {
-            return Ok(answer);
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!("KSeF has not finished the search in {} minutes; run the export again later", POLL_LIMIT.as_secs() / 60);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 3 / 2).min(Duration::from_secs(2));
-    }
-}
-
-/// The gateway's error envelope as one line.
-async fn gateway_error(what: &str, response: reqwest::Response) -> anyhow::Error {
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::anyhow!("{what}: HTTP {status}, code {} {}: {}", body["code"].as_str().unwrap_or("?"), body["name"].as_str().unwrap_or(""), body["details"].as_str().unwrap_or(""))
 }
 
 async fn fetch_from_gateway(
@@ -352,6 +274,8 @@ async fn fetch_from_gateway(
             Ok(response.json::<Value>().await?)
         },
         |status| status["status"]["code"] != 100,
+        POLL_LIMIT,
+        "the search",
     )
     .await?;
     let code = status["status"]["code"].as_i64().unwrap_or_default();
@@ -405,6 +329,8 @@ async fn fetch_from_ksef(
             async move { Ok(ctx.with_access(|access| async move { ctx.client().export_status(&access, reference).await }).await?) }
         },
         |status| status.status.code != 100,
+        POLL_LIMIT,
+        "the export",
     )
     .await?;
     let code = i64::from(status.status.code);

@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub(crate) mod batch;
 pub(crate) mod emulator;
 pub(crate) mod export;
+pub(crate) mod remote;
 pub(crate) mod serve;
 pub(crate) mod tenant;

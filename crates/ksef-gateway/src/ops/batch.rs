@@ -247,7 +247,7 @@ pub async fn send_zip(
     let opening = ksef.open_batch_session(version.form_code(), &packaged, &key, offline);
     let batch = record_then_open(ctx, tenant, session, opening, |b| b.reference_number.clone()).await?;
     batch
-        .upload(&ksef, &packaged.parts, UPLOAD_CONCURRENCY, |_| {})
+        .upload(ksef.client(), &packaged.parts, UPLOAD_CONCURRENCY, |_| {})
         .await
         .map_err(|e| OpError::ksef(ErrorCode::InvoiceSend, &e))?;
     batch.close(&ksef).await.map_err(|e| OpError::ksef(ErrorCode::SessionClose, &e))?;

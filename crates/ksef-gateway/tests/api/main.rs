@@ -1,6 +1,7 @@
 //! Black-box tests of the gateway: the real server on port 0, its embedded emulator, spoken to over HTTP.
 
 mod batch;
+mod batch_cli;
 mod errors;
 mod export_cli;
 mod flow;

@@ -1,0 +1,569 @@
+//! `ksef-gateway batch send DIR_OR_ZIP`: sends a folder (or a ZIP) of invoices as one KSeF batch session,
+//! through our gateway or straight to KSeF, and prints each invoice's KSeF number or error.
+//!
+//! Why an interrupted run never sends anything twice: the state file in the work directory (`.ksef-batch` in
+//! the folder, or `.{name}.ksef-batch` beside the ZIP) records the session before its parts are uploaded and
+//! that it was closed right after; a session KSeF processes is only ever closed once. On a new run an open
+//! session is asked for its status first: closed (or processed) means wait for its results; still open and in
+//! its upload window means upload the missing parts and close; cancelled (its window passed unclosed, so
+//! KSeF accepted none of it) means package again and open a new one.
+
+use std::collections::BTreeSet;
+use std::io::{Cursor, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, Utc};
+use ksef_client::wire::FormCode;
+use ksef_client::wire::sessions::{BatchFileInfo, PartUploadRequest};
+use ksef_client::{BatchPackager, BatchSession, KsefClient, PackagedBatch, PackagedPart, SymmetricKey};
+use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, Sha256, b64, b64_decode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::remote::{Remote, RemoteArgs, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use crate::ops::batch::MAX_INVOICES;
+
+/// Largest invoice file (KSeF's limit, with attachments).
+const MAX_INVOICE_BYTES: u64 = 3_000_000;
+/// How long to wait for KSeF to process a package.
+const PROCESSING_LIMIT: Duration = Duration::from_secs(60 * 60);
+/// KSeF's upload window: 20 minutes per declared part, from the opening.
+const WINDOW_PER_PART: chrono::Duration = chrono::Duration::minutes(20);
+
+/// Arguments of `ksef-gateway batch send`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BatchSendArgs {
+    /// A directory of invoice files (`*.xml`), or a ZIP of them (no folders inside).
+    pub(crate) input: PathBuf,
+    /// Where to send.
+    #[command(flatten)]
+    pub(crate) remote: RemoteArgs,
+    /// Schema of the invoices: v2 (FA(2)) or v3 (FA(3)).
+    #[arg(long, default_value = "v3")]
+    pub(crate) invoice_version: String,
+    /// The invoices were issued offline.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// Part size before encryption, in bytes (at most KSeF's 100 MB, the default).
+    #[arg(long, default_value_t = ksef_client::MAX_PART_SIZE)]
+    pub(crate) part_size: u64,
+    /// Parts uploaded at once.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) concurrency: usize,
+    /// Print the per-invoice results as JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The invoice files to send.
+enum Input {
+    Dir(Vec<PathBuf>),
+    Zip(PathBuf),
+}
+
+impl Input {
+    /// Reads and checks the input; its file names, and a fingerprint that changes when the input does.
+    fn open(path: &Path) -> anyhow::Result<(Input, Vec<String>, String)> {
+        let mut fingerprint = Sha256::default();
+        let mut names = Vec::new();
+        let mut problems = Vec::new();
+        let input = if path.is_dir() {
+            let files = ksef_client::directory_files(path).with_context(|| format!("failed to read {}", path.display()))?;
+            for file in &files {
+                let name = file.file_name().and_then(|n| n.to_str()).context("a file name that is not UTF-8")?.to_owned();
+                let size = std::fs::metadata(file)?.len();
+                if size > MAX_INVOICE_BYTES {
+                    problems.push(format!("{name}: {size} bytes; an invoice may have at most {MAX_INVOICE_BYTES}"));
+                }
+                fingerprint.update(format!("{name}\n{size}\n").as_bytes());
+                names.push(name);
+            }
+            Input::Dir(files)
+        } else {
+            let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+            let meta = file.metadata()?;
+            let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a ZIP archive", path.display()))?;
+            for i in 0..zip.len() {
+                let entry = zip.by_index_raw(i)?;
+                let name = entry.name()?.into_owned();
+                if !entry.is_file() || name.contains('/') || name.contains('\\') {
+                    problems.push(format!("{name}: folders are not allowed in a batch; put the invoices at the top of the ZIP"));
+                } else if !name.to_ascii_lowercase().ends_with(".xml") {
+                    problems.push(format!("{name}: only .xml invoice files may be sent"));
+                } else if entry.size() > MAX_INVOICE_BYTES {
+                    problems.push(format!("{name}: {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", entry.size()));
+                }
+                names.push(name);
+            }
+            let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
+            fingerprint.update(format!("zip\n{}\n{}\n", meta.len(), modified.as_nanos()).as_bytes());
+            Input::Zip(path.to_owned())
+        };
+        if names.is_empty() {
+            problems.push("there are no invoice files (*.xml) to send".to_owned());
+        }
+        if names.len() > MAX_INVOICES {
+            problems.push(format!("{} invoices; a batch takes at most {MAX_INVOICES}", names.len()));
+        }
+        if !problems.is_empty() {
+            bail!("{} cannot be sent as a batch:\n  {}", path.display(), problems.join("\n  "));
+        }
+        Ok((input, names, b64(&fingerprint.finish())))
+    }
+
+    /// Zips, splits and encrypts the invoices into `dir`.
+    fn package(&self, packager: &BatchPackager, key: &AesKey, iv: &Iv, dir: &Path) -> anyhow::Result<PackagedBatch> {
+        match self {
+            Input::Dir(files) => {
+                let files = files.iter().map(|f| {
+                    let name = f.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+                    Ok((name, std::fs::File::open(f)?))
+                });
+                Ok(packager.package(files, key, iv, dir)?)
+            }
+            Input::Zip(path) => {
+                let mut zip = zip::ZipArchive::new(std::fs::File::open(path)?)?;
+                let files = (0..zip.len()).map(|i| {
+                    let mut entry = zip.by_index(i).map_err(std::io::Error::other)?;
+                    let mut content = Vec::with_capacity(entry.size() as usize);
+                    entry.read_to_end(&mut content)?;
+                    Ok((entry.name().map_err(std::io::Error::other)?.into_owned(), Cursor::new(content)))
+                });
+                Ok(packager.package(files, key, iv, dir)?)
+            }
+        }
+    }
+}
+
+/// One encrypted part on disk, as the state remembers it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PartState {
+    ordinal: i32,
+    file: String,
+    size: u64,
+    hash: String,
+}
+
+/// Where a batch run stands; written atomically after every step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchState {
+    /// Where the batch goes (a run never continues against another).
+    source: String,
+    /// The input it was made from.
+    input_fingerprint: String,
+    /// The package as declared.
+    file: BatchFileInfo,
+    parts: Vec<PartState>,
+    /// The session: KSeF's reference number, or the gateway's session id.
+    session: Option<String>,
+    uploads: Vec<PartUploadRequest>,
+    upload_deadline: Option<DateTime<Utc>>,
+    uploaded: BTreeSet<i32>,
+    closed: bool,
+}
+
+impl BatchState {
+    fn packaged(&self) -> Vec<PackagedPart> {
+        self.parts
+            .iter()
+            .map(|p| PackagedPart { ordinal_number: p.ordinal, path: PathBuf::from(&p.file), size: p.size, hash: p.hash.clone() })
+            .collect()
+    }
+}
+
+/// One invoice's outcome.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InvoiceResult {
+    file: String,
+    invoice_number: Option<String>,
+    ksef_number: Option<String>,
+    status: i64,
+    error: Option<String>,
+}
+
+fn work_dir(input: &Path) -> PathBuf {
+    if input.is_dir() {
+        input.join(".ksef-batch")
+    } else {
+        let name = input.file_name().and_then(|n| n.to_str()).unwrap_or("batch");
+        input.with_file_name(format!(".{name}.ksef-batch"))
+    }
+}
+
+fn read_state(path: &Path) -> anyhow::Result<Option<BatchState>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("{} is not a batch state; delete it to start over", path.display()))?)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
+fn write_state(path: &Path, state: &BatchState) -> anyhow::Result<()> {
+    write_atomically(path, &serde_json::to_vec_pretty(state)?)?;
+    sync_directory(path.parent().context("the state lives in a directory")?)
+}
+
+fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(indicatif::ProgressStyle::with_template(template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
+    let version = match args.invoice_version.as_str() {
+        "v2" => FormCode::fa2(),
+        "v3" => FormCode::fa3(),
+        other => bail!("--invoice-version {other}: use v2 or v3"),
+    };
+    let (remote, identity) = Remote::connect(&args.remote)?;
+    let (input, names, fingerprint) = Input::open(&args.input)?;
+    let dir = work_dir(&args.input);
+    std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
+    let _lock = lock(&dir, "lock")?;
+    let state_path = dir.join("state.json");
+    let mut state = read_state(&state_path)?;
+    if let Some(s) = &state {
+        if s.source != identity {
+            bail!("{} holds a batch sent to {}, not {identity}; finish it there or delete {}", dir.display(), s.source, dir.display());
+        }
+        if s.input_fingerprint != fingerprint {
+            bail!("the invoices in {} changed since the batch in {} began; finish it with the same files or delete {}",
+                args.input.display(), dir.display(), dir.display());
+        }
+    }
+    // A session opened earlier: find out what became of it before anything is sent again.
+    if let Some(s) = state.as_mut().filter(|s| !s.closed)
+        && let Some(session) = s.session.clone()
+    {
+        let code = remote.session_status(&session).await?.0;
+        if code == 100 && s.upload_deadline.is_some_and(|d| Utc::now() < d) {
+            eprintln!("continuing session {session}: {} of {} parts were uploaded", s.uploaded.len(), s.parts.len());
+        } else if code == 100 || code == 440 {
+            eprintln!("session {session} was not closed in time and KSeF cancels it; sending the batch anew");
+            state = None;
+        } else {
+            eprintln!("session {session} was closed (status {code}); waiting for its results");
+            s.closed = true;
+            write_state(&state_path, s)?;
+        }
+    }
+    // Packaged but never opened (or its opening never answered, which leaves nothing KSeF would process).
+    if state.as_ref().is_some_and(|s| s.session.is_none()) {
+        state = None;
+    }
+    let mut state = match state {
+        Some(s) => s,
+        None => package_and_open(&remote, &input, &args, version, &identity, &fingerprint, &dir, &state_path).await?,
+    };
+    if !state.closed {
+        upload(&remote, &mut state, &state_path, args.concurrency).await?;
+        let session = state.session.clone().context("an open session")?;
+        remote.close(&session).await?;
+        state.closed = true;
+        write_state(&state_path, &state)?;
+        for part in &state.parts {
+            let _ = std::fs::remove_file(&part.file);
+        }
+    }
+    let session = state.session.clone().context("a session")?;
+    let spinner = progress(0, "{spinner} KSeF is processing the package… {elapsed}");
+    let (code, description) = poll_until_done(|| remote.session_status(&session), |s| s.0 >= 200, PROCESSING_LIMIT, "the batch").await?;
+    spinner.finish_and_clear();
+    let mut results = remote.invoices(&session).await?;
+    let upo = if code == 200 { remote.upo(&session).await? } else { Vec::new() };
+    let mut upo_paths = Vec::new();
+    for (i, page) in upo.iter().enumerate() {
+        let path = dir.join(if upo.len() == 1 { "upo.xml".to_owned() } else { format!("upo-{}.xml", i + 1) });
+        write_atomically(&path, page)?;
+        upo_paths.push(path.display().to_string());
+    }
+    // Files KSeF never listed (the whole package was refused) get the session's status.
+    let listed: BTreeSet<String> = results.iter().map(|r| r.file.clone()).collect();
+    for name in names.iter().filter(|n| !listed.contains(*n)) {
+        results.push(InvoiceResult { file: name.clone(), invoice_number: None, ksef_number: None, status: code, error: Some(format!("{code} {description}")) });
+    }
+    print_results(&results, args.json)?;
+    let numbered = results.iter().filter(|r| r.ksef_number.is_some()).count();
+    eprintln!(
+        "session {session}: status {code} {description}; {numbered} of {} invoices got a KSeF number{}",
+        results.len(),
+        if upo_paths.is_empty() { String::new() } else { format!("; UPO in {}", upo_paths.join(", ")) }
+    );
+    Ok(if numbered == results.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn package_and_open(
+    remote: &Remote,
+    input: &Input,
+    args: &BatchSendArgs,
+    form: FormCode,
+    identity: &str,
+    fingerprint: &str,
+    dir: &Path,
+    state_path: &Path,
+) -> anyhow::Result<BatchState> {
+    let key = remote.session_key().await?;
+    let parts_dir = dir.join("parts");
+    let _ = std::fs::remove_dir_all(&parts_dir);
+    let spinner = progress(0, "{spinner} packaging (zip, split, encrypt, hash)… {elapsed}");
+    let packager = BatchPackager::with_part_size(args.part_size);
+    let package = tokio::task::block_in_place(|| input.package(&packager, &key.key, &key.iv, &parts_dir))?;
+    spinner.finish_and_clear();
+    eprintln!("packaged {} invoices into {} parts ({} bytes before encryption)", package.file_names.len(), package.parts.len(), package.file.file_size);
+    let mut state = BatchState {
+        source: identity.to_owned(),
+        input_fingerprint: fingerprint.to_owned(),
+        file: package.file.clone(),
+        parts: package
+            .parts
+            .iter()
+            .map(|p| PartState { ordinal: p.ordinal_number, file: p.path.display().to_string(), size: p.size, hash: p.hash.clone() })
+            .collect(),
+        session: None,
+        uploads: Vec::new(),
+        upload_deadline: None,
+        uploaded: BTreeSet::new(),
+        closed: false,
+    };
+    write_state(state_path, &state)?;
+    let opened_at = Utc::now();
+    let (session, uploads) = remote.open(form, &package, &key, args.offline).await?;
+    state.session = Some(session.clone());
+    state.uploads = uploads;
+    // A little short of KSeF's window, so a resumed run never races its end.
+    state.upload_deadline = Some(opened_at + WINDOW_PER_PART * package.parts.len() as i32 - chrono::Duration::minutes(1));
+    write_state(state_path, &state)?;
+    eprintln!("opened batch session {session}");
+    Ok(state)
+}
+
+async fn upload(remote: &Remote, state: &mut BatchState, state_path: &Path, concurrency: usize) -> anyhow::Result<()> {
+    let session = BatchSession::resume(state.session.clone().context("an open session")?, state.uploads.clone(), Default::default());
+    let pending: Vec<PackagedPart> = state.packaged().into_iter().filter(|p| !state.uploaded.contains(&p.ordinal_number)).collect();
+    let total: u64 = pending.iter().map(|p| p.size).sum();
+    let bar = progress(total, "{spinner} uploading [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({msg})");
+    let shared = Mutex::new((state.clone(), None::<anyhow::Error>));
+    let record = |part: &PackagedPart| {
+        bar.inc(part.size);
+        let mut guard = shared.lock().expect("state lock");
+        guard.0.uploaded.insert(part.ordinal_number);
+        bar.set_message(format!("{} of {} parts", guard.0.uploaded.len(), guard.0.parts.len()));
+        // Recorded so a resumed run does not upload it again (uploading again would be harmless, only slower).
+        if let Err(err) = write_state(state_path, &guard.0) {
+            guard.1 = Some(err);
+        }
+    };
+    // The URLs are pre-signed, so the parts go straight to KSeF's storage in either mode.
+    let uploader = match remote {
+        Remote::Ksef { ctx } => ctx.client().clone(),
+        Remote::Gateway { base, .. } => KsefClient::new(base)?,
+    };
+    let result = session.upload(&uploader, &pending, concurrency, record).await;
+    bar.finish_and_clear();
+    let (updated, failure) = shared.into_inner().expect("state lock");
+    *state = updated;
+    result.context("uploading the parts failed; run the command again to continue")?;
+    if let Some(err) = failure {
+        return Err(err);
+    }
+    Ok(())
+}
+
+fn print_results(results: &[InvoiceResult], json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(results)?);
+        return Ok(());
+    }
+    let width = results.iter().map(|r| r.file.chars().count()).max().unwrap_or(4).max(4);
+    let number_width = results.iter().map(|r| r.invoice_number.as_deref().unwrap_or("-").chars().count()).max().unwrap_or(14).max(14);
+    println!("{:width$}  {:number_width$}  KSEF NUMBER OR ERROR", "FILE", "INVOICE NUMBER");
+    for r in results {
+        let outcome = r.ksef_number.clone().or_else(|| r.error.clone()).unwrap_or_else(|| format!("status {}", r.status));
+        println!("{:width$}  {:number_width$}  {outcome}", r.file, r.invoice_number.as_deref().unwrap_or("-"));
+    }
+    Ok(())
+}
+
+impl Remote {
+    /// A fresh session key, wrapped with KSeF's public key (fetched through the gateway, or from KSeF).
+    async fn session_key(&self) -> anyhow::Result<SymmetricKey> {
+        match self {
+            Remote::Ksef { ctx } => Ok(SymmetricKey::generate(ctx.keys().await?.as_ref())?),
+            Remote::Gateway { http, base, api_key } => {
+                let response = http.get(format!("{base}/ksefPublicKey")).bearer_auth(api_key).send().await.context("the gateway is unreachable")?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("fetching KSeF's public key failed", response).await);
+                }
+                let answer: Value = response.json().await?;
+                let der = b64_decode(answer["publicKey"].as_str().context("no publicKey")?)?;
+                let public = RsaPublicKey::from_spki_der(&der)?;
+                let (key, iv) = (AesKey::generate(), Iv::generate());
+                let encryption = ksef_client::wire::EncryptionInfo {
+                    encrypted_symmetric_key: b64(&public.wrap(key.as_bytes())?),
+                    initialization_vector: b64(iv.as_bytes()),
+                    public_key_id: None,
+                };
+                Ok(SymmetricKey { key, iv, encryption })
+            }
+        }
+    }
+
+    /// Opens the batch session; its id (or reference) and where the parts go.
+    async fn open(&self, form: FormCode, package: &PackagedBatch, key: &SymmetricKey, offline: bool) -> anyhow::Result<(String, Vec<PartUploadRequest>)> {
+        match self {
+            Remote::Ksef { ctx } => {
+                let session = ctx.open_batch_session(form, package, key, offline).await?;
+                Ok((session.reference_number, session.part_upload_requests))
+            }
+            Remote::Gateway { http, base, api_key } => {
+                let body = json!({
+                    "invoiceVersion": if form.system_code == FormCode::fa2().system_code { "v2" } else { "v3" },
+                    "encryptionInfo": { "encryptedKey": key.encryption.encrypted_symmetric_key, "initVector": key.encryption.initialization_vector },
+                    "offline": offline,
+                    "batchInfo": {
+                        "batchSize": package.file.file_size,
+                        "batchHash": package.file.file_hash,
+                        "batchParts": package.parts.iter().map(|p| json!({ "ordinal": p.ordinal_number, "partSize": p.size, "partHash": p.hash })).collect::<Vec<_>>(),
+                    },
+                });
+                let response = http.post(format!("{base}/ksefSessionOpenBatch")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("opening the batch session failed", response).await);
+                }
+                let opened: Value = response.json().await?;
+                let uploads = opened["partUploadInfo"]
+                    .as_array()
+                    .context("no partUploadInfo")?
+                    .iter()
+                    .map(|u| PartUploadRequest {
+                        ordinal_number: u["ordinal"].as_i64().unwrap_or_default() as i32,
+                        method: u["method"].as_str().unwrap_or("PUT").to_owned(),
+                        url: u["url"].as_str().unwrap_or_default().to_owned(),
+                        headers: u["headers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|h| Some((h["name"].as_str()?.to_owned(), h["value"].as_str()?.to_owned())))
+                            .collect(),
+                    })
+                    .collect();
+                Ok((opened["id"].as_str().context("no session id")?.to_owned(), uploads))
+            }
+        }
+    }
+
+    async fn close(&self, session: &str) -> anyhow::Result<()> {
+        match self {
+            Remote::Ksef { ctx } => {
+                let closed = ctx.with_access(|access| async move { ctx.client().close_batch_session(&access, session).await }).await;
+                match closed {
+                    // Closed before (a run interrupted right after closing): nothing to do.
+                    Err(err) if err.exception_code() == Some(21180) => Ok(()),
+                    other => Ok(other?),
+                }
+            }
+            Remote::Gateway { http, base, api_key } => {
+                let response = http.get(format!("{base}/ksefSessionClose/{session}")).bearer_auth(api_key).send().await?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("closing the batch session failed", response).await);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The session's status code and description.
+    async fn session_status(&self, session: &str) -> anyhow::Result<(i64, String)> {
+        match self {
+            Remote::Ksef { ctx } => {
+                let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, session).await }).await?;
+                Ok((i64::from(status.status.code), status.status.description))
+            }
+            Remote::Gateway { http, base, api_key } => {
+                let response = http.get(format!("{base}/ksefSessionStatus/{session}")).bearer_auth(api_key).send().await?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("the session's status failed", response).await);
+                }
+                let answer: Value = response.json().await?;
+                let status = &answer["sessionInfo"]["status"];
+                Ok((status["code"].as_i64().unwrap_or_default(), status["description"].as_str().unwrap_or_default().to_owned()))
+            }
+        }
+    }
+
+    async fn invoices(&self, session: &str) -> anyhow::Result<Vec<InvoiceResult>> {
+        match self {
+            Remote::Ksef { ctx } => Ok(ctx
+                .session_invoices(session)
+                .await?
+                .into_iter()
+                .map(|i| InvoiceResult {
+                    file: i.invoice_file_name.unwrap_or_default(),
+                    invoice_number: i.invoice_number,
+                    error: i.ksef_number.is_none().then(|| {
+                        let details = i.status.details.unwrap_or_default().join("; ");
+                        format!("{} {}{}", i.status.code, i.status.description, if details.is_empty() { String::new() } else { format!(": {details}") })
+                    }),
+                    ksef_number: i.ksef_number,
+                    status: i64::from(i.status.code),
+                })
+                .collect()),
+            Remote::Gateway { http, base, api_key } => {
+                let response = http.get(format!("{base}/ksefSessionInvoices/{session}")).bearer_auth(api_key).send().await?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("listing the session's invoices failed", response).await);
+                }
+                let answer: Value = response.json().await?;
+                Ok(answer["invoices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|i| {
+                        let text = |v: &Value| v.as_str().map(str::to_owned);
+                        let status = &i["status"];
+                        InvoiceResult {
+                            file: text(&i["invoiceFileName"]).unwrap_or_default(),
+                            invoice_number: text(&i["invoiceNumber"]),
+                            ksef_number: text(&i["ksefNumber"]),
+                            status: status["code"].as_i64().unwrap_or_default(),
+                            error: i["ksefNumber"].is_null().then(|| {
+                                let details = text(&status["details"]).map(|d| format!(": {d}")).unwrap_or_default();
+                                format!("{} {}{details}", status["code"], status["description"].as_str().unwrap_or_default())
+                            }),
+                        }
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// The session's UPO pages.
+    async fn upo(&self, session: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+        match self {
+            Remote::Ksef { ctx } => {
+                let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, session).await }).await?;
+                let mut pages = Vec::new();
+                for page in status.upo.map(|u| u.pages).unwrap_or_default() {
+                    pages.push(ctx.client().download_presigned(&page.download_url).await?.bytes.to_vec());
+                }
+                Ok(pages)
+            }
+            Remote::Gateway { http, base, api_key } => {
+                let response = http.get(format!("{base}/ksefSessionUpo/{session}")).bearer_auth(api_key).send().await?;
+                if !response.status().is_success() {
+                    return Err(gateway_error("downloading the UPO failed", response).await);
+                }
+                // The gateway serves the first page; a batch of up to 10,000 invoices has one.
+                Ok(vec![response.bytes().await?.to_vec()])
+            }
+        }
+    }
+}
