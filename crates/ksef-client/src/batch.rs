@@ -57,25 +57,32 @@ pub struct PackagedBatch {
 #[derive(Debug)]
 pub struct BatchPackager {
     part_size: u64,
+    compress: bool,
 }
 
 impl Default for BatchPackager {
     fn default() -> Self {
-        BatchPackager {
-            part_size: MAX_PART_SIZE,
-        }
+        BatchPackager { part_size: MAX_PART_SIZE, compress: true }
     }
 }
 
 impl BatchPackager {
     /// Parts of at most `part_size` bytes before encryption (clamped to 1..=100 MB).
     pub fn with_part_size(part_size: u64) -> BatchPackager {
-        BatchPackager {
-            part_size: part_size.clamp(1, MAX_PART_SIZE),
-        }
+        BatchPackager { part_size: part_size.clamp(1, MAX_PART_SIZE), compress: true }
+    }
+
+    /// Whether entries are deflated at level 1 (the default: about as fast as storing, and invoices shrink
+    /// several times) or stored.
+    pub fn compressed(mut self, compress: bool) -> BatchPackager {
+        self.compress = compress;
+        self
     }
 
     /// Zips `files` (name and content, in order) into `dir` as encrypted parts `part-{n}.bin`.
+    ///
+    /// The part files are written, not synced: a caller that must find them after a power cut syncs them (the
+    /// CLI does when it records the package in its state).
     ///
     /// Names must be plain file names: KSeF refuses folders inside a package.
     pub fn package<R: Read>(
@@ -86,10 +93,11 @@ impl BatchPackager {
         dir: &Path,
     ) -> Result<PackagedBatch, KsefError> {
         std::fs::create_dir_all(dir)?;
-        let sink = PartWriter::new(dir.to_owned(), self.part_size, key.clone(), *iv);
-        let mut zip = zip::ZipWriter::new_stream(sink);
+        let writer = PartWriter::new(dir.to_owned(), self.part_size, key.clone(), *iv);
+        let mut zip = zip::ZipWriter::new_stream(writer);
         let options = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_method(if self.compress { zip::CompressionMethod::Deflated } else { zip::CompressionMethod::Stored })
+            .compression_level(self.compress.then_some(1))
             // Fixed timestamps: the same files give the same package.
             .last_modified_time(zip::DateTime::default());
         let mut file_names = Vec::new();
@@ -104,8 +112,8 @@ impl BatchPackager {
             io::copy(&mut content, &mut zip)?;
             file_names.push(name);
         }
-        let sink = zip.finish().map_err(zip_error)?.into_inner();
-        let (file, parts) = sink.finish()?;
+        let writer = zip.finish().map_err(zip_error)?.into_inner();
+        let (file, parts) = writer.finish()?;
         if parts.len() > MAX_PARTS {
             return Err(KsefError::Package(format!(
                 "{} parts; KSeF takes at most {MAX_PARTS}",
@@ -130,96 +138,92 @@ fn zip_error(err: zip::result::ZipError) -> KsefError {
     KsefError::Package(format!("zip: {err}"))
 }
 
-/// The writer under the ZIP: hashes the whole package and cuts it into separately encrypted part files.
+/// Plain bytes gathered before they are encrypted and handed to the sink thread.
+const CHUNK: usize = 1 << 20;
+
+/// What the packaging thread hands the sink thread, in package order.
+enum Piece {
+    /// Plain bytes of the package and the same bytes as encrypted for part `ordinal` (a part's final piece
+    /// carries only the padded last block).
+    Data { ordinal: i32, plain: Vec<u8>, cipher: Vec<u8> },
+    /// Part `ordinal` is complete.
+    EndPart { ordinal: i32 },
+}
+
+/// The writer under the ZIP. It cuts the package into parts and encrypts each on its own; a second thread
+/// hashes the whole package and each encrypted part and writes the part files, so the two cores share the work
+/// (encryption on one, both SHA-256 passes and the writes on the other).
 struct PartWriter {
-    dir: PathBuf,
     part_size: u64,
     key: AesKey,
     iv: Iv,
-    whole: Sha256,
-    total: u64,
-    current: Option<OpenPart>,
-    done: Vec<PackagedPart>,
-    buf: Vec<u8>,
-}
-
-struct OpenPart {
-    ordinal: i32,
-    path: PathBuf,
-    out: BufWriter<File>,
-    encryptor: CbcEncryptor,
-    hash: Sha256,
-    plain: u64,
-    encrypted: u64,
+    /// The part being written: its ordinal, encryptor, and plain bytes so far.
+    current: Option<(i32, CbcEncryptor, u64)>,
+    parts_started: i32,
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Piece>>,
+    sink: Option<std::thread::JoinHandle<io::Result<(BatchFileInfo, Vec<PackagedPart>)>>>,
 }
 
 impl PartWriter {
     fn new(dir: PathBuf, part_size: u64, key: AesKey, iv: Iv) -> PartWriter {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let sink = std::thread::spawn(move || sink(rx, &dir));
         PartWriter {
-            dir,
             part_size,
             key,
             iv,
-            whole: Sha256::default(),
-            total: 0,
             current: None,
-            done: Vec::new(),
-            buf: Vec::new(),
+            parts_started: 0,
+            pending: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            sink: Some(sink),
         }
     }
 
-    fn open_part(&mut self) -> io::Result<OpenPart> {
-        let ordinal = self.done.len() as i32 + 1;
-        let path = self.dir.join(format!("part-{ordinal}.bin"));
-        Ok(OpenPart {
-            ordinal,
-            out: BufWriter::with_capacity(256 * 1024, File::create(&path)?),
-            path,
-            encryptor: CbcEncryptor::new(&self.key, &self.iv),
-            hash: Sha256::default(),
-            plain: 0,
-            encrypted: 0,
+    fn send(&mut self, piece: Piece) -> io::Result<()> {
+        let sent = self.tx.as_ref().map(|tx| tx.send(piece).is_ok()).unwrap_or(false);
+        if sent {
+            return Ok(());
+        }
+        // The sink stopped: its own error says why.
+        Err(match self.sink.take().map(|h| h.join()) {
+            Some(Ok(Err(err))) => err,
+            _ => io::Error::other("the part writer stopped"),
         })
     }
 
-    fn close_part(&mut self, mut part: OpenPart) -> io::Result<()> {
-        self.buf.clear();
-        part.encryptor.finish(&mut self.buf);
-        part.hash.update(&self.buf);
-        part.encrypted += self.buf.len() as u64;
-        part.out.write_all(&self.buf)?;
-        part.out
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .sync_all()?;
-        self.done.push(PackagedPart {
-            ordinal_number: part.ordinal,
-            path: part.path,
-            size: part.encrypted,
-            hash: b64(&part.hash.finish()),
-        });
+    /// Encrypts the pending plain bytes into the current part and hands both on.
+    fn flush_pending(&mut self) -> io::Result<()> {
+        let Some((ordinal, encryptor, _)) = self.current.as_mut() else { return Ok(()) };
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let ordinal = *ordinal;
+        let mut cipher = Vec::with_capacity(self.pending.len() + 16);
+        encryptor.update(&self.pending, &mut cipher);
+        let plain = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK));
+        self.send(Piece::Data { ordinal, plain, cipher })
+    }
+
+    fn end_part(&mut self) -> io::Result<()> {
+        self.flush_pending()?;
+        if let Some((ordinal, encryptor, _)) = self.current.take() {
+            let mut cipher = Vec::with_capacity(16);
+            encryptor.finish(&mut cipher);
+            self.send(Piece::Data { ordinal, plain: Vec::new(), cipher })?;
+            self.send(Piece::EndPart { ordinal })?;
+        }
         Ok(())
     }
 
     fn finish(mut self) -> io::Result<(BatchFileInfo, Vec<PackagedPart>)> {
-        if let Some(part) = self.current.take() {
-            self.close_part(part)?;
+        self.end_part()?;
+        drop(self.tx.take());
+        match self.sink.take().map(|h| h.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(io::Error::other("the part writer panicked")),
         }
-        let parts = std::mem::take(&mut self.done);
-        let file = BatchFileInfo {
-            file_size: self.total as i64,
-            file_hash: b64(&self.whole.finish()),
-            compression_type: Some(CompressionType::Zip),
-            file_parts: parts
-                .iter()
-                .map(|p| BatchFilePartInfo {
-                    ordinal_number: p.ordinal_number,
-                    file_size: p.size as i64,
-                    file_hash: p.hash.clone(),
-                })
-                .collect(),
-        };
-        Ok((file, parts))
     }
 }
 
@@ -228,32 +232,65 @@ impl Write for PartWriter {
         if data.is_empty() {
             return Ok(0);
         }
-        let part = match self.current.take() {
-            Some(part) if part.plain < self.part_size => part,
-            Some(full) => {
-                self.close_part(full)?;
-                self.open_part()?
-            }
-            None => self.open_part()?,
-        };
-        let mut part = part;
-        let take = data.len().min((self.part_size - part.plain) as usize);
-        let chunk = &data[..take];
-        self.whole.update(chunk);
-        self.total += take as u64;
-        part.plain += take as u64;
-        self.buf.clear();
-        part.encryptor.update(chunk, &mut self.buf);
-        part.hash.update(&self.buf);
-        part.encrypted += self.buf.len() as u64;
-        part.out.write_all(&self.buf)?;
-        self.current = Some(part);
+        if self.current.as_ref().is_some_and(|(_, _, plain)| *plain >= self.part_size) {
+            self.end_part()?;
+        }
+        if self.current.is_none() {
+            self.parts_started += 1;
+            self.current = Some((self.parts_started, CbcEncryptor::new(&self.key, &self.iv), 0));
+        }
+        let (_, _, plain) = self.current.as_mut().expect("a part is open");
+        let take = data.len().min((self.part_size - *plain) as usize).min(CHUNK - self.pending.len());
+        *plain += take as u64;
+        self.pending.extend_from_slice(&data[..take]);
+        if self.pending.len() >= CHUNK {
+            self.flush_pending()?;
+        }
         Ok(take)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// The sink thread: hashes the package and each part, and writes the part files (each synced when complete).
+fn sink(rx: std::sync::mpsc::Receiver<Piece>, dir: &Path) -> io::Result<(BatchFileInfo, Vec<PackagedPart>)> {
+    let mut whole = Sha256::default();
+    let mut total: u64 = 0;
+    let mut parts = Vec::new();
+    let mut open: Option<(PathBuf, BufWriter<File>, Sha256, u64)> = None;
+    for piece in rx {
+        match piece {
+            Piece::Data { ordinal, plain, cipher } => {
+                whole.update(&plain);
+                total += plain.len() as u64;
+                if open.is_none() {
+                    let path = dir.join(format!("part-{ordinal}.bin"));
+                    open = Some((path.clone(), BufWriter::with_capacity(1 << 20, File::create(&path)?), Sha256::default(), 0));
+                }
+                let (_, out, hash, size) = open.as_mut().expect("a part file is open");
+                hash.update(&cipher);
+                *size += cipher.len() as u64;
+                out.write_all(&cipher)?;
+            }
+            Piece::EndPart { ordinal } => {
+                let (path, out, hash, size) = open.take().expect("a part file is open");
+                out.into_inner().map_err(|e| e.into_error())?;
+                parts.push(PackagedPart { ordinal_number: ordinal, path, size, hash: b64(&hash.finish()) });
+            }
+        }
+    }
+    let file = BatchFileInfo {
+        file_size: total as i64,
+        file_hash: b64(&whole.finish()),
+        compression_type: Some(CompressionType::Zip),
+        file_parts: parts
+            .iter()
+            .map(|p| BatchFilePartInfo { ordinal_number: p.ordinal_number, file_size: p.size as i64, file_hash: p.hash.clone() })
+            .collect(),
+    };
+    Ok((file, parts))
 }
 
 /// An open batch session: where its parts go.
