@@ -524,3 +524,24 @@ async fn a_batch_session_not_closed_within_its_upload_window_is_cancelled() {
     assert_eq!(status["status"]["code"], 440);
     assert_eq!(status["status"]["details"][0], "Przekroczono czas wysyłki");
 }
+
+#[tokio::test]
+async fn an_invoice_over_3_mb_in_a_package_is_refused_on_its_own() {
+    let emu = spawn().await;
+    let access = emu.login(SELLER).await;
+    let mut files = invoices(2, "X");
+    // Well-formed and otherwise valid, but 3,000,001 bytes: a comment pads it.
+    let mut big = invoice(SELLER, "X/big").into_bytes();
+    let padding = 3_000_001 - big.len() - "<!---->".len();
+    big.extend_from_slice(format!("<!--{}-->", "x".repeat(padding)).as_bytes());
+    assert_eq!(big.len(), 3_000_001);
+    files.push(("big.xml".to_owned(), big.clone()));
+    let p = package(zip_of(&borrowed(&files)), 100_000_000, "Zip");
+    let reference = emu.send_batch(&access, &p).await;
+    let status = emu.wait_session(&access, &reference).await;
+    assert_eq!((status["status"]["code"].as_i64(), status["successfulInvoiceCount"].as_i64()), (Some(200), Some(2)), "{status}");
+    let listed = emu.all_invoices(&access, &reference).await;
+    let refused = listed.iter().find(|i| i["invoiceFileName"] == "big.xml").unwrap();
+    assert_eq!(refused["status"]["code"], 430, "{refused}");
+    assert_eq!(refused["invoiceHash"], sha256_base64(&big), "the hash is of the whole file");
+}

@@ -226,7 +226,7 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     let (input, names, fingerprint) = Input::open(&args.input)?;
     let dir = work_dir(&args.input);
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
-    let _lock = lock(&dir, "lock")?;
+    let _lock = lock(&dir, "lock", "batch send")?;
     let state_path = dir.join("state.json");
     let mut state = read_state(&state_path)?;
     if let Some(s) = &state {

@@ -99,7 +99,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let (source, identity) = Remote::connect(&args.remote)?;
     let subject = args.subject;
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create {}", args.out.display()))?;
-    let _lock = lock(&args.out, ".ksef-export.lock")?;
+    let _lock = lock(&args.out, ".ksef-export.lock", "export")?;
     let state_path = args.out.join(format!(".ksef-export-{}.json", subject.name()));
     let state = read_state(&state_path)?;
     if let Some(state) = state.as_ref().filter(|s| s.source != identity) {

@@ -65,8 +65,8 @@ impl Remote {
     }
 }
 
-/// Holds `dir/{name}` locked for the run, so two runs never work in one directory at once.
-pub(crate) fn lock(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
+/// Holds `dir/{name}` locked for the run, so two runs (of `what`) never work in one directory at once.
+pub(crate) fn lock(dir: &Path, name: &str, what: &str) -> anyhow::Result<std::fs::File> {
     let path = dir.join(name);
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -75,7 +75,7 @@ pub(crate) fn lock(dir: &Path, name: &str) -> anyhow::Result<std::fs::File> {
         .open(&path)
         .with_context(|| format!("failed to open {}", path.display()))?;
     rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-        .map_err(|_| anyhow::anyhow!("another run is working in {}; wait for it to finish", dir.display()))?;
+        .map_err(|_| anyhow::anyhow!("another {what} is writing into {}; wait for it to finish", dir.display()))?;
     Ok(file)
 }
 
