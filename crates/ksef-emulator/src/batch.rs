@@ -25,6 +25,8 @@ pub(crate) const MAX_PARTS: usize = 50;
 pub(crate) const MAX_PART_PLAIN_BYTES: i64 = 100_000_000;
 /// Largest package before encryption (5 GB).
 pub(crate) const MAX_PACKAGE_BYTES: i64 = 5_000_000_000;
+/// Most bytes of an oversized entry read to report its hash and size.
+const MAX_HASHED_BYTES: u64 = 10_000_000;
 /// Longest `invoiceFileName`.
 const MAX_FILE_NAME: usize = 128;
 
@@ -47,6 +49,37 @@ fn package_error(details: Vec<String>) -> StoredStatus {
 
 fn decompression_error(detail: String) -> StoredStatus {
     StoredStatus::new(430, "Błąd dekompresji pierwotnego archiwum").with_details(vec![detail])
+}
+
+/// Runs forever: unpacks closed batch packages one at a time, apart from invoice processing, so a large
+/// package never holds up online sessions.
+pub(crate) async fn run(state: AppState) {
+    loop {
+        match state.db.batch_sessions_to_unpack().await {
+            Ok(sessions) => {
+                for session in sessions {
+                    let reference = session.reference_number.clone();
+                    let Err(err) = unpack(&state, session).await else { continue };
+                    if err.downcast_ref::<sqlx::Error>().is_some_and(crate::store::is_transient) {
+                        tracing::warn!(error = ?err, session.reference = %reference, "unpacking interrupted; will retry");
+                        continue;
+                    }
+                    // Repeating cannot help (a part gone from disk, a fault): the session ends, as in KSeF, with 500.
+                    tracing::error!(error = ?err, session.reference = %reference, "unpacking failed");
+                    let status = StoredStatus::new(500, "Nieznany błąd (500)");
+                    if let Err(err) = state.db.finish_session(&reference, &status, &[], state.now()).await {
+                        tracing::error!(error = ?err, session.reference = %reference, "failed to record a failed batch");
+                    }
+                    discard_parts(&state, &reference).await;
+                }
+            }
+            Err(err) => tracing::error!(error = ?err, "failed to list closed batch sessions"),
+        }
+        tokio::select! {
+            () = state.batches_waiting.notified() => {}
+            () = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+        }
+    }
 }
 
 /// Unpacks one closed batch session; its status becomes final here only when the package itself is bad.
@@ -146,15 +179,20 @@ fn unpack_blocking(
         ));
     }
     let mut unpacking = runtime.block_on(state.db.begin_unpacking(&session.reference_number))?;
+    // A database failure is the emulator's, not the package's: it goes up to be retried, not reported as 430.
+    let mut db_failure = None;
     let result = entries.for_each(|name, reader| {
         let (invoice, refused) = read_invoice(session, package, name, reader)?;
-        runtime
-            .block_on(unpacking.add(&invoice, refused.as_ref()))
-            .map_err(std::io::Error::other)
+        runtime.block_on(unpacking.add(&invoice, refused.as_ref())).map_err(|err| {
+            db_failure = Some(err);
+            std::io::Error::other("the database failed")
+        })
     });
+    if let Some(err) = db_failure {
+        return Err(err.into());
+    }
     if let Err(err) = result {
-        // Dropping the transaction records nothing of this package.
-        drop(unpacking);
+        // What was staged stays invisible, and is removed when the package is unpacked again.
         return Ok(Some(decompression_error(format!(
             "Archiwum jest uszkodzone: {err}"
         ))));
@@ -264,18 +302,23 @@ fn read_invoice(
     hash.update(&content);
     let mut size = content.len() as i64;
     let refused = if size > MAX_INVOICE_BYTES {
-        // Hash the rest without keeping it, so the status still names the file's real hash and size.
+        // Hash the rest without keeping it, so the status names the file's real hash and size, up to a bound
+        // (an archive entry can expand without end).
         let mut buf = vec![0u8; 64 * 1024];
+        let mut rest = reader.take(MAX_HASHED_BYTES - size as u64);
         loop {
-            let read = reader.read(&mut buf)?;
+            let read = rest.read(&mut buf)?;
             if read == 0 {
                 break;
             }
             hash.update(&buf[..read]);
             size += read as i64;
         }
-        let detail =
-            format!("Plik {name} ma {size} B; faktura może mieć najwyżej {MAX_INVOICE_BYTES} B.");
+        let detail = if size as u64 >= MAX_HASHED_BYTES {
+            format!("Plik {name} ma ponad {MAX_HASHED_BYTES} B (skrót obejmuje pierwsze {MAX_HASHED_BYTES} B); faktura może mieć najwyżej {MAX_INVOICE_BYTES} B.")
+        } else {
+            format!("Plik {name} ma {size} B; faktura może mieć najwyżej {MAX_INVOICE_BYTES} B.")
+        };
         Some(StoredStatus::new(430, "Błąd weryfikacji pliku faktury").with_details(vec![detail]))
     } else {
         None

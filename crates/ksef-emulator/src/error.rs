@@ -143,9 +143,8 @@ impl IntoResponse for EmuError {
 /// The answer to a request whose handler panicked: the opaque 500 problem body.
 pub(crate) fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let message = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied());
-    tracing::error!(panic = message.unwrap_or("(no message)"), "request handler panicked");
-    let body = json(&problem("Internal Server Error", StatusCode::INTERNAL_SERVER_ERROR, "Nieznany błąd.".to_owned(), ""));
-    (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+    // An ordinary internal error: `render_errors` (outside the panic layer) writes and logs it.
+    EmuError::Internal(anyhow::anyhow!("request handler panicked: {}", message.unwrap_or("(no message)"))).into_response()
 }
 
 /// Writes error bodies in the caller's format and logs each error once.

@@ -31,7 +31,7 @@ pub(crate) async fn run(state: AppState) {
                 for export in pending {
                     let reference = export.reference_number.clone();
                     if let Err(err) = build(&state, export).await {
-                        if err.downcast_ref::<sqlx::Error>().is_some() {
+                        if err.downcast_ref::<sqlx::Error>().is_some_and(crate::store::is_transient) {
                             // Most likely passing (a busy database): the export stays at 100 and is tried again.
                             tracing::warn!(error = ?err, export.reference = %reference, "export interrupted; will retry");
                             continue;

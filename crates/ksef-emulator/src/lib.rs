@@ -70,7 +70,12 @@ impl Emulator {
         let db = store::Db::open(&config.data_dir).await?;
         let (ingest, writer) = ingest::Ingest::start(db.clone(), config.max_invoices_per_session);
         let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest);
-        let workers = vec![writer, tokio::spawn(processing::run(state.clone())), tokio::spawn(export::run(state.clone()))];
+        let workers = vec![
+            writer,
+            tokio::spawn(processing::run(state.clone())),
+            tokio::spawn(batch::run(state.clone())),
+            tokio::spawn(export::run(state.clone())),
+        ];
         Ok(Emulator { state, workers })
     }
 

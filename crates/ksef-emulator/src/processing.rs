@@ -51,11 +51,6 @@ pub(crate) async fn run(state: AppState) {
 
 /// One round of work; true if it did something (so there may be more).
 async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
-    let mut unpacked = false;
-    for session in state.db.batch_sessions_to_unpack().await? {
-        crate::batch::unpack(state, session).await?;
-        unpacked = true;
-    }
     let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay)?;
     let pending = state.db.pending_invoices(ready_before, BATCH).await?;
     // Read after the selection: permanent storage must never predate a high-water mark reported meanwhile.
@@ -94,7 +89,7 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
         finish_session(state, &session).await?;
         finished = true;
     }
-    Ok(unpacked || processed || expired > 0 || finished)
+    Ok(processed || expired > 0 || finished)
 }
 
 fn failed(code: i32, description: &str, details: Vec<String>, invoice_number: Option<String>, mode: &'static str) -> InvoiceOutcome {

@@ -47,6 +47,7 @@ pub(crate) struct Inner {
     pub(crate) verifier: Arc<dyn InvoiceVerifier>,
     pub(crate) invoices_waiting: Notify,
     pub(crate) exports_waiting: Notify,
+    pub(crate) batches_waiting: Notify,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) ingest: crate::ingest::Ingest,
     /// Open sessions by reference number, so a send needs no lookup in the store.
@@ -81,6 +82,7 @@ impl AppState {
             verifier,
             invoices_waiting: Notify::new(),
             exports_waiting: Notify::new(),
+            batches_waiting: Notify::new(),
             limiter,
             ingest,
             sending: Mutex::new(HashMap::new()),
@@ -121,7 +123,8 @@ impl AppState {
             valid_until: row.valid_until,
             key: self.unwrap_session_key(&row.encrypted_key, &row.iv),
         };
-        if row.status.code == 100 {
+        // Only open online sessions take sends; a batch session's key stays out of memory.
+        if row.status.code == 100 && session.online {
             return Ok(Some(self.remember_session(reference, session)));
         }
         Ok(Some(Arc::new(session)))

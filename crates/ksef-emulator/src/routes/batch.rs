@@ -254,16 +254,20 @@ pub(crate) async fn upload_part(
             .map_err(anyhow::Error::from)?;
     }
     let mut std_file = out.into_std().await;
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        std_file.flush()?;
-        std_file.sync_all()?;
-        // Renamed into place only once complete, so processing never reads half a part.
-        temp_path.persist(&path).map_err(|e| e.error)?;
-        Ok(())
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(anyhow::Error::from)?;
+    tokio::task::spawn_blocking(move || std_file.flush().and_then(|()| std_file.sync_all()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(anyhow::Error::from)?;
+    // The session may have been closed (and its package unpacked) while the part streamed in: then it is too
+    // late, and the part must not reappear beside a finished package.
+    let still_open = state.db.session_any(&session_ref).await?.is_some_and(|s| s.status.code == 100);
+    if !still_open {
+        return Err(EmuError::StorageDenied("the session was closed during the upload".into()));
+    }
+    // Renamed into place only once complete, so processing never reads half a part.
+    temp_path
+        .persist(&path)
+        .map_err(|_| EmuError::StorageDenied("the session's parts are gone".into()))?;
     Ok(StatusCode::CREATED)
 }
 
@@ -308,6 +312,7 @@ pub(crate) async fn close_batch(
             .db
             .close_session(&session_ref, &upload_timed_out(), now)
             .await?;
+        crate::batch::discard_parts(&state, &session_ref).await;
         return Err(timed_out());
     }
     let package = state
@@ -343,6 +348,6 @@ pub(crate) async fn close_batch(
     {
         return Err(refuse(session.status.code));
     }
-    state.invoices_waiting.notify_one();
+    state.batches_waiting.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,9 +51,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .nest("/storage", storage)
         .nest("/emulator/v1", emulator)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::enforce))
-        .layer(axum::middleware::from_fn(crate::error::render_errors))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::error::panic_response))
+        .layer(axum::middleware::from_fn(crate::error::render_errors))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -135,7 +135,10 @@ pub(crate) async fn send_invoice(
     let session =
         state.sending_session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
     let refuse = |code: &str| EmuError::code(21180, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")]);
-    if !session.online || session.valid_until < state.now() {
+    if !session.online {
+        return Err(EmuError::code(21180, ["Do sesji wsadowej faktury przesyła się w paczce, nie pojedynczo.".to_owned()]));
+    }
+    if session.valid_until < state.now() {
         state.forget_session(&session_ref);
         return Err(refuse("170"));
     }

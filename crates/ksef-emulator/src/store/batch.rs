@@ -82,66 +82,81 @@ impl Db {
         Ok(rows.iter().map(super::sessions::session_from_row).collect())
     }
 
-    /// Starts writing the invoices of an unpacked package; nothing is visible until [`Unpacking::commit`].
-    pub(crate) async fn begin_unpacking(
-        &self,
-        session_reference: &str,
-    ) -> Result<Unpacking, sqlx::Error> {
-        Ok(Unpacking {
-            tx: self.begin_write().await?,
-            session_reference: session_reference.to_owned(),
-            count: 0,
-            failed: 0,
-        })
+    /// Starts recording the invoices of a package, first removing what an interrupted attempt staged.
+    pub(crate) async fn begin_unpacking(&self, session_reference: &str) -> Result<Unpacking, sqlx::Error> {
+        // Nothing of an unfinished unpacking was processed (staged rows are not pending), so it can go.
+        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(session_reference).execute(&self.pool).await?;
+        Ok(Unpacking { db: self.clone(), tx: None, session_reference: session_reference.to_owned(), count: 0, failed: 0 })
     }
 }
 
-/// The invoices of one package being recorded, all in one transaction, so a restart unpacks again from the
-/// parts and never records an invoice twice.
+/// Invoices written per transaction while unpacking, so other writers wait for one short transaction at most.
+const STAGE_BATCH: i32 = 200;
+
+/// Status of an invoice unpacked from a package whose unpacking has not finished: listed nowhere, processed
+/// by nothing, and deleted if the unpacking starts again.
+pub(crate) const STAGED: i32 = 99;
+
+/// The invoices of one package being recorded. They are staged in short transactions and become pending
+/// all together in [`Unpacking::commit`], so an interruption unpacks again from the parts and never records
+/// or processes an invoice twice.
 #[derive(Debug)]
 pub(crate) struct Unpacking {
-    tx: Transaction<'static, Sqlite>,
+    db: Db,
+    tx: Option<Transaction<'static, Sqlite>>,
     session_reference: String,
     count: i32,
     failed: i32,
 }
 
 impl Unpacking {
-    /// Records the next invoice of the package, waiting for processing or, with `refused`, already failed.
-    pub(crate) async fn add(
-        &mut self,
-        invoice: &NewInvoice,
-        refused: Option<&StoredStatus>,
-    ) -> Result<(), sqlx::Error> {
+    /// Records the next invoice of the package, staged or, with `refused`, already failed.
+    pub(crate) async fn add(&mut self, invoice: &NewInvoice, refused: Option<&StoredStatus>) -> Result<(), sqlx::Error> {
         self.count += 1;
         let status = match refused {
             Some(status) => {
                 self.failed += 1;
                 status.clone()
             }
-            None => StoredStatus::new(100, "Faktura przyjęta do dalszego przetwarzania"),
+            None => StoredStatus::new(STAGED, "Rozpakowywanie paczki"),
         };
-        insert_invoice(&mut self.tx, invoice, self.count, &status).await
+        let tx = match self.tx.as_mut() {
+            Some(tx) => tx,
+            None => self.tx.insert(self.db.begin_write().await?),
+        };
+        insert_invoice(tx, invoice, self.count, &status).await?;
+        if self.count % STAGE_BATCH == 0 {
+            self.tx.take().expect("an open transaction").commit().await?;
+        }
+        Ok(())
     }
 
-    /// Commits the invoices, the session's counts and the package's unpacked mark together.
-    pub(crate) async fn commit(
-        mut self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), sqlx::Error> {
+    /// Makes the staged invoices pending, and records the session's counts and the package's unpacked mark,
+    /// in one transaction.
+    pub(crate) async fn commit(mut self, now: chrono::DateTime<chrono::Utc>) -> Result<(), sqlx::Error> {
+        if let Some(tx) = self.tx.take() {
+            tx.commit().await?;
+        }
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
-            "UPDATE sessions SET invoice_count = $2, failed_count = $3, updated_at = $4 WHERE reference_number = $1",
+            "UPDATE invoices SET status_code = 100, status_description = 'Faktura przyjęta do dalszego przetwarzania'
+             WHERE session_reference = $1 AND status_code = $2",
         )
         .bind(&self.session_reference)
-        .bind(self.count)
-        .bind(self.failed)
-        .bind(to_micros(now))
-        .execute(&mut *self.tx)
+        .bind(STAGED)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE sessions SET invoice_count = $2, failed_count = $3, updated_at = $4 WHERE reference_number = $1")
+            .bind(&self.session_reference)
+            .bind(self.count)
+            .bind(self.failed)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE batch_packages SET unpacked = 1 WHERE session_reference = $1")
             .bind(&self.session_reference)
-            .execute(&mut *self.tx)
+            .execute(&mut *tx)
             .await?;
-        self.tx.commit().await
+        tx.commit().await
     }
 }

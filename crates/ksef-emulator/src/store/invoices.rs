@@ -353,7 +353,8 @@ impl Db {
         limit: i64,
         failed_only: bool,
     ) -> Result<Vec<InvoiceRow>, sqlx::Error> {
-        let filter = if failed_only { "AND status_code >= 400" } else { "" };
+        // Invoices of a package still being unpacked are not listed yet.
+        let filter = if failed_only { "AND status_code >= 400" } else { "AND status_code <> 99" };
         let sql = format!(
             "SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND ordinal > $2 {filter} ORDER BY ordinal LIMIT $3"
         );

@@ -62,6 +62,17 @@ fn parse_details(json: Option<&str>) -> Vec<String> {
     json.and_then(|j| serde_json::from_str(j).ok()).unwrap_or_default()
 }
 
+/// Whether a database failure may pass if the work is tried again (a busy or locked database, a full pool),
+/// rather than being a fault that repeating cannot mend.
+pub(crate) fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with or without an extended code.
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
 impl Db {
     /// Opens (creating if needed) `dir/emulator.sqlite` and brings its schema up to date.
     pub(crate) async fn open(dir: &Path) -> anyhow::Result<Db> {
