@@ -28,6 +28,10 @@ pub const MAX_PARTS: usize = 50;
 pub const MAX_PART_SIZE: u64 = 100_000_000;
 /// Largest package before encryption (KSeF's limit: 5 GB).
 pub const MAX_PACKAGE_SIZE: u64 = 5_000_000_000;
+/// Most invoices in one package (KSeF's limit per session).
+pub const MAX_INVOICES: usize = 10_000;
+/// Largest invoice file (KSeF's limit, with attachments).
+pub const MAX_INVOICE_SIZE: u64 = 3_000_000;
 
 /// One encrypted part on disk.
 #[derive(Debug, Clone)]
@@ -141,6 +145,9 @@ fn zip_error(err: zip::result::ZipError) -> KsefError {
 /// Plain bytes gathered before they are encrypted and handed to the sink thread.
 const CHUNK: usize = 1 << 20;
 
+/// What the sink thread makes of a package: its declaration and its parts on disk.
+type Sunk = (BatchFileInfo, Vec<PackagedPart>);
+
 /// What the packaging thread hands the sink thread, in package order.
 enum Piece {
     /// Plain bytes of the package and the same bytes as encrypted for part `ordinal` (a part's final piece
@@ -162,7 +169,7 @@ struct PartWriter {
     parts_started: i32,
     pending: Vec<u8>,
     tx: Option<std::sync::mpsc::SyncSender<Piece>>,
-    sink: Option<std::thread::JoinHandle<io::Result<(BatchFileInfo, Vec<PackagedPart>)>>>,
+    sink: Option<std::thread::JoinHandle<io::Result<Sunk>>>,
 }
 
 impl PartWriter {
@@ -217,7 +224,7 @@ impl PartWriter {
         Ok(())
     }
 
-    fn finish(mut self) -> io::Result<(BatchFileInfo, Vec<PackagedPart>)> {
+    fn finish(mut self) -> io::Result<Sunk> {
         self.end_part()?;
         drop(self.tx.take());
         match self.sink.take().map(|h| h.join()) {
@@ -254,8 +261,8 @@ impl Write for PartWriter {
     }
 }
 
-/// The sink thread: hashes the package and each part, and writes the part files (each synced when complete).
-fn sink(rx: std::sync::mpsc::Receiver<Piece>, dir: &Path) -> io::Result<(BatchFileInfo, Vec<PackagedPart>)> {
+/// The sink thread: hashes the package and each part, and writes the part files (not synced; see `package`).
+fn sink(rx: std::sync::mpsc::Receiver<Piece>, dir: &Path) -> io::Result<Sunk> {
     let mut whole = Sha256::default();
     let mut total: u64 = 0;
     let mut parts = Vec::new();
@@ -406,6 +413,60 @@ impl BatchSession {
         ctx: &ContextClient,
     ) -> Result<Vec<SessionInvoiceStatusResponse>, KsefError> {
         ctx.session_invoices(&self.reference_number).await
+    }
+}
+
+/// A ZIP of invoice files, as checked before it is packaged.
+#[derive(Debug, Clone, Default)]
+pub struct ZipCheck {
+    /// The entries' names, in archive order.
+    pub names: Vec<String>,
+    /// Every reason the ZIP cannot be a package, each naming its entry (none when it can).
+    pub problems: Vec<String>,
+}
+
+/// Checks a ZIP of invoice files as KSeF checks a package: plain `*.xml` files only (no folders), none over
+/// 3 MB, between 1 and 10,000 of them. Reads only the central directory.
+pub fn check_zip(path: &Path) -> Result<ZipCheck, KsefError> {
+    let mut zip = open_zip(path)?;
+    let mut check = ZipCheck::default();
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(zip_error)?;
+        let name = entry.name().map_err(zip_error)?.into_owned();
+        if !entry.is_file() || name.contains('/') || name.contains('\\') {
+            check.problems.push(format!("'{name}': folders are not allowed; put the invoice files at the top of the ZIP"));
+        } else if !name.to_ascii_lowercase().ends_with(".xml") {
+            check.problems.push(format!("'{name}': only .xml invoice files are allowed"));
+        } else if entry.size() > MAX_INVOICE_SIZE {
+            check.problems.push(format!("'{name}': {} bytes; an invoice may have at most {MAX_INVOICE_SIZE}", entry.size()));
+        }
+        check.names.push(name);
+    }
+    if check.names.is_empty() {
+        check.problems.push("the ZIP holds no invoices".to_owned());
+    }
+    if check.names.len() > MAX_INVOICES {
+        check.problems.push(format!("the ZIP holds {} files; a batch takes at most {MAX_INVOICES}", check.names.len()));
+    }
+    Ok(check)
+}
+
+fn open_zip(path: &Path) -> Result<zip::ZipArchive<File>, KsefError> {
+    zip::ZipArchive::new(File::open(path)?).map_err(|e| KsefError::Package(format!("not a ZIP archive: {e}")))
+}
+
+impl BatchPackager {
+    /// Packages the invoice files of the ZIP at `path` (see [`check_zip`] first), each read whole in turn.
+    pub fn package_zip(&self, path: &Path, key: &AesKey, iv: &Iv, dir: &Path) -> Result<PackagedBatch, KsefError> {
+        let mut zip = open_zip(path)?;
+        let files = (0..zip.len()).map(|i| {
+            let mut entry = zip.by_index(i).map_err(io::Error::other)?;
+            // At most 3 MB each, as checked; the ZIP reader enforces the size it declares.
+            let mut content = Vec::with_capacity(entry.size().min(MAX_INVOICE_SIZE) as usize);
+            entry.read_to_end(&mut content)?;
+            Ok((entry.name().map_err(io::Error::other)?.into_owned(), io::Cursor::new(content)))
+        });
+        self.package(files, key, iv, dir)
     }
 }
 

@@ -170,8 +170,11 @@ impl KsefClient {
         let trimmed = base_url.trim_end_matches('/');
         let with_version = if trimmed.ends_with("/v2") { format!("{trimmed}/") } else { format!("{trimmed}/v2/") };
         let base = Url::parse(&with_version).map_err(|e| KsefError::Url(format!("{base_url}: {e}")))?;
+        // No overall limit on the client: a part of 100 MB may take longer than any JSON call should. Each call
+        // gets `options.timeout` as a whole (see `execute`); transfers from and to storage only between reads.
         let http = reqwest::Client::builder()
-            .timeout(options.timeout)
+            .connect_timeout(options.timeout.min(Duration::from_secs(10)))
+            .read_timeout(options.timeout)
             .user_agent(concat!("ksef-gateway/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -187,8 +190,25 @@ impl KsefClient {
         self.base.join(path.trim_start_matches('/')).map_err(|e| KsefError::Url(format!("{path}: {e}")))
     }
 
-    /// Sends a request built by `build`, retrying as `repeat` allows, and returns the successful answer.
-    async fn execute(
+    /// Sends a request built by `build`, retrying as `repeat` allows, and returns the successful answer; each
+    /// attempt, answer included, is limited to `options.timeout`.
+    async fn execute(&self, repeat: Repeat, build: impl Fn() -> RequestBuilder) -> Result<reqwest::Response, KsefError> {
+        let limit = self.options.timeout;
+        self.execute_with(repeat, || build().timeout(limit)).await
+    }
+
+    /// Sends a request to a pre-signed storage URL KSeF handed out: no token, no overall time limit (a part can
+    /// be large; only a stall between reads ends it), and the URL, a credential, kept out of errors and logs.
+    async fn presigned(&self, url: &str, build: impl Fn(Url) -> RequestBuilder) -> Result<reqwest::Response, KsefError> {
+        let url = Url::parse(url).map_err(|_| KsefError::Url("a pre-signed URL that does not parse".to_owned()))?;
+        self.execute_with(Repeat::Safe, || build(url.clone())).await.map_err(|e| match e {
+            KsefError::Transport(err) => KsefError::Transport(err.without_url()),
+            other => other,
+        })
+    }
+
+    /// As [`KsefClient::execute`], with whatever limits `build` sets.
+    async fn execute_with(
         &self,
         repeat: Repeat,
         build: impl Fn() -> RequestBuilder,
@@ -269,22 +289,9 @@ impl KsefClient {
         self.json(what, response).await
     }
 
-    async fn download(&self, url: Url, token: Option<&str>) -> Result<Download, KsefError> {
-        let response = self.execute(Repeat::Safe, || with_token(self.http.get(url.clone()), token)).await;
-        // A pre-signed URL is a credential: keep it out of errors (and so out of logs).
-        let response = response.map_err(|e| match e {
-            KsefError::Transport(err) if token.is_none() => KsefError::Transport(err.without_url()),
-            other => other,
-        })?;
-        let meta_hash = response.headers().get("x-ms-meta-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let bytes = response.bytes().await?;
-        if let Some(expected) = &meta_hash {
-            let actual = sha256_base64(&bytes);
-            if *expected != actual {
-                return Err(KsefError::HashMismatch { expected: expected.clone(), actual });
-            }
-        }
-        Ok(Download { bytes, meta_hash })
+    async fn download(&self, url: Url, access_token: &str) -> Result<Download, KsefError> {
+        let response = self.execute(Repeat::Safe, || with_token(self.http.get(url.clone()), Some(access_token))).await?;
+        checked_body(response).await
     }
 
     /// `GET /security/public-key-certificates`.
@@ -403,39 +410,34 @@ impl KsefClient {
 
     /// `GET /sessions/{reference}/upo/{upoReference}`: one page of the session's UPO.
     pub async fn session_upo(&self, access_token: &str, session: &str, upo: &str) -> Result<Download, KsefError> {
-        self.download(self.url(&format!("sessions/{session}/upo/{upo}"))?, Some(access_token)).await
+        self.download(self.url(&format!("sessions/{session}/upo/{upo}"))?, access_token).await
     }
 
     /// `GET /sessions/{reference}/invoices/{invoiceReference}/upo`.
     pub async fn invoice_upo(&self, access_token: &str, session: &str, invoice: &str) -> Result<Download, KsefError> {
-        self.download(self.url(&format!("sessions/{session}/invoices/{invoice}/upo"))?, Some(access_token)).await
+        self.download(self.url(&format!("sessions/{session}/invoices/{invoice}/upo"))?, access_token).await
     }
 
     /// `GET /sessions/{reference}/invoices/ksef/{ksefNumber}/upo`.
     pub async fn invoice_upo_by_ksef_number(&self, access_token: &str, session: &str, ksef_number: &str) -> Result<Download, KsefError> {
-        self.download(self.url(&format!("sessions/{session}/invoices/ksef/{ksef_number}/upo"))?, Some(access_token)).await
+        self.download(self.url(&format!("sessions/{session}/invoices/ksef/{ksef_number}/upo"))?, access_token).await
     }
 
     /// `GET /invoices/ksef/{ksefNumber}`: the invoice exactly as it was sent.
     pub async fn invoice(&self, access_token: &str, ksef_number: &str) -> Result<Download, KsefError> {
-        self.download(self.url(&format!("invoices/ksef/{ksef_number}"))?, Some(access_token)).await
+        self.download(self.url(&format!("invoices/ksef/{ksef_number}"))?, access_token).await
     }
 
     /// A pre-signed URL KSeF handed out (UPO page, export part), fetched with no token.
     pub async fn download_presigned(&self, url: &str) -> Result<Download, KsefError> {
-        let url = Url::parse(url).map_err(|e| KsefError::Url(format!("{url}: {e}")))?;
-        self.download(url, None).await
+        checked_body(self.presigned(url, |u| self.http.get(u)).await?).await
     }
 
     /// A pre-signed URL KSeF handed out, fetched with no token and streamed.
     pub async fn stream_presigned(&self, url: &str) -> Result<DownloadStream, KsefError> {
         use futures_util::TryStreamExt as _;
-        let url = Url::parse(url).map_err(|e| KsefError::Url(format!("{url}: {e}")))?;
-        let response = self.execute(Repeat::Safe, || self.http.get(url.clone())).await.map_err(|e| match e {
-            KsefError::Transport(err) => KsefError::Transport(err.without_url()),
-            other => other,
-        })?;
-        let meta_hash = response.headers().get("x-ms-meta-hash").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let response = self.presigned(url, |u| self.http.get(u)).await?;
+        let meta_hash = meta_hash(&response);
         let content_length = response.content_length();
         let body = response.bytes_stream().map_err(|e| KsefError::Transport(e.without_url()));
         Ok(DownloadStream { content_length, meta_hash, body: Box::pin(body) })
@@ -470,34 +472,46 @@ impl KsefClient {
     /// `PUT` of one batch part to its pre-signed URL, with the headers KSeF asked for and no token, streamed
     /// from the file `path` of `size` bytes. Repeating an upload is safe: the part is simply written again.
     pub async fn upload_part_file(&self, request: &PartUploadRequest, path: &Path, size: u64) -> Result<(), KsefError> {
-        let url = Url::parse(&request.url).map_err(|_| KsefError::Url(format!("upload URL of part {}", request.ordinal_number)))?;
         let method =
             Method::from_bytes(request.method.as_bytes()).map_err(|e| KsefError::Url(format!("method {}: {e}", request.method)))?;
-        let result = self
-            .execute(Repeat::Safe, || {
-                // Each attempt streams the file from its start.
-                let body = match std::fs::File::open(path) {
-                    Ok(file) => reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file))),
-                    Err(err) => reqwest::Body::wrap_stream(futures_util::stream::once(async move { Err::<Bytes, _>(err) })),
-                };
-                let mut builder = self
-                    .http
-                    .request(method.clone(), url.clone())
-                    .header(reqwest::header::CONTENT_LENGTH, size)
-                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                    .body(body);
-                for (name, value) in &request.headers {
-                    builder = builder.header(name, value);
-                }
-                builder
-            })
-            .await;
-        // A pre-signed URL is a credential: keep it out of errors (and so out of logs).
-        result.map(|_| ()).map_err(|e| match e {
-            KsefError::Transport(err) => KsefError::Transport(err.without_url()),
-            other => other,
+        self.presigned(&request.url, |url| {
+            // Each attempt streams the file from its start.
+            let body = match std::fs::File::open(path) {
+                Ok(file) => reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file))),
+                Err(err) => reqwest::Body::wrap_stream(futures_util::stream::once(async move { Err::<Bytes, _>(err) })),
+            };
+            let mut builder = self
+                .http
+                .request(method.clone(), url)
+                .header(reqwest::header::CONTENT_LENGTH, size)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body);
+            for (name, value) in &request.headers {
+                builder = builder.header(name, value);
+            }
+            builder
         })
+        .await?;
+        Ok(())
     }
+}
+
+/// `x-ms-meta-hash`, KSeF's SHA-256 of a stored object.
+fn meta_hash(response: &reqwest::Response) -> Option<String> {
+    response.headers().get("x-ms-meta-hash").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// The whole body, checked against `x-ms-meta-hash` when the answer carries one.
+async fn checked_body(response: reqwest::Response) -> Result<Download, KsefError> {
+    let meta_hash = meta_hash(&response);
+    let bytes = response.bytes().await.map_err(|e| KsefError::Transport(e.without_url()))?;
+    if let Some(expected) = &meta_hash {
+        let actual = sha256_base64(&bytes);
+        if *expected != actual {
+            return Err(KsefError::HashMismatch { expected: expected.clone(), actual });
+        }
+    }
+    Ok(Download { bytes, meta_hash })
 }
 
 fn with_token(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {

@@ -16,7 +16,8 @@ mod keys;
 mod package;
 
 pub use crate::batch::{
-    BatchPackager, BatchSession, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, PackagedBatch, PackagedPart, directory_files,
+    BatchPackager, BatchSession, MAX_INVOICE_SIZE, MAX_INVOICES, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, PackagedBatch, PackagedPart,
+    ZipCheck, check_zip, directory_files,
 };
 pub use crate::context::{ContextClient, OnlineSession, Polling, TokenCredentials};
 pub use crate::error::KsefError;

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
@@ -65,6 +66,7 @@ pub async fn open_batch(
 
 /// `ksefSessionSendBatch` options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct SendBatchParams {
     /// `v2` or `v3` (the default).
@@ -74,6 +76,9 @@ pub struct SendBatchParams {
     #[serde(default)]
     pub offline: bool,
 }
+
+/// Package sends allowed at once.
+static SENDING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 fn v3() -> String {
     "v3".to_owned()
@@ -95,10 +100,13 @@ fn v3() -> String {
 pub async fn send_batch(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
-    Query(params): Query<SendBatchParams>,
+    params: Result<Query<SendBatchParams>, QueryRejection>,
     body: Body,
 ) -> Result<Json<KsefSessionSendBatchResponse>, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::refused(ErrorCode::RequestInvalid, format!("query parameters: {e}")))?;
     let version = InvoiceVersion::parse(&params.invoice_version)?;
+    // Each send holds its ZIP and the encrypted parts on disk (up to twice 5 GB): only a few at a time.
+    let _turn = SENDING.acquire().await.map_err(|e| ApiError(OpError::Internal(e.into())))?;
     let work = tempfile::tempdir().map_err(internal)?;
     let zip_path = work.path().join("package.zip");
     spool(body, &zip_path).await?;

@@ -9,7 +9,6 @@
 //! KSeF accepted none of it) means package again and open a new one.
 
 use std::collections::BTreeSet;
-use std::io::{Cursor, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -19,16 +18,15 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use ksef_client::wire::FormCode;
 use ksef_client::wire::sessions::{BatchFileInfo, PartUploadRequest};
-use ksef_client::{BatchPackager, BatchSession, KsefClient, PackagedBatch, PackagedPart, SymmetricKey};
+use ksef_client::{
+    BatchPackager, BatchSession, KsefClient, MAX_INVOICE_SIZE, MAX_INVOICES, PackagedBatch, PackagedPart, SymmetricKey,
+};
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, Sha256, b64, b64_decode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
-use super::remote::{Remote, RemoteArgs, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
-use crate::ops::batch::MAX_INVOICES;
+use super::remote::{Remote, RemoteArgs, gateway_answer, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use crate::api::dto;
 
-/// Largest invoice file (KSeF's limit, with attachments).
-const MAX_INVOICE_BYTES: u64 = 3_000_000;
 /// How long to wait for KSeF to process a package.
 const PROCESSING_LIMIT: Duration = Duration::from_secs(60 * 60);
 /// KSeF's upload window: 20 minutes per declared part, from the opening.
@@ -69,46 +67,31 @@ impl Input {
     /// Reads and checks the input; its file names, and a fingerprint that changes when the input does.
     fn open(path: &Path) -> anyhow::Result<(Input, Vec<String>, String)> {
         let mut fingerprint = Sha256::default();
-        let mut names = Vec::new();
-        let mut problems = Vec::new();
-        let input = if path.is_dir() {
+        let (input, names, problems) = if path.is_dir() {
             let files = ksef_client::directory_files(path).with_context(|| format!("failed to read {}", path.display()))?;
+            let (mut names, mut problems) = (Vec::new(), Vec::new());
             for file in &files {
                 let name = file.file_name().and_then(|n| n.to_str()).context("a file name that is not UTF-8")?.to_owned();
-                let size = std::fs::metadata(file)?.len();
-                if size > MAX_INVOICE_BYTES {
-                    problems.push(format!("{name}: {size} bytes; an invoice may have at most {MAX_INVOICE_BYTES}"));
+                let meta = std::fs::metadata(file)?;
+                if meta.len() > MAX_INVOICE_SIZE {
+                    problems.push(format!("{name}: {} bytes; an invoice may have at most {MAX_INVOICE_SIZE}", meta.len()));
                 }
-                fingerprint.update(format!("{name}\n{size}\n").as_bytes());
+                fingerprint.update(format!("{name}\n{}\n{}\n", meta.len(), modified_nanos(&meta)).as_bytes());
                 names.push(name);
             }
-            Input::Dir(files)
+            if names.is_empty() {
+                problems.push("there are no invoice files (*.xml) to send".to_owned());
+            }
+            if names.len() > MAX_INVOICES {
+                problems.push(format!("{} invoices; a batch takes at most {MAX_INVOICES}", names.len()));
+            }
+            (Input::Dir(files), names, problems)
         } else {
-            let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
-            let meta = file.metadata()?;
-            let mut zip = zip::ZipArchive::new(file).with_context(|| format!("{} is not a ZIP archive", path.display()))?;
-            for i in 0..zip.len() {
-                let entry = zip.by_index_raw(i)?;
-                let name = entry.name()?.into_owned();
-                if !entry.is_file() || name.contains('/') || name.contains('\\') {
-                    problems.push(format!("{name}: folders are not allowed in a batch; put the invoices at the top of the ZIP"));
-                } else if !name.to_ascii_lowercase().ends_with(".xml") {
-                    problems.push(format!("{name}: only .xml invoice files may be sent"));
-                } else if entry.size() > MAX_INVOICE_BYTES {
-                    problems.push(format!("{name}: {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", entry.size()));
-                }
-                names.push(name);
-            }
-            let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default();
-            fingerprint.update(format!("zip\n{}\n{}\n", meta.len(), modified.as_nanos()).as_bytes());
-            Input::Zip(path.to_owned())
+            let check = ksef_client::check_zip(path).with_context(|| format!("{} cannot be read", path.display()))?;
+            let meta = std::fs::metadata(path)?;
+            fingerprint.update(format!("zip\n{}\n{}\n", meta.len(), modified_nanos(&meta)).as_bytes());
+            (Input::Zip(path.to_owned()), check.names, check.problems)
         };
-        if names.is_empty() {
-            problems.push("there are no invoice files (*.xml) to send".to_owned());
-        }
-        if names.len() > MAX_INVOICES {
-            problems.push(format!("{} invoices; a batch takes at most {MAX_INVOICES}", names.len()));
-        }
         if !problems.is_empty() {
             bail!("{} cannot be sent as a batch:\n  {}", path.display(), problems.join("\n  "));
         }
@@ -125,18 +108,14 @@ impl Input {
                 });
                 Ok(packager.package(files, key, iv, dir)?)
             }
-            Input::Zip(path) => {
-                let mut zip = zip::ZipArchive::new(std::fs::File::open(path)?)?;
-                let files = (0..zip.len()).map(|i| {
-                    let mut entry = zip.by_index(i).map_err(std::io::Error::other)?;
-                    let mut content = Vec::with_capacity(entry.size() as usize);
-                    entry.read_to_end(&mut content)?;
-                    Ok((entry.name().map_err(std::io::Error::other)?.into_owned(), Cursor::new(content)))
-                });
-                Ok(packager.package(files, key, iv, dir)?)
-            }
+            Input::Zip(path) => Ok(packager.package_zip(path, key, iv, dir)?),
         }
     }
+}
+
+/// When a file last changed, to tell an edited input from the one a batch began with.
+fn modified_nanos(meta: &std::fs::Metadata) -> u128 {
+    meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).unwrap_or_default().as_nanos()
 }
 
 /// One encrypted part on disk, as the state remembers it.
@@ -268,10 +247,9 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
         remote.close(&session).await?;
         state.closed = true;
         write_state(&state_path, &state)?;
-        for part in &state.parts {
-            let _ = std::fs::remove_file(&part.file);
-        }
     }
+    // Once closed, the parts are KSeF's: the local copies are no longer needed.
+    let _ = std::fs::remove_dir_all(dir.join("parts"));
     let session = state.session.clone().context("a session")?;
     let spinner = progress(0, "{spinner} KSeF is processing the package… {elapsed}");
     let (code, description) = poll_until_done(|| remote.session_status(&session), |s| s.0 >= 200, PROCESSING_LIMIT, "the batch").await?;
@@ -299,7 +277,7 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     Ok(if numbered == results.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments, reason = "the run's inputs, each used once; a struct would only rename them")]
 async fn package_and_open(
     remote: &Remote,
     input: &Input,
@@ -399,11 +377,8 @@ impl Remote {
             Remote::Ksef { ctx } => Ok(SymmetricKey::generate(ctx.keys().await?.as_ref())?),
             Remote::Gateway { http, base, api_key } => {
                 let response = http.get(format!("{base}/ksefPublicKey")).bearer_auth(api_key).send().await.context("the gateway is unreachable")?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("fetching KSeF's public key failed", response).await);
-                }
-                let answer: Value = response.json().await?;
-                let der = b64_decode(answer["publicKey"].as_str().context("no publicKey")?)?;
+                let answer: dto::KsefPublicKeyResponse = gateway_answer("fetching KSeF's public key", response).await?;
+                let der = b64_decode(&answer.public_key)?;
                 let public = RsaPublicKey::from_spki_der(&der)?;
                 let (key, iv) = (AesKey::generate(), Iv::generate());
                 let encryption = ksef_client::wire::EncryptionInfo {
@@ -424,38 +399,36 @@ impl Remote {
                 Ok((session.reference_number, session.part_upload_requests))
             }
             Remote::Gateway { http, base, api_key } => {
-                let body = json!({
-                    "invoiceVersion": if form.system_code == FormCode::fa2().system_code { "v2" } else { "v3" },
-                    "encryptionInfo": { "encryptedKey": key.encryption.encrypted_symmetric_key, "initVector": key.encryption.initialization_vector },
-                    "offline": offline,
-                    "batchInfo": {
-                        "batchSize": package.file.file_size,
-                        "batchHash": package.file.file_hash,
-                        "batchParts": package.parts.iter().map(|p| json!({ "ordinal": p.ordinal_number, "partSize": p.size, "partHash": p.hash })).collect::<Vec<_>>(),
+                let body = dto::KsefSessionOpenBatchRequest {
+                    invoice_version: if form.system_code == FormCode::fa2().system_code { "v2" } else { "v3" }.to_owned(),
+                    encryption_info: dto::EncryptionInfo {
+                        encrypted_key: key.encryption.encrypted_symmetric_key.clone(),
+                        init_vector: key.encryption.initialization_vector.clone(),
                     },
-                });
-                let response = http.post(format!("{base}/ksefSessionOpenBatch")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("opening the batch session failed", response).await);
-                }
-                let opened: Value = response.json().await?;
-                let uploads = opened["partUploadInfo"]
-                    .as_array()
-                    .context("no partUploadInfo")?
-                    .iter()
-                    .map(|u| PartUploadRequest {
-                        ordinal_number: u["ordinal"].as_i64().unwrap_or_default() as i32,
-                        method: u["method"].as_str().unwrap_or("PUT").to_owned(),
-                        url: u["url"].as_str().unwrap_or_default().to_owned(),
-                        headers: u["headers"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|h| Some((h["name"].as_str()?.to_owned(), h["value"].as_str()?.to_owned())))
+                    offline,
+                    batch_info: dto::BatchInfo {
+                        batch_size: package.file.file_size,
+                        batch_hash: package.file.file_hash.clone(),
+                        batch_parts: package
+                            .parts
+                            .iter()
+                            .map(|p| dto::BatchPartInfo { ordinal: i64::from(p.ordinal_number), part_size: p.size as i64, part_hash: p.hash.clone() })
                             .collect(),
+                    },
+                };
+                let response = http.post(format!("{base}/ksefSessionOpenBatch")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
+                let opened: dto::KsefSessionOpenBatchResponse = gateway_answer("opening the batch session", response).await?;
+                let uploads = opened
+                    .part_upload_info
+                    .into_iter()
+                    .map(|u| PartUploadRequest {
+                        ordinal_number: u.ordinal as i32,
+                        method: u.method,
+                        url: u.url,
+                        headers: u.headers.into_iter().map(|h| (h.name, h.value)).collect(),
                     })
                     .collect();
-                Ok((opened["id"].as_str().context("no session id")?.to_owned(), uploads))
+                Ok((opened.id, uploads))
             }
         }
     }
@@ -472,9 +445,7 @@ impl Remote {
             }
             Remote::Gateway { http, base, api_key } => {
                 let response = http.get(format!("{base}/ksefSessionClose/{session}")).bearer_auth(api_key).send().await?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("closing the batch session failed", response).await);
-                }
+                let _: dto::KsefSessionCloseResponse = gateway_answer("closing the batch session", response).await?;
                 Ok(())
             }
         }
@@ -489,12 +460,8 @@ impl Remote {
             }
             Remote::Gateway { http, base, api_key } => {
                 let response = http.get(format!("{base}/ksefSessionStatus/{session}")).bearer_auth(api_key).send().await?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("the session's status failed", response).await);
-                }
-                let answer: Value = response.json().await?;
-                let status = &answer["sessionInfo"]["status"];
-                Ok((status["code"].as_i64().unwrap_or_default(), status["description"].as_str().unwrap_or_default().to_owned()))
+                let answer: dto::KsefSessionStatusResponse = gateway_answer("the session's status", response).await?;
+                Ok((answer.session_info.status.code, answer.session_info.status.description))
             }
         }
     }
@@ -518,27 +485,19 @@ impl Remote {
                 .collect()),
             Remote::Gateway { http, base, api_key } => {
                 let response = http.get(format!("{base}/ksefSessionInvoices/{session}")).bearer_auth(api_key).send().await?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("listing the session's invoices failed", response).await);
-                }
-                let answer: Value = response.json().await?;
-                Ok(answer["invoices"]
-                    .as_array()
+                let answer: dto::KsefSessionInvoicesResponse = gateway_answer("listing the session's invoices", response).await?;
+                Ok(answer
+                    .invoices
                     .into_iter()
-                    .flatten()
-                    .map(|i| {
-                        let text = |v: &Value| v.as_str().map(str::to_owned);
-                        let status = &i["status"];
-                        InvoiceResult {
-                            file: text(&i["invoiceFileName"]).unwrap_or_default(),
-                            invoice_number: text(&i["invoiceNumber"]),
-                            ksef_number: text(&i["ksefNumber"]),
-                            status: status["code"].as_i64().unwrap_or_default(),
-                            error: i["ksefNumber"].is_null().then(|| {
-                                let details = text(&status["details"]).map(|d| format!(": {d}")).unwrap_or_default();
-                                format!("{} {}{details}", status["code"], status["description"].as_str().unwrap_or_default())
-                            }),
-                        }
+                    .map(|i| InvoiceResult {
+                        file: i.invoice_file_name.unwrap_or_default(),
+                        invoice_number: i.invoice_number,
+                        error: i.ksef_number.is_none().then(|| {
+                            let details = i.status.details.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
+                            format!("{} {}{details}", i.status.code, i.status.description)
+                        }),
+                        ksef_number: i.ksef_number,
+                        status: i.status.code,
                     })
                     .collect())
             }
@@ -559,7 +518,7 @@ impl Remote {
             Remote::Gateway { http, base, api_key } => {
                 let response = http.get(format!("{base}/ksefSessionUpo/{session}")).bearer_auth(api_key).send().await?;
                 if !response.status().is_success() {
-                    return Err(gateway_error("downloading the UPO failed", response).await);
+                    return Err(gateway_error("downloading the UPO", response).await);
                 }
                 // The gateway serves the first page; a batch of up to 10,000 invoices has one.
                 Ok(vec![response.bytes().await?.to_vec()])

@@ -22,10 +22,10 @@ use futures_util::StreamExt as _;
 use ksef_client::{ContextClient, SymmetricKey};
 use ksef_core::ids::KsefNumber;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt as _;
 
-use super::remote::{Remote, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use super::remote::{Remote, gateway_answer, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use crate::api::dto;
 use crate::cli::{ExportArgs, ExportSubject};
 use crate::ops::queries::{self, Bound, SubjectType};
 
@@ -222,7 +222,9 @@ fn unpack_blocking(package: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
         // The number names files: only a valid KSeF number may (no path tricks from a package).
         KsefNumber::parse(number).with_context(|| format!("_metadata.json lists '{number}', not a KSeF number"))?;
         let xml_path = out.join(format!("{number}.xml"));
-        if xml_path.exists() {
+        // Present only if whole: a file cut short by a power cut before its window was flushed is written again.
+        let size = archive.by_name(&format!("{number}.xml")).map(|e| e.size()).ok();
+        if size.is_some_and(|size| std::fs::metadata(&xml_path).is_ok_and(|m| m.len() == size)) {
             present += 1;
             continue;
         }
@@ -257,39 +259,34 @@ async fn fetch_from_gateway(
     to: Option<DateTime<Utc>>,
     file: &mut tokio::fs::File,
 ) -> anyhow::Result<Window> {
-    let body = json!({ "subjectType": subject.api_name(), "range": { "from": from.to_rfc3339(), "to": to.map(|t| t.to_rfc3339()) } });
+    let body = dto::KsefInvoiceQueryStartRequest {
+        range: dto::KsefInvoiceQueryStartRange { from: from.to_rfc3339(), to: to.map(|t| t.to_rfc3339()) },
+        encryption_info: None,
+        subject_type: subject.api_name().to_owned(),
+    };
     let response = http.post(format!("{base}/ksefInvoiceQueryStart")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
-    if !response.status().is_success() {
-        return Err(gateway_error("starting the search failed", response).await);
-    }
-    let query: Value = response.json().await?;
-    let query = query["queryId"].as_str().context("the gateway answered no queryId")?.to_owned();
-    let query = &query;
+    let started: dto::KsefInvoiceQueryStartResponse = gateway_answer("starting the search", response).await?;
+    let query = &started.query_id;
     let status = poll_until_done(
         || async move {
             let response = http.get(format!("{base}/ksefInvoiceQueryStatus/{query}")).bearer_auth(api_key).send().await?;
-            if !response.status().is_success() {
-                return Err(gateway_error("the search's status failed", response).await);
-            }
-            Ok(response.json::<Value>().await?)
+            gateway_answer::<dto::KsefInvoiceQueryStatusResponse>("the search's status", response).await
         },
-        |status| status["status"]["code"] != 100,
+        |status| status.status.code != 100,
         POLL_LIMIT,
         "the search",
     )
     .await?;
-    let code = status["status"]["code"].as_i64().unwrap_or_default();
+    let code = status.status.code;
     if code != 200 && code != 420 {
-        bail!("KSeF could not complete the search: {} {}", code, status["status"]["description"].as_str().unwrap_or(""));
+        bail!("KSeF could not complete the search: {code} {}", status.status.description);
     }
-    let date = |field: &str| status[field].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
     if code == 200 {
         let mut received = 0u64;
-        for part in status["partNumbers"].as_array().context("no partNumbers")? {
-            let part = part.as_str().context("a part number is not a string")?;
+        for part in &status.part_numbers {
             let response = http.get(format!("{base}/ksefInvoiceQueryResult/{query}/{part}")).bearer_auth(api_key).send().await?;
             if !response.status().is_success() {
-                return Err(gateway_error("downloading the result failed", response).await);
+                return Err(gateway_error("downloading the result", response).await);
             }
             let mut body = response.bytes_stream();
             while let Some(chunk) = body.next().await {
@@ -298,15 +295,15 @@ async fn fetch_from_gateway(
                 file.write_all(&chunk).await?;
             }
         }
-        let expected = status["packageSize"].as_u64().unwrap_or_default();
+        let expected = status.package_size as u64;
         anyhow::ensure!(received == expected, "received {received} bytes of a {expected}-byte package");
     }
     Ok(Window {
         status: code,
-        invoices: status["numberOfInvoices"].as_i64().unwrap_or_default(),
-        truncated: status["isTruncated"].as_bool().unwrap_or_default(),
-        next_from: date("nextFrom"),
-        hwm: date("permanentStorageHwmDate"),
+        invoices: status.number_of_invoices,
+        truncated: status.is_truncated,
+        next_from: status.next_from,
+        hwm: status.permanent_storage_hwm_date,
     })
 }
 

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use ksef_client::{ContextClient, KsefClient, TokenCredentials};
-use serde_json::Value;
+
+use crate::api::dto;
 
 /// `--gateway URL --api-key KEY`, or `--ksef-url URL --nip NIP --token TOKEN`.
 #[derive(Debug, clap::Args)]
@@ -46,7 +47,10 @@ impl Remote {
                     super::tenant::token(args.api_key.as_deref().context("--gateway needs --api-key (or KSEF_GATEWAY_API_KEY)")?)?;
                 let base = format!("{}/api/v2", gateway.trim_end_matches('/').trim_end_matches("/api/v2"));
                 let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
-                Ok((Remote::Gateway { http, base: base.clone(), api_key }, format!("gateway {base}")))
+                // The key's fingerprint ties state to one tenant: another tenant's key never continues its run.
+                let tenant = ksef_core::crypto::sha256_base64(api_key.as_bytes());
+                let identity = format!("gateway {base} (API key {})", &tenant[..12]);
+                Ok((Remote::Gateway { http, base, api_key }, identity))
             }
             (None, Some(url)) => {
                 let nip = args.nip.clone().context("--ksef-url needs --nip")?;
@@ -117,11 +121,16 @@ where
 /// The gateway's error envelope as one line.
 pub(crate) async fn gateway_error(what: &str, response: reqwest::Response) -> anyhow::Error {
     let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::anyhow!(
-        "{what}: HTTP {status}, code {} {}: {}",
-        body["code"].as_str().unwrap_or("?"),
-        body["name"].as_str().unwrap_or(""),
-        body["details"].as_str().unwrap_or("")
-    )
+    match response.json::<dto::Error>().await {
+        Ok(e) => anyhow::anyhow!("{what} failed: HTTP {status}, code {} {}: {}", e.code, e.name, e.details),
+        Err(_) => anyhow::anyhow!("{what} failed: HTTP {status}"),
+    }
+}
+
+/// A successful answer of the gateway as `T`, or its error envelope as an error.
+pub(crate) async fn gateway_answer<T: serde::de::DeserializeOwned>(what: &str, response: reqwest::Response) -> anyhow::Result<T> {
+    if !response.status().is_success() {
+        return Err(gateway_error(what, response).await);
+    }
+    response.json::<T>().await.with_context(|| format!("{what}: the gateway's answer is not of the documented shape"))
 }

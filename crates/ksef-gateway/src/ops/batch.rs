@@ -2,7 +2,6 @@
 //! straight to KSeF's pre-signed URLs), and sending a plain ZIP of invoices that the gateway checks, packages,
 //! encrypts, uploads and closes itself.
 
-use std::io::{Cursor, Read as _};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -16,10 +15,6 @@ use super::sessions::{CallerEncryption, InvoiceVersion, check_caller_encryption,
 use super::{Context, OpError, Tenant, micros, tenant_ksef};
 use crate::errors::ErrorCode;
 
-/// Most invoices in one package (KSeF's limit per session).
-pub const MAX_INVOICES: usize = 10_000;
-/// Largest invoice file in a package (KSeF's limit, with attachments).
-const MAX_INVOICE_BYTES: u64 = 3_000_000;
 /// Parts uploaded at once by the gateway.
 const UPLOAD_CONCURRENCY: usize = 4;
 
@@ -180,32 +175,6 @@ pub struct SentBatch {
     pub parts: usize,
 }
 
-/// Every reason `zip` cannot be a KSeF package, and its entry count.
-fn zip_findings(zip: &mut zip::ZipArchive<std::fs::File>) -> Vec<String> {
-    let mut findings = Vec::new();
-    if zip.is_empty() {
-        findings.push("the ZIP holds no invoices".to_owned());
-    }
-    if zip.len() > MAX_INVOICES {
-        findings.push(format!("the ZIP holds {} files; a batch takes at most {MAX_INVOICES}", zip.len()));
-    }
-    for i in 0..zip.len() {
-        let Ok(entry) = zip.by_index_raw(i) else {
-            findings.push(format!("entry {} cannot be read", i + 1));
-            continue;
-        };
-        let name = entry.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("entry {}", i + 1));
-        if !entry.is_file() || name.contains('/') || name.contains('\\') {
-            findings.push(format!("'{name}': folders are not allowed; put the invoice files at the top of the ZIP"));
-        } else if !name.to_ascii_lowercase().ends_with(".xml") {
-            findings.push(format!("'{name}': only .xml invoice files are allowed"));
-        } else if entry.size() > MAX_INVOICE_BYTES {
-            findings.push(format!("'{name}': {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", entry.size()));
-        }
-    }
-    findings
-}
-
 /// Checks the plain ZIP at `zip_path`, packages it under a fresh key (split, encrypted, hashed), opens a batch
 /// session, uploads the parts and closes it. The caller then follows it with the session's status, invoices
 /// and UPO. Nothing of an unusable ZIP reaches KSeF.
@@ -222,21 +191,12 @@ pub async fn send_zip(
     let key = SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
     let (zip_path, work_dir, aes, iv) = (zip_path.to_owned(), work_dir.to_owned(), key.key.clone(), key.iv);
     let packaged = tokio::task::spawn_blocking(move || -> Result<_, OpError> {
-        let file = std::fs::File::open(&zip_path).map_err(anyhow::Error::from)?;
-        let mut zip = zip::ZipArchive::new(file).map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("not a ZIP archive: {e}")))?;
-        let findings = zip_findings(&mut zip);
-        if !findings.is_empty() {
-            return Err(OpError::refused(ErrorCode::InvoiceFormat, findings.join("; ")));
+        let check = ksef_client::check_zip(&zip_path).map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, e.to_string()))?;
+        if !check.problems.is_empty() {
+            return Err(OpError::refused(ErrorCode::InvoiceFormat, check.problems.join("; ")));
         }
-        // Invoices are at most 3 MB: each is read whole and handed to the packager, one at a time.
-        let files = (0..zip.len()).map(|i| {
-            let mut entry = zip.by_index(i).map_err(std::io::Error::other)?;
-            let mut content = Vec::with_capacity(entry.size() as usize);
-            entry.read_to_end(&mut content)?;
-            Ok((entry.name().map_err(std::io::Error::other)?.into_owned(), Cursor::new(content)))
-        });
         BatchPackager::default()
-            .package(files, &aes, &iv, &work_dir)
+            .package_zip(&zip_path, &aes, &iv, &work_dir)
             .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the ZIP could not be repackaged: {e}")))
     })
     .await
@@ -246,12 +206,20 @@ pub async fn send_zip(
     let (id, created) = (session.id.clone(), super::from_micros(session.created_at));
     let opening = ksef.open_batch_session(version.form_code(), &packaged, &key, offline);
     let batch = record_then_open(ctx, tenant, session, opening, |b| b.reference_number.clone()).await?;
-    batch
-        .upload(ksef.client(), &packaged.parts, UPLOAD_CONCURRENCY, |_| {})
+    let in_session = |err: OpError, what: &str| match err {
+        OpError::Refused { code, status, details, ksef } => {
+            OpError::Refused { code, status, details: format!("session {id}: {what}: {details}"), ksef }
+        }
+        other => other,
+    };
+    batch.upload(ksef.client(), &packaged.parts, UPLOAD_CONCURRENCY, |_| {}).await.map_err(|e| {
+        // Unclosed, the session is cancelled by KSeF and none of it is processed: sending the ZIP again is safe.
+        in_session(OpError::ksef(ErrorCode::InvoiceSend, &e), "not every part arrived, so KSeF cancels the session; send the ZIP again")
+    })?;
+    // The session operation's close: it records the close, and a session KSeF reports closed already counts.
+    super::sessions::close(ctx, tenant, &id)
         .await
-        .map_err(|e| OpError::ksef(ErrorCode::InvoiceSend, &e))?;
-    batch.close(&ksef).await.map_err(|e| OpError::ksef(ErrorCode::SessionClose, &e))?;
-    ctx.store.mark_session_closed(&id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+        .map_err(|e| in_session(e, "the close did not go through; follow the session with ksefSessionStatus before sending again"))?;
     tracing::info!(session.id = %id, session.reference = %batch.reference_number, invoices = packaged.file_names.len(),
         parts = packaged.parts.len(), tenant = %tenant.id, "batch sent");
     Ok(SentBatch { id, created, invoice_count: packaged.file_names.len(), parts: packaged.parts.len() })

@@ -99,6 +99,12 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
     if session.closed_at.is_some() {
         return Err(OpError::conflict(ErrorCode::InvoiceSend, format!("session {session_id} is closed")));
     }
+    if session.kind == "batch" {
+        return Err(OpError::conflict(
+            ErrorCode::InvoiceSend,
+            format!("session {session_id} is a batch session: its invoices go in the package's parts, not one by one"),
+        ));
+    }
     let (encrypted, invoice_hash, invoice_size) = match (payload, session.key_mode.as_str()) {
         (SendPayload::Encrypted { encrypted, invoice_hash, invoice_size }, "caller") => {
             check_plain_hash(&invoice_hash)?;

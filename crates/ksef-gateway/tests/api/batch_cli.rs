@@ -116,11 +116,13 @@ async fn a_run_cut_short_after_close_or_mid_upload_continues_without_opening_ano
     let session = ctx.open_batch_session(FormCode::fa3(), &package, &key, false).await.unwrap();
     session.upload(ctx.client(), &package.parts[..1], 1, |_| {}).await.unwrap();
     let fingerprint = {
-        // How the CLI fingerprints a folder: each invoice file's name and size, in name order.
+        // How the CLI fingerprints a folder: each invoice file's name, size and modification time, in name order.
         let mut hash = ksef_core::crypto::Sha256::default();
         for f in &files {
             let name = f.file_name().unwrap().to_str().unwrap();
-            hash.update(format!("{name}\n{}\n", std::fs::metadata(f).unwrap().len()).as_bytes());
+            let meta = std::fs::metadata(f).unwrap();
+            let modified = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+            hash.update(format!("{name}\n{}\n{modified}\n", meta.len()).as_bytes());
         }
         ksef_core::crypto::b64(&hash.finish())
     };
