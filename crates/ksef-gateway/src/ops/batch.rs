@@ -5,13 +5,12 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use ksef_client::wire::EncryptionInfo;
 use ksef_client::wire::sessions::{BatchFileInfo, BatchFilePartInfo, OpenBatchSessionRequest};
 use ksef_client::{BatchPackager, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, SymmetricKey};
-use ksef_core::crypto::{b64, b64_decode, padded_len};
+use ksef_core::crypto::{b64_decode, padded_len};
 use ksef_store::NewSession;
 
-use super::sessions::{CallerEncryption, InvoiceVersion, check_caller_encryption, record_then_open};
+use super::sessions::{CallerEncryption, InvoiceVersion, caller_encryption, record_then_open};
 use super::{Context, OpError, Tenant, micros, tenant_ksef};
 use crate::errors::ErrorCode;
 
@@ -112,7 +111,7 @@ pub async fn open(
     }
     let ksef = tenant_ksef(ctx, tenant).await?;
     let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
-    check_caller_encryption(&encryption, keys.symmetric_key_encryption.key.modulus_len())?;
+    let encryption = caller_encryption(&encryption, &keys)?;
     let request = OpenBatchSessionRequest {
         form_code: version.form_code(),
         batch_file: BatchFileInfo {
@@ -125,11 +124,7 @@ pub async fn open(
                 .map(|p| BatchFilePartInfo { ordinal_number: p.ordinal as i32, file_size: p.size, file_hash: p.hash })
                 .collect(),
         },
-        encryption: EncryptionInfo {
-            encrypted_symmetric_key: b64(&encryption.encrypted_key),
-            initialization_vector: b64(&encryption.iv),
-            public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
-        },
+        encryption,
         offline_mode: offline.then_some(true),
     };
     let session = new_session(tenant, version, "caller");

@@ -11,7 +11,7 @@ use ksef_core::ids::KsefNumber;
 use ksef_store::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
 
 use super::sessions::owned_session;
-use super::{Context, OpError, Status, Tenant, from_micros, micros, tenant_ksef};
+use super::{Context, OpError, Status, Tenant, from_micros, ksef_call, micros, tenant_ksef};
 use crate::errors::ErrorCode;
 
 /// Largest invoice KSeF takes (3 MB with attachments; the 1 MB limit without them is KSeF's to apply).
@@ -279,14 +279,11 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceV
         return Ok(view(&record));
     };
     let (_, session_ref) = owned_session(ctx, tenant, &record.session_id).await?;
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    let answer = ksef
-        .with_access(|access| {
-            let (ksef, session_ref, invoice_ref) = (&ksef, &session_ref, &invoice_ref);
-            async move { ksef.client().session_invoice(&access, session_ref, invoice_ref).await }
-        })
-        .await
-        .map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
+    let (session_ref, invoice_ref) = (session_ref.as_str(), invoice_ref.as_str());
+    let answer = ksef_call(ctx, tenant, ErrorCode::InvoiceStatus, |client, access| async move {
+        client.session_invoice(&access, session_ref, invoice_ref).await
+    })
+    .await?;
     let update = update_from(&answer);
     ctx.store.update_invoice_status(id, &update, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     record.status = Some(update);

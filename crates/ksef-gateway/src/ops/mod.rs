@@ -163,6 +163,17 @@ pub fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
+/// One KSeF call for `tenant` with a valid access token; a KSeF failure is reported as `code`.
+pub(crate) async fn ksef_call<'a, T, F, Fut>(ctx: &'a Context, tenant: &Tenant, code: ErrorCode, call: F) -> Result<T, OpError>
+where
+    F: Fn(&'a ksef_client::KsefClient, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, KsefError>>,
+{
+    let context = tenant_ksef(ctx, tenant).await?;
+    // The shared client: the tenant's context client is a clone of it (one connection pool).
+    context.with_access(|access| call(ctx.ksef.client(), access)).await.map_err(|e| OpError::ksef(code, &e))
+}
+
 /// The tenant's authenticated KSeF client, made from its sealed KSeF token on first use.
 pub(crate) async fn tenant_ksef(ctx: &Context, tenant: &Tenant) -> Result<Arc<ContextClient>, OpError> {
     if let Some(existing) = ctx.ksef.cached(&tenant.id) {

@@ -15,7 +15,7 @@ use ksef_client::wire::invoices::{
     InvoiceQueryFilters, InvoiceQuerySubjectType,
 };
 use ksef_client::wire::EncryptionInfo;
-use ksef_core::crypto::{AesKey, Iv, b64};
+use ksef_core::crypto::{AesKey, Iv};
 use ksef_store::QueryRecord;
 
 use super::sessions::CallerEncryption;
@@ -140,20 +140,10 @@ pub async fn start(ctx: &Context, tenant: &Tenant, q: QueryStart) -> Result<Stri
     let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceInit, &e))?;
     let id = uuid::Uuid::now_v7().to_string();
     let (encryption, key_mode, sealed_key, iv) = match q.encryption {
-        Some(caller) => {
-            super::sessions::check_caller_encryption(&caller, keys.symmetric_key_encryption.key.modulus_len())?;
-            let wire = EncryptionInfo {
-                encrypted_symmetric_key: b64(&caller.encrypted_key),
-                initialization_vector: b64(&caller.iv),
-                public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
-            };
-            (wire, "caller", None, None)
-        }
+        Some(caller) => (super::sessions::caller_encryption(&caller, &keys)?, "caller", None, None),
         None => {
-            let key = AesKey::generate();
-            let iv = Iv::generate();
-            let wire = keys.wrap(&key, &iv).map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceInit, &e))?;
-            (wire, "gateway", Some(ctx.master_key.seal(&id, key.as_bytes())), Some(iv.as_bytes().to_vec()))
+            let key = ksef_client::SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceInit, &e))?;
+            (key.encryption, "gateway", Some(ctx.master_key.seal(&id, key.key.as_bytes())), Some(key.iv.as_bytes().to_vec()))
         }
     };
     let record = QueryRecord {

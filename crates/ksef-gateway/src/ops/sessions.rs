@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use ksef_client::KsefError;
+use ksef_client::{KsefError, KsefKeys, SymmetricKey};
 use ksef_client::wire::{EncryptionInfo, FormCode};
-use ksef_core::crypto::{AesKey, Iv, b64};
+use ksef_core::crypto::b64;
 use ksef_store::{NewSession, SessionRecord, SessionStatusUpdate};
 
-use super::{Context, OpError, Status, Tenant, micros, tenant_ksef};
+use super::{Context, OpError, Status, Tenant, ksef_call, micros, tenant_ksef};
 use crate::errors::ErrorCode;
 
 /// The invoice schema a session is for.
@@ -56,8 +56,10 @@ pub struct CallerEncryption {
     pub iv: Vec<u8>,
 }
 
-/// 1002 / 1003 unless the caller's IV has 16 bytes and its wrapped key one RSA block of KSeF's key.
-pub(crate) fn check_caller_encryption(caller: &CallerEncryption, modulus_len: usize) -> Result<(), OpError> {
+/// What KSeF is sent for the caller's own key: 1002 / 1003 unless its IV has 16 bytes and its wrapped key one
+/// RSA block of KSeF's key.
+pub(crate) fn caller_encryption(caller: &CallerEncryption, keys: &KsefKeys) -> Result<EncryptionInfo, OpError> {
+    let modulus_len = keys.symmetric_key_encryption.key.modulus_len();
     if caller.iv.len() != 16 {
         return Err(OpError::refused(ErrorCode::AesIvLength, format!("initVector has {} bytes; AES-CBC needs 16", caller.iv.len())));
     }
@@ -67,7 +69,11 @@ pub(crate) fn check_caller_encryption(caller: &CallerEncryption, modulus_len: us
             format!("encryptedKey has {} bytes; an AES-256 key wrapped with KSeF's RSA key has {modulus_len}", caller.encrypted_key.len()),
         ));
     }
-    Ok(())
+    Ok(EncryptionInfo {
+        encrypted_symmetric_key: b64(&caller.encrypted_key),
+        initialization_vector: b64(&caller.iv),
+        public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
+    })
 }
 
 /// A session just opened.
@@ -92,21 +98,11 @@ pub async fn open_online(
     let id = uuid::Uuid::now_v7().to_string();
     let created = super::now();
     let (wire_encryption, record) = match encryption {
-        Some(caller) => {
-            check_caller_encryption(&caller, keys.symmetric_key_encryption.key.modulus_len())?;
-            let wire = EncryptionInfo {
-                encrypted_symmetric_key: b64(&caller.encrypted_key),
-                initialization_vector: b64(&caller.iv),
-                public_key_id: Some(keys.symmetric_key_encryption.public_key_id.clone()),
-            };
-            (wire, (None, None, "caller"))
-        }
+        Some(caller) => (caller_encryption(&caller, &keys)?, (None, None, "caller")),
         None => {
-            let key = AesKey::generate();
-            let iv = Iv::generate();
-            let wire = keys.wrap(&key, &iv).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
-            let sealed = ctx.master_key.seal(&id, key.as_bytes());
-            (wire, (Some(sealed), Some(iv.as_bytes().to_vec()), "gateway"))
+            let key = SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
+            let sealed = ctx.master_key.seal(&id, key.key.as_bytes());
+            (key.encryption, (Some(sealed), Some(key.iv.as_bytes().to_vec()), "gateway"))
         }
     };
     let (sealed_key, iv, key_mode) = record;
@@ -205,13 +201,7 @@ async fn ksef_session_status(
     reference: &str,
     code: ErrorCode,
 ) -> Result<ksef_client::wire::sessions::SessionStatusResponse, OpError> {
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    ksef.with_access(|access| {
-        let ksef = &ksef;
-        async move { ksef.client().session_status(&access, reference).await }
-    })
-    .await
-    .map_err(|e| OpError::ksef(code, &e))
+    ksef_call(ctx, tenant, code, |client, access| async move { client.session_status(&access, reference).await }).await
 }
 
 /// The session's current state, from KSeF (and recorded).
@@ -278,7 +268,6 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
         return Err(OpError::conflict(ErrorCode::SessionNoUpo, "close the session first (ksefSessionClose); KSeF issues the UPO after"));
     }
     let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionUpo).await?;
-    let ksef = tenant_ksef(ctx, tenant).await?;
     let page = match (answer.status.code, answer.upo.and_then(|u| u.pages.into_iter().next())) {
         (200, Some(page)) => page,
         (code, _) if code < 200 => {
@@ -291,13 +280,10 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
             ));
         }
     };
-    let upo = ksef
-        .with_access(|access| {
-            let (ksef, reference, page) = (&ksef, &reference, &page.reference_number);
-            async move { ksef.client().session_upo(&access, reference, page).await }
-        })
-        .await
-        .map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
+    let (reference, page) = (reference.as_str(), page.reference_number.as_str());
+    let upo =
+        ksef_call(ctx, tenant, ErrorCode::SessionUpo, |client, access| async move { client.session_upo(&access, reference, page).await })
+            .await?;
     ctx.store.set_session_upo(id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(upo.bytes.to_vec())
 }

@@ -197,3 +197,15 @@ async fn closing_a_batch_with_a_part_missing_is_refused_with_the_ksef_code_and_a
         assert_eq!((status, code.as_str()), (403, "1110"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_invoice_sent_on_its_own_into_a_batch_session_is_refused_with_409() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (package, encryption) = caller_package(&app, &invoices(1, "ONE"), 100_000, dir.path()).await;
+    let opened: Value = app.post("/ksefSessionOpenBatch", &app.api_key, &open_body(&package, &encryption)).await.json().await.unwrap();
+    let session = opened["id"].as_str().unwrap();
+    let (status, code, body) = TestApp::error(app.send_plain(&app.api_key, session, &invoice(NIP, "ONE/2")).await).await;
+    assert_eq!((status, code.as_str()), (409, "1204"), "{body}");
+    assert!(body["details"].as_str().unwrap().contains("batch session"), "{body}");
+}
