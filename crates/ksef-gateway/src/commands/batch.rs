@@ -24,7 +24,9 @@ use ksef_client::{
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, Sha256, b64, b64_decode};
 use serde::{Deserialize, Serialize};
 
-use super::remote::{Remote, RemoteArgs, gateway_answer, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use super::remote::{
+    Remote, RemoteArgs, gateway_answer, gateway_error, lock, poll_until_done, read_state, sync_directory, write_atomically,
+};
 use crate::api::dto;
 
 /// How long to wait for KSeF to process a package.
@@ -175,14 +177,6 @@ fn work_dir(input: &Path) -> PathBuf {
     }
 }
 
-fn read_state(path: &Path) -> anyhow::Result<Option<BatchState>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("{} is not a batch state; delete it to start over", path.display()))?)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("failed to read {}", path.display())),
-    }
-}
-
 fn write_state(path: &Path, state: &BatchState) -> anyhow::Result<()> {
     write_atomically(path, &serde_json::to_vec_pretty(state)?)?;
     sync_directory(path.parent().context("the state lives in a directory")?)
@@ -207,7 +201,7 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
     let _lock = lock(&dir, "lock", "batch send")?;
     let state_path = dir.join("state.json");
-    let mut state = read_state(&state_path)?;
+    let mut state = read_state::<BatchState>(&state_path, "a batch state")?;
     if let Some(s) = &state {
         if s.source != identity {
             bail!("{} holds a batch sent to {}, not {identity}; finish it there or delete {}", dir.display(), s.source, dir.display());

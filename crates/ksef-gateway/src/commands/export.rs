@@ -24,7 +24,7 @@ use ksef_core::ids::KsefNumber;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 
-use super::remote::{Remote, gateway_answer, gateway_error, lock, poll_until_done, sync_directory, write_atomically};
+use super::remote::{Remote, gateway_answer, gateway_error, lock, poll_until_done, read_state, sync_directory, write_atomically};
 use crate::api::dto;
 use crate::cli::{ExportArgs, ExportSubject};
 use crate::ops::queries::{self, Bound, SubjectType};
@@ -101,7 +101,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create {}", args.out.display()))?;
     let _lock = lock(&args.out, ".ksef-export.lock", "export")?;
     let state_path = args.out.join(format!(".ksef-export-{}.json", subject.name()));
-    let state = read_state(&state_path)?;
+    let state = read_state::<ExportState>(&state_path, "an export state")?;
     if let Some(state) = state.as_ref().filter(|s| s.source != identity) {
         bail!(
             "{} holds an export from {}, not {identity}; use another --out (or delete {} to start over)",
@@ -179,17 +179,9 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         from = next;
     }
-    let next = read_state(&state_path)?.map(|s| s.next_from.to_string()).unwrap_or_default();
+    let next = read_state::<ExportState>(&state_path, "an export state")?.map(|s| s.next_from.to_string()).unwrap_or_default();
     println!("{written} invoices written, {present} already present, in {}; the next run starts at {next}", args.out.display());
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_state(path: &Path) -> anyhow::Result<Option<ExportState>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).with_context(|| format!("{} is not an export state; delete it to start over", path.display()))?)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => Err(err).with_context(|| format!("failed to read {}", path.display())),
-    }
 }
 
 fn write_state(path: &Path, state: &ExportState) -> anyhow::Result<()> {

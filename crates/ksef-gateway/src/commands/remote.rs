@@ -83,6 +83,17 @@ pub(crate) fn lock(dir: &Path, name: &str, what: &str) -> anyhow::Result<std::fs
     Ok(file)
 }
 
+/// The JSON state file at `path` (`what` names it in errors), or `None` when there is none yet.
+pub(crate) fn read_state<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<Option<T>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not {what}; delete it to start over", path.display()))?,
+        )),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("failed to read {}", path.display())),
+    }
+}
+
 /// Flushes the file system holding `dir`: everything written so far survives a power cut.
 pub(crate) fn sync_directory(dir: &Path) -> anyhow::Result<()> {
     let handle = std::fs::File::open(dir).with_context(|| format!("failed to open {}", dir.display()))?;

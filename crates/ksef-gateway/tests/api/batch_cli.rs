@@ -7,19 +7,11 @@ use ksef_client::wire::FormCode;
 use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, TokenCredentials};
 use serde_json::{Value, json};
 
-use crate::helpers::{NIP, invoice, spawn_app};
+use crate::helpers::{NIP, invoice, run_binary, spawn_app};
 
 /// Runs `ksef-gateway batch send` with `args`; returns (exit code, stdout, stderr).
 async fn batch_send(args: &[&str]) -> (i32, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
-        .args(["batch", "send"])
-        .args(args)
-        .env_remove("KSEF_GATEWAY_API_KEY")
-        .env_remove("KSEF_TOKEN")
-        .output()
-        .await
-        .expect("the binary runs");
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    run_binary(&[&["batch", "send"][..], args].concat()).await
 }
 
 fn write_invoices(dir: &Path, prefix: &str, n: usize) {

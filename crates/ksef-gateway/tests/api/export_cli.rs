@@ -9,19 +9,12 @@ use futures_util::StreamExt as _;
 use ksef_client::wire::FormCode;
 use ksef_client::{ContextClient, KsefClient, TokenCredentials};
 
-use crate::helpers::{NIP, OTHER_NIP, TestApp, invoice, minutes_ago, spawn_app};
+use crate::helpers::{NIP, OTHER_NIP, TestApp, invoice, minutes_ago, run_binary, spawn_app};
 
 /// Runs the binary with `args`; returns (success, stdout, stderr).
 async fn export(args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
-        .arg("export")
-        .args(args)
-        .env_remove("KSEF_GATEWAY_API_KEY")
-        .env_remove("KSEF_TOKEN")
-        .output()
-        .await
-        .expect("the binary runs");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    let (code, stdout, stderr) = run_binary(&[&["export"][..], args].concat()).await;
+    (code == 0, stdout, stderr)
 }
 
 /// The KSeF numbers of the invoices in `dir`, checking each has its metadata beside it.

@@ -229,6 +229,19 @@ pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Runs the `ksef-gateway` binary with `args` (no credentials from the environment); returns its exit code,
+/// standard output and standard error.
+pub async fn run_binary(args: &[&str]) -> (i32, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"))
+        .args(args)
+        .env_remove("KSEF_GATEWAY_API_KEY")
+        .env_remove("KSEF_TOKEN")
+        .output()
+        .await
+        .expect("the binary runs");
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
 /// An instant `minutes` ago, as RFC 3339.
 pub fn minutes_ago(minutes: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339()
