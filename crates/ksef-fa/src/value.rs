@@ -1,0 +1,443 @@
+//! Simple values: whitespace normalization, the lexical and value spaces of the built-in types the FA schemas
+//! use, and the facets of each restriction step. Decimals are compared exactly, digit by digit, never as floats.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use regex::Regex;
+
+use crate::schema::{Builtin, Facets, Schema, Variety};
+
+/// Why a value does not belong to its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError {
+    /// Which check failed: `type`, `pattern`, `enumeration`, `length`, `digits`, `range`.
+    pub rule: &'static str,
+    /// In Polish.
+    pub pl: String,
+    /// In English.
+    pub en: String,
+}
+
+fn error(rule: &'static str, pl: String, en: String) -> ValueError {
+    ValueError { rule, pl, en }
+}
+
+/// Checks `raw` against simple type `ty` of `schema`; `patterns` holds every pattern of the schema, compiled.
+pub fn check(schema: &Schema, patterns: &HashMap<String, Regex>, ty: usize, raw: &str) -> Result<(), ValueError> {
+    let st = &schema.simple_types[ty];
+    match &st.variety {
+        Variety::Union(members) => {
+            if members.iter().any(|m| check(schema, patterns, *m, raw).is_ok()) {
+                Ok(())
+            } else {
+                Err(error(
+                    "type",
+                    format!("Wartość '{raw}' nie należy do żadnego z typów sumy {}.", st.name),
+                    format!("'{raw}' is not a valid value of the union type '{}'.", st.name),
+                ))
+            }
+        }
+        Variety::Atomic { builtin, steps } => {
+            let white_space = steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin));
+            let value = normalize(raw, white_space);
+            let lexical = lexical(*builtin, &value);
+            if let Err(why) = lexical {
+                return Err(error(
+                    "type",
+                    format!("Wartość '{value}' nie jest poprawną wartością typu {} ({why}).", st.name),
+                    format!("'{value}' is not a valid value of the atomic type '{}' ({why}).", st.name),
+                ));
+            }
+            for step in steps {
+                facets(*builtin, step, &value, patterns)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Normalizes whitespace as `mode` says; `pub` for fixed-value comparisons.
+pub fn normalize(raw: &str, mode: &str) -> String {
+    match mode {
+        "replace" => raw.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect(),
+        "collapse" => raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "),
+        _ => raw.to_owned(),
+    }
+}
+
+/// The whitespace handling a built-in type implies.
+pub fn default_white_space(builtin: Builtin) -> &'static str {
+    match builtin {
+        Builtin::String => "preserve",
+        Builtin::NormalizedString => "replace",
+        _ => "collapse",
+    }
+}
+
+/// The whitespace handling of simple type `ty` (of its atomic base, for unions: collapse).
+pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
+    match &schema.simple_types[ty].variety {
+        Variety::Atomic { builtin, steps } => {
+            steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin))
+        }
+        Variety::Union(_) => "collapse",
+    }
+}
+
+fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &HashMap<String, Regex>) -> Result<(), ValueError> {
+    if !f.patterns.is_empty() && !f.patterns.iter().any(|p| patterns.get(p).is_some_and(|re| re.is_match(value))) {
+        let shown = f.patterns.join("' | '");
+        return Err(error(
+            "pattern",
+            format!("Wartość '{value}' nie pasuje do wzorca '{shown}'."),
+            format!("The value '{value}' is not accepted by the pattern '{shown}'."),
+        ));
+    }
+    if !f.enumeration.is_empty() && !f.enumeration.iter().any(|e| same_value(builtin, e, value)) {
+        let set = f.enumeration.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
+        let set = if set.len() > 300 { format!("{}… ({} wartości)", &set[..set.floor_char_boundary(300)], f.enumeration.len()) } else { set };
+        return Err(error(
+            "enumeration",
+            format!("Wartość '{value}' nie należy do zbioru {{{set}}}."),
+            format!("The value '{value}' is not an element of the set {{{set}}}."),
+        ));
+    }
+    if is_string(builtin) {
+        let length = value.chars().count() as u64;
+        let bounds = [(f.length, f.length), (f.min_length, None), (None, f.max_length)];
+        for (min, max) in bounds {
+            if min.is_some_and(|m| length < m) || max.is_some_and(|m| length > m) {
+                let (lo, hi) = (f.length.or(f.min_length).unwrap_or(0), f.length.or(f.max_length));
+                let range = hi.map_or(format!("co najmniej {lo}"), |hi| format!("{lo}–{hi}"));
+                let range_en = hi.map_or(format!("at least {lo}"), |hi| format!("{lo} to {hi}"));
+                return Err(error(
+                    "length",
+                    format!("Wartość '{value}' ma {length} znaków; dozwolone: {range}."),
+                    format!("The value '{value}' has {length} characters; allowed: {range_en}."),
+                ));
+            }
+        }
+    }
+    if is_numeric(builtin) {
+        let d = Decimal::parse(value).expect("checked lexically");
+        if let Some(total) = f.total_digits
+            && d.total_digits() > total
+        {
+            return Err(error(
+                "digits",
+                format!("Wartość '{value}' ma więcej niż {total} cyfr."),
+                format!("The value '{value}' has more digits than are allowed ('{total}')."),
+            ));
+        }
+        if let Some(fraction) = f.fraction_digits
+            && d.fraction.len() as u32 > fraction
+        {
+            return Err(error(
+                "digits",
+                format!("Wartość '{value}' ma więcej niż {fraction} cyfr po przecinku."),
+                format!("The value '{value}' has more fractional digits than are allowed ('{fraction}')."),
+            ));
+        }
+    }
+    let checks: [RangeCheck<'_>; 4] = [
+        (&f.min_inclusive, |o| o != Ordering::Less, "mniejsza niż dozwolone minimum", "is less than the minimum value allowed"),
+        (&f.max_inclusive, |o| o != Ordering::Greater, "większa niż dozwolone maksimum", "is greater than the maximum value allowed"),
+        (&f.min_exclusive, |o| o == Ordering::Greater, "nie większa niż", "must be greater than"),
+        (&f.max_exclusive, |o| o == Ordering::Less, "nie mniejsza niż", "must be less than"),
+    ];
+    for (bound, ok, pl, en) in checks {
+        let Some(bound) = bound else { continue };
+        match compare(builtin, value, bound) {
+            Some(o) if ok(o) => {}
+            _ => {
+                return Err(error(
+                    "range",
+                    format!("Wartość '{value}' jest {pl} ('{bound}')."),
+                    format!("The value '{value}' {en} ('{bound}')."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A bound, whether a comparison with it passes, and how a failure reads in Polish and English.
+type RangeCheck<'a> = (&'a Option<String>, fn(Ordering) -> bool, &'static str, &'static str);
+
+fn is_string(b: Builtin) -> bool {
+    matches!(b, Builtin::String | Builtin::NormalizedString | Builtin::Token | Builtin::AnyUri)
+}
+
+fn is_numeric(b: Builtin) -> bool {
+    matches!(
+        b,
+        Builtin::Decimal
+            | Builtin::Integer
+            | Builtin::NonNegativeInteger
+            | Builtin::PositiveInteger
+            | Builtin::Long
+            | Builtin::Int
+            | Builtin::Short
+            | Builtin::Byte
+    )
+}
+
+fn same_value(builtin: Builtin, a: &str, b: &str) -> bool {
+    if is_numeric(builtin) {
+        compare(builtin, a, b) == Some(Ordering::Equal)
+    } else {
+        a == b
+    }
+}
+
+/// Orders two values of `builtin` (`None` when either is not one, or the order is undefined).
+fn compare(builtin: Builtin, a: &str, b: &str) -> Option<Ordering> {
+    match builtin {
+        _ if is_numeric(builtin) => Some(Decimal::parse(a)?.cmp(&Decimal::parse(b)?)),
+        Builtin::Date | Builtin::DateTime | Builtin::GYear => Some(instant(builtin, a)?.partial_cmp(&instant(builtin, b)?)?),
+        _ => None,
+    }
+}
+
+/// Checks the lexical form (and the value space) of the built-in type.
+fn lexical(builtin: Builtin, v: &str) -> Result<(), &'static str> {
+    let integer_in = |min: &str, max: &str| -> Result<(), &'static str> {
+        let d = Decimal::parse(v).filter(|d| d.fraction.is_empty() && !v.contains('.')).ok_or("not an integer")?;
+        let (lo, hi) = (Decimal::parse(min).expect("bound"), Decimal::parse(max).expect("bound"));
+        if d < lo || d > hi { Err("out of range") } else { Ok(()) }
+    };
+    match builtin {
+        Builtin::String | Builtin::NormalizedString | Builtin::Token | Builtin::AnyUri => Ok(()),
+        Builtin::Decimal => Decimal::parse(v).map(|_| ()).ok_or("not a decimal number"),
+        Builtin::Integer => Decimal::parse(v).filter(|_| !v.contains('.')).map(|_| ()).ok_or("not an integer"),
+        Builtin::NonNegativeInteger => {
+            let d = Decimal::parse(v).filter(|_| !v.contains('.')).ok_or("not an integer")?;
+            if d.negative && !d.is_zero() { Err("negative") } else { Ok(()) }
+        }
+        Builtin::PositiveInteger => {
+            let d = Decimal::parse(v).filter(|_| !v.contains('.')).ok_or("not an integer")?;
+            if d.negative || d.is_zero() { Err("not positive") } else { Ok(()) }
+        }
+        Builtin::Long => integer_in("-9223372036854775808", "9223372036854775807"),
+        Builtin::Int => integer_in("-2147483648", "2147483647"),
+        Builtin::Short => integer_in("-32768", "32767"),
+        Builtin::Byte => integer_in("-128", "127"),
+        Builtin::Boolean => matches!(v, "true" | "false" | "1" | "0").then_some(()).ok_or("not a boolean"),
+        Builtin::Date | Builtin::DateTime | Builtin::GYear => {
+            let ok = match builtin {
+                Builtin::Date => parse_date_time(v, true, false),
+                Builtin::DateTime => parse_date_time(v, true, true),
+                _ => parse_date_time(v, false, false),
+            };
+            ok.map(|_| ()).ok_or("not a valid date or time")
+        }
+    }
+}
+
+/// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    integer: String,
+    fraction: String,
+}
+
+impl Decimal {
+    /// Parses the `xsd:decimal` lexical form.
+    fn parse(text: &str) -> Option<Decimal> {
+        let (negative, digits) = match text.as_bytes().first()? {
+            b'-' => (true, &text[1..]),
+            b'+' => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (integer, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        if (integer.is_empty() && fraction.is_empty())
+            || !integer.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(Decimal {
+            negative,
+            integer: integer.trim_start_matches('0').to_owned(),
+            fraction: fraction.trim_end_matches('0').to_owned(),
+        })
+    }
+
+    fn is_zero(&self) -> bool {
+        self.integer.is_empty() && self.fraction.is_empty()
+    }
+
+    fn total_digits(&self) -> u32 {
+        (self.integer.len() + self.fraction.len()).max(1) as u32
+    }
+
+    fn magnitude_cmp(&self, other: &Decimal) -> Ordering {
+        self.integer
+            .len()
+            .cmp(&other.integer.len())
+            .then_with(|| self.integer.cmp(&other.integer))
+            .then_with(|| self.fraction.cmp(&other.fraction))
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, other: &Decimal) -> Ordering {
+        let (a_neg, b_neg) = (self.negative && !self.is_zero(), other.negative && !other.is_zero());
+        match (a_neg, b_neg) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => self.magnitude_cmp(other),
+            (true, true) => other.magnitude_cmp(self),
+        }
+    }
+}
+
+/// A point in time in seconds of a date, date-time or year (timezone applied; without one, read as UTC).
+fn instant(builtin: Builtin, v: &str) -> Option<f64> {
+    match builtin {
+        Builtin::DateTime => parse_date_time(v, true, true),
+        Builtin::Date => parse_date_time(v, true, false),
+        _ => parse_date_time(v, false, false),
+    }
+}
+
+/// Seconds since 0000-01-01 of an `xsd:date` (`with_date`), `xsd:dateTime` (`with_time`) or `xsd:gYear`, if valid.
+fn parse_date_time(v: &str, with_date: bool, with_time: bool) -> Option<f64> {
+    let (negative, rest) = match v.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, v),
+    };
+    let year_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let year_text = &rest[..year_end];
+    if year_text.len() < 4 || (year_text.len() > 4 && year_text.starts_with('0')) {
+        return None;
+    }
+    let year: i64 = year_text.parse().ok()?;
+    if year == 0 {
+        return None;
+    }
+    let year = if negative { -year } else { year };
+    let mut rest = &rest[year_end..];
+    let (mut month, mut day) = (1u32, 1u32);
+    if with_date {
+        let b = rest.as_bytes();
+        if b.len() < 6 || b[0] != b'-' || b[3] != b'-' {
+            return None;
+        }
+        month = two_digits(&rest[1..3])?;
+        day = two_digits(&rest[4..6])?;
+        if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+            return None;
+        }
+        rest = &rest[6..];
+    }
+    let mut seconds = 0f64;
+    if with_time {
+        let b = rest.as_bytes();
+        if b.len() < 9 || b[0] != b'T' || b[3] != b':' || b[6] != b':' {
+            return None;
+        }
+        let (h, m) = (two_digits(&rest[1..3])?, two_digits(&rest[4..6])?);
+        let s = two_digits(&rest[7..9])?;
+        rest = &rest[9..];
+        let mut fraction = 0f64;
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+            if end == 0 {
+                return None;
+            }
+            fraction = format!("0.{}", &after[..end]).parse().ok()?;
+            rest = &after[end..];
+        }
+        let midnight_24 = h == 24 && m == 0 && s == 0 && fraction == 0.0;
+        if !(h < 24 || midnight_24) || m > 59 || s > 59 {
+            return None;
+        }
+        seconds = f64::from(h * 3600 + m * 60 + s) + fraction;
+    }
+    let offset = match rest {
+        "" | "Z" => 0,
+        tz => {
+            let b = tz.as_bytes();
+            if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
+                return None;
+            }
+            let (h, m) = (two_digits(&tz[1..3])?, two_digits(&tz[4..6])?);
+            if h > 14 || m > 59 || (h == 14 && m > 0) {
+                return None;
+            }
+            let minutes = i64::from(h * 60 + m);
+            if b[0] == b'+' { minutes } else { -minutes }
+        }
+    };
+    let days = days_from_civil(year, month, day);
+    Some(days as f64 * 86_400.0 + seconds - (offset * 60) as f64)
+}
+
+fn two_digits(s: &str) -> Option<u32> {
+    if s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()) { s.parse().ok() } else { None }
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_compare_exactly_and_count_their_digits() {
+        let d = |t: &str| Decimal::parse(t).unwrap();
+        assert_eq!(d("2051.005").fraction.len(), 3);
+        assert_eq!(d("00120.500").total_digits(), 4);
+        assert!(d("-1") < d("0"));
+        assert!(d("10") > d("9.99"));
+        assert_eq!(d("1.0").cmp(&d("1")), Ordering::Equal);
+        assert_eq!(d("-0").cmp(&d("0")), Ordering::Equal);
+        assert!(Decimal::parse("1e5").is_none() && Decimal::parse("abc").is_none() && Decimal::parse(".").is_none());
+    }
+
+    #[test]
+    fn dates_are_real_calendar_days_and_times_order_across_zones() {
+        assert!(parse_date_time("2024-02-29", true, false).is_some());
+        assert!(parse_date_time("2026-02-30", true, false).is_none());
+        assert!(parse_date_time("2025-09-01T00:00:00Z", true, true).is_some());
+        assert!(parse_date_time("2025-09-01T25:00:00Z", true, true).is_none());
+        let early = instant(Builtin::DateTime, "2025-08-31T23:59:59Z").unwrap();
+        let bound = instant(Builtin::DateTime, "2025-09-01T00:00:00Z").unwrap();
+        assert!(early < bound);
+        assert_eq!(instant(Builtin::DateTime, "2025-09-01T02:00:00+02:00"), Some(bound));
+    }
+
+    #[test]
+    fn whitespace_is_normalized_as_the_type_says() {
+        assert_eq!(normalize("  a \n b  ", "collapse"), "a b");
+        assert_eq!(normalize("a\tb", "replace"), "a b");
+        assert_eq!(normalize(" a ", "preserve"), " a ");
+    }
+}
