@@ -80,3 +80,131 @@ fn every_sample_invoice_gets_libxml2s_schema_verdict() {
     }
     assert!(disagreements.is_empty(), "{} of {} samples disagree:\n{}", disagreements.len(), files.len(), disagreements.join("\n"));
 }
+
+/// A small deterministic generator, so a failing mutant can be made again.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, bound: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % bound.max(1)
+    }
+}
+
+/// Values that probe types and facets: emptiness, whitespace, digits, signs, dates, enumerations, lengths.
+const PROBES: &[&str] = &[
+    "", " ", "X", "0", "-1", "1.234", "12.5", "00012", "1e3", "9999999999999999999", "2026-13-01", "2026-02-29",
+    "2024-02-29", "2025-08-31T23:59:59Z", "2026-01-01T10:00:00", "PL", "pl", "ZZ", "23", "zw", "1", "2", "3", "true",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+];
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// One mutant of `text`: an element dropped, duplicated, moved or renamed, or a value changed.
+fn mutate(text: &str, rng: &mut Lcg) -> Option<String> {
+    let doc = roxmltree::Document::parse(text).ok()?;
+    let elements: Vec<roxmltree::Node<'_, '_>> = doc.descendants().filter(|n| n.is_element()).skip(1).collect();
+    let node = elements[rng.next(elements.len())];
+    let range = node.range();
+    let leaf = !node.children().any(|c| c.is_element());
+    Some(match rng.next(6) {
+        0 => format!("{}{}", &text[..range.start], &text[range.end..]),
+        1 => format!("{}{}{}", &text[..range.end], &text[range.clone()], &text[range.end..]),
+        2 => {
+            let next = node.next_siblings().skip(1).find(|n| n.is_element())?;
+            let r2 = next.range();
+            format!("{}{}{}{}{}", &text[..range.start], &text[r2.clone()], &text[range.end..r2.start], &text[range.clone()], &text[r2.end..])
+        }
+        3 => {
+            // Renamed: the start and end tags of the element get an extra letter.
+            let name = node.tag_name().name();
+            let inner = &text[range.clone()];
+            let renamed = inner.replacen(&format!("<{name}"), &format!("<{name}X"), 1);
+            let renamed = match renamed.rfind(&format!("</{name}>")) {
+                Some(at) => format!("{}</{name}X>{}", &renamed[..at], &renamed[at + name.len() + 3..]),
+                None => renamed,
+            };
+            format!("{}{renamed}{}", &text[..range.start], &text[range.end..])
+        }
+        4 if leaf => {
+            let probe = PROBES[rng.next(PROBES.len())];
+            let text_node = node.children().find(|c| c.is_text());
+            let (start, end) = match text_node {
+                Some(t) => (t.range().start, t.range().end),
+                None => {
+                    let close = text[range.clone()].rfind("</").map(|at| range.start + at)?;
+                    (close, close)
+                }
+            };
+            format!("{}{}{}", &text[..start], escape(probe), &text[end..])
+        }
+        _ => {
+            let attr = node.attributes().next()?;
+            let probe = PROBES[rng.next(PROBES.len())];
+            let value_range = attr.range_value();
+            format!("{}{}{}", &text[..value_range.start], escape(probe).replace('"', "&quot;"), &text[value_range.end..])
+        }
+    })
+}
+
+/// libxml2's verdict on each of `files` (validated in one run of xmllint per batch).
+fn xmllint_verdicts(schema: &Path, files: &[PathBuf]) -> Vec<bool> {
+    let mut verdicts = Vec::with_capacity(files.len());
+    for batch in files.chunks(400) {
+        let output = Command::new("xmllint").args(["--nonet", "--noout", "--schema"]).arg(schema).args(batch).output().expect("xmllint runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for file in batch {
+            let name = file.display().to_string();
+            let valid = stderr.lines().any(|l| l == format!("{name} validates"));
+            let invalid = stderr.lines().any(|l| l == format!("{name} fails to validate"));
+            assert!(valid != invalid, "xmllint gave no verdict on {name}");
+            verdicts.push(valid);
+        }
+    }
+    verdicts
+}
+
+#[test]
+fn thousands_of_mutants_of_the_valid_samples_get_libxml2s_schema_verdict() {
+    let Some(shared) = shared() else { return };
+    let work = std::env::temp_dir().join(format!("ksef-fa-mutants-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let mut rng = Lcg(0x5EED_F00D);
+    let mut by_version: Vec<(Version, Vec<PathBuf>)> = vec![(Version::Fa3, Vec::new()), (Version::Fa2, Vec::new())];
+    for dir in ["fa3", "fa2"] {
+        for entry in std::fs::read_dir(shared.join("samples").join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let Some(version) = version_of(&text) else { continue };
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            for i in 0..60 {
+                let Some(mutant) = mutate(&text, &mut rng) else { continue };
+                let file = work.join(format!("{stem}-{i}.xml"));
+                std::fs::write(&file, mutant).unwrap();
+                by_version.iter_mut().find(|(v, _)| *v == version).unwrap().1.push(file);
+            }
+        }
+    }
+    let (mut total, mut invalid) = (0, 0);
+    let mut disagreements = Vec::new();
+    for (version, files) in &by_version {
+        let theirs = xmllint_verdicts(&xsd(&shared, *version), files);
+        for (file, valid) in files.iter().zip(theirs) {
+            let text = std::fs::read_to_string(file).unwrap();
+            let doc = roxmltree::Document::parse(&text).unwrap();
+            let findings = version.validator().validate(&doc);
+            total += 1;
+            invalid += usize::from(!valid);
+            if findings.is_empty() != valid {
+                let first = findings.first().map(|f| format!("{} line {}: {}", f.path, f.line, f.message_en)).unwrap_or_default();
+                disagreements.push(format!("{}: libxml2 says {}, ours {} {first}", file.display(), valid, findings.is_empty()));
+            }
+        }
+    }
+    eprintln!("{total} mutants, {invalid} invalid for libxml2, {} disagreements", disagreements.len());
+    assert!(total > 2000, "{total} mutants");
+    assert!(disagreements.is_empty(), "{} of {total} mutants disagree:\n{}", disagreements.len(), disagreements.join("\n"));
+    std::fs::remove_dir_all(&work).ok();
+}
