@@ -1,14 +1,12 @@
-//! Prints the schema findings of each file: `cargo run -p ksef-fa --example validate -- FILE…`.
+//! Prints what checking each file finds: `cargo run -p ksef-fa --example validate -- FILE…`.
 
 fn main() {
     for file in std::env::args().skip(1) {
-        let text = std::fs::read_to_string(&file).expect("readable file");
-        let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
-        let version = doc.root_element().tag_name().namespace().and_then(ksef_fa::Version::from_namespace).unwrap_or(ksef_fa::Version::Fa3);
-        let findings = version.validator().validate(&doc);
-        println!("{file}: {} finding(s)", findings.len());
-        for f in findings {
-            println!("  {} line {} [{}] {}", f.path, f.line, f.rule, f.message_en);
+        let bytes = std::fs::read(&file).expect("readable file");
+        let report = ksef_fa::check(&bytes, &ksef_fa::rules::Options::default());
+        println!("{file}: {:?} valid={} ({} findings)", report.version, report.valid(), report.findings.len());
+        for f in report.findings {
+            println!("  {:?}/{:?} {} line {} [{}] {}", f.kind, f.severity, f.path, f.line, f.rule, f.message_en);
         }
     }
 }

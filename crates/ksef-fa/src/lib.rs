@@ -1,9 +1,12 @@
 //! FA(2) and FA(3) e-invoices: the official schemas compiled into data ([`schema`], made from the Ministry's
-//! XSDs by [`xsd::compile`] and shipped in `schemas/`), and a validator that agrees with them ([`Validator`]).
+//! XSDs by [`xsd::compile`] and shipped in `schemas/`), a validator that agrees with them ([`Validator`]), and
+//! [`check`], which runs KSeF's prechecks, the schema and the rules beyond it over an invoice file.
 
 #![deny(missing_docs)]
 
 mod pattern;
+pub mod precheck;
+pub mod rules;
 pub mod schema;
 mod validate;
 mod value;
@@ -11,7 +14,9 @@ pub mod xsd;
 
 use std::sync::OnceLock;
 
-pub use crate::validate::{Finding, Validator};
+use serde::Serialize;
+
+pub use crate::validate::{Finding, Kind, Severity, Validator};
 
 /// The FA(3) namespace.
 pub const FA3_NAMESPACE: &str = "http://crd.gov.pl/wzor/2025/06/25/13775/";
@@ -19,11 +24,13 @@ pub const FA3_NAMESPACE: &str = "http://crd.gov.pl/wzor/2025/06/25/13775/";
 pub const FA2_NAMESPACE: &str = "http://crd.gov.pl/wzor/2023/06/29/12648/";
 
 /// An invoice schema version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Version {
     /// FA(2), schema 1-0E.
+    #[serde(rename = "FA(2)")]
     Fa2,
     /// FA(3), schema 1-0E.
+    #[serde(rename = "FA(3)")]
     Fa3,
 }
 
@@ -58,4 +65,65 @@ impl Version {
             Validator::new(schema).expect("the shipped schema's patterns translate")
         })
     }
+}
+
+/// What checking one invoice file found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The schema version, from the root element's namespace (`None` if it is neither).
+    pub version: Option<Version>,
+    /// Every finding: prechecks, then the schema's, then the rules' (run only on a schema-valid document).
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// True when no finding is an error.
+    pub fn valid(&self) -> bool {
+        !self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The first error, as KSeF would report it.
+    pub fn first_error(&self) -> Option<&Finding> {
+        self.findings.iter().find(|f| f.severity == Severity::Error)
+    }
+}
+
+/// Checks an invoice file as KSeF does (prechecks, then the schema of its version), and by the rules beyond the
+/// schema, with `options`.
+pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
+    let (text, mut findings) = precheck::text(bytes);
+    let Some(text) = text else { return Report { version: None, findings } };
+    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
+    let doc = match roxmltree::Document::parse_with_options(text, parsing) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let line = e.pos().row;
+            findings.push(precheck::finding(
+                "xml",
+                "/",
+                line,
+                format!("Dokument nie jest poprawnym XML: {e}."),
+                format!("The document is not well-formed XML: {e}."),
+            ));
+            return Report { version: None, findings };
+        }
+    };
+    findings.extend(precheck::document(&doc, bytes.len()));
+    let root = doc.root_element();
+    let Some(version) = root.tag_name().namespace().and_then(Version::from_namespace) else {
+        findings.push(precheck::finding(
+            "namespace",
+            &format!("/{}", root.tag_name().name()),
+            doc.text_pos_at(root.range().start).row,
+            format!("Element główny nie należy do przestrzeni nazw FA(2) ani FA(3) ({}).", root.tag_name().namespace().unwrap_or("brak")),
+            format!("The root element is in neither the FA(2) nor the FA(3) namespace ({}).", root.tag_name().namespace().unwrap_or("none")),
+        ));
+        return Report { version: None, findings };
+    };
+    let schema = version.validator().validate(&doc);
+    if schema.is_empty() {
+        findings.extend(rules::check(&doc, options));
+    }
+    findings.extend(schema);
+    Report { version: Some(version), findings }
 }

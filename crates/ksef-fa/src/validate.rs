@@ -15,10 +15,36 @@ use crate::value;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
+/// Which stage found a problem: KSeF's checks of the file, the schema, or the rules beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Encoding, size, forbidden constructs: KSeF refuses the file before schema validation (430).
+    Precheck,
+    /// The official XSD (KSeF: 430).
+    Schema,
+    /// Rules beyond the XSD (KSeF: 450 for those it enforces).
+    Semantic,
+}
+
+/// Whether a finding makes the invoice invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// KSeF refuses such an invoice.
+    Error,
+    /// Likely wrong (tax law, internal consistency), but KSeF does not document refusing it.
+    Warning,
+}
+
 /// One problem found in a document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// What kind of check failed, e.g. `xsd:content`, `xsd:pattern`.
+    /// Which stage found it.
+    pub kind: Kind,
+    /// Whether it makes the invoice invalid.
+    pub severity: Severity,
+    /// What kind of check failed, e.g. `xsd:content`, `xsd:pattern`, `nip-checksum`.
     pub rule: String,
     /// Where: `/Faktura/Fa/FaWiersz[2]/P_12` (an index only where an element repeats).
     pub path: String,
@@ -94,7 +120,15 @@ fn qname(node: Node<'_, '_>) -> String {
 impl<'v> Run<'v, '_, '_> {
     fn finding(&mut self, node: Node<'_, '_>, path: &str, rule: &str, pl: String, en: String) {
         let line = self.doc.text_pos_at(node.range().start).row;
-        self.findings.push(Finding { rule: rule.to_owned(), path: path.to_owned(), line, message_pl: pl, message_en: en });
+        self.findings.push(Finding {
+            kind: Kind::Schema,
+            severity: Severity::Error,
+            rule: rule.to_owned(),
+            path: path.to_owned(),
+            line,
+            message_pl: pl,
+            message_en: en,
+        });
     }
 
     fn element(&mut self, node: Node<'_, '_>, decl: &'v ElementDecl, path: &str) {

@@ -208,3 +208,24 @@ fn thousands_of_mutants_of_the_valid_samples_get_libxml2s_schema_verdict() {
     assert!(disagreements.is_empty(), "{} of {total} mutants disagree:\n{}", disagreements.len(), disagreements.join("\n"));
     std::fs::remove_dir_all(&work).ok();
 }
+
+#[test]
+fn the_ministrys_samples_have_no_errors_and_the_semantic_samples_get_theirs() {
+    let Some(shared) = shared() else { return };
+    let options = ksef_fa::rules::Options::default();
+    for file in samples(&shared) {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let report = ksef_fa::check(&std::fs::read(&file).unwrap(), &options);
+        if name.starts_with("mf") {
+            assert!(report.valid(), "{name}: {:?}", report.first_error());
+        }
+        if name.starts_with("sem01") {
+            let first = report.first_error().expect("an error");
+            assert_eq!((first.rule.as_str(), first.path.as_str()), ("nip-checksum", "/Faktura/Podmiot2/DaneIdentyfikacyjne/NIP"));
+        }
+        if name.starts_with("sem02") {
+            assert!(report.valid(), "only a warning: {:?}", report.findings);
+            assert!(report.findings.iter().any(|f| f.rule == "totals" && f.path == "/Faktura/Fa/P_15"), "{:?}", report.findings);
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! KSeF's checks of an invoice file before its schema: UTF-8 without a BOM, no other declared encoding, well-formed
+//! XML with no DTD and no processing instructions, no discouraged Unicode characters, and the size limits
+//! (1 MB, or 3 MB with an attachment).
+
+use crate::validate::{Finding, Kind, Severity};
+
+/// Largest invoice without attachments.
+pub const MAX_BYTES: usize = 1_000_000;
+/// Largest invoice with an attachment (`Zalacznik`).
+pub const MAX_BYTES_WITH_ATTACHMENT: usize = 3_000_000;
+
+pub(crate) fn finding(rule: &str, path: &str, line: u32, pl: String, en: String) -> Finding {
+    Finding {
+        kind: Kind::Precheck,
+        severity: Severity::Error,
+        rule: rule.to_owned(),
+        path: path.to_owned(),
+        line,
+        message_pl: pl,
+        message_en: en,
+    }
+}
+
+/// The text of `bytes` if KSeF would read it at all, and every precheck finding.
+pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
+    let mut findings = Vec::new();
+    if bytes.len() > MAX_BYTES_WITH_ATTACHMENT {
+        findings.push(finding(
+            "size",
+            "/",
+            1,
+            format!("Plik ma {} B; faktura może mieć najwyżej {MAX_BYTES_WITH_ATTACHMENT} B (3 MB, z załącznikiem).", bytes.len()),
+            format!("The file has {} bytes; an invoice may have at most {MAX_BYTES_WITH_ATTACHMENT} (3 MB, with an attachment).", bytes.len()),
+        ));
+        return (None, findings);
+    }
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        findings.push(finding(
+            "bom",
+            "/",
+            1,
+            "Plik zaczyna się od znacznika BOM; KSeF przyjmuje UTF-8 bez BOM.".to_owned(),
+            "The file starts with a byte order mark; KSeF takes UTF-8 without a BOM.".to_owned(),
+        ));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            findings.push(finding(
+                "utf8",
+                "/",
+                line_at(bytes, e.valid_up_to()),
+                format!("Plik nie jest poprawnym UTF-8 (bajt {}).", e.valid_up_to()),
+                format!("The file is not valid UTF-8 (at byte {}).", e.valid_up_to()),
+            ));
+            return (None, findings);
+        }
+    };
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    if let Some(declared) = declared_encoding(text).filter(|e| !e.eq_ignore_ascii_case("utf-8")) {
+        findings.push(finding(
+            "encoding",
+            "/",
+            1,
+            format!("Deklaracja XML podaje kodowanie '{declared}'; dozwolone jest tylko UTF-8."),
+            format!("The XML declaration names the encoding '{declared}'; only UTF-8 is allowed."),
+        ));
+    }
+    for (at, c) in text.char_indices() {
+        if discouraged(c) {
+            findings.push(finding(
+                "characters",
+                "/",
+                line_at(text.as_bytes(), at),
+                format!("Niedozwolony znak U+{:04X}.", c as u32),
+                format!("The discouraged character U+{:04X} is not allowed.", c as u32),
+            ));
+            break;
+        }
+    }
+    (Some(text), findings)
+}
+
+/// Size, processing instructions and DTD, once the document has parsed.
+pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for pi in doc.descendants().filter(|n| n.is_pi()) {
+        let line = doc.text_pos_at(pi.range().start).row;
+        let target = pi.pi().map(|p| p.target).unwrap_or_default();
+        findings.push(finding(
+            "processing-instruction",
+            "/",
+            line,
+            format!("Instrukcja przetwarzania <?{target} …?> jest niedozwolona."),
+            format!("The processing instruction <?{target} …?> is not allowed."),
+        ));
+    }
+    let has_attachment = doc.root_element().children().any(|c| c.is_element() && c.tag_name().name() == "Zalacznik");
+    if size > MAX_BYTES && !has_attachment {
+        findings.push(finding(
+            "size",
+            "/",
+            1,
+            format!("Faktura bez załącznika ma {size} B; dozwolone jest najwyżej {MAX_BYTES} B (1 MB)."),
+            format!("An invoice without an attachment has {size} bytes; at most {MAX_BYTES} (1 MB) are allowed."),
+        ));
+    }
+    findings
+}
+
+fn declared_encoding(text: &str) -> Option<&str> {
+    let decl = text.strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+    let rest = &rest[1..];
+    Some(&rest[..rest.find(quote)?])
+}
+
+/// The characters KSeF refuses: C1 controls but NEL, noncharacters U+FDD0–FDEF, and U+nFFFE/U+nFFFF.
+fn discouraged(c: char) -> bool {
+    let u = c as u32;
+    (0x7F..=0x84).contains(&u) || (0x86..=0x9F).contains(&u) || (0xFDD0..=0xFDEF).contains(&u) || (u & 0xFFFE) == 0xFFFE
+}
+
+fn line_at(bytes: &[u8], at: usize) -> u32 {
+    1 + bytes[..at.min(bytes.len())].iter().filter(|b| **b == b'\n').count() as u32
+}

@@ -1,0 +1,417 @@
+//! Rules beyond the schema (`reference/fa3.md` §6): the ones KSeF enforces are errors (450), the ones that
+//! follow from the VAT Act or from the invoice's own arithmetic are warnings. Amounts are exact decimals, and
+//! sums are compared with the rounding tolerance the law allows (per line or on the total).
+
+use chrono::NaiveDate;
+use ksef_core::ids::{KsefNumber, Nip};
+use roxmltree::{Document, Node};
+
+use crate::validate::{Finding, Kind, Severity};
+
+/// What the rules need besides the document.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Check NIP checksums (KSeF does in production, not in its test environment).
+    pub nip_checksums: bool,
+    /// The day KSeF receives the invoice: `P_1` may not be later. `None` skips the check.
+    pub received: Option<NaiveDate>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { nip_checksums: true, received: None }
+    }
+}
+
+struct Rules<'d, 'input> {
+    doc: &'d Document<'input>,
+    findings: Vec<Finding>,
+}
+
+/// Every rule finding in a schema-valid FA(2)/FA(3) document.
+pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
+    let mut r = Rules { doc, findings: Vec::new() };
+    let root = doc.root_element();
+    r.nips(root, options);
+    let Some(fa) = child(root, "Fa") else { return r.findings };
+    r.dates(fa, options);
+    r.ksef_numbers(fa);
+    r.corrections(fa);
+    r.totals(fa);
+    r.lines(fa);
+    r.public_bodies(root);
+    r.findings
+}
+
+fn child<'a, 'input>(node: Node<'a, 'input>, name: &str) -> Option<Node<'a, 'input>> {
+    node.children().find(|c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn children<'a, 'input: 'a>(node: Node<'a, 'input>, name: &'a str) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
+    node.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
+}
+
+fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+    child(node, name).and_then(|c| c.text()).map(str::trim)
+}
+
+/// `/Faktura/Fa/…` of an element (with an index where it repeats).
+fn path(node: Node<'_, '_>) -> String {
+    let mut parts: Vec<String> = node
+        .ancestors()
+        .filter(Node::is_element)
+        .map(|n| {
+            let name = n.tag_name().name();
+            let same: Vec<Node<'_, '_>> = n.parent().map(|p| children(p, name).collect()).unwrap_or_default();
+            match same.iter().position(|s| *s == n) {
+                Some(i) if same.len() > 1 => format!("{name}[{}]", i + 1),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
+    parts.reverse();
+    format!("/{}", parts.join("/"))
+}
+
+impl Rules<'_, '_> {
+    fn add(&mut self, node: Node<'_, '_>, severity: Severity, rule: &str, pl: String, en: String) {
+        self.findings.push(Finding {
+            kind: Kind::Semantic,
+            severity,
+            rule: rule.to_owned(),
+            path: path(node),
+            line: self.doc.text_pos_at(node.range().start).row,
+            message_pl: pl,
+            message_en: en,
+        });
+    }
+
+    /// Rule 4: the NIP checksum of every party (and of the NIP part of `IDWew`).
+    fn nips(&mut self, root: Node<'_, '_>, options: &Options) {
+        if !options.nip_checksums {
+            return;
+        }
+        for party in ["Podmiot1", "Podmiot2", "Podmiot3", "PodmiotUpowazniony"] {
+            for p in children(root, party) {
+                let Some(ids) = child(p, "DaneIdentyfikacyjne") else { continue };
+                for (field, value) in [("NIP", text(ids, "NIP")), ("IDWew", text(ids, "IDWew").map(|v| v.get(..10).unwrap_or(v)))] {
+                    let Some(value) = value else { continue };
+                    if Nip::parse(value).is_ok_and(|nip| !nip.has_valid_checksum()) {
+                        let node = child(ids, field).expect("present");
+                        self.add(
+                            node,
+                            Severity::Error,
+                            "nip-checksum",
+                            format!("{party}: NIP {value} ma błędną sumę kontrolną (KSeF odrzuca taką fakturę w środowisku produkcyjnym, status 450)."),
+                            format!("{party}: NIP {value} has an invalid checksum (KSeF's production environment refuses the invoice, status 450)."),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rules 8 and 9: the issue date is not in the future; periods and deadlines are in order.
+    fn dates(&mut self, fa: Node<'_, '_>, options: &Options) {
+        let date = |v: Option<&str>| v.and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+        let issued = date(text(fa, "P_1"));
+        if let (Some(issued), Some(received)) = (issued, options.received)
+            && issued > received
+        {
+            self.add(
+                child(fa, "P_1").expect("present"),
+                Severity::Error,
+                "issue-date",
+                format!("Data wystawienia P_1 ({issued}) jest późniejsza niż data przyjęcia przez KSeF ({received}); KSeF odrzuca taką fakturę (450)."),
+                format!("The issue date P_1 ({issued}) is later than the day KSeF receives it ({received}); KSeF refuses it (450)."),
+            );
+        }
+        if let Some(period) = child(fa, "OkresFa")
+            && let (Some(from), Some(to)) = (date(text(period, "P_6_Od")), date(text(period, "P_6_Do")))
+            && from > to
+        {
+            self.add(
+                period,
+                Severity::Warning,
+                "date-order",
+                format!("Okres P_6_Od ({from}) kończy się przed początkiem: P_6_Do ({to})."),
+                format!("The period starts after it ends: P_6_Od {from} is after P_6_Do {to}."),
+            );
+        }
+        let Some(issued) = issued else { return };
+        for due in fa.descendants().filter(|n| n.tag_name().name() == "TerminPlatnosci") {
+            if let Some(term) = date(text(due, "Termin"))
+                && term < issued
+            {
+                self.add(
+                    due,
+                    Severity::Warning,
+                    "date-order",
+                    format!("Termin płatności {term} jest wcześniejszy niż data wystawienia {issued}."),
+                    format!("The payment deadline {term} is before the issue date {issued}."),
+                );
+            }
+        }
+        for corrected in children(fa, "DaneFaKorygowanej") {
+            if let Some(then) = date(text(corrected, "DataWystFaKorygowanej"))
+                && then > issued
+            {
+                self.add(
+                    corrected,
+                    Severity::Warning,
+                    "date-order",
+                    format!("Faktura korygowana ({then}) jest późniejsza niż korekta ({issued})."),
+                    format!("The corrected invoice ({then}) is dated after the correction ({issued})."),
+                );
+            }
+        }
+    }
+
+    /// Rule 5: KSeF numbers of corrected and advance invoices carry a valid checksum.
+    fn ksef_numbers(&mut self, fa: Node<'_, '_>) {
+        for node in fa.descendants().filter(|n| matches!(n.tag_name().name(), "NrKSeFFaKorygowanej" | "NrKSeFFaZaliczkowej")) {
+            let value = node.text().unwrap_or_default().trim();
+            if let Err(e) = KsefNumber::parse(value) {
+                self.add(
+                    node,
+                    Severity::Warning,
+                    "ksef-number",
+                    format!("Numer KSeF '{value}' jest błędny: {e}."),
+                    format!("The KSeF number '{value}' is not valid: {e}."),
+                );
+            }
+        }
+    }
+
+    /// Rule 18: a correction names what it corrects, and only a correction does.
+    fn corrections(&mut self, fa: Node<'_, '_>) {
+        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
+        let correction = matches!(kind, "KOR" | "KOR_ZAL" | "KOR_ROZ");
+        let corrected = child(fa, "DaneFaKorygowanej").is_some();
+        if correction && !corrected {
+            self.add(
+                fa,
+                Severity::Warning,
+                "correction",
+                format!("Faktura korygująca ({kind}) nie wskazuje faktury korygowanej (DaneFaKorygowanej)."),
+                format!("A correction ({kind}) does not name the invoice it corrects (DaneFaKorygowanej)."),
+            );
+        }
+        if !correction {
+            for before in fa.descendants().filter(|n| matches!(n.tag_name().name(), "StanPrzed" | "StanPrzedZ")) {
+                self.add(
+                    before,
+                    Severity::Warning,
+                    "correction",
+                    format!("Wiersz 'stan przed' ({}) występuje tylko w korektach, a to faktura {kind}.", before.tag_name().name()),
+                    format!("A 'before' row ({}) belongs only in corrections, and this is a {kind} invoice.", before.tag_name().name()),
+                );
+            }
+        }
+    }
+
+    /// Rules 11 and 12: on VAT and UPR invoices, each rate's lines add up to its net total, and P_15 to all totals.
+    fn totals(&mut self, fa: Node<'_, '_>) {
+        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
+        if !matches!(kind, "VAT" | "UPR") {
+            return;
+        }
+        let Some(p15) = text(fa, "P_15").and_then(Amount::parse) else { return };
+        let groups: Vec<(&str, Amount)> = fa
+            .children()
+            .filter(|c| c.is_element())
+            .filter_map(|c| {
+                let name = c.tag_name().name();
+                let total = (name.starts_with("P_13_") || name.starts_with("P_14_")) && !name.ends_with('W');
+                total.then(|| Amount::parse(c.text().unwrap_or_default().trim()).map(|a| (name, a))).flatten()
+            })
+            .collect();
+        if !groups.is_empty() {
+            let sum = groups.iter().fold(Amount::ZERO, |s, (_, a)| s + *a);
+            let tolerance = Amount::cents(groups.len() as i128);
+            if (sum - p15).abs() > tolerance {
+                self.add(
+                    child(fa, "P_15").expect("present"),
+                    Severity::Warning,
+                    "totals",
+                    format!("P_15 = {p15}, a suma kwot netto i podatku (P_13_x, P_14_x) = {sum}."),
+                    format!("P_15 is {p15}, but the net and tax totals (P_13_x, P_14_x) add up to {sum}."),
+                );
+            }
+        }
+        // Net totals per rate, from lines priced net (gross-priced lines, P_11A, are left alone).
+        let lines: Vec<Node<'_, '_>> = children(fa, "FaWiersz").collect();
+        if lines.is_empty() || lines.iter().any(|l| child(*l, "P_11A").is_some()) {
+            return;
+        }
+        for (field, rates) in RATE_FIELDS {
+            let in_group: Vec<Amount> = lines
+                .iter()
+                .filter(|l| text(**l, "P_12").is_some_and(|r| rates.contains(&r)) && child(**l, "StanPrzed").is_none())
+                .filter_map(|l| text(*l, "P_11").and_then(Amount::parse))
+                .collect();
+            let stated = text(fa, field).and_then(Amount::parse);
+            if in_group.is_empty() {
+                continue;
+            }
+            let sum = in_group.iter().fold(Amount::ZERO, |s, a| s + *a);
+            let stated_or_zero = stated.unwrap_or(Amount::ZERO);
+            if (sum - stated_or_zero).abs() > Amount::cents(in_group.len() as i128) {
+                self.add(
+                    child(fa, field).unwrap_or(fa),
+                    Severity::Warning,
+                    "rate-totals",
+                    format!("{field} = {stated_or_zero}, a wiersze ze stawką {} sumują się do {sum}.", rates.join("/")),
+                    format!("{field} is {stated_or_zero}, but the lines at rate {} add up to {sum}.", rates.join("/")),
+                );
+            }
+        }
+    }
+
+    /// Rules 13 and 24: line arithmetic, and line numbers that do not repeat.
+    fn lines(&mut self, fa: Node<'_, '_>) {
+        let mut numbers = std::collections::HashSet::new();
+        for line in children(fa, "FaWiersz") {
+            // A correction's "before" row repeats the number of the row it corrects.
+            if let Some(number) = text(line, "NrWierszaFa").filter(|_| child(line, "StanPrzed").is_none())
+                && !numbers.insert(number.to_owned())
+            {
+                self.add(
+                    line,
+                    Severity::Warning,
+                    "line-numbers",
+                    format!("Numer wiersza {number} powtarza się."),
+                    format!("The line number {number} repeats."),
+                );
+            }
+            let amount = |name| text(line, name).and_then(Amount::parse);
+            if let (Some(quantity), Some(price), Some(net)) = (amount("P_8B"), amount("P_9A"), amount("P_11")) {
+                // P_10 is read both ways in practice: per line (MF's brochure) and per unit (MF's example 4).
+                let discount = amount("P_10").unwrap_or(Amount::ZERO);
+                let per_line = quantity.times(price).map(|v| v - discount);
+                let per_unit = quantity.times(price - discount);
+                let near = |v: Option<Amount>| v.is_some_and(|v| (v - net).abs() <= Amount::cents(1));
+                if let Some(expected) = per_line.filter(|_| !near(per_line) && !near(per_unit)) {
+                    self.add(
+                        line,
+                        Severity::Warning,
+                        "line-amount",
+                        format!("P_11 = {net}, a ilość × cena netto − rabat (P_8B × P_9A − P_10) = {}.", expected.round2()),
+                        format!("P_11 is {net}, but quantity × net price − discount (P_8B × P_9A − P_10) is {}.", expected.round2()),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rule 21: an invoice for a local government unit (JST) or a VAT group member (GV) names the recipient.
+    fn public_bodies(&mut self, root: Node<'_, '_>) {
+        let Some(buyer) = child(root, "Podmiot2") else { return };
+        let roles: Vec<&str> = children(root, "Podmiot3").filter_map(|p| text(p, "Rola")).collect();
+        for (flag, role, pl, en) in [
+            ("JST", "8", "jednostki samorządu terytorialnego (JST=1) wymaga Podmiot3 z Rola 8 (odbiorca)", "a local government unit (JST=1) needs a Podmiot3 with Rola 8 (recipient)"),
+            ("GV", "10", "członka grupy VAT (GV=1) wymaga Podmiot3 z Rola 10 (odbiorca)", "a VAT group member (GV=1) needs a Podmiot3 with Rola 10 (recipient)"),
+        ] {
+            if text(buyer, flag) == Some("1") && !roles.contains(&role) {
+                self.add(buyer, Severity::Warning, "recipient", format!("Faktura dla {pl}."), format!("An invoice for {en}."));
+            }
+        }
+    }
+}
+
+/// Net-total fields and the line rates that feed them (`reference/fa3.md` §3).
+const RATE_FIELDS: &[(&str, &[&str])] = &[
+    ("P_13_1", &["23", "22"]),
+    ("P_13_2", &["8", "7"]),
+    ("P_13_3", &["5"]),
+    ("P_13_4", &["4", "3"]),
+    ("P_13_6_1", &["0 KR"]),
+    ("P_13_6_2", &["0 WDT"]),
+    ("P_13_6_3", &["0 EX"]),
+    ("P_13_7", &["zw"]),
+    ("P_13_8", &["np I"]),
+    ("P_13_9", &["np II"]),
+    ("P_13_10", &["oo"]),
+];
+
+/// An exact amount: an integer count of 10⁻⁸ (the finest fraction the FA schemas allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Amount(i128);
+
+const SCALE: i128 = 100_000_000;
+
+impl Amount {
+    const ZERO: Amount = Amount(0);
+
+    fn cents(n: i128) -> Amount {
+        Amount(n * SCALE / 100)
+    }
+
+    fn parse(text: &str) -> Option<Amount> {
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        if int.is_empty() || int.len() > 20 || frac.len() > 8 || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value = int.parse::<i128>().ok()? * SCALE + format!("{frac:0<8}").parse::<i128>().ok()?;
+        Some(Amount(if negative { -value } else { value }))
+    }
+
+    fn abs(self) -> Amount {
+        Amount(self.0.abs())
+    }
+
+    fn times(self, other: Amount) -> Option<Amount> {
+        Some(Amount(self.0.checked_mul(other.0)? / SCALE))
+    }
+
+    /// Rounded half away from zero to grosze.
+    fn round2(self) -> Amount {
+        let unit = SCALE / 100;
+        let rounded = (self.0.abs() + unit / 2) / unit * unit;
+        Amount(if self.0 < 0 { -rounded } else { rounded })
+    }
+}
+
+impl std::ops::Add for Amount {
+    type Output = Amount;
+    fn add(self, other: Amount) -> Amount {
+        Amount(self.0 + other.0)
+    }
+}
+
+impl std::ops::Sub for Amount {
+    type Output = Amount;
+    fn sub(self, other: Amount) -> Amount {
+        Amount(self.0 - other.0)
+    }
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let v = self.0.abs();
+        let frac = format!("{:08}", v % SCALE);
+        let frac = frac.trim_end_matches('0');
+        let frac = if frac.len() < 2 { format!("{frac:0<2}") } else { frac.to_owned() };
+        write!(f, "{sign}{}.{frac}", v / SCALE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_and_print_as_in_invoices() {
+        let a = Amount::parse("2051.005").unwrap();
+        assert_eq!(a.to_string(), "2051.005");
+        assert_eq!(Amount::parse("0.1").unwrap() + Amount::parse("0.2").unwrap(), Amount::parse("0.3").unwrap());
+        assert_eq!(Amount::parse("-12.345").unwrap().round2().to_string(), "-12.35");
+        assert_eq!(Amount::parse("3").unwrap().times(Amount::parse("1.5").unwrap()).unwrap().to_string(), "4.50");
+        assert!(Amount::parse("1e3").is_none() && Amount::parse("1.123456789").is_none());
+    }
+}
