@@ -4,6 +4,7 @@
 
 #![deny(missing_docs)]
 
+mod canonical;
 mod pattern;
 pub mod precheck;
 pub mod rules;
@@ -16,6 +17,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+pub use crate::canonical::canonical;
 pub use crate::validate::{Finding, Kind, Severity, Validator};
 
 /// The FA(3) namespace.

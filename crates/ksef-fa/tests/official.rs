@@ -229,3 +229,22 @@ fn the_ministrys_samples_have_no_errors_and_the_semantic_samples_get_theirs() {
         }
     }
 }
+
+#[test]
+fn the_canonical_form_is_libxml2s_canonical_xml() {
+    let Some(shared) = shared() else { return };
+    let mut compared = 0;
+    for file in samples(&shared) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // xmllint --c14n keeps comments; the form KSeF's hash-free comparisons use drops them.
+        if text.contains("<!--") {
+            continue;
+        }
+        let Ok(doc) = roxmltree::Document::parse(&text) else { continue };
+        let output = Command::new("xmllint").arg("--c14n").arg(&file).output().expect("xmllint runs");
+        assert!(output.status.success(), "{}", file.display());
+        assert_eq!(ksef_fa::canonical(&doc), String::from_utf8(output.stdout).unwrap(), "{}", file.display());
+        compared += 1;
+    }
+    assert!(compared > 30, "{compared} samples compared");
+}

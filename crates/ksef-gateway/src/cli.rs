@@ -35,6 +35,9 @@ enum Command {
     /// a gateway or straight to KSeF, and prints each invoice's KSeF number or error. Run it again after an
     /// interruption: it continues and never sends an invoice twice.
     Batch(BatchArgs),
+    /// Check invoice files (FA(2)/FA(3)) offline as KSeF will: prechecks, the official schema, and the rules
+    /// beyond it. Exit 0 only when every file is valid; `--json` prints one object per file.
+    Validate(crate::commands::validate::ValidateArgs),
 }
 
 /// Arguments of `ksef-gateway batch`.
@@ -189,6 +192,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(args) => crate::commands::tenant::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
+        Command::Validate(args) => crate::commands::validate::run(args),
         Command::Batch(args) => match args.command {
             BatchCommand::Send(args) => crate::commands::batch::send(args).await,
         },

@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, batch, invoices, queries, sessions};
+use crate::api::{self, AppState, batch, documents, invoices, queries, sessions};
 
 /// Builds the router.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
@@ -32,6 +32,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ksefInvoiceQueryStart", post(queries::start))
         .route("/ksefInvoiceQueryStatus/{queryId}", get(queries::status))
         .route("/ksefInvoiceQueryResult/{queryId}/{queryPartNumber}", get(queries::result))
+        .route("/ksefInvoiceValidate", post(documents::validate))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)

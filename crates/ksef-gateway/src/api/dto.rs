@@ -353,13 +353,78 @@ pub struct Error {
     /// KSeF's own code and message, when KSeF refused or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ksef: Option<KsefErrorInfo>,
+    /// Every finding, when a document was checked (not in the seed): `details` is the first error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingInfo>,
 }
 
 impl Error {
     /// The body for `code` with `details`.
     pub fn new(code: ErrorCode, details: String, ksef: Option<KsefErrorInfo>) -> Error {
-        Error { code: code.code().to_string(), name: code.name().to_owned(), description: code.description().to_owned(), details, ksef }
+        Error {
+            code: code.code().to_string(),
+            name: code.name().to_owned(),
+            description: code.description().to_owned(),
+            details,
+            ksef,
+            findings: Vec::new(),
+        }
     }
+}
+
+/// One problem found in an invoice document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingInfo {
+    /// `precheck` (KSeF refuses the file before its schema), `schema` (the official XSD) or `semantic` (rules beyond it).
+    pub kind: String,
+    /// `error` (KSeF refuses the invoice: status 430, or 450 for semantic errors) or `warning` (likely wrong; KSeF does not check).
+    pub severity: String,
+    /// The check, e.g. `xsd:pattern`, `nip-checksum`, `totals`.
+    pub rule: String,
+    /// Where, e.g. `/Faktura/Fa/FaWiersz[2]/P_12`.
+    pub path: String,
+    /// The line, from 1.
+    pub line: u32,
+    /// The problem, in Polish.
+    pub message_pl: String,
+    /// The problem, in English.
+    pub message_en: String,
+}
+
+impl From<&ksef_fa::Finding> for FindingInfo {
+    fn from(f: &ksef_fa::Finding) -> FindingInfo {
+        let kind = match f.kind {
+            ksef_fa::Kind::Precheck => "precheck",
+            ksef_fa::Kind::Schema => "schema",
+            ksef_fa::Kind::Semantic => "semantic",
+        };
+        let severity = if f.severity == ksef_fa::Severity::Error { "error" } else { "warning" };
+        FindingInfo {
+            kind: kind.to_owned(),
+            severity: severity.to_owned(),
+            rule: f.rule.clone(),
+            path: f.path.clone(),
+            line: f.line,
+            message_pl: f.message_pl.clone(),
+            message_en: f.message_en.clone(),
+        }
+    }
+}
+
+/// `ksefInvoiceValidate` answer for a valid invoice.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceValidateResponse {
+    /// The schema version, from the document's namespace.
+    pub invoice_version: KsefInvoiceVersion,
+    /// Always true here: an invalid invoice is answered with an `Error` (1203) listing every finding.
+    pub valid: bool,
+    /// The document's Canonical XML 1.0 form (without comments), base64.
+    pub canonical_form: String,
+    /// Warnings (rules KSeF does not enforce); not in the seed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingInfo>,
 }
 
 /// Whose invoices a search is for.

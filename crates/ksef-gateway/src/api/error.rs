@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::dto::{Error, KsefErrorInfo};
+use super::dto::{Error, FindingInfo, KsefErrorInfo};
 use crate::errors::ErrorCode;
 use crate::ops::OpError;
 
@@ -40,6 +40,13 @@ impl IntoResponse for ApiError {
                 let ksef = ksef.as_ref().map(|k| KsefErrorInfo { http_status: k.http_status, code: k.code, message: k.message.clone() });
                 (*status, Error::new(*code, details.clone(), ksef))
             }
+            OpError::Invalid { code, findings } => {
+                let first = findings.iter().find(|f| f.severity == ksef_fa::Severity::Error).or(findings.first());
+                let details = first.map(|f| format!("{} (line {}): {}", f.path, f.line, f.message_en)).unwrap_or_default();
+                let mut body = Error::new(*code, details, None);
+                body.findings = findings.iter().map(FindingInfo::from).collect();
+                (code.http_status(), body)
+            }
             // Internal detail stays in the log; the caller gets the code and a pointer there.
             OpError::Internal(_) => (500, Error::new(ErrorCode::Internal, "unexpected error; see the gateway's log".to_owned(), None)),
         };
@@ -57,6 +64,9 @@ pub async fn log_errors(request: Request, next: Next) -> Response {
     if let Some(Logged(err)) = response.extensions().get::<Logged>() {
         match err.as_ref() {
             OpError::Internal(inner) => tracing::error!(error = ?inner, http.route = %route, "request failed"),
+            OpError::Invalid { code, findings } => {
+                tracing::info!(error.code = code.code(), findings = findings.len(), http.route = %route, "document refused")
+            }
             OpError::Refused { code, details, ksef, .. } => tracing::info!(
                 error.code = code.code(),
                 error.details = %details,

@@ -1,6 +1,7 @@
 //! The HTTP edge: extract and parse, call one operation, map the result. The route table is in `router.rs`.
 
 pub mod batch;
+pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -71,6 +72,7 @@ impl Modify for ApiKeyAuth {
         queries::start,
         queries::status,
         queries::result,
+        documents::validate,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth),

@@ -6,3 +6,4 @@ pub(crate) mod export;
 pub(crate) mod remote;
 pub(crate) mod serve;
 pub(crate) mod tenant;
+pub(crate) mod validate;

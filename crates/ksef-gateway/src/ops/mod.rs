@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
 pub mod batch;
+pub mod documents;
 pub mod invoices;
 pub mod queries;
 pub mod sessions;
@@ -89,6 +90,14 @@ pub enum OpError {
         details: String,
         /// KSeF's own answer, when KSeF was the one to refuse or fail.
         ksef: Option<KsefFailure>,
+    },
+    /// A document that is not a valid invoice: `code` (1203, or 1202 for its size), every finding.
+    #[error("{code:?}: {} finding(s)", findings.len())]
+    Invalid {
+        /// The code.
+        code: ErrorCode,
+        /// Every finding, errors first as found.
+        findings: Vec<ksef_fa::Finding>,
     },
     /// Anything unexpected.
     #[error(transparent)]
