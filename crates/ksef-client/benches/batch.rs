@@ -20,24 +20,11 @@ fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// An FA(3)-shaped invoice of about `size` bytes: `lines` invoice rows make up the bulk.
+/// A valid FA(3) invoice of about `size` bytes: its lines make up the bulk.
 fn invoice(number: &str, size: usize) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive();
-    let head = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{NIP}</NIP><Nazwa>Sprzedawca</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>7010002137</NIP><Nazwa>Nabywca</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury>"#
-    );
-    let mut xml = head.into_bytes();
-    let mut line = 1;
-    while xml.len() + 200 < size {
-        xml.extend_from_slice(
-            format!("<FaWiersz><NrWierszaFa>{line}</NrWierszaFa><P_7>Usługa nr {line} dla {number}</P_7><P_8A>szt.</P_8A><P_8B>{}</P_8B><P_9A>{}.00</P_9A><P_11>100.00</P_11><P_12>23</P_12></FaWiersz>", line % 7 + 1, line * 13 % 1000)
-                .as_bytes(),
-        );
-        line += 1;
-    }
-    xml.extend_from_slice(b"</Fa></Faktura>");
-    xml
+    let today = chrono::Utc::now().date_naive().to_string();
+    let lines = size.saturating_sub(1_300) / 170;
+    ksef_fa::example::invoice(NIP, "1111111111", number, &today, lines.max(1)).into_bytes()
 }
 
 /// The process's peak resident memory so far, in MiB.

@@ -36,7 +36,8 @@ pub use crate::config::{EmulatorConfig, RateLimitProfile};
 pub use crate::routes::auth::IssuedToken;
 pub use crate::upo::UPO_NAMESPACE;
 pub use crate::verify::{
-    FA2_NAMESPACE, FA3_NAMESPACE, InvoiceFacts, InvoiceVerifier, MinimalVerifier, Rejection, RejectionKind, Verdict,
+    FA2_NAMESPACE, FA3_NAMESPACE, InvoiceFacts, InvoiceVerifier, MinimalVerifier, Rejection, RejectionKind, SchemaVerifier,
+    Verdict,
 };
 
 use crate::state::AppState;
@@ -52,7 +53,7 @@ impl Emulator {
     /// Opens the emulator's state in `config.data_dir` (making keys and the database on first use) and
     /// starts its background workers. `public_url` is the base of every URL it hands out.
     pub async fn open(config: EmulatorConfig, public_url: &str) -> anyhow::Result<Emulator> {
-        Emulator::open_with(config, public_url, Arc::new(SystemClock), Arc::new(MinimalVerifier)).await
+        Emulator::open_with(config, public_url, Arc::new(SystemClock), Arc::new(SchemaVerifier)).await
     }
 
     /// As [`Emulator::open`], with a chosen clock and invoice verifier.
@@ -119,7 +120,7 @@ impl EmulatorServer {
     ///
     /// The public URL is `config.public_url` with `{port}` replaced by the bound port, or `http://{bound address}`.
     pub async fn bind(listen: SocketAddr, config: EmulatorConfig) -> anyhow::Result<EmulatorServer> {
-        EmulatorServer::bind_with(listen, config, Arc::new(SystemClock), Arc::new(MinimalVerifier)).await
+        EmulatorServer::bind_with(listen, config, Arc::new(SystemClock), Arc::new(SchemaVerifier)).await
     }
 
     /// As [`EmulatorServer::bind`], with a chosen clock and invoice verifier.

@@ -1,9 +1,10 @@
 //! The seam where the emulator decides whether an invoice's content is acceptable, and reads the facts
 //! it needs (seller, number, kind, parties, amounts) for duplicates, permissions, UPO and metadata.
 //!
-//! [`MinimalVerifier`] applies KSeF's pre-checks (UTF-8, no BOM, well-formed, no DTD, no processing
-//! instructions), checks the namespace and form code, and requires the identification fields. A full
-//! FA(3) schema and business-rule validator plugs in through [`InvoiceVerifier`] without touching the rest.
+//! [`SchemaVerifier`] (the default) checks an invoice as KSeF does, with the official schema and the rules KSeF
+//! enforces (`ksef-fa`). [`MinimalVerifier`] applies only KSeF's pre-checks (UTF-8, no BOM, well-formed, no DTD, no
+//! processing instructions), checks the namespace and form code, and requires the identification fields; both
+//! read the facts the same way.
 
 use std::fmt;
 
@@ -83,6 +84,35 @@ pub enum Verdict {
     Accepted(InvoiceFacts),
     /// Refused.
     Rejected(Rejection),
+}
+
+/// KSeF's checks with the official schema: the prechecks and the FA(2)/FA(3) XSD (status 430) and the rules
+/// KSeF enforces (450), from `ksef-fa`; NIP checksums are not checked, as in KSeF's test environment, and the
+/// issue date is checked when the invoice is processed. An acceptable invoice's facts are then read as
+/// [`MinimalVerifier`] reads them. The emulator's default.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SchemaVerifier;
+
+impl InvoiceVerifier for SchemaVerifier {
+    fn verify(&self, form: &FormCode, xml: &[u8]) -> Verdict {
+        let report = ksef_fa::check(xml, &ksef_fa::rules::Options { nip_checksums: false, received: None });
+        let errors: Vec<&ksef_fa::Finding> = report.findings.iter().filter(|f| f.severity == ksef_fa::Severity::Error).collect();
+        if errors.is_empty() {
+            return MinimalVerifier.verify(form, xml);
+        }
+        let kind = if errors.iter().all(|f| f.kind == ksef_fa::Kind::Semantic) { RejectionKind::Semantic } else { RejectionKind::Schema };
+        let details = errors.iter().take(20).map(|f| format!("{} (linia {}): {}", f.path, f.line, f.message_pl)).collect();
+        Verdict::Rejected(Rejection { kind, details, invoice_number: invoice_number(xml) })
+    }
+}
+
+/// `P_2` of a document that may be invalid, if it can be read at all.
+fn invoice_number(xml: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(xml).ok()?;
+    let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
+    let doc = roxmltree::Document::parse_with_options(text, options).ok()?;
+    let number = doc.descendants().find(|n| n.tag_name().name() == "P_2")?.text()?.trim();
+    (!number.is_empty()).then(|| number.to_owned())
 }
 
 /// Decides whether invoice content is acceptable for a session's form.

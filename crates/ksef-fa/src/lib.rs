@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 mod canonical;
+pub mod example;
 mod pattern;
 pub mod precheck;
 pub mod rules;

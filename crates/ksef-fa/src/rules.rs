@@ -55,31 +55,13 @@ fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
     child(node, name).and_then(|c| c.text()).map(str::trim)
 }
 
-/// `/Faktura/Fa/…` of an element (with an index where it repeats).
-fn path(node: Node<'_, '_>) -> String {
-    let mut parts: Vec<String> = node
-        .ancestors()
-        .filter(Node::is_element)
-        .map(|n| {
-            let name = n.tag_name().name();
-            let same: Vec<Node<'_, '_>> = n.parent().map(|p| children(p, name).collect()).unwrap_or_default();
-            match same.iter().position(|s| *s == n) {
-                Some(i) if same.len() > 1 => format!("{name}[{}]", i + 1),
-                _ => name.to_owned(),
-            }
-        })
-        .collect();
-    parts.reverse();
-    format!("/{}", parts.join("/"))
-}
-
 impl Rules<'_, '_> {
     fn add(&mut self, node: Node<'_, '_>, severity: Severity, rule: &str, pl: String, en: String) {
         self.findings.push(Finding {
             kind: Kind::Semantic,
             severity,
             rule: rule.to_owned(),
-            path: path(node),
+            path: crate::validate::path_of(node),
             line: self.doc.text_pos_at(node.range().start).row,
             message_pl: pl,
             message_en: en,

@@ -91,17 +91,15 @@ impl Validator {
         let mut run = Run { v: self, doc, findings: Vec::new() };
         let root = doc.root_element();
         let decl = &self.schema.root;
-        let path = format!("/{}", root.tag_name().name());
         if root.tag_name().name() != decl.name || root.tag_name().namespace() != decl.namespace.as_deref() {
             run.finding(
                 root,
-                &path,
                 "xsd:root",
                 format!("Element główny {{{}}}{} nie jest zadeklarowany w schemacie (oczekiwano {{{}}}{}).", root.tag_name().namespace().unwrap_or(""), root.tag_name().name(), self.schema.namespace, decl.name),
                 format!("No matching global declaration available for the validation root {{{}}}{}.", root.tag_name().namespace().unwrap_or(""), root.tag_name().name()),
             );
         } else {
-            run.element(root, decl, &path);
+            run.element(root, decl);
         }
         run.findings
     }
@@ -113,59 +111,72 @@ struct Run<'v, 'd, 'input> {
     findings: Vec<Finding>,
 }
 
-fn qname(node: Node<'_, '_>) -> String {
-    node.tag_name().name().to_owned()
+/// `/Faktura/Fa/FaWiersz[2]/P_12`: the element's path, with an index where a name repeats among siblings.
+pub(crate) fn path_of(node: Node<'_, '_>) -> String {
+    let mut parts: Vec<String> = node
+        .ancestors()
+        .filter(Node::is_element)
+        .map(|n| {
+            let name = n.tag_name().name();
+            let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == name;
+            let before = n.prev_siblings().skip(1).filter(same).count();
+            let after = n.next_siblings().skip(1).filter(same).count();
+            if before + after > 0 { format!("{name}[{}]", before + 1) } else { name.to_owned() }
+        })
+        .collect();
+    parts.reverse();
+    format!("/{}", parts.join("/"))
 }
 
 impl<'v> Run<'v, '_, '_> {
-    fn finding(&mut self, node: Node<'_, '_>, path: &str, rule: &str, pl: String, en: String) {
+    fn finding(&mut self, node: Node<'_, '_>, rule: &str, pl: String, en: String) {
         let line = self.doc.text_pos_at(node.range().start).row;
+        let path = path_of(node);
         self.findings.push(Finding {
             kind: Kind::Schema,
             severity: Severity::Error,
             rule: rule.to_owned(),
-            path: path.to_owned(),
+            path,
             line,
             message_pl: pl,
             message_en: en,
         });
     }
 
-    fn element(&mut self, node: Node<'_, '_>, decl: &'v ElementDecl, path: &str) {
-        let name = qname(node);
+    fn element(&mut self, node: Node<'_, '_>, decl: &'v ElementDecl) {
+        let name = node.tag_name().name();
         match decl.ty {
             TypeRef::Simple(ty) => {
-                self.attributes(node, &[], path);
-                if self.no_child_elements(node, path, &name) {
-                    self.text_value(node, ty, decl.fixed.as_deref(), path, &name);
+                self.attributes(node, &[]);
+                if self.no_child_elements(node, name) {
+                    self.text_value(node, ty, decl.fixed.as_deref(), name);
                 }
             }
             TypeRef::Complex(ty) => {
                 let ct = &self.v.schema.complex_types[ty];
-                self.attributes(node, &ct.attributes, path);
+                self.attributes(node, &ct.attributes);
                 match &ct.content {
                     Content::Empty => {
-                        if self.no_child_elements(node, path, &name) && !text_of(node).trim().is_empty() {
-                            self.finding(node, path, "xsd:content", format!("Element '{name}' musi być pusty."), format!("Element '{name}': The element must be empty."));
+                        if self.no_child_elements(node, name) && !text_of(node).trim().is_empty() {
+                            self.finding(node, "xsd:content", format!("Element '{name}' musi być pusty."), format!("Element '{name}': The element must be empty."));
                         }
                     }
                     Content::Simple(st) => {
-                        if self.no_child_elements(node, path, &name) {
-                            self.text_value(node, *st, decl.fixed.as_deref(), path, &name);
+                        if self.no_child_elements(node, name) {
+                            self.text_value(node, *st, decl.fixed.as_deref(), name);
                         }
                     }
-                    Content::Elements(particle) => self.children(node, particle, path, &name),
+                    Content::Elements(particle) => self.children(node, particle, name),
                 }
             }
         }
     }
 
     /// False (with a finding) if `node` has child elements although its type allows only text.
-    fn no_child_elements(&mut self, node: Node<'_, '_>, path: &str, name: &str) -> bool {
+    fn no_child_elements(&mut self, node: Node<'_, '_>, name: &str) -> bool {
         if node.children().any(|c| c.is_element()) {
             self.finding(
                 node,
-                path,
                 "xsd:content",
                 format!("Element '{name}' może zawierać tylko tekst, nie elementy."),
                 format!("Element '{name}': Element content is not allowed, because the content type is a simple type definition."),
@@ -175,10 +186,10 @@ impl<'v> Run<'v, '_, '_> {
         true
     }
 
-    fn text_value(&mut self, node: Node<'_, '_>, ty: usize, fixed: Option<&str>, path: &str, name: &str) {
+    fn text_value(&mut self, node: Node<'_, '_>, ty: usize, fixed: Option<&str>, name: &str) {
         let text = text_of(node);
         if let Err(e) = value::check(&self.v.schema, &self.v.patterns, ty, &text) {
-            self.finding(node, path, &format!("xsd:{}", e.rule), format!("Element '{name}': {}", e.pl), format!("Element '{name}': {}", e.en));
+            self.finding(node, &format!("xsd:{}", e.rule), format!("Element '{name}': {}", e.pl), format!("Element '{name}': {}", e.en));
             return;
         }
         if let Some(fixed) = fixed {
@@ -186,7 +197,6 @@ impl<'v> Run<'v, '_, '_> {
             if value::normalize(&text, mode) != value::normalize(fixed, mode) {
                 self.finding(
                     node,
-                    path,
                     "xsd:fixed",
                     format!("Element '{name}': wartość musi być równa '{fixed}'."),
                     format!("Element '{name}': The value does not match the fixed value constraint '{fixed}'."),
@@ -195,8 +205,8 @@ impl<'v> Run<'v, '_, '_> {
         }
     }
 
-    fn attributes(&mut self, node: Node<'_, '_>, declared: &'v [crate::schema::AttributeDecl], path: &str) {
-        let name = qname(node);
+    fn attributes(&mut self, node: Node<'_, '_>, declared: &'v [crate::schema::AttributeDecl]) {
+        let name = node.tag_name().name();
         for attr in node.attributes() {
             if attr.namespace() == Some(XSI) {
                 continue;
@@ -205,7 +215,6 @@ impl<'v> Run<'v, '_, '_> {
                 let shown = attr.name();
                 self.finding(
                     node,
-                    path,
                     "xsd:attribute",
                     format!("Element '{name}': atrybut '{shown}' jest niedozwolony."),
                     format!("Element '{name}', attribute '{shown}': The attribute '{shown}' is not allowed."),
@@ -215,7 +224,6 @@ impl<'v> Run<'v, '_, '_> {
             if let Err(e) = value::check(&self.v.schema, &self.v.patterns, decl.ty, attr.value()) {
                 self.finding(
                     node,
-                    path,
                     &format!("xsd:{}", e.rule),
                     format!("Element '{name}', atrybut '{}': {}", decl.name, e.pl),
                     format!("Element '{name}', attribute '{}': {}", decl.name, e.en),
@@ -225,7 +233,6 @@ impl<'v> Run<'v, '_, '_> {
                 if value::normalize(attr.value(), mode) != value::normalize(fixed, mode) {
                     self.finding(
                         node,
-                        path,
                         "xsd:fixed",
                         format!("Element '{name}', atrybut '{}': wartość '{}' musi być równa '{fixed}'.", decl.name, attr.value()),
                         format!(
@@ -241,7 +248,6 @@ impl<'v> Run<'v, '_, '_> {
             if node.attribute(decl.name.as_str()).is_none() {
                 self.finding(
                     node,
-                    path,
                     "xsd:attribute",
                     format!("Element '{name}': brak wymaganego atrybutu '{}'.", decl.name),
                     format!("Element '{name}': The attribute '{}' is required but missing.", decl.name),
@@ -250,11 +256,10 @@ impl<'v> Run<'v, '_, '_> {
         }
     }
 
-    fn children(&mut self, node: Node<'_, '_>, particle: &'v Particle, path: &str, name: &str) {
+    fn children(&mut self, node: Node<'_, '_>, particle: &'v Particle, name: &str) {
         if node.children().any(|c| c.is_text() && !c.text().unwrap_or_default().trim().is_empty()) {
             self.finding(
                 node,
-                path,
                 "xsd:content",
                 format!("Element '{name}' może zawierać tylko elementy, nie tekst."),
                 format!("Element '{name}': Character content other than whitespace is not allowed because the content type is 'element-only'."),
@@ -262,55 +267,118 @@ impl<'v> Run<'v, '_, '_> {
         }
         let elements: Vec<Node<'_, '_>> = node.children().filter(Node::is_element).collect();
         let keys: Vec<(Option<&str>, &str)> = elements.iter().map(|e| (e.tag_name().namespace(), e.tag_name().name())).collect();
-        let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), decls: HashMap::new(), furthest: 0 };
-        let complete = matcher.ends(particle, 0).contains(&keys.len());
-        if !complete {
-            let at = matcher.furthest;
-            let expected: Vec<&str> = matcher.expected.get(&at).map(|s| s.iter().copied().collect()).unwrap_or_default();
-            let list = expected.join(", ");
-            match elements.get(at) {
-                Some(child) => {
-                    let child_name = child.tag_name().name();
-                    let child_path = format!("{path}/{child_name}");
-                    let (pl, en) = if expected.is_empty() {
-                        (format!("Element '{child_name}' jest tu niedozwolony."), format!("Element '{child_name}': This element is not expected."))
-                    } else {
-                        (
-                            format!("Element '{child_name}' jest tu niedozwolony; oczekiwano: {list}."),
-                            format!("Element '{child_name}': This element is not expected. Expected is ( {list} )."),
-                        )
-                    };
-                    self.finding(*child, &child_path, "xsd:content", pl, en);
+        // The schema is deterministic (XSD's unique particle attribution), so one greedy pass matches any valid
+        // content; only when it fails does the exhaustive matcher run, to say what went wrong and where.
+        let mut decls: Vec<&'v ElementDecl> = Vec::with_capacity(keys.len());
+        let mut at = 0;
+        let greedy = greedy(particle, &keys, &mut at, &mut decls) && at == keys.len();
+        if !greedy {
+            let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), decls: HashMap::new(), furthest: 0 };
+            let complete = matcher.ends(particle, 0).contains(&keys.len());
+            if !complete {
+                let at = matcher.furthest;
+                let expected: Vec<&str> = matcher.expected.get(&at).map(|s| s.iter().copied().collect()).unwrap_or_default();
+                let list = expected.join(", ");
+                match elements.get(at) {
+                    Some(child) => {
+                        let child_name = child.tag_name().name();
+                        let (pl, en) = if expected.is_empty() {
+                            (format!("Element '{child_name}' jest tu niedozwolony."), format!("Element '{child_name}': This element is not expected."))
+                        } else {
+                            (
+                                format!("Element '{child_name}' jest tu niedozwolony; oczekiwano: {list}."),
+                                format!("Element '{child_name}': This element is not expected. Expected is ( {list} )."),
+                            )
+                        };
+                        self.finding(*child, "xsd:content", pl, en);
+                    }
+                    None => self.finding(
+                        node,
+                        "xsd:content",
+                        format!("Element '{name}' jest niekompletny; brakuje: {list}."),
+                        format!("Element '{name}': Missing child element(s). Expected is ( {list} )."),
+                    ),
                 }
-                None => self.finding(
-                    node,
-                    path,
-                    "xsd:content",
-                    format!("Element '{name}' jest niekompletny; brakuje: {list}."),
-                    format!("Element '{name}': Missing child element(s). Expected is ( {list} )."),
-                ),
             }
-        }
-        let counts = sibling_counts(&elements);
-        let mut seen: HashMap<&str, usize> = HashMap::new();
-        for (i, child) in elements.iter().enumerate() {
-            let child_name = child.tag_name().name();
-            let index = seen.entry(child_name).or_default();
-            *index += 1;
             // Children past the first that does not fit were not matched: they are not checked further.
-            let Some(decl) = matcher.decls.get(&i) else { continue };
-            let child_path = if counts[child_name] > 1 { format!("{path}/{child_name}[{index}]") } else { format!("{path}/{child_name}") };
-            self.element(*child, decl, &child_path);
+            decls = (0..elements.len()).map_while(|i| matcher.decls.get(&i).copied()).collect();
+        }
+        for (child, decl) in elements.iter().zip(decls) {
+            self.element(*child, decl);
         }
     }
 }
 
-fn sibling_counts<'a>(elements: &[Node<'a, '_>]) -> HashMap<&'a str, usize> {
-    let mut counts = HashMap::new();
-    for e in elements {
-        *counts.entry(e.tag_name().name()).or_insert(0) += 1;
+/// Matches `p` greedily from `*at`: repeats while the next child can start its term, chooses the alternative
+/// the next child starts. Correct for deterministic content models; false when the children do not fit.
+fn greedy<'s>(p: &'s Particle, children: &[(Option<&str>, &str)], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
+    let mut count = 0u32;
+    while p.max.is_none_or(|max| count < max) {
+        let Some(next) = children.get(*at) else { break };
+        if !starts(&p.term, next) {
+            break;
+        }
+        let before = *at;
+        if !greedy_term(&p.term, children, at, decls) {
+            return false;
+        }
+        count += 1;
+        if *at == before {
+            break;
+        }
     }
-    counts
+    count >= p.min || nullable(&p.term)
+}
+
+fn greedy_term<'s>(t: &'s Term, children: &[(Option<&str>, &str)], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
+    match t {
+        Term::Element(decl) => {
+            if children.get(*at).is_some_and(|c| is(decl, c)) {
+                decls.push(decl);
+                *at += 1;
+                true
+            } else {
+                false
+            }
+        }
+        Term::Sequence(items) => items.iter().all(|item| greedy(item, children, at, decls)),
+        Term::Choice(items) => match children.get(*at).and_then(|next| items.iter().find(|i| i.max != Some(0) && starts(&i.term, next))) {
+            Some(item) => greedy(item, children, at, decls),
+            None => items.iter().any(|i| i.min == 0 || nullable(&i.term)),
+        },
+    }
+}
+
+fn is(decl: &ElementDecl, child: &(Option<&str>, &str)) -> bool {
+    child.1 == decl.name && child.0 == decl.namespace.as_deref()
+}
+
+/// Whether `t` can begin with the element `child`.
+fn starts(t: &Term, child: &(Option<&str>, &str)) -> bool {
+    match t {
+        Term::Element(decl) => is(decl, child),
+        Term::Sequence(items) => {
+            for item in items {
+                if item.max != Some(0) && starts(&item.term, child) {
+                    return true;
+                }
+                if item.min > 0 && !nullable(&item.term) {
+                    return false;
+                }
+            }
+            false
+        }
+        Term::Choice(items) => items.iter().any(|i| i.max != Some(0) && starts(&i.term, child)),
+    }
+}
+
+/// Whether `t` can match no element at all.
+fn nullable(t: &Term) -> bool {
+    match t {
+        Term::Element(_) => false,
+        Term::Sequence(items) => items.iter().all(|i| i.min == 0 || nullable(&i.term)),
+        Term::Choice(items) => items.iter().any(|i| i.min == 0 || nullable(&i.term)),
+    }
 }
 
 /// All the text of an element (its text and CDATA children).

@@ -1,6 +1,7 @@
 //! Simple values: whitespace normalization, the lexical and value spaces of the built-in types the FA schemas
 //! use, and the facets of each restriction step. Decimals are compared exactly, digit by digit, never as floats.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -57,12 +58,15 @@ pub fn check(schema: &Schema, patterns: &HashMap<String, Regex>, ty: usize, raw:
     }
 }
 
-/// Normalizes whitespace as `mode` says; `pub` for fixed-value comparisons.
-pub fn normalize(raw: &str, mode: &str) -> String {
+/// Normalizes whitespace as `mode` says (borrowing when nothing changes, as is usual).
+pub fn normalize<'a>(raw: &'a str, mode: &str) -> Cow<'a, str> {
+    let special = |c: char| matches!(c, '\t' | '\n' | '\r');
     match mode {
-        "replace" => raw.chars().map(|c| if matches!(c, '\t' | '\n' | '\r') { ' ' } else { c }).collect(),
-        "collapse" => raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "),
-        _ => raw.to_owned(),
+        "replace" if raw.contains(special) => Cow::Owned(raw.chars().map(|c| if special(c) { ' ' } else { c }).collect()),
+        "collapse" if raw.contains(special) || raw.starts_with(' ') || raw.ends_with(' ') || raw.contains("  ") => {
+            Cow::Owned(raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
+        }
+        _ => Cow::Borrowed(raw),
     }
 }
 

@@ -27,11 +27,8 @@ pub async fn harness_with(configure: impl FnOnce(&mut EmulatorConfig), options: 
     Harness { server, ctx, _dir: dir }
 }
 
+/// A small valid FA(3) invoice of `seller`, issued today.
 pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive();
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{seller}</NIP><Nazwa>S</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>7010002137</NIP><Nazwa>B</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury></Fa></Faktura>"#
-    )
-    .into_bytes()
+    let today = chrono::Utc::now().date_naive().to_string();
+    ksef_fa::example::invoice(seller, "7010002137", number, &today, 1).into_bytes()
 }

@@ -37,11 +37,20 @@ pub async fn spawn_with(configure: impl FnOnce(&mut EmulatorConfig)) -> TestEmul
 }
 
 pub async fn spawn_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut EmulatorConfig)) -> TestEmulator {
+    spawn_verifying(dir, configure, Arc::new(MinimalVerifier)).await
+}
+
+/// An emulator judging invoices with `verifier` (the protocol tests use the minimal one).
+pub async fn spawn_verifying(
+    dir: tempfile::TempDir,
+    configure: impl FnOnce(&mut EmulatorConfig),
+    verifier: Arc<dyn ksef_emulator::InvoiceVerifier>,
+) -> TestEmulator {
     let mut config = EmulatorConfig::new(dir.path());
     config.public_url = Some("http://storage.ksef-emu.test:{port}".to_owned());
     configure(&mut config);
     let clock = Arc::new(ShiftedClock::default());
-    let server = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock.clone(), Arc::new(MinimalVerifier))
+    let server = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock.clone(), verifier)
         .await
         .expect("emulator starts");
     let base = server.base_url();

@@ -7,4 +7,5 @@ mod exports;
 mod helpers;
 mod invoices;
 mod persistence;
+mod schema;
 mod sessions;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
-use ksef_emulator::{EmulatorConfig, EmulatorServer, MinimalVerifier, ShiftedClock};
+use ksef_emulator::{EmulatorConfig, EmulatorServer, SchemaVerifier, ShiftedClock};
 use ksef_gateway::config::{KsefSettings, KsefTarget, Settings};
 use ksef_gateway::startup::Application;
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ pub async fn gateway_with_emulator(
     let emulator_dir = tempfile::tempdir().unwrap();
     let mut config = EmulatorConfig::new(emulator_dir.path());
     configure(&mut config);
-    let emulator = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock, Arc::new(MinimalVerifier)).await.unwrap();
+    let emulator = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock, Arc::new(SchemaVerifier)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = database_url().await;
     let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()) };
@@ -73,14 +73,10 @@ pub async fn gateway_with_emulator(
     (app, emulator, emulator_dir)
 }
 
-/// A minimal FA(3) invoice.
+/// A small valid FA(3) invoice of `seller` to OTHER_NIP, issued today.
 pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive();
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza><WariantFormularza>3</WariantFormularza></Naglowek><Podmiot1><DaneIdentyfikacyjne><NIP>{seller}</NIP><Nazwa>Sprzedawca</Nazwa></DaneIdentyfikacyjne></Podmiot1><Podmiot2><DaneIdentyfikacyjne><NIP>{OTHER_NIP}</NIP><Nazwa>Nabywca</Nazwa></DaneIdentyfikacyjne></Podmiot2><Fa><KodWaluty>PLN</KodWaluty><P_1>{today}</P_1><P_2>{number}</P_2><P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15><RodzajFaktury>VAT</RodzajFaktury></Fa></Faktura>"#
-    )
-    .into_bytes()
+    let today = chrono::Utc::now().date_naive().to_string();
+    ksef_fa::example::invoice(seller, OTHER_NIP, number, &today, 1).into_bytes()
 }
 
 /// A caller-held session key, wrapped for KSeF.
