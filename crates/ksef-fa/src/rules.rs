@@ -40,6 +40,11 @@ pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
     r.totals(fa);
     r.lines(fa);
     r.public_bodies(root);
+    r.kinds(fa);
+    r.annotations(fa);
+    r.settlement(fa);
+    r.payment(fa);
+    r.buyer(root);
     r.findings
 }
 
@@ -301,6 +306,190 @@ impl Rules<'_, '_> {
     }
 }
 
+impl Rules<'_, '_> {
+    /// Rules 17, 19 and 20: what each kind of invoice carries and how large it may be.
+    fn kinds(&mut self, fa: Node<'_, '_>) {
+        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
+        let p15 = child(fa, "P_15").and_then(|n| Some((n, Amount::parse(n.text()?.trim())?)));
+        if let Some((node, total)) = p15
+            && total < Amount::ZERO
+            && !kind.starts_with("KOR")
+        {
+            self.add(
+                node,
+                Severity::Warning,
+                "amounts",
+                format!("Ujemna kwota należności P_15 ({total}) w fakturze {kind}; ujemne kwoty są zwykłe tylko w korektach."),
+                format!("A negative total P_15 ({total}) on a {kind} invoice; negative amounts are normal only in corrections."),
+            );
+        }
+        if kind == "UPR"
+            && let Some((node, total)) = p15
+            && text(fa, "KodWaluty") == Some("PLN")
+            && total > Amount::parse("450").expect("literal")
+        {
+            self.add(
+                node,
+                Severity::Warning,
+                "simplified",
+                format!("Faktura uproszczona (UPR) na {total} PLN; dozwolona jest do 450 PLN."),
+                format!("A simplified invoice (UPR) for {total} PLN; it is allowed up to 450 PLN."),
+            );
+        }
+        if kind == "ZAL" && child(fa, "Zamowienie").is_none() && child(fa, "FaWiersz").is_none() {
+            self.add(
+                fa,
+                Severity::Warning,
+                "advance",
+                "Faktura zaliczkowa (ZAL) bez zamówienia (Zamowienie) ani wierszy.".to_owned(),
+                "An advance invoice (ZAL) with neither an order (Zamowienie) nor lines.".to_owned(),
+            );
+        }
+        if kind == "ROZ" && child(fa, "FakturaZaliczkowa").is_none() {
+            self.add(
+                fa,
+                Severity::Warning,
+                "settlement",
+                "Faktura rozliczeniowa (ROZ) nie wskazuje rozliczanych faktur zaliczkowych (FakturaZaliczkowa).".to_owned(),
+                "A final invoice (ROZ) does not list the advance invoices it settles (FakturaZaliczkowa).".to_owned(),
+            );
+        }
+    }
+
+    /// Rules 10, 22 and 23: dates of supply, and the annotations the lines' rates call for.
+    fn annotations(&mut self, fa: Node<'_, '_>) {
+        let lines: Vec<Node<'_, '_>> = children(fa, "FaWiersz").collect();
+        if let Some(p6) = child(fa, "P_6")
+            && lines.iter().any(|l| child(*l, "P_6A").is_some())
+        {
+            self.add(
+                p6,
+                Severity::Warning,
+                "supply-date",
+                "Podano wspólną datę dostawy P_6 i daty w wierszach P_6A; to alternatywy.".to_owned(),
+                "Both a common supply date P_6 and per-line dates P_6A are given; they are alternatives.".to_owned(),
+            );
+        }
+        let Some(notes) = child(fa, "Adnotacje") else { return };
+        let rate = |r: &str| lines.iter().any(|l| text(*l, "P_12") == Some(r));
+        if rate("zw") && child(notes, "Zwolnienie").and_then(|z| text(z, "P_19")) != Some("1") {
+            self.add(
+                notes,
+                Severity::Warning,
+                "annotations",
+                "Wiersz ze stawką „zw” wymaga adnotacji o zwolnieniu (Zwolnienie/P_19 = 1 i podstawa P_19A/B/C).".to_owned(),
+                "A line at rate 'zw' needs the exemption annotation (Zwolnienie/P_19 = 1 and its basis P_19A/B/C).".to_owned(),
+            );
+        }
+        if rate("oo") && text(notes, "P_18") != Some("1") {
+            self.add(
+                notes,
+                Severity::Warning,
+                "annotations",
+                "Wiersz ze stawką „oo” (odwrotne obciążenie) wymaga adnotacji P_18 = 1.".to_owned(),
+                "A line at rate 'oo' (reverse charge) needs the annotation P_18 = 1.".to_owned(),
+            );
+        }
+        let annex_15 = lines.iter().any(|l| text(*l, "P_12_Zal_15") == Some("1"));
+        let p15 = text(fa, "P_15").and_then(Amount::parse);
+        if annex_15
+            && text(fa, "KodWaluty") == Some("PLN")
+            && p15.is_some_and(|t| t > Amount::parse("15000").expect("literal"))
+            && text(notes, "P_18A") != Some("1")
+        {
+            self.add(
+                notes,
+                Severity::Warning,
+                "split-payment",
+                "Faktura na ponad 15 000 PLN z towarami z załącznika nr 15 wymaga mechanizmu podzielonej płatności (P_18A = 1).".to_owned(),
+                "An invoice over 15,000 PLN with goods of annex 15 requires split payment (P_18A = 1).".to_owned(),
+            );
+        }
+    }
+
+    /// Rule 15: the settlement adds up.
+    fn settlement(&mut self, fa: Node<'_, '_>) {
+        let Some(settlement) = child(fa, "Rozliczenie") else { return };
+        for (items, sum) in [("Obciazenia", "SumaObciazen"), ("Odliczenia", "SumaOdliczen")] {
+            let parts: Vec<Amount> = children(settlement, items).filter_map(|n| text(n, "Kwota").and_then(Amount::parse)).collect();
+            if let Some(stated) = text(settlement, sum).and_then(Amount::parse) {
+                let total = parts.iter().fold(Amount::ZERO, |s, a| s + *a);
+                if total != stated {
+                    self.add(
+                        child(settlement, sum).expect("present"),
+                        Severity::Warning,
+                        "settlement",
+                        format!("{sum} = {stated}, a kwoty {items} sumują się do {total}."),
+                        format!("{sum} is {stated}, but the {items} amounts add up to {total}."),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Rules 6 and 16: bank account check digits, and partial payments within the total.
+    fn payment(&mut self, fa: Node<'_, '_>) {
+        let Some(payment) = child(fa, "Platnosc") else { return };
+        for account in payment.descendants().filter(|n| n.tag_name().name() == "NrRB") {
+            let number: String = account.text().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
+            let iban = if number.len() == 26 && number.bytes().all(|b| b.is_ascii_digit()) { format!("PL{number}") } else { number.clone() };
+            let looks_like_iban = iban.len() >= 15 && iban.len() <= 34 && iban.as_bytes()[..2].iter().all(u8::is_ascii_uppercase);
+            if looks_like_iban && !iban_valid(&iban) {
+                self.add(
+                    account,
+                    Severity::Warning,
+                    "bank-account",
+                    format!("Numer rachunku {number} ma błędne cyfry kontrolne IBAN."),
+                    format!("The account number {number} has wrong IBAN check digits."),
+                );
+            }
+        }
+        let partial: Vec<Amount> =
+            children(payment, "ZaplataCzesciowa").filter_map(|n| text(n, "KwotaZaplatyCzesciowej").and_then(Amount::parse)).collect();
+        if let (false, Some(total)) = (partial.is_empty(), text(fa, "P_15").and_then(Amount::parse)) {
+            let paid = partial.iter().fold(Amount::ZERO, |s, a| s + *a);
+            if paid.abs() > total.abs() {
+                self.add(
+                    payment,
+                    Severity::Warning,
+                    "payment",
+                    format!("Zapłaty częściowe ({paid}) przekraczają kwotę należności P_15 ({total})."),
+                    format!("The partial payments ({paid}) exceed the total P_15 ({total})."),
+                );
+            }
+        }
+    }
+
+    /// Rule 7: an EU VAT number is not Polish.
+    fn buyer(&mut self, root: Node<'_, '_>) {
+        let Some(ids) = child(root, "Podmiot2").and_then(|b| child(b, "DaneIdentyfikacyjne")) else { return };
+        if text(ids, "KodUE") == Some("PL") {
+            self.add(
+                child(ids, "KodUE").expect("present"),
+                Severity::Warning,
+                "eu-vat",
+                "Nabywca z polskim numerem VAT UE (KodUE = PL): polskiego nabywcę identyfikuje NIP.".to_owned(),
+                "A buyer with a Polish EU VAT number (KodUE = PL): a Polish buyer is identified by NIP.".to_owned(),
+            );
+        }
+    }
+}
+
+/// ISO 13616 check digits (mod 97 = 1).
+fn iban_valid(iban: &str) -> bool {
+    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
+    let mut remainder: u32 = 0;
+    for c in rearranged.chars() {
+        let value = match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            'A'..='Z' => c as u32 - 'A' as u32 + 10,
+            _ => return false,
+        };
+        remainder = if value >= 10 { (remainder * 100 + value) % 97 } else { (remainder * 10 + value) % 97 };
+    }
+    remainder == 1
+}
+
 /// Net-total fields and the line rates that feed them (`reference/fa3.md` §3).
 const RATE_FIELDS: &[(&str, &[&str])] = &[
     ("P_13_1", &["23", "22"]),
@@ -386,6 +575,13 @@ impl std::fmt::Display for Amount {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iban_check_digits_are_verified() {
+        assert!(iban_valid("PL61109010140000071219812874"));
+        assert!(iban_valid("DE89370400440532013000"));
+        assert!(!iban_valid("PL61109010140000071219812875"));
+    }
 
     #[test]
     fn amounts_are_exact_and_print_as_in_invoices() {

@@ -73,3 +73,48 @@ fn regex_replace(text: &str, open: &str, close: &str, value: &str) -> String {
     let end = start + text[start..].find(close).unwrap();
     format!("{}{value}{}", &text[..start], &text[end..])
 }
+
+/// The warnings (rule names) checking `xml` gives, asserting it is schema-valid and has no errors.
+fn warnings(xml: &str) -> Vec<String> {
+    let report = check(xml.as_bytes(), &Options::default());
+    assert!(report.valid(), "{:?}", report.first_error());
+    report.findings.iter().map(|f| f.rule.clone()).collect()
+}
+
+#[test]
+fn rates_call_for_their_annotations() {
+    let exempt = INVOICE.replacen("<P_12>23</P_12>", "<P_12>zw</P_12>", 1);
+    assert!(warnings(&exempt).contains(&"annotations".to_owned()));
+    let reverse = INVOICE.replacen("<P_12>23</P_12>", "<P_12>oo</P_12>", 1);
+    assert!(warnings(&reverse).contains(&"annotations".to_owned()));
+    assert!(!warnings(INVOICE).contains(&"annotations".to_owned()));
+}
+
+#[test]
+fn simplified_invoices_are_small_and_totals_are_not_negative() {
+    let upr = regex_replace(&INVOICE.replacen("<RodzajFaktury>VAT</RodzajFaktury>", "<RodzajFaktury>UPR</RodzajFaktury>", 1), "<P_15>", "</P_15>", "999.00");
+    assert!(warnings(&upr).contains(&"simplified".to_owned()));
+    let negative = regex_replace(INVOICE, "<P_15>", "</P_15>", "-123.00");
+    assert!(warnings(&negative).contains(&"amounts".to_owned()));
+}
+
+#[test]
+fn bank_accounts_settlements_and_supply_dates_are_checked() {
+    let with_payment = |account: &str| {
+        INVOICE.replacen(
+            "</FaWiersz>\n  </Fa>",
+            &format!("</FaWiersz>\n    <Platnosc><FormaPlatnosci>6</FormaPlatnosci><RachunekBankowy><NrRB>{account}</NrRB></RachunekBankowy></Platnosc>\n  </Fa>"),
+            1,
+        )
+    };
+    assert!(warnings(&with_payment("PL61109010140000071219812875")).contains(&"bank-account".to_owned()));
+    assert!(!warnings(&with_payment("61109010140000071219812874")).contains(&"bank-account".to_owned()));
+    let settlement = INVOICE.replacen(
+        "</FaWiersz>\n  </Fa>",
+        "</FaWiersz>\n    <Rozliczenie><Obciazenia><Kwota>10.00</Kwota><Powod>Kaucja</Powod></Obciazenia><SumaObciazen>20.00</SumaObciazen></Rozliczenie>\n  </Fa>",
+        1,
+    );
+    assert!(warnings(&settlement).contains(&"settlement".to_owned()));
+    let both_dates = INVOICE.replacen("<NrWierszaFa>1</NrWierszaFa>", "<NrWierszaFa>1</NrWierszaFa>\n      <P_6A>2026-11-24</P_6A>", 1);
+    assert!(warnings(&both_dates).contains(&"supply-date".to_owned()));
+}
