@@ -382,8 +382,13 @@ fn nullable(t: &Term) -> bool {
 }
 
 /// All the text of an element (its text and CDATA children).
-fn text_of(node: Node<'_, '_>) -> String {
-    node.children().filter(Node::is_text).filter_map(|c| c.text()).collect()
+fn text_of<'a>(node: Node<'a, '_>) -> std::borrow::Cow<'a, str> {
+    let mut texts = node.children().filter(Node::is_text).filter_map(|c| c.text());
+    match (texts.next(), texts.next()) {
+        (None, _) => std::borrow::Cow::Borrowed(""),
+        (Some(only), None) => std::borrow::Cow::Borrowed(only),
+        (Some(first), Some(second)) => std::borrow::Cow::Owned([first, second].into_iter().chain(texts).collect()),
+    }
 }
 
 /// Matches a list of child elements against a content model: for each particle and start position, the set of

@@ -98,7 +98,7 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &HashMap<String, 
             format!("The value '{value}' is not accepted by the pattern '{shown}'."),
         ));
     }
-    if !f.enumeration.is_empty() && !f.enumeration.iter().any(|e| same_value(builtin, e, value)) {
+    if !f.enumeration.is_empty() && !enumerated(builtin, &f.enumeration, value) {
         let set = f.enumeration.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
         let set = if set.len() > 300 { format!("{}… ({} wartości)", &set[..set.floor_char_boundary(300)], f.enumeration.len()) } else { set };
         return Err(error(
@@ -187,6 +187,15 @@ fn is_numeric(b: Builtin) -> bool {
     )
 }
 
+/// Whether `value` is one of `set`; strings compare by length first, so long sets (country codes) cost little.
+fn enumerated(builtin: Builtin, set: &[String], value: &str) -> bool {
+    if is_numeric(builtin) {
+        set.iter().any(|e| same_value(builtin, e, value))
+    } else {
+        set.iter().any(|e| e.len() == value.len() && e == value)
+    }
+}
+
 fn same_value(builtin: Builtin, a: &str, b: &str) -> bool {
     if is_numeric(builtin) {
         compare(builtin, a, b) == Some(Ordering::Equal)
@@ -241,15 +250,15 @@ fn lexical(builtin: Builtin, v: &str) -> Result<(), &'static str> {
 
 /// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Decimal {
+struct Decimal<'a> {
     negative: bool,
-    integer: String,
-    fraction: String,
+    integer: &'a str,
+    fraction: &'a str,
 }
 
-impl Decimal {
+impl<'a> Decimal<'a> {
     /// Parses the `xsd:decimal` lexical form.
-    fn parse(text: &str) -> Option<Decimal> {
+    fn parse(text: &'a str) -> Option<Decimal<'a>> {
         let (negative, digits) = match text.as_bytes().first()? {
             b'-' => (true, &text[1..]),
             b'+' => (false, &text[1..]),
@@ -262,11 +271,7 @@ impl Decimal {
         {
             return None;
         }
-        Some(Decimal {
-            negative,
-            integer: integer.trim_start_matches('0').to_owned(),
-            fraction: fraction.trim_end_matches('0').to_owned(),
-        })
+        Some(Decimal { negative, integer: integer.trim_start_matches('0'), fraction: fraction.trim_end_matches('0') })
     }
 
     fn is_zero(&self) -> bool {
@@ -277,23 +282,23 @@ impl Decimal {
         (self.integer.len() + self.fraction.len()).max(1) as u32
     }
 
-    fn magnitude_cmp(&self, other: &Decimal) -> Ordering {
+    fn magnitude_cmp(&self, other: &Decimal<'_>) -> Ordering {
         self.integer
             .len()
             .cmp(&other.integer.len())
-            .then_with(|| self.integer.cmp(&other.integer))
-            .then_with(|| self.fraction.cmp(&other.fraction))
+            .then_with(|| self.integer.cmp(other.integer))
+            .then_with(|| self.fraction.cmp(other.fraction))
     }
 }
 
-impl PartialOrd for Decimal {
-    fn partial_cmp(&self, other: &Decimal) -> Option<Ordering> {
+impl PartialOrd for Decimal<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Decimal {
-    fn cmp(&self, other: &Decimal) -> Ordering {
+impl Ord for Decimal<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
         let (a_neg, b_neg) = (self.negative && !self.is_zero(), other.negative && !other.is_zero());
         match (a_neg, b_neg) {
             (false, true) => Ordering::Greater,
@@ -416,7 +421,9 @@ mod tests {
 
     #[test]
     fn decimals_compare_exactly_and_count_their_digits() {
-        let d = |t: &str| Decimal::parse(t).unwrap();
+        fn d(t: &str) -> Decimal<'_> {
+            Decimal::parse(t).unwrap()
+        }
         assert_eq!(d("2051.005").fraction.len(), 3);
         assert_eq!(d("00120.500").total_digits(), 4);
         assert!(d("-1") < d("0"));
