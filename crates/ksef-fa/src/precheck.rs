@@ -66,7 +66,9 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
             format!("The XML declaration names the encoding '{declared}'; only UTF-8 is allowed."),
         ));
     }
-    for (at, c) in text.char_indices() {
+    // Every discouraged character starts with one of these bytes; the text is mostly ASCII, so this is quick.
+    let candidates = text.bytes().enumerate().filter(|(_, b)| matches!(b, 0x7F | 0xC2 | 0xEF | 0xF0..=0xF4));
+    for (at, c) in candidates.filter_map(|(at, _)| text[at..].chars().next().map(|c| (at, c))) {
         if discouraged(c) {
             findings.push(finding(
                 "characters",

@@ -28,6 +28,9 @@ pub struct ElementDecl {
     /// A value the element must have, if fixed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixed: Option<String>,
+    /// The validator's number for this name and namespace (compared instead of the strings).
+    #[serde(skip)]
+    pub(crate) id: u32,
 }
 
 /// A type, by index into the schema's tables.
@@ -159,6 +162,12 @@ pub struct Facets {
     /// `whiteSpace` (`preserve`, `replace`, `collapse`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub white_space: Option<String>,
+    /// The validator's compiled `patterns`, by index.
+    #[serde(skip)]
+    pub(crate) pattern_ids: Vec<usize>,
+    /// `enumeration`, sorted, for lookups (messages list it in the schema's order).
+    #[serde(skip)]
+    pub(crate) sorted_enumeration: Vec<String>,
 }
 
 /// The built-in XSD types the FA schemas derive from.

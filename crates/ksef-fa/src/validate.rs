@@ -4,6 +4,7 @@
 //! first child that does not fit, as schema validators do.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use regex::Regex;
@@ -56,29 +57,93 @@ pub struct Finding {
     pub message_en: String,
 }
 
-/// A compiled schema ready to validate with: its patterns compiled once.
+/// A compiled schema ready to validate with: its patterns compiled once, its element names numbered.
 #[derive(Debug)]
 pub struct Validator {
     schema: Schema,
-    patterns: HashMap<String, Regex>,
+    patterns: Vec<Regex>,
+    /// Element numbers by local name, then namespace.
+    names: Names,
+}
+
+/// Element numbers by local name, then namespace.
+type Names = HashMap<String, Vec<(Option<String>, u32)>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: names are short and not chosen by an attacker who could gain from collisions (the table is fixed).
+#[derive(Debug, Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// The number of a name no declaration has.
+const UNKNOWN: u32 = u32::MAX;
+
+fn number_elements(p: &mut Particle, names: &mut Names, next: &mut u32) {
+    match &mut p.term {
+        Term::Element(decl) => {
+            let entries = names.entry(decl.name.clone()).or_default();
+            decl.id = match entries.iter().find(|(ns, _)| *ns == decl.namespace) {
+                Some((_, id)) => *id,
+                None => {
+                    *next += 1;
+                    entries.push((decl.namespace.clone(), *next));
+                    *next
+                }
+            };
+        }
+        Term::Sequence(items) | Term::Choice(items) => {
+            for item in items {
+                number_elements(item, names, next);
+            }
+        }
+    }
 }
 
 impl Validator {
     /// Prepares `schema`; fails if one of its patterns cannot be translated exactly.
-    pub fn new(schema: Schema) -> Result<Validator, String> {
-        let mut patterns = HashMap::new();
-        for st in &schema.simple_types {
-            if let Variety::Atomic { steps, .. } = &st.variety {
-                for pattern in steps.iter().flat_map(|s| &s.patterns) {
-                    if !patterns.contains_key(pattern) {
-                        let translated = crate::pattern::translate(pattern)?;
-                        let re = Regex::new(&translated).map_err(|e| format!("pattern '{pattern}': {e}"))?;
-                        patterns.insert(pattern.clone(), re);
+    pub fn new(mut schema: Schema) -> Result<Validator, String> {
+        let mut names = HashMap::default();
+        let mut next = 0;
+        for ct in &mut schema.complex_types {
+            if let Content::Elements(p) = &mut ct.content {
+                number_elements(p, &mut names, &mut next);
+            }
+        }
+        let mut patterns: Vec<Regex> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        for st in &mut schema.simple_types {
+            if let Variety::Atomic { steps, .. } = &mut st.variety {
+                for step in steps {
+                    for pattern in &step.patterns {
+                        let id = match index.get(pattern) {
+                            Some(id) => *id,
+                            None => {
+                                let translated = crate::pattern::translate(pattern)?;
+                                patterns.push(Regex::new(&translated).map_err(|e| format!("pattern '{pattern}': {e}"))?);
+                                index.insert(pattern.clone(), patterns.len() - 1);
+                                patterns.len() - 1
+                            }
+                        };
+                        step.pattern_ids.push(id);
                     }
+                    step.sorted_enumeration = step.enumeration.clone();
+                    step.sorted_enumeration.sort();
                 }
             }
         }
-        Ok(Validator { schema, patterns })
+        Ok(Validator { schema, patterns, names })
     }
 
     /// The schema validated against.
@@ -266,13 +331,21 @@ impl<'v> Run<'v, '_, '_> {
             );
         }
         let elements: Vec<Node<'_, '_>> = node.children().filter(Node::is_element).collect();
-        let keys: Vec<(Option<&str>, &str)> = elements.iter().map(|e| (e.tag_name().namespace(), e.tag_name().name())).collect();
+        let ids: Vec<u32> = elements
+            .iter()
+            .map(|e| {
+                let (ns, local) = (e.tag_name().namespace(), e.tag_name().name());
+                let entries = self.v.names.get(local);
+                entries.and_then(|v| v.iter().find(|(n, _)| n.as_deref() == ns)).map_or(UNKNOWN, |(_, id)| *id)
+            })
+            .collect();
         // The schema is deterministic (XSD's unique particle attribution), so one greedy pass matches any valid
         // content; only when it fails does the exhaustive matcher run, to say what went wrong and where.
-        let mut decls: Vec<&'v ElementDecl> = Vec::with_capacity(keys.len());
+        let mut decls: Vec<&'v ElementDecl> = Vec::with_capacity(ids.len());
         let mut at = 0;
-        let greedy = greedy(particle, &keys, &mut at, &mut decls) && at == keys.len();
+        let greedy = greedy(particle, &ids, &mut at, &mut decls) && at == ids.len();
         if !greedy {
+            let keys: Vec<(Option<&str>, &str)> = elements.iter().map(|e| (e.tag_name().namespace(), e.tag_name().name())).collect();
             let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), decls: HashMap::new(), furthest: 0 };
             let complete = matcher.ends(particle, 0).contains(&keys.len());
             if !complete {
@@ -311,7 +384,7 @@ impl<'v> Run<'v, '_, '_> {
 
 /// Matches `p` greedily from `*at`: repeats while the next child can start its term, chooses the alternative
 /// the next child starts. Correct for deterministic content models; false when the children do not fit.
-fn greedy<'s>(p: &'s Particle, children: &[(Option<&str>, &str)], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
+fn greedy<'s>(p: &'s Particle, children: &[u32], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
     let mut count = 0u32;
     while p.max.is_none_or(|max| count < max) {
         let Some(next) = children.get(*at) else { break };
@@ -330,10 +403,10 @@ fn greedy<'s>(p: &'s Particle, children: &[(Option<&str>, &str)], at: &mut usize
     count >= p.min || nullable(&p.term)
 }
 
-fn greedy_term<'s>(t: &'s Term, children: &[(Option<&str>, &str)], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
+fn greedy_term<'s>(t: &'s Term, children: &[u32], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
     match t {
         Term::Element(decl) => {
-            if children.get(*at).is_some_and(|c| is(decl, c)) {
+            if children.get(*at) == Some(&decl.id) {
                 decls.push(decl);
                 *at += 1;
                 true
@@ -349,14 +422,10 @@ fn greedy_term<'s>(t: &'s Term, children: &[(Option<&str>, &str)], at: &mut usiz
     }
 }
 
-fn is(decl: &ElementDecl, child: &(Option<&str>, &str)) -> bool {
-    child.1 == decl.name && child.0 == decl.namespace.as_deref()
-}
-
-/// Whether `t` can begin with the element `child`.
-fn starts(t: &Term, child: &(Option<&str>, &str)) -> bool {
+/// Whether `t` can begin with the element numbered `child`.
+fn starts(t: &Term, child: &u32) -> bool {
     match t {
-        Term::Element(decl) => is(decl, child),
+        Term::Element(decl) => decl.id == *child,
         Term::Sequence(items) => {
             for item in items {
                 if item.max != Some(0) && starts(&item.term, child) {

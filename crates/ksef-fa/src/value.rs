@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use regex::Regex;
 
@@ -25,7 +24,7 @@ fn error(rule: &'static str, pl: String, en: String) -> ValueError {
 }
 
 /// Checks `raw` against simple type `ty` of `schema`; `patterns` holds every pattern of the schema, compiled.
-pub fn check(schema: &Schema, patterns: &HashMap<String, Regex>, ty: usize, raw: &str) -> Result<(), ValueError> {
+pub fn check(schema: &Schema, patterns: &[Regex], ty: usize, raw: &str) -> Result<(), ValueError> {
     let st = &schema.simple_types[ty];
     match &st.variety {
         Variety::Union(members) => {
@@ -89,8 +88,8 @@ pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
     }
 }
 
-fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &HashMap<String, Regex>) -> Result<(), ValueError> {
-    if !f.patterns.is_empty() && !f.patterns.iter().any(|p| patterns.get(p).is_some_and(|re| re.is_match(value))) {
+fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &[Regex]) -> Result<(), ValueError> {
+    if !f.pattern_ids.is_empty() && !f.pattern_ids.iter().any(|p| patterns[*p].is_match(value)) {
         let shown = f.patterns.join("' | '");
         return Err(error(
             "pattern",
@@ -98,7 +97,7 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &HashMap<String, 
             format!("The value '{value}' is not accepted by the pattern '{shown}'."),
         ));
     }
-    if !f.enumeration.is_empty() && !enumerated(builtin, &f.enumeration, value) {
+    if !f.enumeration.is_empty() && !enumerated(builtin, f, value) {
         let set = f.enumeration.iter().map(|e| format!("'{e}'")).collect::<Vec<_>>().join(", ");
         let set = if set.len() > 300 { format!("{}… ({} wartości)", &set[..set.floor_char_boundary(300)], f.enumeration.len()) } else { set };
         return Err(error(
@@ -187,12 +186,12 @@ fn is_numeric(b: Builtin) -> bool {
     )
 }
 
-/// Whether `value` is one of `set`; strings compare by length first, so long sets (country codes) cost little.
-fn enumerated(builtin: Builtin, set: &[String], value: &str) -> bool {
+/// Whether `value` is one of the enumeration (numbers by value; strings looked up in the sorted copy).
+fn enumerated(builtin: Builtin, f: &Facets, value: &str) -> bool {
     if is_numeric(builtin) {
-        set.iter().any(|e| same_value(builtin, e, value))
+        f.enumeration.iter().any(|e| same_value(builtin, e, value))
     } else {
-        set.iter().any(|e| e.len() == value.len() && e == value)
+        f.sorted_enumeration.binary_search_by(|e| e.as_str().cmp(value)).is_ok()
     }
 }
 

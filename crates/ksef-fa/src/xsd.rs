@@ -172,7 +172,7 @@ impl<'a, 'input> Compiler<'a, 'input> {
         } else {
             return Err(CompileError::Unsupported(format!("{here}: an element without a type")));
         };
-        Ok(ElementDecl { name: name.to_owned(), namespace, ty, fixed: node.attribute("fixed").map(str::to_owned) })
+        Ok(ElementDecl { name: name.to_owned(), namespace, ty, fixed: node.attribute("fixed").map(str::to_owned), id: 0 })
     }
 
     fn type_by_name(&mut self, node: Node<'a, 'input>, qname: &str) -> Result<TypeRef, CompileError> {
