@@ -6,6 +6,8 @@
 
 mod canonical;
 pub mod example;
+pub mod json;
+pub mod names;
 mod pattern;
 pub mod precheck;
 pub mod rules;

@@ -248,3 +248,36 @@ fn the_canonical_form_is_libxml2s_canonical_xml() {
     }
     assert!(compared > 30, "{compared} samples compared");
 }
+
+#[test]
+fn every_sample_goes_to_json_and_back_to_a_valid_document_with_the_same_data() {
+    let Some(shared) = shared() else { return };
+    let work = std::env::temp_dir().join(format!("ksef-fa-roundtrip-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let mut written: Vec<(Version, PathBuf)> = Vec::new();
+    for dir in ["fa3", "fa2"] {
+        for entry in std::fs::read_dir(shared.join("samples").join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let version = version_of(&text).unwrap();
+            let schema = version.validator().schema();
+            let doc = roxmltree::Document::parse(&text).unwrap();
+            let json = ksef_fa::json::to_json(schema, &doc);
+            let xml = ksef_fa::json::from_json(schema, &json).unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            let again = roxmltree::Document::parse(&xml).unwrap();
+            assert_eq!(ksef_fa::json::to_json(schema, &again), json, "{}: the same data", path.display());
+            assert!(version.validator().validate(&again).is_empty(), "{}: schema-valid for us", path.display());
+            let out = work.join(path.file_name().unwrap());
+            std::fs::write(&out, xml).unwrap();
+            written.push((version, out));
+        }
+    }
+    for version in [Version::Fa3, Version::Fa2] {
+        let files: Vec<PathBuf> = written.iter().filter(|(v, _)| *v == version).map(|(_, f)| f.clone()).collect();
+        let verdicts = xmllint_verdicts(&xsd(&shared, version), &files);
+        let refused: Vec<&PathBuf> = files.iter().zip(&verdicts).filter(|(_, ok)| !**ok).map(|(f, _)| f).collect();
+        assert!(refused.is_empty(), "libxml2 refuses regenerated {refused:?}");
+    }
+    assert!(written.len() >= 60, "{} samples", written.len());
+    std::fs::remove_dir_all(&work).ok();
+}
