@@ -6,6 +6,7 @@
 
 mod canonical;
 pub mod example;
+pub mod generate;
 pub mod json;
 pub mod names;
 mod pattern;

@@ -507,18 +507,18 @@ const RATE_FIELDS: &[(&str, &[&str])] = &[
 
 /// An exact amount: an integer count of 10⁻⁸ (the finest fraction the FA schemas allow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Amount(i128);
+pub(crate) struct Amount(i128);
 
 const SCALE: i128 = 100_000_000;
 
 impl Amount {
-    const ZERO: Amount = Amount(0);
+    pub(crate) const ZERO: Amount = Amount(0);
 
     fn cents(n: i128) -> Amount {
         Amount(n * SCALE / 100)
     }
 
-    fn parse(text: &str) -> Option<Amount> {
+    pub(crate) fn parse(text: &str) -> Option<Amount> {
         let (negative, digits) = match text.strip_prefix('-') {
             Some(rest) => (true, rest),
             None => (false, text),
@@ -535,12 +535,12 @@ impl Amount {
         Amount(self.0.abs())
     }
 
-    fn times(self, other: Amount) -> Option<Amount> {
+    pub(crate) fn times(self, other: Amount) -> Option<Amount> {
         Some(Amount(self.0.checked_mul(other.0)? / SCALE))
     }
 
     /// Rounded half away from zero to grosze.
-    fn round2(self) -> Amount {
+    pub(crate) fn round2(self) -> Amount {
         let unit = SCALE / 100;
         let rounded = (self.0.abs() + unit / 2) / unit * unit;
         Amount(if self.0 < 0 { -rounded } else { rounded })

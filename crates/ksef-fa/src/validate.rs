@@ -26,6 +26,8 @@ pub enum Kind {
     Schema,
     /// Rules beyond the XSD (KSeF: 450 for those it enforces).
     Semantic,
+    /// A generation request that cannot become an invoice (a field with no place, a wrong kind of value).
+    Request,
 }
 
 /// Whether a finding makes the invoice invalid.

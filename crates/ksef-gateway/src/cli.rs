@@ -38,6 +38,9 @@ enum Command {
     /// Check invoice files (FA(2)/FA(3)) offline as KSeF will: prechecks, the official schema, and the rules
     /// beyond it. Exit 0 only when every file is valid; `--json` prints one object per file.
     Validate(crate::commands::validate::ValidateArgs),
+    /// Make an FA(3) invoice from JSON with readable names, offline (as ksefInvoiceGenerate); the XML goes to
+    /// standard output.
+    Generate(crate::commands::generate::GenerateArgs),
 }
 
 /// Arguments of `ksef-gateway batch`.
@@ -193,6 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
         Command::Validate(args) => crate::commands::validate::run(args),
+        Command::Generate(args) => crate::commands::generate::run(args),
         Command::Batch(args) => match args.command {
             BatchCommand::Send(args) => crate::commands::batch::send(args).await,
         },

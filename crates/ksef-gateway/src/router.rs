@@ -33,6 +33,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ksefInvoiceQueryStatus/{queryId}", get(queries::status))
         .route("/ksefInvoiceQueryResult/{queryId}/{queryPartNumber}", get(queries::result))
         .route("/ksefInvoiceValidate", post(documents::validate))
+        .route("/ksefInvoiceGenerate", post(documents::generate))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)

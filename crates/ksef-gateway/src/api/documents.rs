@@ -1,12 +1,12 @@
-//! Invoice documents: validation (and, later, generation and visualization).
+//! Invoice documents: validation and generation.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 
-use super::dto::{FindingInfo, KsefInvoiceValidateResponse, KsefInvoiceVersion};
+use super::dto::{FindingInfo, KsefInvoiceGenerateResponse, KsefInvoiceValidateResponse, KsefInvoiceVersion};
 use super::error::ApiError;
-use super::extract::Authenticated;
+use super::extract::{ApiJson, Authenticated, RequestBody};
 use crate::errors::ErrorCode;
 use crate::ops::OpError;
 use crate::ops::documents;
@@ -43,4 +43,40 @@ pub async fn validate(
         canonical_form: ksef_core::crypto::b64(&validated.canonical),
         findings: validated.warnings.iter().map(FindingInfo::from).collect(),
     }))
+}
+
+/// The request of `ksefInvoiceGenerate`: an FA(3) invoice as JSON with readable names (see docs/api.md).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(value_type = Object, example = json!({
+    "seller": { "identification": { "nip": "5265877635", "name": "Sprzedawca Sp. z o.o." }, "address": { "countryCode": "PL", "line1": "ul. Przykładowa 1, 00-001 Warszawa" } },
+    "buyer": { "identification": { "nip": "1111111111", "name": "Nabywca S.A." }, "address": { "countryCode": "PL", "line1": "ul. Testowa 2, 30-001 Kraków" }, "localGovernmentUnit": "2", "vatGroupMember": "2" },
+    "invoice": { "currency": "PLN", "issueDate": "2026-11-25", "number": "FV/2026/11/1",
+        "lines": [ { "name": "Usługa doradcza", "unit": "h", "quantity": "3", "unitNetPrice": "200.00", "rate": "23" } ] }
+}))]
+#[serde(transparent)]
+pub struct KsefInvoiceGenerateRequest(pub serde_json::Value);
+
+impl RequestBody for KsefInvoiceGenerateRequest {
+    const MALFORMED: ErrorCode = ErrorCode::InvoiceInput;
+}
+
+/// Generates an FA(3) invoice from JSON with readable names (every FA(3) element has one; see docs/api.md). The
+/// header, the annotations of a plain VAT invoice, line numbers, line net amounts and the totals per rate are
+/// filled in when omitted; given totals are checked. The result passes `ksefInvoiceValidate`, or the request is
+/// refused: 1208 listing what is wrong with it, 1203 listing what KSeF would refuse.
+#[utoipa::path(post, path = "/api/v2/ksefInvoiceGenerate", tag = "Invoices",
+    request_body = KsefInvoiceGenerateRequest,
+    responses(
+        (status = 200, body = KsefInvoiceGenerateResponse),
+        (status = 400, description = "1208 (the request: unknown fields, wrong kinds of values, totals that do not add up), 1203 (the result), every finding in `findings`", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn generate(
+    Authenticated(_tenant): Authenticated,
+    ApiJson(request): ApiJson<KsefInvoiceGenerateRequest>,
+) -> Result<Json<KsefInvoiceGenerateResponse>, ApiError> {
+    let (xml, warnings) = tokio::task::spawn_blocking(move || documents::generate(&request.0))
+        .await
+        .map_err(|e| ApiError(OpError::Internal(e.into())))??;
+    Ok(Json(KsefInvoiceGenerateResponse { invoice: xml, findings: warnings.iter().map(FindingInfo::from).collect() }))
 }

@@ -376,7 +376,8 @@ impl Error {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FindingInfo {
-    /// `precheck` (KSeF refuses the file before its schema), `schema` (the official XSD) or `semantic` (rules beyond it).
+    /// `precheck` (KSeF refuses the file before its schema), `schema` (the official XSD), `semantic` (rules beyond it),
+    /// or `request` (a `ksefInvoiceGenerate` request that cannot become an invoice).
     pub kind: String,
     /// `error` (KSeF refuses the invoice: status 430, or 450 for semantic errors) or `warning` (likely wrong; KSeF does not check).
     pub severity: String,
@@ -398,6 +399,7 @@ impl From<&ksef_fa::Finding> for FindingInfo {
             ksef_fa::Kind::Precheck => "precheck",
             ksef_fa::Kind::Schema => "schema",
             ksef_fa::Kind::Semantic => "semantic",
+            ksef_fa::Kind::Request => "request",
         };
         let severity = if f.severity == ksef_fa::Severity::Error { "error" } else { "warning" };
         FindingInfo {
@@ -410,6 +412,17 @@ impl From<&ksef_fa::Finding> for FindingInfo {
             message_en: f.message_en.clone(),
         }
     }
+}
+
+/// `ksefInvoiceGenerate` answer: the invoice, ready to send (its UTF-8 bytes are what KSeF hashes).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceGenerateResponse {
+    /// The FA(3) XML.
+    pub invoice: String,
+    /// Warnings (rules KSeF does not enforce).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingInfo>,
 }
 
 /// `ksefInvoiceValidate` answer for a valid invoice.

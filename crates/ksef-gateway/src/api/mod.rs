@@ -73,6 +73,7 @@ impl Modify for ApiKeyAuth {
         queries::status,
         queries::result,
         documents::validate,
+        documents::generate,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth),

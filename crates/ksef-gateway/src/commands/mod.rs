@@ -3,6 +3,7 @@
 pub(crate) mod batch;
 pub(crate) mod emulator;
 pub(crate) mod export;
+pub(crate) mod generate;
 pub(crate) mod remote;
 pub(crate) mod serve;
 pub(crate) mod tenant;

@@ -7,6 +7,21 @@ use super::OpError;
 use super::sessions::InvoiceVersion;
 use crate::errors::ErrorCode;
 
+/// Generates an FA(3) invoice from its JSON form (readable names; header, annotations, line numbers, line net
+/// amounts and totals filled in when omitted): the XML and its warnings. 1208 lists what is wrong with the
+/// request, 1203 what KSeF would refuse in the result.
+pub fn generate(request: &serde_json::Value) -> Result<(String, Vec<ksef_fa::Finding>), OpError> {
+    let now = chrono::Utc::now();
+    let created = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(now).date_naive();
+    let options = ksef_fa::rules::Options { nip_checksums: true, received: Some(today) };
+    match ksef_fa::generate::generate(request, &created, &options) {
+        Ok(generated) => Ok((generated.xml, generated.report.findings)),
+        Err(ksef_fa::generate::GenerateError::Request(findings)) => Err(OpError::Invalid { code: ErrorCode::InvoiceInput, findings }),
+        Err(ksef_fa::generate::GenerateError::Invalid(findings)) => Err(OpError::Invalid { code: ErrorCode::InvoiceFormat, findings }),
+    }
+}
+
 /// A document that passed: its version, its Canonical XML 1.0 form, and any warnings.
 #[derive(Debug, Clone)]
 pub struct Validated {
