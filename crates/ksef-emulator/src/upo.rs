@@ -52,15 +52,7 @@ pub(crate) struct UpoDocument {
 
 /// Escapes text the way canonical XML writes it.
 fn text(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#xD;"),
-            c => out.push(c),
-        }
-    }
+    ksef_fa::escape_text(value, out);
 }
 
 fn element(out: &mut String, name: &str, value: &str) {

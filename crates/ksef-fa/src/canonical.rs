@@ -106,7 +106,8 @@ fn pi(node: Node<'_, '_>, out: &mut String) {
     }
 }
 
-fn escape_text(text: &str, out: &mut String) {
+/// Appends `text` escaped as canonical XML writes character data.
+pub fn escape_text(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -118,7 +119,8 @@ fn escape_text(text: &str, out: &mut String) {
     }
 }
 
-fn escape_attribute(text: &str, out: &mut String) {
+/// Appends `text` escaped as canonical XML writes an attribute value (in double quotes).
+pub fn escape_attribute(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -102,7 +102,7 @@ fn write_element(
         TypeRef::Simple(_) => match scalar(value) {
             Some(text) => {
                 out.push('>');
-                escape(&text, out);
+                crate::escape_text(&text, out);
             }
             None => {
                 errors.push(JsonError { path: path.to_owned(), message: "expected a string, number or boolean".to_owned() });
@@ -124,7 +124,7 @@ fn write_element(
                     out.push(' ');
                     out.push_str(&attr.name);
                     out.push_str("=\"");
-                    escape(&v, out);
+                    crate::escape_attribute(&v, out);
                     out.push('"');
                 }
                 if object.contains_key(&key) {
@@ -136,7 +136,7 @@ fn write_element(
                 Content::Empty => {}
                 Content::Simple(_) => {
                     if let Some(text) = object.get("value").and_then(scalar) {
-                        escape(&text, out);
+                        crate::escape_text(&text, out);
                         used.push("value");
                     }
                 }
@@ -204,17 +204,6 @@ fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-fn escape(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {

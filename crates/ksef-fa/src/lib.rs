@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-pub use crate::canonical::canonical;
+pub use crate::canonical::{canonical, escape_attribute, escape_text};
 pub use crate::validate::{Finding, Kind, Severity, Validator};
 
 /// The FA(3) namespace.
