@@ -134,9 +134,18 @@ fn fill_invoice(root: &mut Map<String, Value>, findings: &mut Vec<Finding>) -> b
     });
     let kind = invoice.get("kind").and_then(Value::as_str).unwrap_or("VAT").to_owned();
     invoice.entry("kind").or_insert_with(|| json!("VAT"));
+    let totals_given = has_totals(invoice);
     let lines: &mut Vec<Value> = match invoice.get_mut("lines") {
         Some(Value::Array(lines)) => lines,
-        _ => return has_totals(invoice),
+        _ if totals_given => return true,
+        _ => {
+            findings.push(request_finding(
+                "invoice",
+                "Podaj pozycje faktury (lines) albo jej kwoty (net…, vat…, total).".to_owned(),
+                "Give the invoice's lines or its totals (net…, vat…, total).".to_owned(),
+            ));
+            return false;
+        }
     };
     let mut groups: Vec<(&str, Option<&str>, Option<&str>, Amount)> = Vec::new();
     for (i, line) in lines.iter_mut().enumerate() {
@@ -151,9 +160,13 @@ fn fill_invoice(root: &mut Map<String, Value>, findings: &mut Vec<Finding>) -> b
             }
         }
         let before = line.get("before").is_some();
-        let (Some(rate), Some(net)) = (line.get("rate").and_then(Value::as_str), amount_of(line.get("netAmount"))) else { continue };
+        let (Some(rate), Some(mut net)) = (line.get("rate").and_then(Value::as_str), amount_of(line.get("netAmount"))) else { continue };
+        // A correction's totals are the difference: rows as they were (`before`) count negatively.
         if before {
-            continue;
+            if kind != "KOR" {
+                continue;
+            }
+            net = Amount::ZERO - net;
         }
         if let Some((_, net_key, vat_key, percent)) = RATES.iter().find(|(r, ..)| *r == rate) {
             match groups.iter_mut().find(|(k, _, p, _)| k == net_key && p == percent) {
@@ -162,8 +175,17 @@ fn fill_invoice(root: &mut Map<String, Value>, findings: &mut Vec<Finding>) -> b
             }
         }
     }
-    if has_totals(invoice) || !matches!(kind.as_str(), "VAT" | "UPR") {
-        return has_totals(invoice);
+    if totals_given {
+        return true;
+    }
+    if !matches!(kind.as_str(), "VAT" | "UPR" | "KOR") {
+        // Advances and settlements are about money received, which the lines do not show.
+        findings.push(request_finding(
+            "invoice.total",
+            format!("Faktura {kind} musi podawać kwoty (net…, vat…, total): wynikają z otrzymanej zapłaty, nie z pozycji."),
+            format!("A {kind} invoice must give its totals (net…, vat…, total): they follow from the payment received, not from the lines."),
+        ));
+        return false;
     }
     let mut total = Amount::ZERO;
     let mut fields: Vec<(&str, Amount)> = Vec::new();

@@ -56,6 +56,35 @@ pub async fn validate(
 #[serde(transparent)]
 pub struct KsefInvoiceGenerateRequest(pub serde_json::Value);
 
+/// One request per FA(3) invoice kind, shipped in `examples/` (tests generate each): (kind, summary, JSON).
+pub const GENERATE_EXAMPLES: &[(&str, &str, &str)] = &[
+    ("VAT", "A plain VAT invoice, totals computed", include_str!("../../../../examples/generate-vat.json")),
+    ("KOR", "A correction: rows before and after, the difference computed", include_str!("../../../../examples/generate-kor.json")),
+    ("ZAL", "An advance invoice with the order", include_str!("../../../../examples/generate-zal.json")),
+    ("KOR_ZAL", "A correction of an advance invoice", include_str!("../../../../examples/generate-kor_zal.json")),
+    ("ROZ", "A settlement invoice after an advance", include_str!("../../../../examples/generate-roz.json")),
+    ("UPR", "A simplified invoice (up to 450 PLN), totals computed", include_str!("../../../../examples/generate-upr.json")),
+    ("KOR_ROZ", "A correction of a settlement invoice", include_str!("../../../../examples/generate-kor_roz.json")),
+];
+
+/// Puts [`GENERATE_EXAMPLES`] into the OpenAPI document as named examples of `ksefInvoiceGenerate`'s body.
+pub(super) struct GenerateExamples;
+
+impl utoipa::Modify for GenerateExamples {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let Some(RefOr::T(body)) = openapi.paths.paths.get_mut("/api/v2/ksefInvoiceGenerate").and_then(|item| item.post.as_mut()).and_then(|op| op.request_body.as_mut())
+        else {
+            return;
+        };
+        let Some(RefOr::T(content)) = body.content.get_mut("application/json") else { return };
+        for (kind, summary, text) in GENERATE_EXAMPLES {
+            let value: serde_json::Value = serde_json::from_str(text).expect("the shipped examples are JSON (tested)");
+            content.examples.insert((*kind).to_owned(), RefOr::T(utoipa::openapi::example::ExampleBuilder::new().summary(*summary).value(Some(value)).build()));
+        }
+    }
+}
+
 impl RequestBody for KsefInvoiceGenerateRequest {
     const MALFORMED: ErrorCode = ErrorCode::InvoiceInput;
 }

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use self::documents::GenerateExamples;
 use self::error::ApiError;
 use crate::errors::ErrorCode;
 use crate::ops;
@@ -76,7 +77,7 @@ impl Modify for ApiKeyAuth {
         documents::generate,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
-    modifiers(&ApiKeyAuth),
+    modifiers(&ApiKeyAuth, &GenerateExamples),
     tags(
         (name = "Encryption", description = "KSeF's public key"),
         (name = "Sessions", description = "Interactive (online) and batch sessions"),

@@ -124,6 +124,26 @@ async fn json_with_readable_names_becomes_a_valid_invoice_with_its_totals_comput
 }
 
 #[tokio::test]
+async fn the_openapi_examples_of_every_invoice_kind_generate_valid_invoices_of_that_kind() {
+    let app = spawn_app().await;
+    let document: Value = app.http.get(format!("{}/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let examples = document["paths"]["/api/v2/ksefInvoiceGenerate"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+        .as_object()
+        .expect("named examples");
+    let kinds: Vec<&str> = examples.keys().map(String::as_str).collect();
+    assert_eq!(kinds.len(), 7, "{kinds:?}");
+    for (kind, example) in examples {
+        let r = app.generate(&example["value"]).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{kind}: {body}");
+        let xml = body["invoice"].as_str().unwrap();
+        assert!(xml.contains(&format!("<RodzajFaktury>{kind}</RodzajFaktury>")), "{kind}");
+        assert_eq!(app.validate(xml).await.status(), 200, "{kind}");
+    }
+}
+
+#[tokio::test]
 async fn a_generate_request_with_unknown_fields_or_wrong_totals_gets_1208_listing_them() {
     let app = spawn_app().await;
     let mut request: Value = serde_json::from_str(GENERATE_EXAMPLE).unwrap();
