@@ -8,7 +8,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::rules::{Amount, Options};
+use crate::amount::Amount;
+use crate::rules::Options;
 use crate::validate::{Finding, Kind, Severity};
 use crate::{Report, Version, check};
 

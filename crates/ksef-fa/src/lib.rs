@@ -4,10 +4,13 @@
 
 #![deny(missing_docs)]
 
+pub mod amount;
 mod canonical;
+pub mod codegen;
 pub mod example;
 pub mod generate;
 pub mod json;
+pub mod model;
 pub mod names;
 mod pattern;
 pub mod precheck;
@@ -21,6 +24,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+pub use crate::amount::Amount;
 pub use crate::canonical::{canonical, escape_attribute, escape_text};
 pub use crate::validate::{Finding, Kind, Severity, Validator};
 
