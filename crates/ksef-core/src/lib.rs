@@ -8,6 +8,7 @@
 pub mod crypto;
 pub mod der;
 pub mod ids;
+pub mod offline;
 
 pub use crypto::CryptoError;
 pub use ids::IdError;

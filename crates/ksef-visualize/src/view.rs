@@ -1,0 +1,921 @@
+//! The view model: what a visualization shows, in the official section order, with labels in both languages
+//! and data formatted once (Polish numbers, `20 000,00`), so the HTML and PDF renderers only lay it out.
+//!
+//! It is built from the invoice's JSON form (`ksef_fa::json`, readable names, the same for FA(2) and FA(3)).
+//! Each section takes the fields it shows out of that JSON; whatever no section took is shown at the end under
+//! "Pozostałe dane", so no element of an invoice is ever dropped.
+
+use chrono::NaiveDate;
+use ksef_fa::Version;
+use serde_json::{Map, Value as Json};
+
+use crate::labels::{self, Label, text};
+use crate::links::{self, Certificate, ContextType, Environment, LinkError, VerificationCode};
+use crate::qr;
+
+/// A value as shown: data (never translated) or words from the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Text from the invoice, already formatted.
+    Data(String),
+    /// Words in the visualization's language.
+    Words(Label),
+}
+
+/// A label and its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// What it is.
+    pub label: Label,
+    /// The value.
+    pub value: Value,
+}
+
+/// A table column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Its header.
+    pub label: Label,
+    /// Right-aligned (amounts, quantities).
+    pub numeric: bool,
+}
+
+/// A table row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// One value per column.
+    pub cells: Vec<Value>,
+    /// A correction's row as it was before (`StanPrzed`), drawn distinctly.
+    pub before: bool,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Its columns (only those some row fills).
+    pub columns: Vec<Column>,
+    /// Its rows.
+    pub rows: Vec<Row>,
+}
+
+/// One piece of a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// Label–value pairs.
+    Fields(Vec<Field>),
+    /// A sub-heading and what is under it.
+    Group(Label, Vec<Block>),
+    /// Side-by-side columns (seller | buyer).
+    Columns(Vec<Vec<Block>>),
+    /// A table.
+    Table(Table),
+    /// Sentences (annotations that apply).
+    Notes(Vec<Label>),
+    /// A total, emphasized.
+    Total(Label, String),
+    /// Free text, paragraph by paragraph.
+    Paragraphs(Vec<String>),
+}
+
+/// A section with its heading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The heading.
+    pub heading: Label,
+    /// Its content.
+    pub blocks: Vec<Block>,
+}
+
+/// A verification code block (KOD I or KOD II).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    /// The heading.
+    pub heading: Label,
+    /// The sentence beside the code.
+    pub help: Label,
+    /// The link and its caption.
+    pub code: VerificationCode,
+    /// An English gloss of the caption (the caption itself stays Polish).
+    pub gloss: Label,
+    /// The QR code.
+    pub matrix: qr::Matrix,
+}
+
+/// Everything a visualization shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// FA(2) or FA(3).
+    pub version: Version,
+    /// The invoice kind in words.
+    pub kind: Label,
+    /// `P_2`.
+    pub number: String,
+    /// The KSeF number, when known.
+    pub ksef_number: Option<String>,
+    /// The sections, in the official order.
+    pub sections: Vec<Section>,
+    /// KOD I, then KOD II when there is one.
+    pub codes: Vec<Code>,
+    /// `SystemInfo`.
+    pub system: Option<String>,
+}
+
+/// How to build a view.
+#[derive(Debug, Default)]
+pub struct Options<'a> {
+    /// The invoice's KSeF number, when it has one (the KOD I caption).
+    pub ksef_number: Option<&'a str>,
+    /// The invoice was issued offline: KOD I is captioned `OFFLINE`, and KOD II is added when `certificate` is.
+    pub offline: bool,
+    /// The QR host's environment (production when `None`).
+    pub environment: Option<Environment>,
+    /// The issuer's Offline certificate and the context it logs in with, for KOD II.
+    pub certificate: Option<(&'a Certificate, ContextType, &'a str)>,
+    /// Leave the verification codes out.
+    pub without_codes: bool,
+}
+
+/// Why an invoice could not be shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ViewError {
+    /// Not well-formed XML, or not an FA(2)/FA(3) invoice.
+    #[error("{0}")]
+    Invoice(String),
+    /// The verification links could not be made.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+}
+
+/// Builds the view of the invoice `xml` (its exact bytes: KOD I hashes them).
+pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
+    let text = std::str::from_utf8(xml).map_err(|_| ViewError::Invoice("the invoice is not UTF-8".to_owned()))?;
+    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
+    let doc = roxmltree::Document::parse_with_options(text, parsing).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
+    let version = doc
+        .root_element()
+        .tag_name()
+        .namespace()
+        .and_then(Version::from_namespace)
+        .ok_or_else(|| ViewError::Invoice("not an FA(2) or FA(3) invoice (root namespace)".to_owned()))?;
+    let Json::Object(mut root) = ksef_fa::json::to_json(version.validator().schema(), &doc) else {
+        return Err(ViewError::Invoice("the invoice has no content".to_owned()));
+    };
+    let mut invoice = take_object(&mut root, "invoice");
+    let kind_code = str_of(invoice.get("kind")).unwrap_or("VAT").to_owned();
+    let collective = invoice.contains_key("correctedPeriod") && kind_code == "KOR";
+    let number = take_str(&mut invoice, "number").unwrap_or_default();
+    let currency = str_of(invoice.get("currency")).unwrap_or_default().to_owned();
+    invoice.remove("kind");
+    let seller_nip = root.get("seller").and_then(|s| s.get("identification")).and_then(|i| str_of(i.get("nip"))).unwrap_or_default().to_owned();
+    let issue_date = str_of(invoice.get("issueDate")).and_then(|d| NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok());
+
+    let mut header = take_object(&mut root, "header");
+    let system = take_str(&mut header, "system");
+    let mut sections = Vec::new();
+    sections.extend(correction_section(&mut invoice));
+    sections.push(parties_section(&mut root, &mut invoice));
+    sections.push(details_section(&mut invoice));
+    sections.extend(lines_section(&mut invoice, &kind_code, &currency));
+    sections.extend(order_section(&mut invoice));
+    sections.extend(vat_summary_section(&mut invoice));
+    sections.extend(annotations_section(&mut invoice));
+    sections.extend(generic_section(text::ADDITIONAL, &mut invoice, &["relatedParties", "receiptInvoice", "exciseRefund", "additionalInfo"]));
+    sections.extend(generic_section(text::SETTLEMENT, &mut invoice, &["settlement"]));
+    sections.extend(payment_section(&mut invoice));
+    sections.extend(generic_section(text::TRANSACTION, &mut invoice, &["transactionTerms"]));
+    sections.extend(footer_section(&mut root));
+    sections.extend(generic_section(text::ATTACHMENT, &mut root, &["attachment"]));
+    // Whatever no section showed.
+    header.retain(|k, _| !matches!(k.as_str(), "formCode" | "formVariant" | "createdAt"));
+    let mut rest = Map::new();
+    for (key, value) in [("header", header), ("invoice", invoice)] {
+        if !value.is_empty() {
+            rest.insert(key.to_owned(), Json::Object(value));
+        }
+    }
+    rest.extend(root);
+    if !rest.is_empty() {
+        sections.push(Section { heading: text::OTHER_DATA, blocks: generic(&rest) });
+    }
+
+    let mut codes = Vec::new();
+    if !options.without_codes {
+        let env = options.environment.unwrap_or(Environment::Production);
+        let date = issue_date.ok_or_else(|| ViewError::Invoice("the invoice has no issue date (P_1)".to_owned()))?;
+        let hash = links::invoice_hash(xml);
+        let ksef_number = if options.offline { None } else { options.ksef_number };
+        let kod1 = links::kod1(env, &seller_nip, date, &hash, ksef_number)?;
+        let gloss = if ksef_number.is_none() { text::OFFLINE_GLOSS } else { Label::new("", "") };
+        codes.push(code(text::KOD1_HEADING, text::KOD1_HELP, kod1, gloss));
+        if let (true, Some((certificate, context_type, context))) = (options.offline, options.certificate) {
+            let kod2 = links::kod2(env, (context_type, context), &seller_nip, &hash, certificate)?;
+            codes.push(code(text::KOD2_HEADING, text::KOD2_HELP, kod2, text::CERTIFICATE_GLOSS));
+        }
+    }
+    Ok(View {
+        version,
+        kind: labels::kind(&kind_code, collective),
+        number,
+        ksef_number: options.ksef_number.filter(|_| !options.offline).map(str::to_owned),
+        sections,
+        codes,
+        system,
+    })
+}
+
+fn code(heading: Label, help: Label, code: VerificationCode, gloss: Label) -> Code {
+    let matrix = qr::matrix(&code.link).expect("verification links fit in a QR code");
+    Code { heading, help, code, gloss, matrix }
+}
+
+// --- Sections -------------------------------------------------------------------------------------------------
+
+fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut fields = Vec::new();
+    if let Some(reason) = take_str(invoice, "correctionReason") {
+        fields.push(data_field("correctionReason", reason));
+    }
+    if let Some(kind) = take_str(invoice, "correctionType") {
+        fields.push(Field { label: field_label("correctionType"), value: words_or_data(labels::correction_type(&kind), kind) });
+    }
+    let mut blocks = Vec::new();
+    if !fields.is_empty() {
+        blocks.push(Block::Fields(fields));
+    }
+    for key in ["correctedPeriod", "correctNumber", "totalBefore", "advanceExchangeRateBefore"] {
+        if let Some(value) = take_str(invoice, key) {
+            blocks.push(Block::Fields(vec![data_field(key, format_value(key, &value))]));
+        }
+    }
+    let corrected = take_array(invoice, "correctedInvoices");
+    let columns: Vec<Vec<Block>> = corrected
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut item = item.as_object().cloned().unwrap_or_default();
+            let mut fields = Vec::new();
+            for key in ["issueDate", "number", "ksefNumber"] {
+                if let Some(v) = take_str(&mut item, key) {
+                    fields.push(data_field(key, v));
+                }
+            }
+            if take_str(&mut item, "outsideKsef").is_some() {
+                fields.push(Field { label: field_label("inKsef"), value: Value::Words(Label::new("NIE – faktura wystawiona poza KSeF", "NO – issued outside KSeF")) });
+            }
+            item.remove("inKsef");
+            let mut blocks = vec![Block::Fields(fields)];
+            blocks.extend(generic(&item));
+            vec![Block::Group(if corrected.len() > 1 { text::CORRECTED_N.numbered(i + 1) } else { text::CORRECTED_N }, blocks)]
+        })
+        .collect();
+    if !columns.is_empty() {
+        blocks.push(Block::Columns(columns));
+    }
+    (!blocks.is_empty()).then_some(Section { heading: text::CORRECTED, blocks })
+}
+
+fn party(mut party: Map<String, Json>) -> Vec<Block> {
+    let mut fields = Vec::new();
+    for key in ["vatPrefix", "eori"] {
+        if let Some(v) = take_str(&mut party, key) {
+            fields.push(data_field(key, v));
+        }
+    }
+    let mut identification = take_object(&mut party, "identification");
+    for key in ["nip", "internalId", "euCountryCode", "euVatNumber", "countryCode", "taxId", "name"] {
+        if let Some(v) = take_str(&mut identification, key) {
+            fields.push(data_field(key, v));
+        }
+    }
+    if take_str(&mut identification, "noTaxId").is_some() {
+        fields.push(Field { label: field_label("noTaxId"), value: Value::Words(text::YES) });
+    }
+    let mut blocks = vec![Block::Fields(fields)];
+    blocks.extend(generic(&identification));
+    for (key, heading) in [("address", text::ADDRESS), ("correspondenceAddress", text::CORRESPONDENCE), ("carrierAddress", text::ADDRESS)] {
+        let mut address = take_object(&mut party, key);
+        if address.is_empty() {
+            continue;
+        }
+        let mut lines: Vec<Field> = ["line1", "line2"].iter().filter_map(|k| take_str(&mut address, k)).map(|v| Field { label: Label::new("", ""), value: Value::Data(v) }).collect();
+        if let Some(country) = take_str(&mut address, "countryCode") {
+            lines.push(data_field("countryCode", country));
+        }
+        let mut group = vec![Block::Fields(lines)];
+        group.extend(generic(&address));
+        blocks.push(Block::Group(heading, group));
+    }
+    let contacts = take_array(&mut party, "contacts");
+    if !contacts.is_empty() {
+        let mut fields = Vec::new();
+        for contact in &contacts {
+            for key in ["email", "phone"] {
+                if let Some(v) = str_of(contact.get(key)) {
+                    fields.push(data_field(key, v.to_owned()));
+                }
+            }
+        }
+        blocks.push(Block::Group(text::CONTACT, vec![Block::Fields(fields)]));
+    }
+    let mut more = Vec::new();
+    if let Some(role) = take_str(&mut party, "role") {
+        let words = if party.contains_key("share") || party.contains_key("otherRole") || party.contains_key("customerNumber") || party.contains_key("buyerId") {
+            labels::party_role(&role)
+        } else {
+            labels::authorized_role(&role).or_else(|| labels::party_role(&role))
+        };
+        more.push(Field { label: field_label("role"), value: words_or_data(words, role) });
+    }
+    if let Some(status) = take_str(&mut party, "taxpayerStatus") {
+        more.push(Field { label: field_label("taxpayerStatus"), value: words_or_data(labels::taxpayer_status(&status), status) });
+    }
+    if let Some(share) = take_str(&mut party, "share") {
+        more.push(data_field("share", format!("{} %", polish_number(&share, false))));
+    }
+    for key in ["localGovernmentUnit", "vatGroupMember"] {
+        if let Some(flag) = take_str(&mut party, key) {
+            let yes_no = if flag == "1" { Label::new("TAK", "YES") } else { Label::new("NIE", "NO") };
+            more.push(Field { label: field_label(key), value: Value::Words(yes_no) });
+        }
+    }
+    if !more.is_empty() {
+        blocks.push(Block::Fields(more));
+    }
+    blocks.extend(generic(&party));
+    blocks
+}
+
+fn parties_section(root: &mut Map<String, Json>, invoice: &mut Map<String, Json>) -> Section {
+    let mut blocks = Vec::new();
+    let seller = take_object(root, "seller");
+    let buyer = take_object(root, "buyer");
+    let seller_before = take_object(invoice, "sellerBefore");
+    let buyers_before = take_array(invoice, "buyersBefore");
+    if seller_before.is_empty() && buyers_before.is_empty() {
+        blocks.push(Block::Columns(vec![vec![Block::Group(text::SELLER, party(seller))], vec![Block::Group(text::BUYER, party(buyer))]]));
+    } else {
+        // A correction of party data: each party with its data before, one below the other.
+        blocks.push(Block::Group(text::SELLER, party(seller)));
+        if !seller_before.is_empty() {
+            blocks.push(Block::Group(text::SELLER_BEFORE, party(seller_before)));
+        }
+        blocks.push(Block::Group(text::BUYER, party(buyer)));
+        for before in buyers_before {
+            blocks.push(Block::Group(text::BUYER_BEFORE, party(before.as_object().cloned().unwrap_or_default())));
+        }
+    }
+    let others = take_array(root, "otherParties");
+    let numbered = others.len() > 1;
+    for (i, other) in others.into_iter().enumerate() {
+        let heading = if numbered { text::OTHER_PARTY.numbered(i + 1) } else { text::OTHER_PARTY };
+        blocks.push(Block::Group(heading, party(other.as_object().cloned().unwrap_or_default())));
+    }
+    for authorized in take_array(root, "authorizedParty") {
+        blocks.push(Block::Group(text::AUTHORIZED_PARTY, party(authorized.as_object().cloned().unwrap_or_default())));
+    }
+    Section { heading: Label::new("Podmioty", "Parties"), blocks }
+}
+
+fn details_section(invoice: &mut Map<String, Json>) -> Section {
+    let mut fields = Vec::new();
+    if let Some(date) = take_str(invoice, "issueDate") {
+        fields.push(Field { label: text::ISSUE_DATE_LEGAL, value: Value::Data(date) });
+    }
+    if let Some(place) = take_str(invoice, "placeOfIssue") {
+        fields.push(data_field("placeOfIssue", place));
+    }
+    if let Some(date) = take_str(invoice, "supplyDate") {
+        fields.push(Field { label: text::SUPPLY_DATE, value: Value::Data(date) });
+    }
+    let mut period = take_object(invoice, "period");
+    if let (Some(from), Some(to)) = (take_str(&mut period, "from"), take_str(&mut period, "to")) {
+        fields.push(Field { label: text::PERIOD, value: Value::Data(format!("{from} – {to}")) });
+    }
+    for key in ["currency", "advanceExchangeRate", "warehouseDocuments"] {
+        if let Some(v) = take_str(invoice, key) {
+            fields.push(data_field(key, v));
+        }
+    }
+    let mut blocks = vec![Block::Fields(fields)];
+    for key in ["partialAdvances", "advanceInvoices"] {
+        let items = take_array(invoice, key);
+        if !items.is_empty() {
+            blocks.push(Block::Group(field_label(key), vec![table_of(&items, &[])]));
+        }
+    }
+    Section { heading: text::DETAILS, blocks }
+}
+
+/// Line-table columns in the official order: (key, numeric).
+const LINE_COLUMNS: &[(&str, bool)] = &[
+    ("number", false),
+    ("uuid", false),
+    ("name", false),
+    ("unitNetPrice", true),
+    ("unitGrossPrice", true),
+    ("quantity", true),
+    ("unit", false),
+    ("discount", true),
+    ("rate", false),
+    ("ossRate", false),
+    ("annex15", false),
+    ("netAmount", true),
+    ("grossAmount", true),
+    ("vatAmount", true),
+    ("exchangeRate", true),
+    ("supplyDate", false),
+    ("gtin", false),
+    ("pkwiu", false),
+    ("cn", false),
+    ("pkob", false),
+    ("exciseAmount", true),
+    ("gtu", false),
+    ("procedure", false),
+    ("index", false),
+];
+
+fn lines_table(lines: &[Json]) -> Table {
+    let present: Vec<(&str, bool)> = LINE_COLUMNS.iter().copied().filter(|(k, _)| lines.iter().any(|l| l.get(*k).is_some())).collect();
+    let extra: Vec<String> = {
+        let mut keys: Vec<String> = Vec::new();
+        for line in lines {
+            for key in line.as_object().into_iter().flat_map(|o| o.keys()) {
+                if key != "before" && !LINE_COLUMNS.iter().any(|(k, _)| k == key) && !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+        keys
+    };
+    let mut columns: Vec<Column> =
+        present.iter().map(|(k, numeric)| Column { label: if *k == "number" { text::NO } else { field_label(k) }, numeric: *numeric }).collect();
+    columns.extend(extra.iter().map(|k| Column { label: field_label(k), numeric: false }));
+    let rows = lines
+        .iter()
+        .map(|line| {
+            let mut cells: Vec<Value> = present
+                .iter()
+                .map(|(k, _)| {
+                    let v = scalar_text(line.get(*k));
+                    Value::Data(match *k {
+                        "rate" | "ossRate" if !v.is_empty() => labels::rate(&v),
+                        _ => format_value(k, &v),
+                    })
+                })
+                .collect();
+            cells.extend(extra.iter().map(|k| Value::Data(scalar_text(line.get(k)))));
+            Row { cells, before: line.get("before").is_some() }
+        })
+        .collect();
+    Table { columns, rows }
+}
+
+fn lines_section(invoice: &mut Map<String, Json>, kind: &str, currency: &str) -> Option<Section> {
+    let lines = take_array(invoice, "lines");
+    let total = take_str(invoice, "total");
+    if lines.is_empty() && total.is_none() {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    if !currency.is_empty() {
+        blocks.push(Block::Fields(vec![Field { label: text::CURRENCY_NOTE, value: Value::Data(currency.to_owned()) }]));
+    }
+    if !lines.is_empty() {
+        blocks.push(Block::Table(lines_table(&lines)));
+    }
+    if let Some(total) = total {
+        let label = match kind {
+            "KOR" | "KOR_ROZ" | "KOR_ZAL" => text::TOTAL_CORRECTION,
+            "ROZ" => text::TOTAL_REMAINING,
+            _ => text::TOTAL_DUE,
+        };
+        blocks.push(Block::Total(label, format!("{} {currency}", polish_number(&total, true)).trim_end().to_owned()));
+    }
+    Some(Section { heading: text::LINES, blocks })
+}
+
+fn order_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut order = take_object(invoice, "order");
+    if order.is_empty() {
+        return None;
+    }
+    let lines = take_array(&mut order, "lines");
+    let mut blocks = vec![Block::Table(lines_table(&lines))];
+    if let Some(value) = take_str(&mut order, "value") {
+        blocks.push(Block::Total(text::ORDER_VALUE, polish_number(&value, true)));
+    }
+    blocks.extend(generic(&order));
+    Some(Section { heading: text::ORDER, blocks })
+}
+
+/// A VAT summary row: net key, VAT key, VAT-in-PLN key, the rate in Polish and in English.
+type SummaryRow = (&'static str, Option<&'static str>, Option<&'static str>, &'static str, &'static str);
+
+/// The VAT summary's rows, in the official order.
+const SUMMARY: &[SummaryRow] = &[
+    ("net23", Some("vat23"), Some("vat23Pln"), "23% lub 22%", "23% or 22%"),
+    ("net8", Some("vat8"), Some("vat8Pln"), "8% lub 7%", "8% or 7%"),
+    ("net5", Some("vat5"), Some("vat5Pln"), "5%", "5%"),
+    ("netTaxi", Some("vatTaxi"), Some("vatTaxiPln"), "4% lub 3%", "4% or 3%"),
+    ("netOss", Some("vatOss"), None, "OSS", "OSS"),
+    ("net0Domestic", None, None, "0% - krajowe", "0% – domestic"),
+    ("net0IntraEu", None, None, "0% - wdt", "0% – intra-EU supply"),
+    ("net0Export", None, None, "0% - eksport", "0% – export"),
+    ("netExempt", None, None, "zwolnione od podatku", "exempt"),
+    ("netOutsidePoland", None, None, "np z wyłączeniem art. 100 ust 1 pkt 4 ustawy", "not taxable in Poland"),
+    ("netEuServices", None, None, "np na podstawie art. 100 ust. 1 pkt 4 ustawy", "not taxable, art. 100(1)(4)"),
+    ("netReverseCharge", None, None, "odwrotne obciążenie", "reverse charge"),
+    ("netMargin", None, None, "marża", "margin scheme"),
+];
+
+fn vat_summary_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut rows = Vec::new();
+    let mut with_pln = false;
+    for (net_key, vat_key, pln_key, pl, en) in SUMMARY {
+        let net = take_str(invoice, net_key);
+        let vat = vat_key.and_then(|k| take_str(invoice, k));
+        let pln = pln_key.and_then(|k| take_str(invoice, k));
+        let Some(net) = net else {
+            continue;
+        };
+        with_pln |= pln.is_some();
+        let gross = match (ksef_fa::Amount::parse(net.trim()), vat.as_deref().map(|v| ksef_fa::Amount::parse(v.trim()))) {
+            (Some(n), Some(Some(v))) => (n + v).to_string(),
+            (Some(n), None) => n.to_string(),
+            _ => String::new(),
+        };
+        rows.push((Label::new(pl, en), net, vat.unwrap_or_default(), gross, pln.unwrap_or_default()));
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    let mut columns = vec![
+        Column { label: text::NO, numeric: false },
+        Column { label: text::RATE, numeric: false },
+        Column { label: text::NET, numeric: true },
+        Column { label: text::TAX, numeric: true },
+        Column { label: text::GROSS, numeric: true },
+    ];
+    if with_pln {
+        columns.push(Column { label: text::TAX_PLN, numeric: true });
+    }
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (rate, net, vat, gross, pln))| {
+            let mut cells = vec![
+                Value::Data((i + 1).to_string()),
+                Value::Words(rate),
+                Value::Data(polish_number(&net, true)),
+                Value::Data(polish_number(&vat, true)),
+                Value::Data(polish_number(&gross, true)),
+            ];
+            if with_pln {
+                cells.push(Value::Data(polish_number(&pln, true)));
+            }
+            Row { cells, before: false }
+        })
+        .collect();
+    Some(Section { heading: text::VAT_SUMMARY, blocks: vec![Block::Table(Table { columns, rows })] })
+}
+
+fn annotations_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut annotations = take_object(invoice, "annotations");
+    if annotations.is_empty() {
+        return None;
+    }
+    let mut notes = Vec::new();
+    let mut blocks = Vec::new();
+    for key in ["cashAccounting", "selfBilling", "reverseCharge", "splitPayment", "triangular"] {
+        if take_str(&mut annotations, key).as_deref() == Some("1") {
+            notes.push(field_label(key));
+        }
+    }
+    let mut exemption = take_object(&mut annotations, "exemption");
+    if take_str(&mut exemption, "exempt").as_deref() == Some("1") {
+        notes.push(Label::new(
+            "Dostawa towarów lub świadczenie usług zwolnionych od podatku na podstawie art. 43 ust. 1, art. 113 ust. 1 i 9 albo przepisów wydanych na podstawie art. 82 ust. 3 lub na podstawie innych przepisów",
+            "Supply of goods or services exempt from VAT (art. 43(1), art. 113(1) and (9) of the VAT Act, or other provisions)",
+        ));
+        let mut fields = Vec::new();
+        for key in ["polishBasis", "directiveBasis", "otherBasis"] {
+            if let Some(v) = take_str(&mut exemption, key) {
+                fields.push(data_field(key, v));
+            }
+        }
+        blocks.push(Block::Fields(fields));
+    }
+    exemption.remove("notExempt");
+    let mut transport = take_object(&mut annotations, "newMeansOfTransport");
+    if take_str(&mut transport, "supplied").as_deref() == Some("1") {
+        notes.push(field_label("supplied"));
+        if take_str(&mut transport, "art42_5").as_deref() == Some("1") {
+            notes.push(Label::new(
+                "Obowiązek, o którym mowa w art. 42 ust. 5 ustawy (VAT-22)",
+                "The obligation under art. 42(5) of the VAT Act (VAT-22)",
+            ));
+        }
+        let vehicles = take_array(&mut transport, "vehicles");
+        if !vehicles.is_empty() {
+            blocks.push(table_of(&vehicles, &[]));
+        }
+    }
+    transport.remove("notSupplied");
+    let mut margin = take_object(&mut annotations, "margin");
+    if take_str(&mut margin, "applies").as_deref() == Some("1") {
+        for key in ["travelAgency", "usedGoods", "worksOfArt", "antiques"] {
+            if take_str(&mut margin, key).as_deref() == Some("1") {
+                let l = field_label(key);
+                notes.push(Label::owned(format!("Procedura marży – {}", l.pl), format!("Margin scheme – {}", l.en)));
+            }
+        }
+    }
+    margin.remove("notApplicable");
+    // Anything left (an element a later schema adds) is shown rather than dropped.
+    for (key, rest) in [("exemption", exemption), ("newMeansOfTransport", transport), ("margin", margin)] {
+        if !rest.is_empty() {
+            annotations.insert(key.to_owned(), Json::Object(rest));
+        }
+    }
+    blocks.extend(generic(&annotations));
+    if !notes.is_empty() {
+        blocks.insert(0, Block::Notes(notes));
+    }
+    (!blocks.is_empty()).then_some(Section { heading: text::ANNOTATIONS, blocks })
+}
+
+fn payment_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut payment = take_object(invoice, "payment");
+    if payment.is_empty() {
+        return None;
+    }
+    let mut fields = Vec::new();
+    if take_str(&mut payment, "paid").as_deref() == Some("1") {
+        fields.push(Field { label: Label::new("Informacja o płatności", "Payment status"), value: Value::Words(Label::new("Zapłacono", "Paid")) });
+    }
+    if take_str(&mut payment, "partialPayment").is_some() {
+        fields.push(Field { label: Label::new("Informacja o płatności", "Payment status"), value: Value::Words(Label::new("Zapłata częściowa", "Partly paid")) });
+    }
+    if let Some(date) = take_str(&mut payment, "paymentDate") {
+        fields.push(data_field("paymentDate", date));
+    }
+    if let Some(method) = take_str(&mut payment, "method") {
+        fields.push(Field { label: field_label("method"), value: words_or_data(labels::payment_method(&method), method) });
+    }
+    if take_str(&mut payment, "otherMethod").is_some() {
+        let description = take_str(&mut payment, "otherMethodDescription").unwrap_or_default();
+        fields.push(Field { label: field_label("method"), value: Value::Data(format!("Płatność inna: {description}")) });
+    }
+    for key in ["paymentLink", "ipKsef"] {
+        if let Some(v) = take_str(&mut payment, key) {
+            fields.push(data_field(key, v));
+        }
+    }
+    let mut blocks = vec![Block::Fields(fields)];
+    let partial = take_array(&mut payment, "partialPayments");
+    if !partial.is_empty() {
+        blocks.push(Block::Group(field_label("partialPayments"), vec![table_of(&partial, &[])]));
+    }
+    let terms = take_array(&mut payment, "terms");
+    if !terms.is_empty() {
+        let rows: Vec<Field> = terms
+            .iter()
+            .map(|t| {
+                let mut value = str_of(t.get("date")).unwrap_or_default().to_owned();
+                if let Some(d) = t.get("description").and_then(Json::as_object) {
+                    let words: Vec<String> = ["count", "unit", "startingEvent"].iter().filter_map(|k| str_of(d.get(*k))).map(str::to_owned).collect();
+                    value = format!("{value} {}", words.join(" ")).trim().to_owned();
+                }
+                Field { label: field_label("terms"), value: Value::Data(value) }
+            })
+            .collect();
+        blocks.push(Block::Fields(rows));
+    }
+    for key in ["bankAccounts", "factorBankAccounts"] {
+        for account in take_array(&mut payment, key) {
+            let account = account.as_object().cloned().unwrap_or_default();
+            let mut fields = Vec::new();
+            for k in ["number", "swift", "bankName", "description"] {
+                if let Some(v) = str_of(account.get(k)) {
+                    let label = if k == "number" { Label::new("Pełny numer rachunku", "Account number") } else { field_label(k) };
+                    fields.push(Field { label, value: Value::Data(v.to_owned()) });
+                }
+            }
+            if let Some(v) = str_of(account.get("bankOwnAccount")) {
+                fields.push(data_field("bankOwnAccount", v.to_owned()));
+            }
+            blocks.push(Block::Group(field_label(key), vec![Block::Fields(fields)]));
+        }
+    }
+    blocks.extend(generic(&payment));
+    Some(Section { heading: text::PAYMENT, blocks })
+}
+
+fn footer_section(root: &mut Map<String, Json>) -> Option<Section> {
+    let mut footer = take_object(root, "footer");
+    if footer.is_empty() {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    let registers = take_array(&mut footer, "registers");
+    if !registers.is_empty() {
+        blocks.push(Block::Group(field_label("registers"), vec![table_of(&registers, &[])]));
+    }
+    let notes = take_array(&mut footer, "notes");
+    let texts: Vec<String> = notes.iter().filter_map(|n| str_of(n.get("text"))).map(str::to_owned).collect();
+    if !texts.is_empty() {
+        blocks.push(Block::Group(field_label("notes"), vec![Block::Paragraphs(texts)]));
+    }
+    blocks.extend(generic(&footer));
+    Some(Section { heading: text::FOOTER, blocks })
+}
+
+fn generic_section(heading: Label, from: &mut Map<String, Json>, keys: &[&str]) -> Option<Section> {
+    let mut taken = Map::new();
+    for key in keys {
+        if let Some(v) = from.remove(*key) {
+            taken.insert((*key).to_owned(), v);
+        }
+    }
+    if taken.is_empty() {
+        return None;
+    }
+    // A single object under its section's own name shows its content directly.
+    let blocks = match (taken.len(), taken.values().next()) {
+        (1, Some(Json::Object(inner))) => generic(inner),
+        _ => generic(&taken),
+    };
+    Some(Section { heading, blocks })
+}
+
+// --- Generic rendering ----------------------------------------------------------------------------------------
+
+/// Any JSON subtree as blocks: scalars as fields, objects as groups, arrays of flat objects as tables.
+fn generic(object: &Map<String, Json>) -> Vec<Block> {
+    let mut fields = Vec::new();
+    let mut blocks = Vec::new();
+    for (key, value) in object {
+        match value {
+            Json::Object(inner) => blocks.push(Block::Group(field_label(key), generic(inner))),
+            Json::Array(items) if items.iter().all(|i| !i.is_object()) => {
+                let joined = items.iter().map(|i| scalar_text(Some(i))).collect::<Vec<_>>().join(", ");
+                fields.push(data_field(key, joined));
+            }
+            Json::Array(items) if items.iter().all(|i| i.as_object().is_some_and(|o| o.values().all(|v| !v.is_object() && !v.is_array()))) => {
+                blocks.push(Block::Group(field_label(key), vec![table_of(items, &[])]));
+            }
+            Json::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let inner = item.as_object().cloned().unwrap_or_default();
+                    blocks.push(Block::Group(field_label(key).numbered(i + 1), generic(&inner)));
+                }
+            }
+            scalar => fields.push(data_field(key, format_value(key, &scalar_text(Some(scalar))))),
+        }
+    }
+    if !fields.is_empty() {
+        blocks.insert(0, Block::Fields(fields));
+    }
+    blocks
+}
+
+/// A table of flat objects, columns in first-seen order (minus `skip`).
+fn table_of(items: &[Json], skip: &[&str]) -> Block {
+    let mut keys: Vec<String> = Vec::new();
+    for item in items {
+        for key in item.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !skip.contains(&key.as_str()) && !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+    }
+    let columns = keys.iter().map(|k| Column { label: field_label(k), numeric: is_amount(k) }).collect();
+    let rows = items
+        .iter()
+        .map(|item| Row {
+            cells: keys.iter().map(|k| Value::Data(format_value(k, &scalar_text(item.get(k))))).collect(),
+            before: item.get("before").is_some(),
+        })
+        .collect();
+    Block::Table(Table { columns, rows })
+}
+
+// --- Helpers --------------------------------------------------------------------------------------------------
+
+fn field_label(key: &str) -> Label {
+    let key = key.trim_start_matches('@');
+    labels::field(key).unwrap_or_else(|| Label::owned(key.to_owned(), key.to_owned()))
+}
+
+fn data_field(key: &str, value: String) -> Field {
+    Field { label: field_label(key), value: Value::Data(value) }
+}
+
+fn words_or_data(words: Option<Label>, code: String) -> Value {
+    words.map_or(Value::Data(code), Value::Words)
+}
+
+fn str_of(value: Option<&Json>) -> Option<&str> {
+    value.and_then(Json::as_str)
+}
+
+fn scalar_text(value: Option<&Json>) -> String {
+    match value {
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Null) | None => String::new(),
+        Some(Json::Array(items)) => items.iter().map(|i| scalar_text(Some(i))).collect::<Vec<_>>().join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn take_str(object: &mut Map<String, Json>, key: &str) -> Option<String> {
+    match object.remove(key)? {
+        Json::String(s) => Some(s),
+        Json::Array(items) if items.iter().all(Json::is_string) => Some(items.iter().filter_map(Json::as_str).collect::<Vec<_>>().join(", ")),
+        other => {
+            object.insert(key.to_owned(), other);
+            None
+        }
+    }
+}
+
+fn take_object(object: &mut Map<String, Json>, key: &str) -> Map<String, Json> {
+    match object.remove(key) {
+        Some(Json::Object(inner)) => inner,
+        Some(other) => {
+            object.insert(key.to_owned(), other);
+            Map::new()
+        }
+        None => Map::new(),
+    }
+}
+
+fn take_array(object: &mut Map<String, Json>, key: &str) -> Vec<Json> {
+    match object.remove(key) {
+        Some(Json::Array(items)) => items,
+        Some(single @ Json::Object(_)) => vec![single],
+        Some(other) => {
+            object.insert(key.to_owned(), other);
+            Vec::new()
+        }
+        None => Vec::new(),
+    }
+}
+
+/// Keys whose values are money (printed with two decimals at least).
+fn is_amount(key: &str) -> bool {
+    matches!(
+        key,
+        "netAmount" | "grossAmount" | "vatAmount" | "amount" | "total" | "totalBefore" | "unitNetPrice" | "unitGrossPrice" | "discount" | "exciseAmount" | "toPay" | "toSettle" | "chargesTotal" | "deductionsTotal" | "value"
+    ) || ((key.starts_with("net") || key.starts_with("vat")) && key.len() > 3 && key.as_bytes()[3].is_ascii_alphanumeric() && !key.as_bytes()[3].is_ascii_lowercase())
+}
+
+fn format_value(key: &str, value: &str) -> String {
+    if is_amount(key) {
+        polish_number(value, true)
+    } else if matches!(key, "quantity" | "count" | "share" | "exchangeRate" | "advanceExchangeRate" | "contractRate" | "kilometres") {
+        polish_number(value, false)
+    } else {
+        value.to_owned()
+    }
+}
+
+/// `20000.5` → `20 000,50` (no-break spaces between thousands, a decimal comma; money gets two decimals at
+/// least). Text that is not a decimal is returned as it is.
+pub fn polish_number(text: &str, money: bool) -> String {
+    let trimmed = text.trim();
+    if ksef_fa::Amount::parse(trimmed).is_none() {
+        return text.to_owned();
+    }
+    let (sign, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => ("-", &trimmed[1..]),
+        Some(b'+') => ("", &trimmed[1..]),
+        _ => ("", trimmed),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    let frac = if money && frac.len() < 2 { format!("{frac:0<2}") } else { frac.to_owned() };
+    if frac.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped},{frac}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_the_polish_way() {
+        assert_eq!(polish_number("20000", true), "20\u{a0}000,00");
+        assert_eq!(polish_number("-1234567.5", true), "-1\u{a0}234\u{a0}567,50");
+        assert_eq!(polish_number("0.123456", false), "0,123456");
+        assert_eq!(polish_number("3", false), "3");
+        assert_eq!(polish_number("n/a", true), "n/a");
+    }
+}
