@@ -41,6 +41,12 @@ enum Command {
     /// Make an FA(3) invoice from JSON with readable names, offline (as ksefInvoiceGenerate); the XML goes to
     /// standard output.
     Generate(crate::commands::generate::GenerateArgs),
+    /// Render an invoice for people, offline, as ksefInvoiceVisualize does: HTML in pl, en or pl_en, with KOD I
+    /// (and KOD II for an offline invoice, given an Offline certificate).
+    Visualize(crate::commands::visualize::VisualizeArgs),
+    /// Print an invoice's verification links (KOD I, and KOD II given an Offline certificate), offline, and
+    /// write their QR codes as PNG with --png-dir.
+    Links(crate::commands::visualize::LinksArgs),
 }
 
 /// Arguments of `ksef-gateway batch`.
@@ -114,6 +120,25 @@ pub(crate) enum TenantCommand {
         /// The new KSeF token; `-` reads it from standard input.
         #[arg(long)]
         ksef_token: String,
+    },
+    /// Record the KSeF Offline certificate of --tenant and its private key (sealed under the master key), to
+    /// sign KOD II links of invoices issued offline.
+    SetOfflineCertificate {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// The certificate (PEM or DER).
+        #[arg(long)]
+        certificate: PathBuf,
+        /// Its PKCS#8 private key (PEM or DER).
+        #[arg(long)]
+        key: PathBuf,
+        /// The KSeF login context's type: Nip, InternalId, NipVatUe or PeppolId.
+        #[arg(long, default_value = "Nip")]
+        context_type: String,
+        /// The context's identifier (default: the tenant's NIP).
+        #[arg(long)]
+        context_value: Option<String>,
     },
     /// List tenants.
     List,
@@ -197,6 +222,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => crate::commands::export::run(args).await,
         Command::Validate(args) => crate::commands::validate::run(args),
         Command::Generate(args) => crate::commands::generate::run(args),
+        Command::Visualize(args) => crate::commands::visualize::visualize(args),
+        Command::Links(args) => crate::commands::visualize::links(args),
         Command::Batch(args) => match args.command {
             BatchCommand::Send(args) => crate::commands::batch::send(args).await,
         },

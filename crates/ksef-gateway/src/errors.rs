@@ -142,7 +142,7 @@ impl ErrorCode {
             E::InvoiceSave => (1206, "INVOICE_SAVE", "Failed to update invoice details", 500),
             E::InvoiceUnknown => (1207, "INVOICE_UNKNOWN", "Unknown invoice ID", 404),
             E::InvoiceInput => (1208, "INVOICE_INPUT", "Missing required invoice metadata", 400),
-            E::InvoiceVisualize => (1209, "INVOICE_VISUALIZE", "Failed to generate invoice visualization", 500),
+            E::InvoiceVisualize => (1209, "INVOICE_VISUALIZE", "Failed to generate invoice visualization", 400),
             E::QueryInvoiceParams => (1301, "QUERY_INVOICE_PARAMS", "Incorrect or incomplete invoice search criteria", 400),
             E::QueryInvoiceInit => (1302, "QUERY_INVOICE_INIT", "Failed to start the invoice search process", 502),
             E::QueryInvoiceStatus => (1303, "QUERY_INVOICE_STATUS", "Failed to retrieve the status of the invoice search process", 502),

@@ -34,6 +34,8 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/ksefInvoiceQueryResult/{queryId}/{queryPartNumber}", get(queries::result))
         .route("/ksefInvoiceValidate", post(documents::validate))
         .route("/ksefInvoiceGenerate", post(documents::generate))
+        .route("/ksefInvoiceLinks", post(documents::links))
+        .route("/ksefInvoiceVisualize", post(documents::visualize))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)

@@ -74,7 +74,13 @@ impl Application {
             KsefTarget::Production => (ksef_client::Environment::Production.base_url().to_owned(), None),
             KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
         };
-        let ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
+        let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
+        // Links point at the QR host of the KSeF in use; the emulator and custom targets stand for TEST.
+        ops.qr_environment = match settings.ksef.target {
+            KsefTarget::Demo => ksef_visualize::Environment::Demo,
+            KsefTarget::Production => ksef_visualize::Environment::Production,
+            KsefTarget::Embedded | KsefTarget::Test | KsefTarget::Custom => ksef_visualize::Environment::Test,
+        };
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

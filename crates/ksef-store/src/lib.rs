@@ -26,7 +26,7 @@ pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
 pub use crate::queries::QueryRecord;
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
-pub use crate::tenants::{NewTenant, TenantRecord};
+pub use crate::tenants::{NewTenant, OfflineCertificateRecord, TenantRecord};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -44,6 +44,23 @@ fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
     })
 }
 
+/// A tenant's Offline certificate, for KOD II links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineCertificateRecord {
+    /// Whose.
+    pub tenant_id: String,
+    /// The certificate, DER.
+    pub certificate: Vec<u8>,
+    /// Its PKCS#8 private key, sealed under the master key.
+    pub private_key_sealed: Vec<u8>,
+    /// The KSeF login context's type (`Nip`, `InternalId`, `NipVatUe`, `PeppolId`).
+    pub context_type: String,
+    /// The context's identifier.
+    pub context_value: String,
+    /// When it was recorded (µs since the epoch).
+    pub created_at: i64,
+}
+
 impl Store {
     /// Records a tenant.
     pub async fn insert_tenant(&self, t: &NewTenant) -> Result<(), StoreError> {
@@ -117,5 +134,43 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().map(tenant_from_row).transpose()?)
+    }
+
+    /// Records (or replaces) a tenant's Offline certificate.
+    pub async fn set_offline_certificate(&self, c: &OfflineCertificateRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO offline_certificates (tenant_id, certificate, private_key_sealed, context_type, context_value, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (tenant_id) DO UPDATE SET certificate = excluded.certificate, private_key_sealed = excluded.private_key_sealed,
+                 context_type = excluded.context_type, context_value = excluded.context_value, created_at = excluded.created_at",
+        )
+        .bind(&c.tenant_id)
+        .bind(&c.certificate)
+        .bind(&c.private_key_sealed)
+        .bind(&c.context_type)
+        .bind(&c.context_value)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's Offline certificate, if it has one.
+    pub async fn offline_certificate(&self, tenant_id: &str) -> Result<Option<OfflineCertificateRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tenant_id, certificate, private_key_sealed, context_type, context_value, created_at FROM offline_certificates WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(OfflineCertificateRecord {
+            tenant_id: r.try_get(0)?,
+            certificate: r.try_get(1)?,
+            private_key_sealed: r.try_get(2)?,
+            context_type: r.try_get(3)?,
+            context_value: r.try_get(4)?,
+            created_at: r.try_get(5)?,
+        }))
     }
 }

@@ -1,7 +1,7 @@
 //! The store on every available engine (SQLite always; PostgreSQL when TEST_DATABASE_URL is set).
 
 use ksef_store::testing::fresh_stores;
-use ksef_store::{IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, NewInvoice, NewSession, NewTenant, SessionStatusUpdate, Store, StoredResponse};
+use ksef_store::{IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, NewInvoice, NewSession, NewTenant, OfflineCertificateRecord, SessionStatusUpdate, Store, StoredResponse};
 
 async fn tenant(store: &Store, id: &str) {
     let t = NewTenant { id: id.into(), name: format!("Tenant {id}"), nip: "5265877635".into(), ksef_token_sealed: vec![1, 2, 3], created_at: 1 };
@@ -46,6 +46,30 @@ async fn tenants_are_found_by_live_api_keys_only() {
         assert!(store.tenant_by_api_key("hash-1").await.unwrap().is_none(), "{engine}: a revoked key finds nothing");
         assert_eq!(store.tenants().await.unwrap().len(), 1, "{engine}");
         assert_eq!(store.tenant("t1").await.unwrap().unwrap().ksef_token_sealed, vec![1, 2, 3], "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn an_offline_certificate_is_kept_per_tenant_and_replaced_when_set_again() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        tenant(&store, "t2").await;
+        let mut record = OfflineCertificateRecord {
+            tenant_id: "t1".into(),
+            certificate: vec![0x30, 1, 2],
+            private_key_sealed: vec![9; 40],
+            context_type: "Nip".into(),
+            context_value: "5265877635".into(),
+            created_at: 7,
+        };
+        store.set_offline_certificate(&record).await.unwrap();
+        assert_eq!(store.offline_certificate("t1").await.unwrap().as_ref(), Some(&record), "{engine}");
+        assert_eq!(store.offline_certificate("t2").await.unwrap(), None, "{engine}: another tenant has none");
+        record.certificate = vec![0x30, 3];
+        record.created_at = 8;
+        store.set_offline_certificate(&record).await.unwrap();
+        assert_eq!(store.offline_certificate("t1").await.unwrap(), Some(record), "{engine}: replaced");
     }
 }
 

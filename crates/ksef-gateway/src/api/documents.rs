@@ -1,10 +1,17 @@
-//! Invoice documents: validation and generation.
+//! Invoice documents: validation, generation, verification links and visualization.
 
 use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 
-use super::dto::{FindingInfo, KsefInvoiceGenerateResponse, KsefInvoiceValidateResponse, KsefInvoiceVersion};
+use super::dto::{
+    FindingInfo, KsefInvoiceGenerateResponse, KsefInvoiceLinksRequest, KsefInvoiceLinksResponse, KsefInvoiceValidateResponse,
+    KsefInvoiceVersion, KsefInvoiceVisualizeRequest, KsefQrCode, OutputFormat, OutputLanguage,
+};
+use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, Authenticated, RequestBody};
 use crate::errors::ErrorCode;
@@ -108,4 +115,84 @@ pub async fn generate(
         .await
         .map_err(|e| ApiError(OpError::Internal(e.into())))??;
     Ok(Json(KsefInvoiceGenerateResponse { invoice: xml, findings: warnings.iter().map(FindingInfo::from).collect() }))
+}
+
+impl RequestBody for KsefInvoiceLinksRequest {
+    const MALFORMED: ErrorCode = ErrorCode::InvoiceInput;
+}
+
+impl RequestBody for KsefInvoiceVisualizeRequest {
+    const MALFORMED: ErrorCode = ErrorCode::InvoiceInput;
+}
+
+impl From<documents::QrCode> for KsefQrCode {
+    fn from(code: documents::QrCode) -> KsefQrCode {
+        KsefQrCode { link: code.link, image: ksef_core::crypto::b64(&code.png), caption: code.caption }
+    }
+}
+
+/// Verification links and QR codes of an invoice: KOD I (`https://qr…/invoice/{NIP}/{DD-MM-YYYY}/{hash}`,
+/// captioned with the KSeF number, or `OFFLINE` without one), and for an invoice without a KSeF number KOD II,
+/// signed with the tenant's Offline certificate when it has one (`ksef-gateway tenant set-offline-certificate`).
+/// The QR host follows the KSeF environment the gateway talks to.
+#[utoipa::path(post, path = "/api/v2/ksefInvoiceLinks", tag = "Invoices",
+    request_body = KsefInvoiceLinksRequest,
+    responses(
+        (status = 200, body = KsefInvoiceLinksResponse),
+        (status = 400, description = "1208: a NIP, date, hash or KSeF number that is not one", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn links(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiJson(request): ApiJson<KsefInvoiceLinksRequest>,
+) -> Result<Json<KsefInvoiceLinksResponse>, ApiError> {
+    let date = request.issue_date.trim();
+    let issue_date = chrono::NaiveDate::parse_from_str(date.get(..10).unwrap_or(date), "%Y-%m-%d")
+        .map_err(|_| ApiError::refused(ErrorCode::InvoiceInput, format!("`issueDate` {date:?} is not a date (YYYY-MM-DD)")))?;
+    let (kod1, kod2) =
+        documents::links(&state.ops, &tenant, &request.nip, issue_date, &request.invoice_hash, request.invoice_ksef_number.as_deref()).await?;
+    Ok(Json(KsefInvoiceLinksResponse { invoice: kod1.into(), certificate: kod2.map(KsefQrCode::from) }))
+}
+
+/// Renders an invoice for people: the official section order and Polish wording, every element of the invoice,
+/// in `pl`, `en` or `pl_en` (label pairs), amounts the Polish way (`20 000,00`), and KOD I with its QR code
+/// (KOD II too for an offline invoice when the tenant has an Offline certificate). HTML only in this version:
+/// `pdf` is answered with 1209.
+#[utoipa::path(post, path = "/api/v2/ksefInvoiceVisualize", tag = "Invoices",
+    request_body = KsefInvoiceVisualizeRequest,
+    responses(
+        (status = 200, description = "The visualization (TextHtmlContent)", content_type = "text/html", body = String),
+        (status = 400, description = "1209 (unknown template, format not available), 1203 (not an FA invoice), 1208 (bad KSeF number or base64)", body = super::dto::Error),
+        (status = 413, description = "1202: over 3 MB", body = super::dto::Error),
+    ),
+    security(("api_key" = [])))]
+pub async fn visualize(
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
+    ApiJson(request): ApiJson<KsefInvoiceVisualizeRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let data = request.invoice_data.trim();
+    let xml = if data.starts_with('<') { data.as_bytes().to_vec() } else { super::b64_field("invoiceData", data)? };
+    let format = match request.output_format {
+        OutputFormat::Html => documents::OutputFormat::Html,
+        OutputFormat::Pdf => documents::OutputFormat::Pdf,
+    };
+    let language = match request.output_language {
+        OutputLanguage::Pl => ksef_visualize::Language::Pl,
+        OutputLanguage::En => ksef_visualize::Language::En,
+        OutputLanguage::PlEn => ksef_visualize::Language::PlEn,
+    };
+    let body = documents::visualize(
+        &state.ops,
+        &tenant,
+        request.template_name.as_deref(),
+        request.offline,
+        request.invoice_ksef_number.as_deref(),
+        xml,
+        format,
+        language,
+    )
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body))
 }

@@ -512,3 +512,88 @@ pub struct KsefInvoiceQueryStatusResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permanent_storage_hwm_date: Option<DateTime<Utc>>,
 }
+
+/// `ksefInvoiceLinks` request: what KOD I (and KOD II) are made of.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KsefInvoiceLinksRequest {
+    /// The seller's NIP (10 digits).
+    pub nip: String,
+    /// The invoice's issue date (`P_1`), `YYYY-MM-DD` (a date-time is accepted; its date is used).
+    pub issue_date: String,
+    /// SHA-256 of the invoice's exact XML bytes, base64 (as in UPOs) or base64url.
+    pub invoice_hash: String,
+    /// The KSeF number, when the invoice has one; without it the invoice counts as issued offline.
+    #[serde(default)]
+    pub invoice_ksef_number: Option<String>,
+}
+
+/// A link and its QR code.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefQrCode {
+    /// The link.
+    pub link: String,
+    /// The QR code: base64 of a PNG (level M, 4-module quiet zone, 5 px per module).
+    pub image: String,
+    /// What is printed under the code: the KSeF number, `OFFLINE` or `CERTYFIKAT` (an addition to the seed).
+    pub caption: String,
+}
+
+/// `ksefInvoiceLinks` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KsefInvoiceLinksResponse {
+    /// KOD I: the invoice's verification link.
+    pub invoice: KsefQrCode,
+    /// KOD II: the issuer's certificate link, for an invoice without a KSeF number when the tenant has an
+    /// Offline certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<KsefQrCode>,
+}
+
+/// The format of a visualization.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// HTML (TextHtmlContent).
+    Html,
+    /// PDF (ApplicationPdfContent); not available in this version (1209).
+    Pdf,
+}
+
+/// The language of a visualization.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub enum OutputLanguage {
+    /// Polish.
+    #[serde(rename = "pl")]
+    Pl,
+    /// English.
+    #[serde(rename = "en")]
+    En,
+    /// Polish with English beside it.
+    #[serde(rename = "pl_en")]
+    PlEn,
+}
+
+/// `ksefInvoiceVisualize` request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KsefInvoiceVisualizeRequest {
+    /// The template: `default` (or omitted).
+    #[serde(default)]
+    pub template_name: Option<String>,
+    /// The invoice was issued offline: KOD I is captioned `OFFLINE`, and KOD II is added when the tenant has an
+    /// Offline certificate.
+    #[serde(default)]
+    pub offline: bool,
+    /// The invoice's KSeF number (the caption under KOD I).
+    #[serde(default)]
+    pub invoice_ksef_number: Option<String>,
+    /// The invoice XML: base64 of its exact bytes (the XML text itself is accepted too).
+    pub invoice_data: String,
+    /// `html` or `pdf`.
+    pub output_format: OutputFormat,
+    /// `pl`, `en` or `pl_en`.
+    pub output_language: OutputLanguage,
+}

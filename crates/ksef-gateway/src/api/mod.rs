@@ -75,6 +75,8 @@ impl Modify for ApiKeyAuth {
         queries::result,
         documents::validate,
         documents::generate,
+        documents::links,
+        documents::visualize,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth, &GenerateExamples),

@@ -8,3 +8,4 @@ pub(crate) mod remote;
 pub(crate) mod serve;
 pub(crate) mod tenant;
 pub(crate) mod validate;
+pub(crate) mod visualize;

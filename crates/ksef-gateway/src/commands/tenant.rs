@@ -46,6 +46,16 @@ pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
             tenants::set_ksef_token(&ctx, &tenant, &token(&ksef_token)?).await.map_err(fail)?;
             println!("KSeF token of {tenant} replaced");
         }
+        TenantCommand::SetOfflineCertificate { tenant, certificate, key, context_type, context_value } => {
+            let context = ksef_visualize::links::ContextType::parse(&context_type)
+                .with_context(|| format!("unknown context type {context_type:?} (Nip, InternalId, NipVatUe, PeppolId)"))?;
+            let nip = ctx.store.tenant(&tenant).await?.with_context(|| format!("no tenant {tenant}"))?.nip;
+            let cert = std::fs::read(&certificate).with_context(|| format!("failed to read {}", certificate.display()))?;
+            let key = std::fs::read(&key).with_context(|| format!("failed to read {}", key.display()))?;
+            let value = context_value.unwrap_or(nip);
+            let serial = tenants::set_offline_certificate(&ctx, &tenant, &cert, &key, (context, &value)).await.map_err(fail)?;
+            println!("Offline certificate {serial} of {tenant} recorded (context {} {value}); its key is sealed", context.as_str());
+        }
         TenantCommand::List => {
             for t in ctx.store.tenants().await? {
                 println!("{}  NIP {}  {}", t.id, t.nip, t.name);

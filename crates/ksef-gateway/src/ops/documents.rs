@@ -1,9 +1,10 @@
 //! Invoice documents: checking an FA(2)/FA(3) file as KSeF will (prechecks, the official schema, the rules it
-//! enforces) and by the rules it does not (warnings), and its canonical form.
+//! enforces) and by the rules it does not (warnings), its canonical form, generating one from JSON, its
+//! verification links and QR codes, and its visualization.
 
 use ksef_fa::{Kind, Report, Severity};
 
-use super::OpError;
+use super::{Context, OpError, Tenant};
 use super::sessions::InvoiceVersion;
 use crate::errors::ErrorCode;
 
@@ -54,4 +55,104 @@ pub fn validate(bytes: &[u8]) -> Result<Validated, OpError> {
     let doc = roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() })
         .map_err(anyhow::Error::from)?;
     Ok(Validated { version, canonical: ksef_fa::canonical(&doc).into_bytes(), warnings: findings })
+}
+
+/// A verification code as the API returns it: the link, its caption, and its QR code as a PNG.
+#[derive(Debug, Clone)]
+pub struct QrCode {
+    /// The link.
+    pub link: String,
+    /// The caption under the code: the KSeF number, `OFFLINE` or `CERTYFIKAT`.
+    pub caption: String,
+    /// The QR code, PNG (5 px per module, 4-module quiet zone).
+    pub png: Vec<u8>,
+}
+
+impl From<ksef_visualize::VerificationCode> for QrCode {
+    fn from(code: ksef_visualize::VerificationCode) -> QrCode {
+        let png = ksef_visualize::qr::matrix(&code.link).expect("verification links fit in a QR code").png(5);
+        QrCode { link: code.link, caption: code.caption, png }
+    }
+}
+
+/// KOD I of an invoice, and KOD II when it has no KSeF number (issued offline) and the tenant has an Offline
+/// certificate. 1208 for a NIP, hash or KSeF number that is not one.
+pub async fn links(
+    ctx: &Context,
+    tenant: &Tenant,
+    nip: &str,
+    issue_date: chrono::NaiveDate,
+    invoice_hash: &str,
+    ksef_number: Option<&str>,
+) -> Result<(QrCode, Option<QrCode>), OpError> {
+    let refused = |e: ksef_visualize::LinkError| OpError::refused(ErrorCode::InvoiceInput, e.to_string());
+    let ksef_number = ksef_number.map(str::trim).filter(|n| !n.is_empty());
+    let kod1 = ksef_visualize::links::kod1(ctx.qr_environment, nip, issue_date, invoice_hash, ksef_number).map_err(refused)?;
+    let kod2 = match ksef_number {
+        Some(_) => None,
+        None => match super::tenants::offline_certificate(ctx, &tenant.id).await? {
+            Some((certificate, context_type, context)) => Some(
+                ksef_visualize::links::kod2(ctx.qr_environment, (context_type, &context), nip, invoice_hash, &certificate).map_err(refused)?,
+            ),
+            None => None,
+        },
+    };
+    Ok((kod1.into(), kod2.map(QrCode::from)))
+}
+
+/// The output format of a visualization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A self-contained HTML document.
+    Html,
+    /// PDF.
+    Pdf,
+}
+
+/// The largest invoice KSeF accepts (with attachments), and so the largest we visualize.
+const MAX_INVOICE: usize = 3 * 1024 * 1024;
+
+/// Renders the invoice `xml` in `language`: KOD I always (captioned with `ksef_number`, or `OFFLINE` when
+/// `offline` or no number is given), KOD II when `offline` and the tenant has an Offline certificate. 1209 for
+/// an unknown template or a format not available, 1203 for a document that is not an FA(2)/FA(3) invoice,
+/// 1202 over 3 MB, 1208 for a KSeF number that is not one.
+#[expect(clippy::too_many_arguments, reason = "the seed's request, field by field")]
+pub async fn visualize(
+    ctx: &Context,
+    tenant: &Tenant,
+    template: Option<&str>,
+    offline: bool,
+    ksef_number: Option<&str>,
+    xml: Vec<u8>,
+    format: OutputFormat,
+    language: ksef_visualize::Language,
+) -> Result<Vec<u8>, OpError> {
+    if let Some(name) = template.map(str::trim).filter(|t| !t.is_empty() && !matches!(*t, "default" | "ksef")) {
+        return Err(OpError::refused(ErrorCode::InvoiceVisualize, format!("unknown template `{name}` (available: `default`)")));
+    }
+    if format == OutputFormat::Pdf {
+        return Err(OpError::refused(ErrorCode::InvoiceVisualize, "outputFormat `pdf` is not available in this version of the gateway; use `html`"));
+    }
+    if xml.len() > MAX_INVOICE {
+        return Err(OpError::refused(ErrorCode::InvoiceSize, format!("the invoice is {} bytes; at most {MAX_INVOICE} are visualized", xml.len())));
+    }
+    let ksef_number = ksef_number.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+    let certificate = if offline { super::tenants::offline_certificate(ctx, &tenant.id).await? } else { None };
+    let environment = ctx.qr_environment;
+    tokio::task::spawn_blocking(move || {
+        let options = ksef_visualize::view::Options {
+            ksef_number: ksef_number.as_deref(),
+            offline,
+            environment: Some(environment),
+            certificate: certificate.as_ref().map(|(c, t, v)| (c, *t, v.as_str())),
+            without_codes: false,
+        };
+        let view = ksef_visualize::view::build(&xml, &options).map_err(|e| match e {
+            ksef_visualize::view::ViewError::Invoice(message) => OpError::refused(ErrorCode::InvoiceFormat, message),
+            ksef_visualize::view::ViewError::Link(link) => OpError::refused(ErrorCode::InvoiceInput, link.to_string()),
+        })?;
+        Ok(ksef_visualize::html::render(&view, language).into_bytes())
+    })
+    .await
+    .map_err(|e| OpError::Internal(e.into()))?
 }

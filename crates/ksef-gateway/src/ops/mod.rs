@@ -28,6 +28,8 @@ pub struct Context {
     pub master_key: MasterKey,
     /// KSeF.
     pub ksef: Arc<Ksef>,
+    /// Whose QR host verification links point to (the KSeF environment the gateway talks to).
+    pub qr_environment: ksef_visualize::Environment,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -35,7 +37,7 @@ pub struct Context {
 impl Context {
     /// A context over `store`, sealing with `master_key`, talking to `ksef`.
     pub fn new(store: Store, master_key: MasterKey, ksef: Arc<Ksef>) -> Context {
-        Context { store, master_key, ksef, sessions: Arc::default() }
+        Context { store, master_key, ksef, qr_environment: ksef_visualize::Environment::Test, sessions: Arc::default() }
     }
 
     /// An open session, if remembered.

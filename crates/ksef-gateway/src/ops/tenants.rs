@@ -110,3 +110,52 @@ pub async fn authenticate(ctx: &Context, key: &str) -> Result<Tenant, OpError> {
         .ok_or_else(|| OpError::refused(ErrorCode::ApiKey, "unknown or revoked API key"))?;
     Ok(Tenant { id: record.id, nip: record.nip })
 }
+
+/// Records a tenant's KSeF Offline certificate (DER or PEM) and its PKCS#8 private key (DER or PEM, sealed under
+/// the master key; it never leaves the gateway), with the login context KOD II links name. Refused with 1208
+/// when the two do not belong together.
+pub async fn set_offline_certificate(
+    ctx: &Context,
+    tenant_id: &str,
+    certificate: &[u8],
+    private_key: &[u8],
+    context: (ksef_visualize::links::ContextType, &str),
+) -> Result<String, OpError> {
+    let refused = |e: String| OpError::refused(ErrorCode::InvoiceInput, e);
+    let checked = ksef_visualize::Certificate::new(certificate, private_key).map_err(|e| refused(e.to_string()))?;
+    let cert_der = ksef_core::offline::pem_or_der(certificate, "CERTIFICATE").map_err(|e| refused(e.to_string()))?;
+    let key = ksef_core::offline::OfflineKey::from_pkcs8(private_key).map_err(|e| refused(e.to_string()))?;
+    let key_der = key.pkcs8_der().map_err(|e| refused(e.to_string()))?;
+    if ctx.store.tenant(tenant_id).await.map_err(OpError::store(ErrorCode::Internal))?.is_none() {
+        return Err(refused(format!("no tenant {tenant_id}")));
+    }
+    let record = ksef_store::OfflineCertificateRecord {
+        tenant_id: tenant_id.to_owned(),
+        certificate: cert_der,
+        private_key_sealed: ctx.master_key.seal(&offline_key_context(tenant_id), &key_der),
+        context_type: context.0.as_str().to_owned(),
+        context_value: context.1.trim().to_owned(),
+        created_at: micros(Utc::now()),
+    };
+    ctx.store.set_offline_certificate(&record).await.map_err(OpError::store(ErrorCode::Internal))?;
+    Ok(checked.serial().to_owned())
+}
+
+/// What an Offline key is sealed to (so a sealed key cannot be moved to another tenant).
+pub(crate) fn offline_key_context(tenant_id: &str) -> String {
+    format!("offline-key:{tenant_id}")
+}
+
+/// A tenant's Offline certificate, ready to sign, with its login context; `None` if it has none.
+pub(crate) async fn offline_certificate(
+    ctx: &Context,
+    tenant_id: &str,
+) -> Result<Option<(ksef_visualize::Certificate, ksef_visualize::links::ContextType, String)>, OpError> {
+    let Some(record) = ctx.store.offline_certificate(tenant_id).await.map_err(OpError::store(ErrorCode::Internal))? else {
+        return Ok(None);
+    };
+    let key = ctx.master_key.open(&offline_key_context(tenant_id), &record.private_key_sealed)?;
+    let certificate = ksef_visualize::Certificate::new(&record.certificate, &key).map_err(anyhow::Error::from)?;
+    let context = ksef_visualize::links::ContextType::parse(&record.context_type).unwrap_or(ksef_visualize::links::ContextType::Nip);
+    Ok(Some((certificate, context, record.context_value)))
+}

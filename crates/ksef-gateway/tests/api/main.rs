@@ -11,3 +11,4 @@ mod isolation;
 mod operability;
 mod outages;
 mod queries;
+mod visual;
