@@ -32,7 +32,7 @@ pub fn render(view: &View, language: Language) -> String {
     let _ = write!(out, "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<title>");
     escape(&format!("{} {}", pick(&view.kind, language), view.number), &mut out);
     let _ = write!(out, "</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header>\n<div class=\"brand\">Krajowy System <b class=\"e\">e</b><b>-Faktur</b></div>\n<div class=\"number\">");
-    label(&text::INVOICE_NUMBER, language, &mut out);
+    label(&view.number_label, language, &mut out);
     out.push_str(":<div class=\"value\">");
     escape(&view.number, &mut out);
     out.push_str("</div><div>");

@@ -104,10 +104,12 @@ pub struct Code {
 /// Everything a visualization shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct View {
-    /// FA(2) or FA(3).
-    pub version: Version,
-    /// The invoice kind in words.
+    /// What the document is: `FA(2)`, `FA(3)` or `UPO`.
+    pub document: &'static str,
+    /// The invoice kind (or the document's title) in words.
     pub kind: Label,
+    /// What `number` is (an invoice number, a session reference).
+    pub number_label: Label,
     /// `P_2`.
     pub number: String,
     /// The KSeF number, when known.
@@ -118,6 +120,9 @@ pub struct View {
     pub codes: Vec<Code>,
     /// `SystemInfo`.
     pub system: Option<String>,
+    /// The document's own date (an invoice's issue date, a UPO's first KSeF-number date): what a PDF states as
+    /// its date, so identical input gives identical output.
+    pub date: Option<NaiveDate>,
 }
 
 /// How to build a view.
@@ -184,7 +189,7 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     sections.extend(payment_section(&mut invoice));
     sections.extend(generic_section(text::TRANSACTION, &mut invoice, &["transactionTerms"]));
     sections.extend(footer_section(&mut root));
-    sections.extend(generic_section(text::ATTACHMENT, &mut root, &["attachment"]));
+    sections.extend(attachment_section(&mut root));
     // Whatever no section showed.
     header.retain(|k, _| !matches!(k.as_str(), "formCode" | "formVariant" | "createdAt"));
     let mut rest = Map::new();
@@ -213,13 +218,97 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
         }
     }
     Ok(View {
-        version,
+        document: version.name(),
         kind: labels::kind(&kind_code, collective),
+        number_label: text::INVOICE_NUMBER,
         number,
         ksef_number: options.ksef_number.filter(|_| !options.offline).map(str::to_owned),
         sections,
         codes,
         system,
+        date: issue_date,
+    })
+}
+
+/// Builds the view of a UPO (v4-2 or v4-3, per invoice or per session page): who received what, and the table of
+/// documents with their KSeF numbers and hashes.
+pub fn upo(xml: &[u8]) -> Result<View, ViewError> {
+    let text = std::str::from_utf8(xml).map_err(|_| ViewError::Invoice("the UPO is not UTF-8".to_owned()))?;
+    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
+    let doc = roxmltree::Document::parse_with_options(text, parsing).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "Potwierdzenie" || !root.tag_name().namespace().is_some_and(|ns| ns.starts_with("http://upo.schematy.mf.gov.pl/KSeF/")) {
+        return Err(ViewError::Invoice("not a KSeF UPO (Potwierdzenie in the UPO namespace)".to_owned()));
+    }
+    fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+        node.children().find(|c| c.tag_name().name() == name)
+    }
+    fn text_of(node: Option<roxmltree::Node<'_, '_>>) -> String {
+        node.and_then(|n| n.text()).map(|t| t.trim().to_owned()).unwrap_or_default()
+    }
+    let field = |pl: &'static str, en: &'static str, value: String| Field { label: Label::new(pl, en), value: Value::Data(value) };
+    let mut fields = vec![field("Nazwa pełna podmiotu, któremu doręczono dokument elektroniczny", "Entity the document was delivered to", text_of(child(root, "NazwaPodmiotuPrzyjmujacego")))];
+    let reference = text_of(child(root, "NumerReferencyjnySesji"));
+    fields.push(field("Numer referencyjny sesji", "Session reference number", reference.clone()));
+    if let Some(auth) = child(root, "Uwierzytelnienie") {
+        if let Some(context) = child(auth, "IdKontekstu").and_then(|c| c.children().find(roxmltree::Node::is_element)) {
+            fields.push(field("Typ kontekstu", "Context type", context.tag_name().name().to_owned()));
+            fields.push(field("Identyfikator kontekstu uwierzytelnienia", "Authentication context", text_of(Some(context))));
+        }
+        fields.push(field("Skrót dokumentu uwierzytelniającego", "Hash of the authentication document", text_of(child(auth, "SkrotDokumentuUwierzytelniajacego"))));
+    }
+    if let Some(description) = child(root, "OpisPotwierdzenia") {
+        let of = |n: &str| text_of(child(description, n));
+        fields.push(field("Strona dokumentu UPO / Całkowita liczba stron", "UPO page / pages", format!("{} / {}", of("Strona"), of("LiczbaStron"))));
+        fields.push(field("Zakres dokumentów od / do", "Documents from / to", format!("{} / {}", of("ZakresDokumentowOd"), of("ZakresDokumentowDo"))));
+        fields.push(field("Całkowita liczba dokumentów", "Number of documents", of("CalkowitaLiczbaDokumentow")));
+    }
+    fields.push(field("Nazwa pliku XSD struktury logicznej", "Schema file", text_of(child(root, "NazwaStrukturyLogicznej"))));
+    fields.push(field("Kod formularza", "Form code", text_of(child(root, "KodFormularza"))));
+    fields.retain(|f| f.value != Value::Data(String::new()));
+    let columns: Vec<(&str, Label, bool)> = vec![
+        ("NumerKSeFDokumentu", Label::new("Numer identyfikujący fakturę w KSeF", "KSeF number"), false),
+        ("NumerFaktury", Label::new("Numer faktury", "Invoice number"), false),
+        ("NipSprzedawcy", Label::new("NIP sprzedawcy", "Seller NIP"), false),
+        ("DataWystawieniaFaktury", Label::new("Data wystawienia faktury", "Issue date"), false),
+        ("DataPrzeslaniaDokumentu", Label::new("Data przesłania do KSeF", "Sent to KSeF"), false),
+        ("DataNadaniaNumeruKSeF", Label::new("Data nadania numeru KSeF", "KSeF number assigned"), false),
+        ("SkrotDokumentu", Label::new("Wartość funkcji skrótu złożonego dokumentu", "Document hash (SHA-256)"), false),
+        ("TrybWysylki", Label::new("Tryb wysyłki", "Mode"), false),
+    ];
+    let rows: Vec<Row> = root
+        .children()
+        .filter(|c| c.tag_name().name() == "Dokument")
+        .enumerate()
+        .map(|(i, d)| {
+            let mut cells = vec![Value::Data((i + 1).to_string())];
+            cells.extend(columns.iter().map(|(name, ..)| Value::Data(text_of(child(d, name)))));
+            Row { cells, before: false }
+        })
+        .collect();
+    let mut table_columns = vec![Column { label: text::NO, numeric: false }];
+    table_columns.extend(columns.into_iter().map(|(_, label, numeric)| Column { label, numeric }));
+    let sections = vec![
+        Section { heading: Label::new("Informacja o dokumencie", "About the document"), blocks: vec![
+            Block::Paragraphs(vec!["Dokument został zarejestrowany w systemie teleinformatycznym Ministerstwa Finansów".to_owned()]),
+            Block::Fields(fields),
+        ] },
+        Section { heading: Label::new("Dokumenty", "Documents"), blocks: vec![Block::Table(Table { columns: table_columns, rows })] },
+    ];
+    Ok(View {
+        document: "UPO",
+        kind: Label::new("Urzędowe poświadczenie odbioru dokumentu elektronicznego KSeF", "Official acknowledgement of receipt (UPO)"),
+        number_label: Label::new("Numer referencyjny sesji", "Session reference number"),
+        number: reference,
+        ksef_number: None,
+        sections,
+        codes: Vec::new(),
+        system: None,
+        date: root
+            .descendants()
+            .find(|n| n.tag_name().name() == "DataNadaniaNumeruKSeF" || n.tag_name().name() == "DataPrzeslaniaDokumentu")
+            .and_then(|n| n.text())
+            .and_then(|t| NaiveDate::parse_from_str(t.trim().get(..10)?, "%Y-%m-%d").ok()),
     })
 }
 
@@ -728,6 +817,81 @@ fn footer_section(root: &mut Map<String, Json>) -> Option<Section> {
     }
     blocks.extend(generic(&footer));
     Some(Section { heading: text::FOOTER, blocks })
+}
+
+/// The attachment (`Zalacznik`): each data block with its title, metadata, text and tables laid out as tables
+/// (column headers, rows, the table's total row).
+fn attachment_section(root: &mut Map<String, Json>) -> Option<Section> {
+    let mut attachment = take_object(root, "attachment");
+    if attachment.is_empty() {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    for (i, data_block) in take_array(&mut attachment, "dataBlocks").into_iter().enumerate() {
+        let mut data_block = data_block.as_object().cloned().unwrap_or_default();
+        let heading = take_str(&mut data_block, "title").map_or_else(|| field_label("dataBlocks").numbered(i + 1), |t| Label::owned(t.clone(), t));
+        let mut inner = Vec::new();
+        inner.extend(key_values(take_array(&mut data_block, "metadata")));
+        let mut text = take_object(&mut data_block, "text");
+        let paragraphs: Vec<String> = take_array(&mut text, "paragraphs").iter().map(|p| scalar_text(Some(p))).collect();
+        if !paragraphs.is_empty() {
+            inner.push(Block::Paragraphs(paragraphs));
+        }
+        inner.extend(generic(&text));
+        for table in take_array(&mut data_block, "tables") {
+            let mut table = table.as_object().cloned().unwrap_or_default();
+            inner.extend(key_values(take_array(&mut table, "metadata")));
+            if let Some(description) = take_str(&mut table, "description") {
+                inner.push(Block::Paragraphs(vec![description]));
+            }
+            let mut header = take_object(&mut table, "header");
+            let columns: Vec<Column> = take_array(&mut header, "columns")
+                .iter()
+                .map(|c| {
+                    let name = match c.get("header") {
+                        Some(Json::Object(h)) => scalar_text(h.get("value")),
+                        other => scalar_text(other),
+                    };
+                    let numeric = matches!(str_of(c.get("@type")), Some("int" | "dec"));
+                    Column { label: Label::owned(name.clone(), name), numeric }
+                })
+                .collect();
+            let cells = |row: &Json| -> Vec<Value> {
+                match row.get("cells") {
+                    Some(Json::Array(cells)) => cells.iter().map(|c| Value::Data(scalar_text(Some(c)))).collect(),
+                    other => vec![Value::Data(scalar_text(other))],
+                }
+            };
+            let mut rows: Vec<Row> = take_array(&mut table, "rows").iter().map(|r| Row { cells: cells(r), before: false }).collect();
+            if let Some(total) = table.remove("total") {
+                rows.push(Row { cells: cells(&total), before: false });
+            }
+            let width = columns.len().max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0));
+            let mut columns = columns;
+            columns.resize(width, Column { label: Label::new("", ""), numeric: false });
+            for row in &mut rows {
+                row.cells.resize(width, Value::Data(String::new()));
+            }
+            inner.push(Block::Table(Table { columns, rows }));
+            inner.extend(generic(&table));
+        }
+        inner.extend(generic(&data_block));
+        blocks.push(Block::Group(heading, inner));
+    }
+    blocks.extend(generic(&attachment));
+    Some(Section { heading: text::ATTACHMENT, blocks })
+}
+
+/// `{key, value}` items (metadata) as fields named by their keys.
+fn key_values(items: Vec<Json>) -> Option<Block> {
+    let fields: Vec<Field> = items
+        .iter()
+        .map(|kv| {
+            let key = scalar_text(kv.get("key"));
+            Field { label: Label::owned(key.clone(), key), value: Value::Data(scalar_text(kv.get("value"))) }
+        })
+        .collect();
+    (!fields.is_empty()).then_some(Block::Fields(fields))
 }
 
 fn generic_section(heading: Label, from: &mut Map<String, Json>, keys: &[&str]) -> Option<Section> {

@@ -180,3 +180,32 @@ fn p1363_to_der(sig: &[u8]) -> Vec<u8> {
     let body = [int(&sig[..32]), int(&sig[32..])].concat();
     [vec![0x30, body.len() as u8], body].concat()
 }
+
+/// A session UPO as KSeF issues it (v4-3), written here: two invoices, a NIP context.
+const UPO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Potwierdzenie xmlns="http://upo.schematy.mf.gov.pl/KSeF/v4-3">
+  <NazwaPodmiotuPrzyjmujacego>Ministerstwo Finansów</NazwaPodmiotuPrzyjmujacego>
+  <NumerReferencyjnySesji>20261125-SO-2F3A4B5C6D-7E8F9A0B1C-D2</NumerReferencyjnySesji>
+  <Uwierzytelnienie><IdKontekstu><Nip>5265877635</Nip></IdKontekstu><SkrotDokumentuUwierzytelniajacego>AAAA</SkrotDokumentuUwierzytelniajacego></Uwierzytelnienie>
+  <OpisPotwierdzenia><Strona>1</Strona><LiczbaStron>1</LiczbaStron><ZakresDokumentowOd>1</ZakresDokumentowOd><ZakresDokumentowDo>2</ZakresDokumentowDo><CalkowitaLiczbaDokumentow>2</CalkowitaLiczbaDokumentow></OpisPotwierdzenia>
+  <NazwaStrukturyLogicznej>Schemat_FA(3)_v1-0E.xsd</NazwaStrukturyLogicznej>
+  <KodFormularza>FA (3)</KodFormularza>
+  <Dokument><NipSprzedawcy>5265877635</NipSprzedawcy><NumerKSeFDokumentu>5265877635-20261125-0100001AF629-11</NumerKSeFDokumentu><NumerFaktury>FV/1</NumerFaktury><DataWystawieniaFaktury>2026-11-25</DataWystawieniaFaktury><DataPrzeslaniaDokumentu>2026-11-25T10:00:00+01:00</DataPrzeslaniaDokumentu><DataNadaniaNumeruKSeF>2026-11-25T10:00:01+01:00</DataNadaniaNumeruKSeF><SkrotDokumentu>abc=</SkrotDokumentu><TrybWysylki>Online</TrybWysylki></Dokument>
+  <Dokument><NipSprzedawcy>5265877635</NipSprzedawcy><NumerKSeFDokumentu>5265877635-20261125-0200001AF629-22</NumerKSeFDokumentu><NumerFaktury>FV/2</NumerFaktury><DataWystawieniaFaktury>2026-11-25</DataWystawieniaFaktury><DataPrzeslaniaDokumentu>2026-11-25T10:00:02+01:00</DataPrzeslaniaDokumentu><DataNadaniaNumeruKSeF>2026-11-25T10:00:03+01:00</DataNadaniaNumeruKSeF><SkrotDokumentu>def=</SkrotDokumentu><TrybWysylki>Offline</TrybWysylki></Dokument>
+</Potwierdzenie>"#;
+
+#[test]
+fn a_upo_shows_its_session_context_and_every_document() {
+    let view = view::upo(UPO.as_bytes()).unwrap();
+    let page = html::render(&view, Language::PlEn);
+    for expected in ["Urzędowe poświadczenie odbioru dokumentu elektronicznego KSeF", "20261125-SO-2F3A4B5C6D-7E8F9A0B1C-D2", "5265877635-20261125-0200001AF629-22", "FV/2", "Offline", "Nip", "1 / 1", "Tryb wysyłki"] {
+        assert!(page.contains(expected), "{expected}");
+    }
+    assert!(view.codes.is_empty());
+    assert!(view::upo(example().as_bytes()).is_err(), "an invoice is not a UPO");
+    if let Some(samples) = shared() {
+        let official = std::fs::read(samples.join("../../ksef/upo-session-example.xml")).unwrap();
+        let page = html::render(&view::upo(&official).unwrap(), Language::Pl);
+        assert!(page.contains("5265877635-20250916-0200A0D6723E-C2") && page.contains("FA/XVQUD-9997622510/04/2027"));
+    }
+}

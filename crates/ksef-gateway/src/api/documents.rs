@@ -157,13 +157,13 @@ pub async fn links(
 
 /// Renders an invoice for people: the official section order and Polish wording, every element of the invoice,
 /// in `pl`, `en` or `pl_en` (label pairs), amounts the Polish way (`20 000,00`), and KOD I with its QR code
-/// (KOD II too for an offline invoice when the tenant has an Offline certificate). HTML only in this version:
-/// `pdf` is answered with 1209.
+/// (KOD II too for an offline invoice when the tenant has an Offline certificate). PDF is PDF/A-3b, tagged, fonts
+/// embedded, with the invoice's XML attached; identical input gives identical bytes.
 #[utoipa::path(post, path = "/api/v2/ksefInvoiceVisualize", tag = "Invoices",
     request_body = KsefInvoiceVisualizeRequest,
     responses(
-        (status = 200, description = "The visualization (TextHtmlContent)", content_type = "text/html", body = String),
-        (status = 400, description = "1209 (unknown template, format not available), 1203 (not an FA invoice), 1208 (bad KSeF number or base64)", body = super::dto::Error),
+        (status = 200, description = "The visualization: TextHtmlContent (text/html) or ApplicationPdfContent (application/pdf)", content_type = "text/html", body = String),
+        (status = 400, description = "1209 (unknown template), 1203 (not an FA invoice), 1208 (bad KSeF number or base64)", body = super::dto::Error),
         (status = 413, description = "1202: over 3 MB", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
@@ -194,5 +194,9 @@ pub async fn visualize(
         language,
     )
     .await?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body))
+    let content_type = match format {
+        documents::OutputFormat::Html => "text/html; charset=utf-8",
+        documents::OutputFormat::Pdf => "application/pdf",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body))
 }

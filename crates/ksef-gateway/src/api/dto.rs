@@ -558,7 +558,7 @@ pub struct KsefInvoiceLinksResponse {
 pub enum OutputFormat {
     /// HTML (TextHtmlContent).
     Html,
-    /// PDF (ApplicationPdfContent); not available in this version (1209).
+    /// PDF (ApplicationPdfContent): PDF/A-3b with the invoice's XML attached.
     Pdf,
 }
 

@@ -1,7 +1,8 @@
 //! Session operations: open, status, invoices, close, UPO.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 
@@ -14,7 +15,7 @@ use super::extract::{ApiJson, Authenticated, RequestBody};
 use super::{AppState, b64_field};
 use crate::errors::ErrorCode;
 use crate::ops::sessions::{CallerEncryption, InvoiceVersion};
-use crate::ops::{invoices, sessions};
+use crate::ops::{documents, invoices, sessions};
 
 impl RequestBody for KsefSessionOpenOnlineRequest {
     const MALFORMED: ErrorCode = ErrorCode::RequestInvalid;
@@ -108,11 +109,26 @@ pub async fn close(
     Ok(Json(KsefSessionCloseResponse { result }))
 }
 
-/// The session's UPO (Official Confirmation of Receipt), once KSeF issued it after the session was closed.
+/// How to return a UPO: as KSeF issued it (XML, the default), or rendered for people.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UpoParams {
+    /// `xml` (the default), `html` or `pdf` (PDF/A-3b with the UPO XML attached). `Accept: text/html` or
+    /// `Accept: application/pdf` choose the same when this is absent.
+    #[serde(default)]
+    pub format: Option<String>,
+    /// `pl` (the default), `en` or `pl_en`, for `html` and `pdf`.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// The session's UPO (Official Confirmation of Receipt), once KSeF issued it after the session was closed: the
+/// XML as KSeF signed it, or rendered as HTML or PDF (`format`, or the `Accept` header).
 #[utoipa::path(get, path = "/api/v2/ksefSessionUpo/{sessionId}", tag = "Sessions",
-    params(("sessionId" = String, Path, description = "SessionId")),
+    params(("sessionId" = String, Path, description = "SessionId"), UpoParams),
     responses(
-        (status = 200, description = "UPO XML (TextXmlContent)", content_type = "text/xml", body = String),
+        (status = 200, description = "UPO XML (TextXmlContent), or its rendering (text/html, application/pdf)", content_type = "text/xml", body = String),
+        (status = 400, description = "1208: an unknown format or language", body = super::dto::Error),
         (status = 403, description = "1110", body = super::dto::Error),
         (status = 404, description = "1109", body = super::dto::Error),
         (status = 409, description = "1111: not closed, or KSeF is still processing", body = super::dto::Error),
@@ -123,7 +139,32 @@ pub async fn upo(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     Path(session_id): Path<String>,
+    params: Result<Query<UpoParams>, QueryRejection>,
+    headers: axum::http::HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::refused(ErrorCode::InvoiceInput, format!("query parameters: {e}")))?;
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let format = match params.format.as_deref() {
+        Some("xml") => None,
+        Some("html") => Some(documents::OutputFormat::Html),
+        Some("pdf") => Some(documents::OutputFormat::Pdf),
+        Some(other) => return Err(ApiError::refused(ErrorCode::InvoiceInput, format!("format {other:?}: use xml, html or pdf"))),
+        None if accept.contains("application/pdf") => Some(documents::OutputFormat::Pdf),
+        None if accept.contains("text/html") => Some(documents::OutputFormat::Html),
+        None => None,
+    };
+    let lang = params.lang.as_deref().unwrap_or("pl");
+    let language = ksef_visualize::Language::parse(lang).ok_or_else(|| ApiError::refused(ErrorCode::InvoiceInput, format!("lang {lang:?}: use pl, en or pl_en")))?;
     let xml = sessions::upo(&state.ops, &tenant, &session_id).await?;
-    Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml))
+    let Some(format) = format else {
+        return Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml));
+    };
+    let body = tokio::task::spawn_blocking(move || documents::render_upo(&xml, format, language))
+        .await
+        .map_err(|e| ApiError(crate::ops::OpError::Internal(e.into())))??;
+    let content_type = match format {
+        documents::OutputFormat::Html => "text/html; charset=utf-8",
+        documents::OutputFormat::Pdf => "application/pdf",
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body))
 }

@@ -60,9 +60,9 @@ impl CertificateArgs {
 /// Arguments of `ksef-gateway visualize`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct VisualizeArgs {
-    /// The invoice (FA(2) or FA(3) XML).
+    /// The invoice (FA(2) or FA(3) XML), or a UPO.
     pub(crate) file: PathBuf,
-    /// `html` (PDF is not available in this version).
+    /// `html` or `pdf` (PDF/A-3b with the XML attached).
     #[arg(long, default_value = "html")]
     pub(crate) format: String,
     /// `pl`, `en` or `pl_en`.
@@ -86,8 +86,8 @@ pub(crate) struct VisualizeArgs {
 
 pub(crate) fn visualize(args: VisualizeArgs) -> anyhow::Result<ExitCode> {
     let language = Language::parse(&args.lang).with_context(|| format!("--lang {:?}: use pl, en or pl_en", args.lang))?;
-    if args.format != "html" {
-        anyhow::bail!("--format {:?}: only html is available in this version", args.format);
+    if !matches!(args.format.as_str(), "html" | "pdf") {
+        anyhow::bail!("--format {:?}: use html or pdf", args.format);
     }
     let xml = std::fs::read(&args.file).with_context(|| format!("failed to read {}", args.file.display()))?;
     let certificate = args.certificate.load()?;
@@ -100,12 +100,14 @@ pub(crate) fn visualize(args: VisualizeArgs) -> anyhow::Result<ExitCode> {
         certificate: certificate.as_ref().map(|(c, t)| (c, *t, context_value.as_str())),
         without_codes: false,
     };
-    let view = view::build(&xml, &options).with_context(|| format!("{}", args.file.display()))?;
-    let page = html::render(&view, language);
+    // A UPO renders too (it has no verification codes).
+    let is_upo = std::str::from_utf8(&xml).is_ok_and(|t| t.contains("<Potwierdzenie") && t.contains("upo.schematy.mf.gov.pl"));
+    let view = if is_upo { view::upo(&xml) } else { view::build(&xml, &options) }.with_context(|| format!("{}", args.file.display()))?;
+    let bytes = if args.format == "pdf" { ksef_pdf::render(&view, language, &xml)? } else { html::render(&view, language).into_bytes() };
     if args.out.as_os_str() == "-" {
-        print!("{page}");
+        std::io::Write::write_all(&mut std::io::stdout(), &bytes)?;
     } else {
-        std::fs::write(&args.out, page).with_context(|| format!("failed to write {}", args.out.display()))?;
+        std::fs::write(&args.out, bytes).with_context(|| format!("failed to write {}", args.out.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -112,10 +112,10 @@ pub enum OutputFormat {
 /// The largest invoice KSeF accepts (with attachments), and so the largest we visualize.
 const MAX_INVOICE: usize = 3 * 1024 * 1024;
 
-/// Renders the invoice `xml` in `language`: KOD I always (captioned with `ksef_number`, or `OFFLINE` when
-/// `offline` or no number is given), KOD II when `offline` and the tenant has an Offline certificate. 1209 for
-/// an unknown template or a format not available, 1203 for a document that is not an FA(2)/FA(3) invoice,
-/// 1202 over 3 MB, 1208 for a KSeF number that is not one.
+/// Renders the invoice `xml` in `language` as HTML or PDF (PDF/A-3b with the XML attached): KOD I always
+/// (captioned with `ksef_number`, or `OFFLINE` when `offline` or no number is given), KOD II when `offline` and
+/// the tenant has an Offline certificate. 1209 for an unknown template, 1203 for a document that is not an
+/// FA(2)/FA(3) invoice, 1202 over 3 MB, 1208 for a KSeF number that is not one.
 #[expect(clippy::too_many_arguments, reason = "the seed's request, field by field")]
 pub async fn visualize(
     ctx: &Context,
@@ -129,9 +129,6 @@ pub async fn visualize(
 ) -> Result<Vec<u8>, OpError> {
     if let Some(name) = template.map(str::trim).filter(|t| !t.is_empty() && !matches!(*t, "default" | "ksef")) {
         return Err(OpError::refused(ErrorCode::InvoiceVisualize, format!("unknown template `{name}` (available: `default`)")));
-    }
-    if format == OutputFormat::Pdf {
-        return Err(OpError::refused(ErrorCode::InvoiceVisualize, "outputFormat `pdf` is not available in this version of the gateway; use `html`"));
     }
     if xml.len() > MAX_INVOICE {
         return Err(OpError::refused(ErrorCode::InvoiceSize, format!("the invoice is {} bytes; at most {MAX_INVOICE} are visualized", xml.len())));
@@ -151,8 +148,20 @@ pub async fn visualize(
             ksef_visualize::view::ViewError::Invoice(message) => OpError::refused(ErrorCode::InvoiceFormat, message),
             ksef_visualize::view::ViewError::Link(link) => OpError::refused(ErrorCode::InvoiceInput, link.to_string()),
         })?;
-        Ok(ksef_visualize::html::render(&view, language).into_bytes())
+        match format {
+            OutputFormat::Html => Ok(ksef_visualize::html::render(&view, language).into_bytes()),
+            OutputFormat::Pdf => ksef_pdf::render(&view, language, &xml).map_err(|e| OpError::Internal(e.into())),
+        }
     })
     .await
     .map_err(|e| OpError::Internal(e.into()))?
+}
+
+/// A UPO rendered for people (HTML, or PDF/A-3b with the UPO's XML attached).
+pub fn render_upo(xml: &[u8], format: OutputFormat, language: ksef_visualize::Language) -> Result<Vec<u8>, OpError> {
+    let view = ksef_visualize::view::upo(xml).map_err(|e| OpError::Internal(anyhow::anyhow!("KSeF's UPO could not be read: {e}")))?;
+    match format {
+        OutputFormat::Html => Ok(ksef_visualize::html::render(&view, language).into_bytes()),
+        OutputFormat::Pdf => ksef_pdf::render(&view, language, xml).map_err(|e| OpError::Internal(e.into())),
+    }
 }

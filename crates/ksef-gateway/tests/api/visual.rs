@@ -136,6 +136,21 @@ async fn an_invoice_is_visualized_as_html_in_the_language_asked_for() {
 }
 
 #[tokio::test]
+async fn an_invoice_is_visualized_as_a_pdf_carrying_its_xml() {
+    let app = spawn_app().await;
+    let xml = example();
+    let request = json!({ "invoiceData": ksef_core::crypto::b64(xml.as_bytes()), "outputFormat": "pdf", "outputLanguage": "pl_en" });
+    let r = app.visualize(&app.api_key, &request).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    let pdf = r.bytes().await.unwrap();
+    assert_eq!(&pdf[..5], b"%PDF-");
+    assert!(pdf.windows(11).any(|w| w == b"faktura.xml"), "the invoice XML is attached");
+    let again = app.visualize(&app.api_key, &request).await.bytes().await.unwrap();
+    assert_eq!(pdf, again, "identical requests give identical PDFs");
+}
+
+#[tokio::test]
 async fn an_offline_invoice_is_visualized_with_both_codes() {
     let app = spawn_app().await;
     app.set_offline_certificate(&app.api_key).await;
@@ -146,12 +161,11 @@ async fn an_offline_invoice_is_visualized_with_both_codes() {
 }
 
 #[tokio::test]
-async fn visualize_refuses_unknown_templates_pdf_and_documents_that_are_not_invoices() {
+async fn visualize_refuses_unknown_templates_and_documents_that_are_not_invoices() {
     let app = spawn_app().await;
     let good = json!({ "invoiceData": ksef_core::crypto::b64(example().as_bytes()), "outputFormat": "html", "outputLanguage": "pl" });
     let cases = [
         ("templateName", json!("fancy"), 400, "1209"),
-        ("outputFormat", json!("pdf"), 400, "1209"),
         ("invoiceData", json!(ksef_core::crypto::b64(b"<a/>")), 400, "1203"),
         ("invoiceData", json!("%%%"), 400, "1005"),
         ("outputLanguage", json!("de"), 400, "1208"),
@@ -174,6 +188,10 @@ async fn the_visualize_and_links_commands_work_offline() {
     assert_eq!(code, 0, "{stderr}");
     let page = std::fs::read_to_string(&out).unwrap();
     assert!(page.contains("FV/2026/11/42") && page.contains(">OFFLINE<"));
+    let pdf = dir.path().join("invoice.pdf");
+    let (code, _, stderr) = run_binary(&["visualize", file.to_str().unwrap(), "--format", "pdf", "--lang", "en", "-o", pdf.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(&std::fs::read(&pdf).unwrap()[..5], b"%PDF-");
 
     let (cert, key) = openssl_certificate(dir.path());
     let (code, stdout, stderr) =
@@ -200,4 +218,27 @@ async fn the_visualize_and_links_commands_work_offline() {
     let (code, _, stderr) = run_binary(&mismatched).await;
     assert_ne!(code, 0);
     assert!(stderr.contains("does not belong"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_sessions_upo_is_rendered_as_html_or_pdf_on_request() {
+    let app = spawn_app().await;
+    let session = app.open_session(&app.api_key).await;
+    let invoice = app.send(&app.api_key, &session, example().as_bytes()).await;
+    let ksef_number = app.wait_invoice(&app.api_key, &invoice).await["ksefNumber"].as_str().unwrap().to_owned();
+    let xml = app.close_and_wait_upo(&app.api_key, &session).await;
+    assert!(xml.contains(&ksef_number));
+
+    let html = app.get(&format!("/ksefSessionUpo/{session}?format=html&lang=pl_en"), &app.api_key).await;
+    assert_eq!(html.status(), 200);
+    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let page = html.text().await.unwrap();
+    for expected in ["Urzędowe poświadczenie odbioru dokumentu elektronicznego KSeF", ksef_number.as_str(), "FV/2026/11/42", "Numer referencyjny sesji"] {
+        assert!(page.contains(expected), "{expected}");
+    }
+    let pdf = app.http.get(format!("{}/ksefSessionUpo/{session}", app.base)).bearer_auth(&app.api_key).header("accept", "application/pdf").send().await.unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert_eq!(&pdf.bytes().await.unwrap()[..5], b"%PDF-");
+    let (status, code, _) = TestApp::error(app.get(&format!("/ksefSessionUpo/{session}?format=doc"), &app.api_key).await).await;
+    assert_eq!((status, code.as_str()), (400, "1208"));
 }

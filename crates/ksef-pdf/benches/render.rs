@@ -1,0 +1,47 @@
+//! Rendering speed over the sample corpus: milliseconds per HTML invoice and per PDF page, in `pl_en`
+//! (`cargo bench -p ksef-pdf --bench render`; needs `../shared/fa`). Goals: ≤ 1 ms per HTML invoice, ≤ 15 ms per
+//! PDF page.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ksef_visualize::Language;
+use ksef_visualize::view::{self, Options};
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fa/samples");
+    if !dir.exists() {
+        eprintln!("SKIP: ../shared/fa is missing");
+        return;
+    }
+    let mut invoices: Vec<Vec<u8>> = Vec::new();
+    for version in ["fa3", "fa2"] {
+        for entry in std::fs::read_dir(dir.join(version)).unwrap() {
+            invoices.push(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+    }
+    // Warm up: fonts parsed, template compiled once.
+    let first = view::build(&invoices[0], &Options::default()).unwrap();
+    ksef_pdf::render(&first, Language::PlEn, &invoices[0]).unwrap();
+
+    let rounds = 20;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for xml in &invoices {
+            let view = view::build(xml, &Options::default()).unwrap();
+            std::hint::black_box(ksef_visualize::html::render(&view, Language::PlEn));
+        }
+    }
+    let html_ms = started.elapsed().as_secs_f64() * 1000.0 / (rounds * invoices.len()) as f64;
+
+    let started = Instant::now();
+    let mut pages = 0;
+    for xml in &invoices {
+        let view = view::build(xml, &Options::default()).unwrap();
+        pages += ksef_pdf::render_counted(&view, Language::PlEn, xml).unwrap().1;
+    }
+    let pdf_s = started.elapsed().as_secs_f64();
+    println!("{} sample invoices, pl_en, view and QR codes included:", invoices.len());
+    println!("  HTML: {html_ms:.3} ms per invoice (goal <= 1 ms)");
+    println!("  PDF:  {pages} pages, {:.1} ms per page, {:.1} ms per invoice (goal <= 15 ms per page)", pdf_s * 1000.0 / pages as f64, pdf_s * 1000.0 / invoices.len() as f64);
+}
