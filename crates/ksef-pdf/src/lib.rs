@@ -4,9 +4,11 @@
 
 use std::sync::OnceLock;
 
+mod measure;
+
 use ksef_visualize::Language;
 use ksef_visualize::labels::{Label, text};
-use ksef_visualize::view::{Block, Value as ViewValue, View};
+use ksef_visualize::view::{Block, Table, Value as ViewValue, View};
 use serde_json::{Value, json};
 use typst::foundations::{Bytes, Dict, IntoValue};
 use typst_layout::PagedDocument;
@@ -61,29 +63,48 @@ fn label(l: &Label) -> Value {
 
 fn value(v: &ViewValue) -> Value {
     match v {
-        ViewValue::Data(text) => json!({ "data": text }),
+        ViewValue::Data(text) => json!({ "data": measure::breakable(text) }),
         ViewValue::Words(words) => json!({ "words": label(words) }),
     }
 }
 
-fn block(b: &Block) -> Value {
+/// `b` as the template reads it; tables measured for `width` points.
+fn block(b: &Block, language: Language, width: f64) -> Value {
+    let blocks = |list: &[Block]| list.iter().map(|b| block(b, language, width)).collect::<Vec<_>>();
     match b {
         Block::Fields(fields) => json!({ "type": "fields", "fields": fields.iter().map(|f| json!({ "label": label(&f.label), "value": value(&f.value) })).collect::<Vec<_>>() }),
-        Block::Group(heading, blocks) => json!({ "type": "group", "heading": label(heading), "blocks": blocks.iter().map(block).collect::<Vec<_>>() }),
-        Block::Columns(columns) => json!({ "type": "columns", "columns": columns.iter().map(|c| c.iter().map(block).collect::<Vec<_>>()).collect::<Vec<_>>() }),
-        Block::Table(table) => json!({
-            "type": "table",
-            "columns": table.columns.iter().map(|c| json!({ "label": label(&c.label), "numeric": c.numeric })).collect::<Vec<_>>(),
-            "rows": table.rows.iter().map(|r| json!({ "cells": r.cells.iter().map(value).collect::<Vec<_>>(), "before": r.before })).collect::<Vec<_>>(),
-        }),
+        Block::Group(heading, inner) => json!({ "type": "group", "heading": label(heading), "blocks": blocks(inner) }),
+        Block::Columns(columns) => json!({ "type": "columns", "columns": columns.iter().map(|c| blocks(c)).collect::<Vec<_>>() }),
+        Block::Table(table) => {
+            let (widths, scale) = measure::columns(&breakable_table(table), language, width);
+            json!({
+                "type": "table",
+                "columns": table.columns.iter().map(|c| json!({ "label": label(&c.label), "numeric": c.numeric })).collect::<Vec<_>>(),
+                "widths": widths,
+                "scale": scale,
+                "rows": table.rows.iter().map(|r| json!({ "cells": r.cells.iter().map(value).collect::<Vec<_>>(), "before": r.before, "summary": r.summary })).collect::<Vec<_>>(),
+            })
+        }
         Block::Notes(notes) => json!({ "type": "notes", "notes": notes.iter().map(label).collect::<Vec<_>>() }),
         Block::Total(l, amount) => json!({ "type": "total", "label": label(l), "amount": amount }),
         Block::Paragraphs(paragraphs) => json!({ "type": "paragraphs", "paragraphs": paragraphs }),
     }
 }
 
+/// The table as it is printed: over-long pieces of data with their break points, which is what gets measured.
+fn breakable_table(table: &Table) -> Table {
+    let mut table = table.clone();
+    for cell in table.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
+        if let ViewValue::Data(text) = cell {
+            *text = measure::breakable(text).into_owned();
+        }
+    }
+    table
+}
+
 /// The view as the template reads it (`sys.inputs.view`).
 fn view_json(view: &View, language: Language) -> Value {
+    let width = measure::available(view.document == "UPO");
     json!({
         "lang": match language { Language::Pl => "pl", Language::En => "en", Language::PlEn => "pl_en" },
         "version": view.document,
@@ -96,9 +117,8 @@ fn view_json(view: &View, language: Language) -> Value {
             "page": label(&text::PAGE),
             "of": label(&text::OF),
             "created_in": label(&text::CREATED_IN),
-            "before": label(&text::BEFORE_ROW),
         },
-        "sections": view.sections.iter().map(|s| json!({ "heading": label(&s.heading), "blocks": s.blocks.iter().map(block).collect::<Vec<_>>() })).collect::<Vec<_>>(),
+        "sections": view.sections.iter().map(|s| json!({ "heading": label(&s.heading), "blocks": s.blocks.iter().map(|b| block(b, language, width)).collect::<Vec<_>>() })).collect::<Vec<_>>(),
         "codes": view.codes.iter().map(|c| json!({
             "heading": label(&c.heading),
             "help": label(&c.help),

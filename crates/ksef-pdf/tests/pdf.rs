@@ -68,6 +68,74 @@ fn identical_input_gives_identical_bytes() {
     assert_eq!(pdf_of(xml.as_bytes(), Language::En), pdf_of(xml.as_bytes(), Language::En));
 }
 
+/// A word's box as poppler reports it: (xMin, yMin, xMax, yMax, text).
+type WordBox = (f64, f64, f64, f64, String);
+
+/// Reads the word boxes of every page (`pdftotext -bbox`): the page size and its words.
+fn word_boxes(pdf: &[u8]) -> Vec<((f64, f64), Vec<WordBox>)> {
+    let html = poppler("pdftotext", &["-bbox"], pdf);
+    let attribute = |tag: &str, name: &str| -> f64 {
+        let start = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        tag[start..start + tag[start..].find('"').unwrap()].parse().unwrap()
+    };
+    let mut pages: Vec<((f64, f64), Vec<WordBox>)> = Vec::new();
+    for piece in html.split('<').skip(1) {
+        if piece.starts_with("page ") {
+            pages.push(((attribute(piece, "width"), attribute(piece, "height")), Vec::new()));
+        } else if piece.starts_with("word ") {
+            let text = piece[piece.find('>').unwrap() + 1..].to_owned();
+            let word = (attribute(piece, "xMin"), attribute(piece, "yMin"), attribute(piece, "xMax"), attribute(piece, "yMax"), text);
+            pages.last_mut().expect("words are on pages").1.push(word);
+        }
+    }
+    pages
+}
+
+/// Text that runs out of its cell into another's, or off the page: the layout defects a reader notices first.
+fn layout_defects(pages: &[((f64, f64), Vec<WordBox>)]) -> Vec<String> {
+    let mut defects = Vec::new();
+    for (n, ((width, height), words)) in pages.iter().enumerate() {
+        for (x0, y0, x1, y1, text) in words {
+            if *x0 < 0.0 || *y0 < 0.0 || x1 > width || y1 > height {
+                defects.push(format!("page {}: {text:?} leaves the page", n + 1));
+            }
+        }
+        for (i, a) in words.iter().enumerate() {
+            for b in &words[i + 1..] {
+                if a.2.min(b.2) - a.0.max(b.0) > 1.0 && a.3.min(b.3) - a.1.max(b.1) > 1.0 {
+                    defects.push(format!("page {}: {:?} overlaps {:?}", n + 1, a.4, b.4));
+                }
+            }
+        }
+    }
+    defects
+}
+
+fn assert_no_word_overlaps_another_or_leaves_the_page(pdf: &[u8], name: &str) {
+    let defects = layout_defects(&word_boxes(pdf));
+    assert!(defects.is_empty(), "{name}:\n{}", defects.join("\n"));
+}
+
+#[test]
+fn the_layout_check_sees_a_word_drawn_over_another_and_one_off_the_page() {
+    let pdf = pdf_of(example().as_bytes(), Language::Pl);
+    let mut pages = word_boxes(&pdf);
+    assert!(pages[0].1.len() > 50 && pages[0].1.iter().any(|w| w.4 == "Sprzedawca"), "{} words", pages[0].1.len());
+    assert!(layout_defects(&pages).is_empty());
+    let mut shifted = pages[0].1[10].clone();
+    shifted.0 += 2.0;
+    shifted.2 += 2.0;
+    pages[0].1.push(shifted);
+    assert!(layout_defects(&pages).iter().any(|d| d.contains("overlaps")));
+    pages[0].1.pop();
+    let mut off = pages[0].1[11].clone();
+    (off.0, off.2) = (pages[0].0.0 - 10.0, pages[0].0.0 + 5.0);
+    (off.1, off.3) = (pages[0].0.1 - 3.0, pages[0].0.1 + 5.0);
+    pages[0].1.push(off);
+    assert_eq!(layout_defects(&pages).len(), 1, "{:?}", layout_defects(&pages));
+    assert!(layout_defects(&pages)[0].contains("leaves the page"));
+}
+
 #[test]
 fn every_sample_invoice_renders_in_every_language() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fa/samples");
@@ -85,6 +153,10 @@ fn every_sample_invoice_renders_in_every_language() {
             for language in [Language::Pl, Language::En, Language::PlEn] {
                 let pdf = ksef_pdf::render(&view, language, &xml).unwrap_or_else(|e| panic!("{}: {language:?}: {e}", path.display()));
                 assert_eq!(&pdf[..5], b"%PDF-");
+                if language == Language::PlEn {
+                    // The widest language: if anything overflows a cell or the page, it is here.
+                    assert_no_word_overlaps_another_or_leaves_the_page(&pdf, &path.display().to_string());
+                }
             }
             rendered += 1;
         }

@@ -14,10 +14,11 @@ header{display:flex;justify-content:space-between;align-items:flex-start;border-
 h2{font-size:11pt;border-top:1px solid #c0bfc1;padding-top:.4em;margin:1.2em 0 .4em}\
 h3{font-size:10pt;margin:.6em 0 .2em}\
 .columns{display:flex;gap:2em}.columns>div{flex:1}\
-dl{display:grid;grid-template-columns:max-content auto;gap:.1em 1em;margin:.2em 0}dt{color:#6c757d}dd{margin:0}\
+dl{display:grid;grid-template-columns:32% auto;gap:.1em 1em;margin:.2em 0}.columns dl{grid-template-columns:42% auto}dt{color:#6c757d}dd{margin:0}dd.line{grid-column:1/-1}\
 table{border-collapse:collapse;width:100%;margin:.3em 0;font-size:9pt}th,td{border:1px solid #bababa;padding:.2em .4em;vertical-align:top}\
 th{background:#f6f7fa;text-align:left}td.n,th.n{text-align:right;white-space:nowrap}\
 tr.before td{color:#6c757d;font-style:italic;background:#fafafa}\
+tr.sum td{font-weight:bold;border-top:2px solid #bababa}\
 .total{text-align:right;font-size:11pt;font-weight:bold;margin:.5em 0}\
 .en{font-size:85%;color:#6c757d}\
 .codes{display:flex;flex-wrap:wrap;gap:2em;page-break-inside:avoid}.code{display:flex;gap:1em;page-break-inside:avoid}\
@@ -82,9 +83,14 @@ fn render_block(block: &Block, language: Language, out: &mut String) {
             }
             out.push_str("<dl>");
             for field in fields {
-                out.push_str("<dt>");
-                label(&field.label, language, out);
-                out.push_str("</dt><dd>");
+                if field.label.pl.is_empty() {
+                    // A line without a label (an address line) spans the whole row.
+                    out.push_str("<dd class=\"line\">");
+                } else {
+                    out.push_str("<dt>");
+                    label(&field.label, language, out);
+                    out.push_str("</dt><dd>");
+                }
                 value(&field.value, language, out);
                 out.push_str("</dd>");
             }
@@ -146,18 +152,15 @@ fn render_table(table: &Table, language: Language, out: &mut String) {
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in &table.rows {
-        out.push_str(if row.before { "<tr class=\"before\">" } else { "<tr>" });
+        out.push_str(match (row.before, row.summary) {
+            (true, _) => "<tr class=\"before\">",
+            (_, true) => "<tr class=\"sum\">",
+            _ => "<tr>",
+        });
         for (i, cell) in row.cells.iter().enumerate() {
             let numeric = table.columns.get(i).is_some_and(|c| c.numeric);
             out.push_str(if numeric { "<td class=\"n\">" } else { "<td>" });
-            if i == 0 && row.before {
-                value(cell, language, out);
-                out.push_str(" <span class=\"note\">(");
-                label(&text::BEFORE_ROW, language, out);
-                out.push_str(")</span>");
-            } else {
-                value(cell, language, out);
-            }
+            value(cell, language, out);
             out.push_str("</td>");
         }
         out.push_str("</tr>\n");

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+pub use crate::countries::country;
+
 /// The language of a visualization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -88,10 +90,22 @@ pub mod text {
         l("Data wystawienia, z zastrzeżeniem art. 106na ust. 1 ustawy", "Issue date, subject to art. 106na(1) of the VAT Act");
     pub const SUPPLY_DATE: Label =
         l("Data dokonania lub zakończenia dostawy towarów lub wykonania usługi", "Date of supply of goods or services");
-    pub const PERIOD: Label = l("Okres, którego dotyczy faktura", "Period the invoice covers");
     pub const LINES: Label = l("Pozycje", "Lines");
     pub const CURRENCY_NOTE: Label = l("Faktura wystawiona w walucie", "Invoice currency");
-    pub const BEFORE_ROW: Label = l("przed korektą", "before correction");
+    pub const BEFORE_ROW: Label = l("Stan przed", "Before correction");
+    pub const OUTSIDE_KSEF: Label = l("NIE – faktura wystawiona poza KSeF", "NO – issued outside KSeF");
+    pub const PAYMENT_RECEIVED: Label = l("Data otrzymania zapłaty", "Date the payment was received");
+    pub const DISCOUNT: Label = l("Rabat", "Discount");
+    pub const DISCOUNT_PERIOD: Label = l("Okres, którego dotyczy rabat", "Period the discount covers");
+    pub const DISCOUNT_ALL: Label = l(
+        "Rabat dotyczy wszystkich dostaw towarów i wykonanych usług na rzecz tego nabywcy w danym okresie",
+        "The discount covers all goods and services supplied to this buyer in the period",
+    );
+    pub const DISCOUNT_GOODS: Label = l("Towary lub usługi objęte rabatem", "Goods or services the discount covers");
+    pub const NO_WORD: Label = l("NIE", "NO");
+    pub const ACCOUNT_NUMBER: Label = l("Pełny numer rachunku", "Account number");
+    pub const ACCOUNT_DESCRIPTION: Label = l("Opis rachunku", "Account description");
+    pub const TABLE_SUMMARY: Label = l("Podsumowanie tabeli", "Table total");
     pub const TOTAL_DUE: Label = l("Kwota należności ogółem", "Total amount due");
     pub const TOTAL_CORRECTION: Label = l("Korekta kwoty należności ogółem", "Correction of the total amount due");
     pub const TOTAL_REMAINING: Label = l("Kwota pozostała do zapłaty", "Amount remaining to be paid");
@@ -435,6 +449,45 @@ pub fn payment_method(code: &str) -> Option<Label> {
         "5" => l("Kredyt", "Credit"),
         "6" => l("Przelew", "Bank transfer"),
         "7" => l("Mobilna", "Mobile payment"),
+        _ => return None,
+    })
+}
+
+/// `RachunekWlasnyBanku` in words.
+pub fn bank_own_account(code: &str) -> Option<Label> {
+    Some(match code {
+        "1" => l(
+            "Rachunek banku lub SKOK służący do rozliczeń z tytułu nabywanych przez ten bank lub tę kasę wierzytelności pieniężnych",
+            "The bank's account for settling receivables it acquired",
+        ),
+        "2" => l(
+            "Rachunek banku lub SKOK wykorzystywany do pobrania należności od nabywcy i przekazania jej dostawcy",
+            "The bank's account for collecting the buyer's payment and passing it on to the supplier",
+        ),
+        "3" => l(
+            "Rachunek banku lub SKOK prowadzony w ramach gospodarki własnej, niebędący rachunkiem rozliczeniowym",
+            "The bank's own-management account, not a settlement account",
+        ),
+        _ => return None,
+    })
+}
+
+/// What a yes-only flag (`TWybor1`, value `1`) states, for flags shown as sentences rather than as a value.
+pub fn flag(key: &str) -> Option<Label> {
+    Some(match key {
+        "receiptInvoice" => l("Faktura, o której mowa w art. 109 ust. 3d ustawy", "Invoice under art. 109(3d) of the VAT Act (for a receipt)"),
+        "relatedParties" => l(
+            "Istniejące powiązania między nabywcą a dokonującym dostawy towarów lub usługodawcą",
+            "The buyer and the supplier are related parties",
+        ),
+        "exciseRefund" => l(
+            "Informacja dodatkowa niezbędna dla rolników ubiegających się o zwrot podatku akcyzowego zawartego w cenie oleju napędowego",
+            "Information for farmers claiming a refund of the excise duty in the price of diesel fuel",
+        ),
+        "intermediary" => l(
+            "Dostawa dokonana przez podmiot, o którym mowa w art. 22 ust. 2d ustawy",
+            "Supply by the intermediary referred to in art. 22(2d) of the VAT Act",
+        ),
         _ => return None,
     })
 }

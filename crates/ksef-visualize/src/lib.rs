@@ -3,6 +3,7 @@
 
 #![deny(missing_docs)]
 
+mod countries;
 pub mod html;
 pub mod labels;
 pub mod links;

@@ -47,6 +47,15 @@ pub struct Row {
     pub cells: Vec<Value>,
     /// A correction's row as it was before (`StanPrzed`), drawn distinctly.
     pub before: bool,
+    /// A table's summary row (an attachment table's `Suma`), drawn emphasized.
+    pub summary: bool,
+}
+
+impl Row {
+    /// An ordinary row.
+    pub fn plain(cells: Vec<Value>) -> Row {
+        Row { cells, before: false, summary: false }
+    }
 }
 
 /// A table.
@@ -168,6 +177,8 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     let mut invoice = take_object(&mut root, "invoice");
     let kind_code = str_of(invoice.get("kind")).unwrap_or("VAT").to_owned();
     let collective = invoice.contains_key("correctedPeriod") && kind_code == "KOR";
+    // A collective discount's period belongs to its "Rabat" block, in place of the line table.
+    let corrected_period = if collective { take_str(&mut invoice, "correctedPeriod") } else { None };
     let number = take_str(&mut invoice, "number").unwrap_or_default();
     let currency = str_of(invoice.get("currency")).unwrap_or_default().to_owned();
     invoice.remove("kind");
@@ -179,9 +190,9 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     let mut sections = Vec::new();
     sections.extend(correction_section(&mut invoice));
     sections.push(parties_section(&mut root, &mut invoice));
-    sections.push(details_section(&mut invoice));
-    sections.extend(lines_section(&mut invoice, &kind_code, &currency));
-    sections.extend(order_section(&mut invoice));
+    sections.push(details_section(&mut invoice, &kind_code));
+    sections.extend(lines_section(&mut invoice, &kind_code, &currency, corrected_period));
+    sections.extend(order_section(&mut invoice, &currency));
     sections.extend(vat_summary_section(&mut invoice));
     sections.extend(annotations_section(&mut invoice));
     sections.extend(generic_section(text::ADDITIONAL, &mut invoice, &["relatedParties", "receiptInvoice", "exciseRefund", "additionalInfo"]));
@@ -283,7 +294,7 @@ pub fn upo(xml: &[u8]) -> Result<View, ViewError> {
         .map(|(i, d)| {
             let mut cells = vec![Value::Data((i + 1).to_string())];
             cells.extend(columns.iter().map(|(name, ..)| Value::Data(text_of(child(d, name)))));
-            Row { cells, before: false }
+            Row::plain(cells)
         })
         .collect();
     let mut table_columns = vec![Column { label: text::NO, numeric: false }];
@@ -337,10 +348,9 @@ fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
         }
     }
     let corrected = take_array(invoice, "correctedInvoices");
-    let columns: Vec<Vec<Block>> = corrected
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
+    let mut identified: Vec<(Vec<Field>, Map<String, Json>)> = corrected
+        .into_iter()
+        .map(|item| {
             let mut item = item.as_object().cloned().unwrap_or_default();
             let mut fields = Vec::new();
             for key in ["issueDate", "number", "ksefNumber"] {
@@ -349,16 +359,49 @@ fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
                 }
             }
             if take_str(&mut item, "outsideKsef").is_some() {
-                fields.push(Field { label: field_label("inKsef"), value: Value::Words(Label::new("NIE – faktura wystawiona poza KSeF", "NO – issued outside KSeF")) });
+                fields.push(Field { label: field_label("ksefNumber"), value: Value::Words(text::OUTSIDE_KSEF) });
             }
             item.remove("inKsef");
-            let mut blocks = vec![Block::Fields(fields)];
-            blocks.extend(generic(&item));
-            vec![Block::Group(if corrected.len() > 1 { text::CORRECTED_N.numbered(i + 1) } else { text::CORRECTED_N }, blocks)]
+            (fields, item)
         })
         .collect();
-    if !columns.is_empty() {
-        blocks.push(Block::Columns(columns));
+    if identified.len() > 2 {
+        // Many corrected invoices (a collective discount): one row each, so none is squeezed into a narrow column.
+        let columns = ["issueDate", "number", "ksefNumber"].map(|k| Column { label: field_label(k), numeric: false });
+        let rows = identified
+            .iter()
+            .enumerate()
+            .map(|(i, (fields, _))| {
+                let mut cells = vec![Value::Data((i + 1).to_string())];
+                cells.extend(["issueDate", "number", "ksefNumber"].iter().map(|k| {
+                    let label = field_label(k);
+                    fields.iter().find(|f| f.label == label).map_or(Value::Data(String::new()), |f| f.value.clone())
+                }));
+                Row::plain(cells)
+            })
+            .collect();
+        let mut all = vec![Column { label: text::NO, numeric: false }];
+        all.extend(columns);
+        blocks.push(Block::Group(text::CORRECTED_N, vec![Block::Table(Table { columns: all, rows })]));
+        for (i, (_, rest)) in identified.iter().enumerate() {
+            if !rest.is_empty() {
+                blocks.push(Block::Group(text::CORRECTED_N.numbered(i + 1), generic(rest)));
+            }
+        }
+    } else {
+        let numbered = identified.len() > 1;
+        let columns: Vec<Vec<Block>> = identified
+            .drain(..)
+            .enumerate()
+            .map(|(i, (fields, rest))| {
+                let mut blocks = vec![Block::Fields(fields)];
+                blocks.extend(generic(&rest));
+                vec![Block::Group(if numbered { text::CORRECTED_N.numbered(i + 1) } else { text::CORRECTED_N }, blocks)]
+            })
+            .collect();
+        if !columns.is_empty() {
+            blocks.push(Block::Columns(columns));
+        }
     }
     (!blocks.is_empty()).then_some(Section { heading: text::CORRECTED, blocks })
 }
@@ -388,7 +431,7 @@ fn party(mut party: Map<String, Json>) -> Vec<Block> {
         }
         let mut lines: Vec<Field> = ["line1", "line2"].iter().filter_map(|k| take_str(&mut address, k)).map(|v| Field { label: Label::new("", ""), value: Value::Data(v) }).collect();
         if let Some(country) = take_str(&mut address, "countryCode") {
-            lines.push(data_field("countryCode", country));
+            lines.push(Field { label: field_label("countryCode"), value: words_or_data(labels::country(&country), country) });
         }
         let mut group = vec![Block::Fields(lines)];
         group.extend(generic(&address));
@@ -465,7 +508,7 @@ fn parties_section(root: &mut Map<String, Json>, invoice: &mut Map<String, Json>
     Section { heading: Label::new("Podmioty", "Parties"), blocks }
 }
 
-fn details_section(invoice: &mut Map<String, Json>) -> Section {
+fn details_section(invoice: &mut Map<String, Json>, kind: &str) -> Section {
     let mut fields = Vec::new();
     if let Some(date) = take_str(invoice, "issueDate") {
         fields.push(Field { label: text::ISSUE_DATE_LEGAL, value: Value::Data(date) });
@@ -474,11 +517,17 @@ fn details_section(invoice: &mut Map<String, Json>) -> Section {
         fields.push(data_field("placeOfIssue", place));
     }
     if let Some(date) = take_str(invoice, "supplyDate") {
-        fields.push(Field { label: text::SUPPLY_DATE, value: Value::Data(date) });
+        // On an advance invoice P_6 is the day the payment came in (art. 106b ust. 1 pkt 4).
+        let label = if matches!(kind, "ZAL" | "KOR_ZAL") { text::PAYMENT_RECEIVED } else { text::SUPPLY_DATE };
+        fields.push(Field { label, value: Value::Data(date) });
     }
     let mut period = take_object(invoice, "period");
     if let (Some(from), Some(to)) = (take_str(&mut period, "from"), take_str(&mut period, "to")) {
-        fields.push(Field { label: text::PERIOD, value: Value::Data(format!("{from} – {to}")) });
+        // The dates are data; only the words around them are translated.
+        fields.push(Field { label: text::SUPPLY_DATE, value: Value::Words(Label::owned(format!("od {from} do {to}"), format!("from {from} to {to}"))) });
+    }
+    if !period.is_empty() {
+        invoice.insert("period".to_owned(), Json::Object(period));
     }
     for key in ["currency", "advanceExchangeRate", "warehouseDocuments"] {
         if let Some(v) = take_str(invoice, key) {
@@ -495,82 +544,109 @@ fn details_section(invoice: &mut Map<String, Json>) -> Section {
     Section { heading: text::DETAILS, blocks }
 }
 
-/// Line-table columns in the official order: (key, numeric).
-const LINE_COLUMNS: &[(&str, bool)] = &[
-    ("number", false),
-    ("uuid", false),
-    ("name", false),
-    ("unitNetPrice", true),
-    ("unitGrossPrice", true),
-    ("quantity", true),
-    ("unit", false),
-    ("discount", true),
-    ("rate", false),
-    ("ossRate", false),
-    ("annex15", false),
-    ("netAmount", true),
-    ("grossAmount", true),
-    ("vatAmount", true),
-    ("exchangeRate", true),
-    ("supplyDate", false),
-    ("gtin", false),
-    ("pkwiu", false),
-    ("cn", false),
-    ("pkob", false),
-    ("exciseAmount", true),
-    ("gtu", false),
-    ("procedure", false),
-    ("index", false),
+/// Line-table columns in the official order: (key, numeric, in the first of two tables). The first table holds
+/// what was sold and for how much, the second the identifiers.
+const LINE_COLUMNS: &[(&str, bool, bool)] = &[
+    ("number", false, true),
+    ("uuid", false, false),
+    ("name", false, true),
+    ("unitNetPrice", true, true),
+    ("unitGrossPrice", true, true),
+    ("quantity", true, true),
+    ("unit", false, true),
+    ("discount", true, true),
+    ("rate", false, true),
+    ("ossRate", false, true),
+    ("annex15", false, true),
+    ("netAmount", true, true),
+    ("grossAmount", true, true),
+    ("vatAmount", true, true),
+    ("exchangeRate", true, true),
+    ("before", false, true),
+    ("gtin", false, false),
+    ("pkwiu", false, false),
+    ("cn", false, false),
+    ("pkob", false, false),
+    ("exciseAmount", true, false),
+    ("gtu", false, false),
+    ("procedure", false, false),
+    ("supplyDate", false, false),
+    ("index", false, false),
 ];
 
-fn lines_table(lines: &[Json]) -> Table {
-    let present: Vec<(&str, bool)> = LINE_COLUMNS.iter().copied().filter(|(k, _)| lines.iter().any(|l| l.get(*k).is_some())).collect();
-    let extra: Vec<String> = {
-        let mut keys: Vec<String> = Vec::new();
-        for line in lines {
-            for key in line.as_object().into_iter().flat_map(|o| o.keys()) {
-                if key != "before" && !LINE_COLUMNS.iter().any(|(k, _)| k == key) && !keys.contains(key) {
-                    keys.push(key.clone());
-                }
+/// More columns than this and the lines are shown as two tables keyed by Lp. (as the official visualization
+/// does), so neither needs a font too small to read.
+const MAX_LINE_COLUMNS: usize = 8;
+
+/// The lines as one table, or as two (sale, then identifiers) when they would need more than
+/// [`MAX_LINE_COLUMNS`] columns. A column is there only when some line fills it.
+fn lines_tables(lines: &[Json]) -> Vec<Table> {
+    if lines.is_empty() {
+        return Vec::new();
+    }
+    let present: Vec<(&str, bool, bool)> = LINE_COLUMNS.iter().copied().filter(|(k, ..)| lines.iter().any(|l| l.get(*k).is_some())).collect();
+    let mut extra: Vec<String> = Vec::new();
+    for line in lines {
+        for key in line.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !LINE_COLUMNS.iter().any(|(k, ..)| k == key) && !extra.contains(key) {
+                extra.push(key.clone());
             }
         }
-        keys
+    }
+    let cell = |line: &Json, key: &str| -> Value {
+        let v = scalar_text(line.get(key));
+        match key {
+            "rate" | "ossRate" if !v.is_empty() => Value::Data(labels::rate(&v)),
+            "annex15" | "before" if v == "1" => Value::Words(text::YES),
+            _ => Value::Data(format_value(key, &v)),
+        }
     };
-    let mut columns: Vec<Column> =
-        present.iter().map(|(k, numeric)| Column { label: if *k == "number" { text::NO } else { field_label(k) }, numeric: *numeric }).collect();
-    columns.extend(extra.iter().map(|k| Column { label: field_label(k), numeric: false }));
-    let rows = lines
-        .iter()
-        .map(|line| {
-            let mut cells: Vec<Value> = present
-                .iter()
-                .map(|(k, _)| {
-                    let v = scalar_text(line.get(*k));
-                    Value::Data(match *k {
-                        "rate" | "ossRate" if !v.is_empty() => labels::rate(&v),
-                        _ => format_value(k, &v),
-                    })
-                })
-                .collect();
-            cells.extend(extra.iter().map(|k| Value::Data(scalar_text(line.get(k)))));
-            Row { cells, before: line.get("before").is_some() }
-        })
-        .collect();
-    Table { columns, rows }
+    let table = |keys: &[(&str, bool)], extra: &[String]| -> Table {
+        let mut columns: Vec<Column> =
+            keys.iter().map(|(k, numeric)| Column { label: if *k == "number" { text::NO } else { field_label(k) }, numeric: *numeric }).collect();
+        columns.extend(extra.iter().map(|k| Column { label: field_label(k), numeric: false }));
+        let rows = lines
+            .iter()
+            .map(|line| {
+                let mut cells: Vec<Value> = keys.iter().map(|(k, _)| cell(line, k)).collect();
+                cells.extend(extra.iter().map(|k| Value::Data(scalar_text(line.get(k)))));
+                Row { cells, before: line.get("before").is_some(), summary: false }
+            })
+            .collect();
+        Table { columns, rows }
+    };
+    let all: Vec<(&str, bool)> = present.iter().map(|(k, n, _)| (*k, *n)).collect();
+    if all.len() + extra.len() <= MAX_LINE_COLUMNS {
+        return vec![table(&all, &extra)];
+    }
+    let key_column = present.iter().filter(|(k, ..)| *k == "number").map(|(k, n, _)| (*k, *n));
+    let first: Vec<(&str, bool)> = present.iter().filter(|(_, _, first)| *first).map(|(k, n, _)| (*k, *n)).collect();
+    let second: Vec<(&str, bool)> = key_column.chain(present.iter().filter(|(_, _, first)| !*first).map(|(k, n, _)| (*k, *n))).collect();
+    vec![table(&first, &[]), table(&second, &extra)]
 }
 
-fn lines_section(invoice: &mut Map<String, Json>, kind: &str, currency: &str) -> Option<Section> {
+fn lines_section(invoice: &mut Map<String, Json>, kind: &str, currency: &str, discount_period: Option<String>) -> Option<Section> {
     let lines = take_array(invoice, "lines");
     let total = take_str(invoice, "total");
-    if lines.is_empty() && total.is_none() {
+    if lines.is_empty() && total.is_none() && discount_period.is_none() {
         return None;
     }
     let mut blocks = Vec::new();
     if !currency.is_empty() {
         blocks.push(Block::Fields(vec![Field { label: text::CURRENCY_NOTE, value: Value::Data(currency.to_owned()) }]));
     }
-    if !lines.is_empty() {
-        blocks.push(Block::Table(lines_table(&lines)));
+    if let Some(period) = discount_period {
+        // A collective discount (art. 106j ust. 3): its lines, if any, only name the goods it covers.
+        let mut discount = vec![Block::Fields(vec![
+            Field { label: text::DISCOUNT_PERIOD, value: Value::Data(period) },
+            Field { label: text::DISCOUNT_ALL, value: Value::Words(if lines.is_empty() { text::YES } else { text::NO_WORD }) },
+        ])];
+        if !lines.is_empty() {
+            discount.push(Block::Group(text::DISCOUNT_GOODS, lines_tables(&lines).into_iter().map(Block::Table).collect()));
+        }
+        blocks.push(Block::Group(text::DISCOUNT, discount));
+    } else if !lines.is_empty() {
+        blocks.extend(lines_tables(&lines).into_iter().map(Block::Table));
     }
     if let Some(total) = total {
         let label = match kind {
@@ -578,20 +654,25 @@ fn lines_section(invoice: &mut Map<String, Json>, kind: &str, currency: &str) ->
             "ROZ" => text::TOTAL_REMAINING,
             _ => text::TOTAL_DUE,
         };
-        blocks.push(Block::Total(label, format!("{} {currency}", polish_number(&total, true)).trim_end().to_owned()));
+        blocks.push(Block::Total(label, with_currency(&total, currency)));
     }
     Some(Section { heading: text::LINES, blocks })
 }
 
-fn order_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+/// `1234.5` and `PLN` as `1 234,50 PLN`.
+fn with_currency(amount: &str, currency: &str) -> String {
+    format!("{} {currency}", polish_number(amount, true)).trim_end().to_owned()
+}
+
+fn order_section(invoice: &mut Map<String, Json>, currency: &str) -> Option<Section> {
     let mut order = take_object(invoice, "order");
     if order.is_empty() {
         return None;
     }
     let lines = take_array(&mut order, "lines");
-    let mut blocks = vec![Block::Table(lines_table(&lines))];
+    let mut blocks: Vec<Block> = lines_tables(&lines).into_iter().map(Block::Table).collect();
     if let Some(value) = take_str(&mut order, "value") {
-        blocks.push(Block::Total(text::ORDER_VALUE, polish_number(&value, true)));
+        blocks.push(Block::Total(text::ORDER_VALUE, with_currency(&value, currency)));
     }
     blocks.extend(generic(&order));
     Some(Section { heading: text::ORDER, blocks })
@@ -662,7 +743,7 @@ fn vat_summary_section(invoice: &mut Map<String, Json>) -> Option<Section> {
             if with_pln {
                 cells.push(Value::Data(polish_number(&pln, true)));
             }
-            Row { cells, before: false }
+            Row::plain(cells)
         })
         .collect();
     Some(Section { heading: text::VAT_SUMMARY, blocks: vec![Block::Table(Table { columns, rows })] })
@@ -782,18 +863,22 @@ fn payment_section(invoice: &mut Map<String, Json>) -> Option<Section> {
     }
     for key in ["bankAccounts", "factorBankAccounts"] {
         for account in take_array(&mut payment, key) {
-            let account = account.as_object().cloned().unwrap_or_default();
+            let mut account = account.as_object().cloned().unwrap_or_default();
             let mut fields = Vec::new();
-            for k in ["number", "swift", "bankName", "description"] {
-                if let Some(v) = str_of(account.get(k)) {
-                    let label = if k == "number" { Label::new("Pełny numer rachunku", "Account number") } else { field_label(k) };
-                    fields.push(Field { label, value: Value::Data(v.to_owned()) });
+            for k in ["number", "swift", "bankOwnAccount", "bankName", "description"] {
+                if let Some(v) = take_str(&mut account, k) {
+                    let (label, value) = match k {
+                        "number" => (text::ACCOUNT_NUMBER, Value::Data(v)),
+                        "description" => (text::ACCOUNT_DESCRIPTION, Value::Data(v)),
+                        "bankOwnAccount" => (field_label(k), words_or_data(labels::bank_own_account(&v), v)),
+                        _ => (field_label(k), Value::Data(v)),
+                    };
+                    fields.push(Field { label, value });
                 }
             }
-            if let Some(v) = str_of(account.get("bankOwnAccount")) {
-                fields.push(data_field("bankOwnAccount", v.to_owned()));
-            }
-            blocks.push(Block::Group(field_label(key), vec![Block::Fields(fields)]));
+            let mut group = vec![Block::Fields(fields)];
+            group.extend(generic(&account));
+            blocks.push(Block::Group(field_label(key), group));
         }
     }
     blocks.extend(generic(&payment));
@@ -845,26 +930,44 @@ fn attachment_section(root: &mut Map<String, Json>) -> Option<Section> {
                 inner.push(Block::Paragraphs(vec![description]));
             }
             let mut header = take_object(&mut table, "header");
-            let columns: Vec<Column> = take_array(&mut header, "columns")
+            let header_columns = take_array(&mut header, "columns");
+            let kinds: Vec<Option<String>> = header_columns.iter().map(|c| str_of(c.get("@type")).map(str::to_owned)).collect();
+            let columns: Vec<Column> = header_columns
                 .iter()
-                .map(|c| {
+                .zip(&kinds)
+                .map(|(c, kind)| {
                     let name = match c.get("header") {
                         Some(Json::Object(h)) => scalar_text(h.get("value")),
                         other => scalar_text(other),
                     };
-                    let numeric = matches!(str_of(c.get("@type")), Some("int" | "dec"));
-                    Column { label: Label::owned(name.clone(), name), numeric }
+                    Column { label: Label::owned(name.clone(), name), numeric: matches!(kind.as_deref(), Some("int" | "dec")) }
                 })
                 .collect();
+            // Numbers in numeric columns are written the Polish way; anything else ("-") stays as it is.
             let cells = |row: &Json| -> Vec<Value> {
-                match row.get("cells") {
-                    Some(Json::Array(cells)) => cells.iter().map(|c| Value::Data(scalar_text(Some(c)))).collect(),
-                    other => vec![Value::Data(scalar_text(other))],
-                }
+                let texts: Vec<String> = match row.get("cells") {
+                    Some(Json::Array(cells)) => cells.iter().map(|c| scalar_text(Some(c))).collect(),
+                    other => vec![scalar_text(other)],
+                };
+                texts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, t)| match kinds.get(i).and_then(Option::as_deref) {
+                        Some("int" | "dec") => Value::Data(polish_number(&t, false)),
+                        _ => Value::Data(t),
+                    })
+                    .collect()
             };
-            let mut rows: Vec<Row> = take_array(&mut table, "rows").iter().map(|r| Row { cells: cells(r), before: false }).collect();
+            let mut rows: Vec<Row> = take_array(&mut table, "rows").iter().map(|r| Row::plain(cells(r))).collect();
             if let Some(total) = table.remove("total") {
-                rows.push(Row { cells: cells(&total), before: false });
+                let mut cells = cells(&total);
+                if cells.first().is_none_or(|c| *c == Value::Data(String::new())) {
+                    match cells.first_mut() {
+                        Some(first) => *first = Value::Words(text::TABLE_SUMMARY),
+                        None => cells.push(Value::Words(text::TABLE_SUMMARY)),
+                    }
+                }
+                rows.push(Row { cells, before: false, summary: true });
             }
             let width = columns.len().max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0));
             let mut columns = columns;
@@ -917,9 +1020,11 @@ fn generic_section(heading: Label, from: &mut Map<String, Json>, keys: &[&str]) 
 /// Any JSON subtree as blocks: scalars as fields, objects as groups, arrays of flat objects as tables.
 fn generic(object: &Map<String, Json>) -> Vec<Block> {
     let mut fields = Vec::new();
+    let mut notes = Vec::new();
     let mut blocks = Vec::new();
     for (key, value) in object {
         match value {
+            Json::String(flag) if flag == "1" && labels::flag(key).is_some() => notes.extend(labels::flag(key)),
             Json::Object(inner) => blocks.push(Block::Group(field_label(key), generic(inner))),
             Json::Array(items) if items.iter().all(|i| !i.is_object()) => {
                 let joined = items.iter().map(|i| scalar_text(Some(i))).collect::<Vec<_>>().join(", ");
@@ -940,6 +1045,9 @@ fn generic(object: &Map<String, Json>) -> Vec<Block> {
     if !fields.is_empty() {
         blocks.insert(0, Block::Fields(fields));
     }
+    if !notes.is_empty() {
+        blocks.insert(0, Block::Notes(notes));
+    }
     blocks
 }
 
@@ -959,6 +1067,7 @@ fn table_of(items: &[Json], skip: &[&str]) -> Block {
         .map(|item| Row {
             cells: keys.iter().map(|k| Value::Data(format_value(k, &scalar_text(item.get(k))))).collect(),
             before: item.get("before").is_some(),
+            summary: false,
         })
         .collect();
     Block::Table(Table { columns, rows })
@@ -1030,7 +1139,7 @@ fn take_array(object: &mut Map<String, Json>, key: &str) -> Vec<Json> {
 fn is_amount(key: &str) -> bool {
     matches!(
         key,
-        "netAmount" | "grossAmount" | "vatAmount" | "amount" | "total" | "totalBefore" | "unitNetPrice" | "unitGrossPrice" | "discount" | "exciseAmount" | "toPay" | "toSettle" | "chargesTotal" | "deductionsTotal" | "value"
+        "netAmount" | "grossAmount" | "vatAmount" | "amount" | "total" | "totalBefore" | "unitNetPrice" | "unitGrossPrice" | "discount" | "exciseAmount" | "toPay" | "toSettle" | "chargesTotal" | "deductionsTotal"
     ) || ((key.starts_with("net") || key.starts_with("vat")) && key.len() > 3 && key.as_bytes()[3].is_ascii_alphanumeric() && !key.as_bytes()[3].is_ascii_lowercase())
 }
 

@@ -106,9 +106,70 @@ fn a_correction_shows_its_rows_before_and_after_and_the_corrected_invoice() {
     let xml = std::fs::read(samples.join("fa3/mf02_kor_price_decrease_before_after_rows.xml")).unwrap();
     let page = html::render(&view::build(&xml, &Options::default()).unwrap(), Language::PlEn);
     assert!(page.contains("<tr class=\"before\">"), "the row before the correction is marked");
+    assert!(page.contains("<th scope=\"col\">Stan przed"), "in a column of its own");
     for expected in ["Faktura korygująca", "Przyczyna korekty", "FV2026/02/150", "9999999999-20230908-8BEF280C8D35-4D", "1\u{a0}463,41", "Korekta kwoty należności ogółem"] {
         assert!(page.contains(expected), "{expected}");
     }
+}
+
+/// The sample's page in `pl_en`.
+fn sample_page(samples: &Path, name: &str) -> String {
+    let xml = std::fs::read(samples.join(name)).unwrap();
+    html::render(&view::build(&xml, &Options::default()).unwrap(), Language::PlEn)
+}
+
+#[test]
+fn a_collective_discount_lists_every_corrected_invoice_and_shows_a_discount_block_instead_of_lines() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf07_kor_collective_discount_part_of_period.xml");
+    for number in ["8BEF280C8D35-4D", "76B2B580D4DC-80", "4191312C0E57-09", "2B9266CEF3C4-DD", "16B99491C78B-3D", "D08FB95950BE-3E"] {
+        assert!(page.contains(&format!("<td>9999999999-20230908-{number}</td>")), "{number} in its own table row");
+    }
+    for expected in ["Faktura korygująca zbiorcza (rabat)", "<h3>Rabat", "Okres, którego dotyczy rabat", "pierwsze półrocze 2026", "lodówka Zimnotech mk1"] {
+        assert!(page.contains(expected), "{expected}");
+    }
+    let all = page.split("Rabat dotyczy wszystkich dostaw").nth(1).expect("whether the discount covers all deliveries");
+    assert!(all[..all.find("</dd>").unwrap()].contains("NIE"), "a discount naming its goods covers only part of the deliveries");
+}
+
+#[test]
+fn an_advance_invoice_dates_the_payment_and_states_its_order_value_with_the_currency() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf10_zal_advance_two_buyers.xml");
+    assert!(page.contains("Data otrzymania zapłaty") && !page.contains("Data dokonania lub zakończenia dostawy"), "P_6 of an advance invoice");
+    let order = page.split("Wartość zamówienia").nth(1).expect("the order value");
+    assert!(order[..order.find("</p>").unwrap()].contains("PLN"), "{}", &order[..200]);
+}
+
+#[test]
+fn flags_read_as_sentences_countries_by_name_and_periods_from_to() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf01_vat_sale_of_goods_paid_in_full.xml");
+    assert!(page.contains("Faktura, o której mowa w art. 109 ust. 3d ustawy") || page.contains("Istniejące powiązania między nabywcą"), "FP/TP as a statement");
+    assert!(page.contains("Polska <span class=\"en\" lang=\"en\">/ Poland</span>"), "the address's country by name");
+    let period = sample_page(&samples, "fa3/mf09_vat_leasing_jst_gmina_school_recipient_zw.xml");
+    assert!(period.contains("od 2026-") && period.contains(" do 2026-"), "OkresFa as od … do …");
+}
+
+#[test]
+fn attachment_tables_write_numbers_the_polish_way_and_mark_their_total_row() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf24_vat_zalacznik_energy_dash_cells.xml");
+    assert!(page.contains("<tr class=\"sum\"><td>Ogółem wartość - sprzedaż energii:</td>"), "the Suma row");
+    assert!(page.contains("<td class=\"n\">18,00</td>") && !page.contains("<td class=\"n\">18.00</td>"), "decimal comma in dec cells");
+}
+
+#[test]
+fn lines_needing_more_than_eight_columns_are_split_into_a_sale_table_and_an_identifier_table() {
+    let Some(samples) = shared() else { return };
+    let xml = std::fs::read(samples.join("fa3/c_ksef4dev_vat_complex_all_rates.xml")).unwrap();
+    let view = view::build(&xml, &Options::default()).unwrap();
+    let lines = view.sections.iter().find(|s| s.heading.pl == "Pozycje").unwrap();
+    let tables: Vec<&view::Table> = lines.blocks.iter().filter_map(|b| if let view::Block::Table(t) = b { Some(t) } else { None }).collect();
+    assert_eq!(tables.len(), 2);
+    assert!(tables.iter().all(|t| t.columns[0].label.pl == "Lp." && t.rows.len() == tables[0].rows.len()), "both keyed by Lp., row for row");
+    assert!(tables[1].columns.iter().any(|c| c.label.pl == "Indeks") && !tables[0].columns.iter().any(|c| c.label.pl == "Indeks"));
+    assert!(tables[0].columns.iter().any(|c| c.label.pl == "Stawka podatku") && !tables[1].columns.iter().any(|c| c.label.pl == "Stawka podatku"));
 }
 
 #[test]
