@@ -72,18 +72,21 @@ fn label_extent(l: &Label, language: Language, size: f64, bold: bool) -> (f64, f
 pub(crate) fn columns(table: &Table, language: Language, available: f64) -> (Vec<f64>, f64) {
     let (mut min, mut pref) = (Vec::new(), Vec::new());
     for (i, column) in table.columns.iter().enumerate() {
-        // A header wraps freely, down to its longest word.
-        let (header, _) = label_extent(&column.label, language, SIZE, true);
+        // A header may wrap down to its longest word, but would rather take two or three lines.
+        let (header_min, header_full) = label_extent(&column.label, language, SIZE, true);
+        let header = header_min.max(header_full / 2.5);
         let (cell_min, cell_pref) = table
             .rows
             .iter()
+            // A single value spanning the table takes no column's width.
+            .filter(|r| r.cells.len() > 1 || table.columns.len() == 1)
             .filter_map(|r| r.cells.get(i).map(|c| (c, r.summary)))
             .map(|(c, bold)| match c {
                 Value::Data(text) => extent(text, SIZE, bold),
                 Value::Words(words) => label_extent(words, language, SIZE, bold),
             })
             .fold((0.0, 0.0), |(a, b), (c, d)| (f64::max(a, c), f64::max(b, d)));
-        min.push(cell_min.max(header) + 2.0 * INSET + 1.0);
+        min.push(cell_min.max(header_min) + 2.0 * INSET + 1.0);
         pref.push(cell_pref.max(header) + 2.0 * INSET + 1.0);
     }
     let (sum_min, sum_pref): (f64, f64) = (min.iter().sum(), pref.iter().sum());

@@ -159,7 +159,12 @@ fn render_table(table: &Table, language: Language, out: &mut String) {
         });
         for (i, cell) in row.cells.iter().enumerate() {
             let numeric = table.columns.get(i).is_some_and(|c| c.numeric);
-            out.push_str(if numeric { "<td class=\"n\">" } else { "<td>" });
+            if row.cells.len() == 1 && table.columns.len() > 1 {
+                // A sub-heading row spans the table.
+                let _ = write!(out, "<td colspan=\"{}\">", table.columns.len());
+            } else {
+                out.push_str(if numeric { "<td class=\"n\">" } else { "<td>" });
+            }
             value(cell, language, out);
             out.push_str("</td>");
         }

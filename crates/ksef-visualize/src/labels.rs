@@ -75,7 +75,7 @@ pub mod text {
     pub const INVOICE_NUMBER: Label = l("Numer faktury", "Invoice number");
     pub const KSEF_NUMBER: Label = l("Numer KSeF", "KSeF number");
     pub const CORRECTED: Label = l("Dane faktury korygowanej", "Corrected invoice");
-    pub const CORRECTED_N: Label = l("Dane identyfikacyjne faktury korygowanej", "Corrected invoice");
+    pub const CORRECTED_N: Label = l("Dane identyfikacyjne faktury korygowanej", "Corrected invoice identification");
     pub const SELLER: Label = l("Sprzedawca", "Seller");
     pub const BUYER: Label = l("Nabywca", "Buyer");
     pub const SELLER_BEFORE: Label = l("Sprzedawca – dane przed korektą", "Seller – before the correction");
@@ -95,6 +95,10 @@ pub mod text {
     pub const BEFORE_ROW: Label = l("Stan przed", "Before correction");
     pub const OUTSIDE_KSEF: Label = l("NIE – faktura wystawiona poza KSeF", "NO – issued outside KSeF");
     pub const PAYMENT_RECEIVED: Label = l("Data otrzymania zapłaty", "Date the payment was received");
+    pub const SUPPLY_PERIOD: Label = l(
+        "Data dokonania lub zakończenia dostawy towarów lub wykonania usługi (od – do)",
+        "Date of supply of goods or services (from – to)",
+    );
     pub const DISCOUNT: Label = l("Rabat", "Discount");
     pub const DISCOUNT_PERIOD: Label = l("Okres, którego dotyczy rabat", "Period the discount covers");
     pub const DISCOUNT_ALL: Label = l(
@@ -105,6 +109,8 @@ pub mod text {
     pub const NO_WORD: Label = l("NIE", "NO");
     pub const ACCOUNT_NUMBER: Label = l("Pełny numer rachunku", "Account number");
     pub const ACCOUNT_DESCRIPTION: Label = l("Opis rachunku", "Account description");
+    pub const TO_PAY: Label = l("Do zapłaty", "To pay");
+    pub const TO_SETTLE: Label = l("Do rozliczenia", "To settle");
     pub const TABLE_SUMMARY: Label = l("Podsumowanie tabeli", "Table total");
     pub const TOTAL_DUE: Label = l("Kwota należności ogółem", "Total amount due");
     pub const TOTAL_CORRECTION: Label = l("Korekta kwoty należności ogółem", "Correction of the total amount due");
@@ -124,7 +130,7 @@ pub mod text {
     pub const PAYMENT: Label = l("Płatność", "Payment");
     pub const TRANSACTION: Label = l("Warunki transakcji", "Transaction terms");
     pub const FOOTER: Label = l("Stopka", "Footer");
-    pub const ATTACHMENT: Label = l("Załącznik do faktury VAT", "Attachment to the VAT invoice");
+    pub const ATTACHMENT: Label = l("Załącznik do Faktury VAT", "Attachment to the VAT invoice");
     pub const OTHER_DATA: Label = l("Pozostałe dane", "Other data");
     pub const KOD1_HEADING: Label = l("Sprawdź, czy Twoja faktura znajduje się w KSeF!", "Check that your invoice is in KSeF");
     pub const KOD1_HELP: Label = l(
@@ -374,7 +380,7 @@ pub const FIELDS: &[(&str, &str, &str)] = &[
     ("vat8", "Kwota podatku 8% lub 7%", "VAT, 8% or 7%"),
     ("vat8Pln", "Kwota podatku 8% lub 7% w PLN", "VAT in PLN, 8% or 7%"),
     ("vatAmount", "Kwota VAT", "VAT amount"),
-    ("vatGroupMember", "Faktura dotyczy członka grupy VAT", "Invoice concerns a VAT group member"),
+    ("vatGroupMember", "Faktura dotyczy członka grupy GV", "Invoice concerns a VAT group member"),
     ("vatOss", "Kwota podatku OSS", "VAT, OSS"),
     ("vatPrefix", "Prefiks VAT", "VAT prefix"),
     ("vatTaxi", "Kwota podatku 4% lub 3%", "VAT, 4% or 3%"),

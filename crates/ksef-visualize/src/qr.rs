@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 
-use qrcode::{Color, EcLevel, QrCode};
+use qrcodegen::{QrCode, QrCodeEcc, QrSegment, Version};
 
 /// The quiet zone, in modules.
 pub const QUIET_ZONE: usize = 4;
@@ -17,15 +17,20 @@ pub struct Matrix {
     pub dark: Vec<bool>,
 }
 
-/// The QR code of `text` at level M. Links are far below QR's capacity; longer text is refused.
+/// The QR code of `text` at level M exactly (not raised to a higher level when it would fit, so every code has
+/// KSeF's level). Links are far below QR's capacity; longer text is refused.
 pub fn matrix(text: &str) -> Option<Matrix> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).ok()?;
-    let width = code.width();
+    let segments = QrSegment::make_segments(text);
+    let code = QrCode::encode_segments_advanced(&segments, QrCodeEcc::Medium, Version::MIN, Version::MAX, None, false).ok()?;
+    let width = usize::try_from(code.size()).ok()?;
     let size = width + 2 * QUIET_ZONE;
     let mut dark = vec![false; size * size];
-    for (i, color) in code.to_colors().into_iter().enumerate() {
-        if color == Color::Dark {
-            dark[(i / width + QUIET_ZONE) * size + i % width + QUIET_ZONE] = true;
+    for y in 0..width {
+        for x in 0..width {
+            // Coordinates are below the code's size, which is at most 177.
+            if code.get_module(x as i32, y as i32) {
+                dark[(y + QUIET_ZONE) * size + x + QUIET_ZONE] = true;
+            }
         }
     }
     Some(Matrix { size, dark })

@@ -43,7 +43,8 @@ pub struct Column {
 /// A table row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    /// One value per column.
+    /// One value per column; a single value in a table of several columns spans them all (a sub-heading row of
+    /// an attachment table).
     pub cells: Vec<Value>,
     /// A correction's row as it was before (`StanPrzed`), drawn distinctly.
     pub before: bool,
@@ -196,7 +197,7 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     sections.extend(vat_summary_section(&mut invoice));
     sections.extend(annotations_section(&mut invoice));
     sections.extend(generic_section(text::ADDITIONAL, &mut invoice, &["relatedParties", "receiptInvoice", "exciseRefund", "additionalInfo"]));
-    sections.extend(generic_section(text::SETTLEMENT, &mut invoice, &["settlement"]));
+    sections.extend(settlement_section(&mut invoice, &currency));
     sections.extend(payment_section(&mut invoice));
     sections.extend(generic_section(text::TRANSACTION, &mut invoice, &["transactionTerms"]));
     sections.extend(footer_section(&mut root));
@@ -212,6 +213,9 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     rest.extend(root);
     if !rest.is_empty() {
         sections.push(Section { heading: text::OTHER_DATA, blocks: generic(&rest) });
+    }
+    for section in &mut sections {
+        section.blocks = merge_fields(std::mem::take(&mut section.blocks));
     }
 
     let mut codes = Vec::new();
@@ -399,14 +403,20 @@ fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
                 vec![Block::Group(if numbered { text::CORRECTED_N.numbered(i + 1) } else { text::CORRECTED_N }, blocks)]
             })
             .collect();
-        if !columns.is_empty() {
-            blocks.push(Block::Columns(columns));
+        match columns.len() {
+            0 => {}
+            // One corrected invoice reads best at full width, its values in line with the reason's.
+            1 => blocks.extend(columns.into_iter().flatten()),
+            _ => blocks.push(Block::Columns(columns)),
         }
     }
     (!blocks.is_empty()).then_some(Section { heading: text::CORRECTED, blocks })
 }
 
-fn party(mut party: Map<String, Json>) -> Vec<Block> {
+/// A party: who it is (identifiers, name, and for Podmiot3 its role and share), then address, contacts, and the
+/// rest in the official order (customer number, buyer id, taxpayer status, JST, GV).
+/// `roles` reads its `Rola` (Podmiot3's and PodmiotUpowazniony's lists differ).
+fn party(mut party: Map<String, Json>, roles: fn(&str) -> Option<Label>) -> Vec<Block> {
     let mut fields = Vec::new();
     for key in ["vatPrefix", "eori"] {
         if let Some(v) = take_str(&mut party, key) {
@@ -421,6 +431,16 @@ fn party(mut party: Map<String, Json>) -> Vec<Block> {
     }
     if take_str(&mut identification, "noTaxId").is_some() {
         fields.push(Field { label: field_label("noTaxId"), value: Value::Words(text::YES) });
+    }
+    if let Some(role) = take_str(&mut party, "role") {
+        fields.push(Field { label: field_label("role"), value: words_or_data(roles(&role), role) });
+    }
+    if take_str(&mut party, "otherRole").is_some() {
+        let description = take_str(&mut party, "otherRoleDescription").unwrap_or_default();
+        fields.push(Field { label: field_label("role"), value: Value::Data(description) });
+    }
+    if let Some(share) = take_str(&mut party, "share") {
+        fields.push(data_field("share", format!("{} %", polish_number(&share, false))));
     }
     let mut blocks = vec![Block::Fields(fields)];
     blocks.extend(generic(&identification));
@@ -450,23 +470,17 @@ fn party(mut party: Map<String, Json>) -> Vec<Block> {
         blocks.push(Block::Group(text::CONTACT, vec![Block::Fields(fields)]));
     }
     let mut more = Vec::new();
-    if let Some(role) = take_str(&mut party, "role") {
-        let words = if party.contains_key("share") || party.contains_key("otherRole") || party.contains_key("customerNumber") || party.contains_key("buyerId") {
-            labels::party_role(&role)
-        } else {
-            labels::authorized_role(&role).or_else(|| labels::party_role(&role))
-        };
-        more.push(Field { label: field_label("role"), value: words_or_data(words, role) });
+    for key in ["customerNumber", "buyerId"] {
+        if let Some(v) = take_str(&mut party, key) {
+            more.push(data_field(key, v));
+        }
     }
     if let Some(status) = take_str(&mut party, "taxpayerStatus") {
         more.push(Field { label: field_label("taxpayerStatus"), value: words_or_data(labels::taxpayer_status(&status), status) });
     }
-    if let Some(share) = take_str(&mut party, "share") {
-        more.push(data_field("share", format!("{} %", polish_number(&share, false))));
-    }
     for key in ["localGovernmentUnit", "vatGroupMember"] {
         if let Some(flag) = take_str(&mut party, key) {
-            let yes_no = if flag == "1" { Label::new("TAK", "YES") } else { Label::new("NIE", "NO") };
+            let yes_no = if flag == "1" { text::YES } else { text::NO_WORD };
             more.push(Field { label: field_label(key), value: Value::Words(yes_no) });
         }
     }
@@ -484,26 +498,41 @@ fn parties_section(root: &mut Map<String, Json>, invoice: &mut Map<String, Json>
     let seller_before = take_object(invoice, "sellerBefore");
     let buyers_before = take_array(invoice, "buyersBefore");
     if seller_before.is_empty() && buyers_before.is_empty() {
-        blocks.push(Block::Columns(vec![vec![Block::Group(text::SELLER, party(seller))], vec![Block::Group(text::BUYER, party(buyer))]]));
+        blocks.push(Block::Columns(vec![vec![Block::Group(text::SELLER, party(seller, labels::party_role))], vec![Block::Group(text::BUYER, party(buyer, labels::party_role))]]));
     } else {
-        // A correction of party data: each party with its data before, one below the other.
-        blocks.push(Block::Group(text::SELLER, party(seller)));
-        if !seller_before.is_empty() {
-            blocks.push(Block::Group(text::SELLER_BEFORE, party(seller_before)));
-        }
-        blocks.push(Block::Group(text::BUYER, party(buyer)));
-        for before in buyers_before {
-            blocks.push(Block::Group(text::BUYER_BEFORE, party(before.as_object().cloned().unwrap_or_default())));
-        }
+        // A correction of party data: each party beside its data before, seller above buyer.
+        let seller = Block::Group(text::SELLER, party(seller, labels::party_role));
+        blocks.push(if seller_before.is_empty() {
+            seller
+        } else {
+            Block::Columns(vec![vec![seller], vec![Block::Group(text::SELLER_BEFORE, party(seller_before, labels::party_role))]])
+        });
+        let before: Vec<Block> = buyers_before
+            .into_iter()
+            .map(|b| Block::Group(text::BUYER_BEFORE, party(b.as_object().cloned().unwrap_or_default(), labels::party_role)))
+            .collect();
+        let buyer = Block::Group(text::BUYER, party(buyer, labels::party_role));
+        blocks.push(if before.is_empty() { buyer } else { Block::Columns(vec![vec![buyer], before]) });
     }
+    // Other parties, then the authorised one, two to a row like seller and buyer.
     let others = take_array(root, "otherParties");
     let numbered = others.len() > 1;
-    for (i, other) in others.into_iter().enumerate() {
-        let heading = if numbered { text::OTHER_PARTY.numbered(i + 1) } else { text::OTHER_PARTY };
-        blocks.push(Block::Group(heading, party(other.as_object().cloned().unwrap_or_default())));
-    }
+    let mut groups: Vec<Block> = others
+        .into_iter()
+        .enumerate()
+        .map(|(i, other)| {
+            let heading = if numbered { text::OTHER_PARTY.numbered(i + 1) } else { text::OTHER_PARTY };
+            Block::Group(heading, party(other.as_object().cloned().unwrap_or_default(), labels::party_role))
+        })
+        .collect();
     for authorized in take_array(root, "authorizedParty") {
-        blocks.push(Block::Group(text::AUTHORIZED_PARTY, party(authorized.as_object().cloned().unwrap_or_default())));
+        groups.push(Block::Group(text::AUTHORIZED_PARTY, party(authorized.as_object().cloned().unwrap_or_default(), labels::authorized_role)));
+    }
+    let mut groups = groups.into_iter();
+    while let Some(first) = groups.next() {
+        let mut row = vec![vec![first]];
+        row.push(groups.next().into_iter().collect());
+        blocks.push(Block::Columns(row));
     }
     Section { heading: Label::new("Podmioty", "Parties"), blocks }
 }
@@ -523,8 +552,7 @@ fn details_section(invoice: &mut Map<String, Json>, kind: &str) -> Section {
     }
     let mut period = take_object(invoice, "period");
     if let (Some(from), Some(to)) = (take_str(&mut period, "from"), take_str(&mut period, "to")) {
-        // The dates are data; only the words around them are translated.
-        fields.push(Field { label: text::SUPPLY_DATE, value: Value::Words(Label::owned(format!("od {from} do {to}"), format!("from {from} to {to}"))) });
+        fields.push(Field { label: text::SUPPLY_PERIOD, value: Value::Data(format!("{from} – {to}")) });
     }
     if !period.is_empty() {
         invoice.insert("period".to_owned(), Json::Object(period));
@@ -548,7 +576,7 @@ fn details_section(invoice: &mut Map<String, Json>, kind: &str) -> Section {
 /// what was sold and for how much, the second the identifiers.
 const LINE_COLUMNS: &[(&str, bool, bool)] = &[
     ("number", false, true),
-    ("uuid", false, false),
+    ("uuid", false, true),
     ("name", false, true),
     ("unitNetPrice", true, true),
     ("unitGrossPrice", true, true),
@@ -579,7 +607,7 @@ const LINE_COLUMNS: &[(&str, bool, bool)] = &[
 const MAX_LINE_COLUMNS: usize = 8;
 
 /// The lines as one table, or as two (sale, then identifiers) when they would need more than
-/// [`MAX_LINE_COLUMNS`] columns. A column is there only when some line fills it.
+/// [`MAX_LINE_COLUMNS`] columns and at least two are identifiers. A column is there only when some line fills it.
 fn lines_tables(lines: &[Json]) -> Vec<Table> {
     if lines.is_empty() {
         return Vec::new();
@@ -616,7 +644,9 @@ fn lines_tables(lines: &[Json]) -> Vec<Table> {
         Table { columns, rows }
     };
     let all: Vec<(&str, bool)> = present.iter().map(|(k, n, _)| (*k, *n)).collect();
-    if all.len() + extra.len() <= MAX_LINE_COLUMNS {
+    // A second table of a single column would stand apart for nothing; such a table stays whole.
+    let identifiers = present.iter().filter(|(_, _, first)| !*first).count() + extra.len();
+    if all.len() + extra.len() <= MAX_LINE_COLUMNS || identifiers < 2 {
         return vec![table(&all, &extra)];
     }
     let key_column = present.iter().filter(|(k, ..)| *k == "number").map(|(k, n, _)| (*k, *n));
@@ -814,6 +844,35 @@ fn annotations_section(invoice: &mut Map<String, Json>) -> Option<Section> {
     (!blocks.is_empty()).then_some(Section { heading: text::ANNOTATIONS, blocks })
 }
 
+/// `Rozliczenie`: the charges and deductions (reason, amount), their sums, then what is to pay or to settle.
+fn settlement_section(invoice: &mut Map<String, Json>, currency: &str) -> Option<Section> {
+    let mut settlement = take_object(invoice, "settlement");
+    if settlement.is_empty() {
+        return None;
+    }
+    let mut blocks = Vec::new();
+    for key in ["charges", "deductions"] {
+        let items = take_array(&mut settlement, key);
+        if !items.is_empty() {
+            blocks.push(Block::Group(field_label(key), vec![table_of(&items, &["reason", "amount"])]));
+        }
+    }
+    let sums: Vec<Field> = ["chargesTotal", "deductionsTotal"]
+        .iter()
+        .filter_map(|k| take_str(&mut settlement, k).map(|v| data_field(k, with_currency(&v, currency))))
+        .collect();
+    if !sums.is_empty() {
+        blocks.push(Block::Fields(sums));
+    }
+    for (key, label) in [("toPay", text::TO_PAY), ("toSettle", text::TO_SETTLE)] {
+        if let Some(v) = take_str(&mut settlement, key) {
+            blocks.push(Block::Total(label, with_currency(&v, currency)));
+        }
+    }
+    blocks.extend(generic(&settlement));
+    Some(Section { heading: text::SETTLEMENT, blocks })
+}
+
 fn payment_section(invoice: &mut Map<String, Json>) -> Option<Section> {
     let mut payment = take_object(invoice, "payment");
     if payment.is_empty() {
@@ -868,7 +927,7 @@ fn payment_section(invoice: &mut Map<String, Json>) -> Option<Section> {
             for k in ["number", "swift", "bankOwnAccount", "bankName", "description"] {
                 if let Some(v) = take_str(&mut account, k) {
                     let (label, value) = match k {
-                        "number" => (text::ACCOUNT_NUMBER, Value::Data(v)),
+                        "number" => (text::ACCOUNT_NUMBER, Value::Data(account_number(&v))),
                         "description" => (text::ACCOUNT_DESCRIPTION, Value::Data(v)),
                         "bankOwnAccount" => (field_label(k), words_or_data(labels::bank_own_account(&v), v)),
                         _ => (field_label(k), Value::Data(v)),
@@ -885,6 +944,39 @@ fn payment_section(invoice: &mut Map<String, Json>) -> Option<Section> {
     Some(Section { heading: text::PAYMENT, blocks })
 }
 
+/// A Polish account number (NRB, 26 digits, optionally as an IBAN with `PL`) grouped as banks print it:
+/// `61 1090 1014 0000 0712 1981 2874`. Anything else is shown as given.
+fn account_number(number: &str) -> String {
+    let (country, digits) = number.strip_prefix("PL").map_or(("", number), |rest| ("PL", rest));
+    if digits.len() != 26 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return number.to_owned();
+    }
+    let mut out = format!("{country}{}", &digits[..2]);
+    for chunk in digits.as_bytes()[2..].chunks(4) {
+        out.push(' ');
+        out.push_str(std::str::from_utf8(chunk).expect("ASCII digits"));
+    }
+    out
+}
+
+/// Adjacent label–value blocks as one, so their values line up and no gap falls between them.
+fn merge_fields(blocks: Vec<Block>) -> Vec<Block> {
+    let mut merged: Vec<Block> = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        let block = match block {
+            Block::Group(heading, inner) => Block::Group(heading, merge_fields(inner)),
+            Block::Columns(columns) => Block::Columns(columns.into_iter().map(merge_fields).collect()),
+            Block::Fields(fields) if fields.is_empty() => continue,
+            other => other,
+        };
+        match (merged.last_mut(), block) {
+            (Some(Block::Fields(previous)), Block::Fields(fields)) => previous.extend(fields),
+            (_, block) => merged.push(block),
+        }
+    }
+    merged
+}
+
 fn footer_section(root: &mut Map<String, Json>) -> Option<Section> {
     let mut footer = take_object(root, "footer");
     if footer.is_empty() {
@@ -893,7 +985,7 @@ fn footer_section(root: &mut Map<String, Json>) -> Option<Section> {
     let mut blocks = Vec::new();
     let registers = take_array(&mut footer, "registers");
     if !registers.is_empty() {
-        blocks.push(Block::Group(field_label("registers"), vec![table_of(&registers, &[])]));
+        blocks.push(Block::Group(field_label("registers"), vec![table_of(&registers, &["fullName", "krs", "regon", "bdo"])]));
     }
     let notes = take_array(&mut footer, "notes");
     let texts: Vec<String> = notes.iter().filter_map(|n| str_of(n.get("text"))).map(str::to_owned).collect();
@@ -925,10 +1017,9 @@ fn attachment_section(root: &mut Map<String, Json>) -> Option<Section> {
         inner.extend(generic(&text));
         for table in take_array(&mut data_block, "tables") {
             let mut table = table.as_object().cloned().unwrap_or_default();
-            inner.extend(key_values(take_array(&mut table, "metadata")));
-            if let Some(description) = take_str(&mut table, "description") {
-                inner.push(Block::Paragraphs(vec![description]));
-            }
+            // The table's description is its caption; its metadata belongs under it, not to the table before.
+            let caption = take_str(&mut table, "description");
+            let mut parts: Vec<Block> = key_values(take_array(&mut table, "metadata")).into_iter().collect();
             let mut header = take_object(&mut table, "header");
             let header_columns = take_array(&mut header, "columns");
             let kinds: Vec<Option<String>> = header_columns.iter().map(|c| str_of(c.get("@type")).map(str::to_owned)).collect();
@@ -972,11 +1063,15 @@ fn attachment_section(root: &mut Map<String, Json>) -> Option<Section> {
             let width = columns.len().max(rows.iter().map(|r| r.cells.len()).max().unwrap_or(0));
             let mut columns = columns;
             columns.resize(width, Column { label: Label::new("", ""), numeric: false });
-            for row in &mut rows {
+            for row in rows.iter_mut().filter(|r| r.cells.len() > 1) {
                 row.cells.resize(width, Value::Data(String::new()));
             }
-            inner.push(Block::Table(Table { columns, rows }));
-            inner.extend(generic(&table));
+            parts.push(Block::Table(Table { columns, rows }));
+            parts.extend(generic(&table));
+            match caption {
+                Some(caption) => inner.push(Block::Group(Label::owned(caption.clone(), caption), parts)),
+                None => inner.extend(parts),
+            }
         }
         inner.extend(generic(&data_block));
         blocks.push(Block::Group(heading, inner));
@@ -1051,12 +1146,12 @@ fn generic(object: &Map<String, Json>) -> Vec<Block> {
     blocks
 }
 
-/// A table of flat objects, columns in first-seen order (minus `skip`).
-fn table_of(items: &[Json], skip: &[&str]) -> Block {
-    let mut keys: Vec<String> = Vec::new();
+/// A table of flat objects: the columns named in `first` in that order, then any other in first-seen order.
+fn table_of(items: &[Json], first: &[&str]) -> Block {
+    let mut keys: Vec<String> = first.iter().filter(|k| items.iter().any(|i| i.get(**k).is_some())).map(|k| (*k).to_owned()).collect();
     for item in items {
         for key in item.as_object().into_iter().flat_map(|o| o.keys()) {
-            if !skip.contains(&key.as_str()) && !keys.contains(key) {
+            if !keys.contains(key) {
                 keys.push(key.clone());
             }
         }
@@ -1182,6 +1277,13 @@ pub fn polish_number(text: &str, money: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polish_account_numbers_are_grouped_and_others_left_as_given() {
+        assert_eq!(account_number("61109010140000071219812874"), "61 1090 1014 0000 0712 1981 2874");
+        assert_eq!(account_number("PL61109010140000071219812874"), "PL61 1090 1014 0000 0712 1981 2874");
+        assert_eq!(account_number("DE89370400440532013000"), "DE89370400440532013000");
+    }
 
     #[test]
     fn numbers_are_written_the_polish_way() {

@@ -45,7 +45,10 @@ fn decode_png(png_bytes: &[u8]) -> String {
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if buf[y * row + x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 });
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code in the image");
-    grids[0].decode().unwrap().1
+    let (meta, content) = grids[0].decode().unwrap();
+    // The format information's level bits: 00 is M, KSeF's level.
+    assert_eq!(meta.ecc_level, 0, "error correction level M");
+    content
 }
 
 #[test]
@@ -142,13 +145,13 @@ fn an_advance_invoice_dates_the_payment_and_states_its_order_value_with_the_curr
 }
 
 #[test]
-fn flags_read_as_sentences_countries_by_name_and_periods_from_to() {
+fn flags_read_as_sentences_countries_by_name_and_supply_periods_with_both_dates() {
     let Some(samples) = shared() else { return };
     let page = sample_page(&samples, "fa3/mf01_vat_sale_of_goods_paid_in_full.xml");
     assert!(page.contains("Faktura, o której mowa w art. 109 ust. 3d ustawy") || page.contains("Istniejące powiązania między nabywcą"), "FP/TP as a statement");
     assert!(page.contains("Polska <span class=\"en\" lang=\"en\">/ Poland</span>"), "the address's country by name");
     let period = sample_page(&samples, "fa3/mf09_vat_leasing_jst_gmina_school_recipient_zw.xml");
-    assert!(period.contains("od 2026-") && period.contains(" do 2026-"), "OkresFa as od … do …");
+    assert!(period.contains("wykonania usługi (od – do)") && period.contains("<dd>2026-01-01 – 2026-01-01</dd>"), "OkresFa with both dates");
 }
 
 #[test]
