@@ -70,7 +70,7 @@ fn label_extent(l: &Label, language: Language, size: f64, bold: bool) -> (f64, f
 
 /// Column widths (pt, used as proportions) and the text scale for `table` in `available` points.
 pub(crate) fn columns(table: &Table, language: Language, available: f64) -> (Vec<f64>, f64) {
-    let (mut min, mut pref) = (Vec::new(), Vec::new());
+    let (mut min, mut pref, mut full) = (Vec::new(), Vec::new(), Vec::new());
     for (i, column) in table.columns.iter().enumerate() {
         // A header may wrap down to its longest word, but would rather take two or three lines.
         let (header_min, header_full) = label_extent(&column.label, language, SIZE, true);
@@ -88,9 +88,14 @@ pub(crate) fn columns(table: &Table, language: Language, available: f64) -> (Vec
             .fold((0.0, 0.0), |(a, b), (c, d)| (f64::max(a, c), f64::max(b, d)));
         min.push(cell_min.max(header_min) + 2.0 * INSET + 1.0);
         pref.push(cell_pref.max(header) + 2.0 * INSET + 1.0);
+        full.push(cell_pref.max(header_full) + 2.0 * INSET + 1.0);
     }
     let (sum_min, sum_pref): (f64, f64) = (min.iter().sum(), pref.iter().sum());
-    if sum_pref <= available {
+    let sum_full: f64 = full.iter().sum();
+    if sum_full <= available {
+        // Room for every header on as few lines as its values allow.
+        (full, 1.0)
+    } else if sum_pref <= available {
         (pref, 1.0)
     } else if sum_min <= available {
         // Everyone gets their longest word; the rest goes in proportion to how much each would still wrap.

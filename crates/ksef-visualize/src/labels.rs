@@ -78,8 +78,10 @@ pub mod text {
     pub const CORRECTED_N: Label = l("Dane identyfikacyjne faktury korygowanej", "Corrected invoice identification");
     pub const SELLER: Label = l("Sprzedawca", "Seller");
     pub const BUYER: Label = l("Nabywca", "Buyer");
-    pub const SELLER_BEFORE: Label = l("Sprzedawca – dane przed korektą", "Seller – before the correction");
-    pub const BUYER_BEFORE: Label = l("Nabywca – dane przed korektą", "Buyer – before the correction");
+    pub const SELLER_BEFORE: Label = l("Sprzedawca – dane przed korektą", "Seller – before correction");
+    pub const BUYER_BEFORE: Label = l("Nabywca – dane przed korektą", "Buyer – before correction");
+    pub const SELLER_AFTER: Label = l("Sprzedawca – dane po korekcie", "Seller – after correction");
+    pub const BUYER_AFTER: Label = l("Nabywca – dane po korekcie", "Buyer – after correction");
     pub const OTHER_PARTY: Label = l("Podmiot inny", "Other party");
     pub const AUTHORIZED_PARTY: Label = l("Podmiot upoważniony", "Authorised party");
     pub const ADDRESS: Label = l("Adres", "Address");
@@ -103,7 +105,7 @@ pub mod text {
     pub const DISCOUNT_PERIOD: Label = l("Okres, którego dotyczy rabat", "Period the discount covers");
     pub const DISCOUNT_ALL: Label = l(
         "Rabat dotyczy wszystkich dostaw towarów i wykonanych usług na rzecz tego nabywcy w danym okresie",
-        "The discount covers all goods and services supplied to this buyer in the period",
+        "Covers all supplies to this buyer in the period",
     );
     pub const DISCOUNT_GOODS: Label = l("Towary lub usługi objęte rabatem", "Goods or services the discount covers");
     pub const NO_WORD: Label = l("NIE", "NO");
@@ -111,6 +113,7 @@ pub mod text {
     pub const ACCOUNT_DESCRIPTION: Label = l("Opis rachunku", "Account description");
     pub const TO_PAY: Label = l("Do zapłaty", "To pay");
     pub const TO_SETTLE: Label = l("Do rozliczenia", "To settle");
+    pub const INFO_CONTENT: Label = l("Treść informacji", "Content");
     pub const TABLE_SUMMARY: Label = l("Podsumowanie tabeli", "Table total");
     pub const TOTAL_DUE: Label = l("Kwota należności ogółem", "Total amount due");
     pub const TOTAL_CORRECTION: Label = l("Korekta kwoty należności ogółem", "Correction of the total amount due");
@@ -143,7 +146,7 @@ pub mod text {
         "Cannot scan the code? Open the verification link to verify the issuer.",
     );
     pub const CERTIFICATE_GLOSS: Label = l("", "Certificate – verifies the issuer");
-    pub const OFFLINE_GLOSS: Label = l("", "Issued offline – not yet in KSeF");
+    pub const OFFLINE_GLOSS: Label = l("", "Issued in offline mode");
     pub const CREATED_IN: Label = l("Wytworzona w", "Produced in");
     pub const YES: Label = l("TAK", "YES");
     pub const NOTE_YES: Label = l("Tak", "Yes");

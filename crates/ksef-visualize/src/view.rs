@@ -196,7 +196,7 @@ pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     sections.extend(order_section(&mut invoice, &currency));
     sections.extend(vat_summary_section(&mut invoice));
     sections.extend(annotations_section(&mut invoice));
-    sections.extend(generic_section(text::ADDITIONAL, &mut invoice, &["relatedParties", "receiptInvoice", "exciseRefund", "additionalInfo"]));
+    sections.extend(additional_section(&mut invoice));
     sections.extend(settlement_section(&mut invoice, &currency));
     sections.extend(payment_section(&mut invoice));
     sections.extend(generic_section(text::TRANSACTION, &mut invoice, &["transactionTerms"]));
@@ -437,7 +437,7 @@ fn party(mut party: Map<String, Json>, roles: fn(&str) -> Option<Label>) -> Vec<
     }
     if take_str(&mut party, "otherRole").is_some() {
         let description = take_str(&mut party, "otherRoleDescription").unwrap_or_default();
-        fields.push(Field { label: field_label("role"), value: Value::Data(description) });
+        fields.push(Field { label: field_label("otherRole"), value: Value::Data(description) });
     }
     if let Some(share) = take_str(&mut party, "share") {
         fields.push(data_field("share", format!("{} %", polish_number(&share, false))));
@@ -500,19 +500,20 @@ fn parties_section(root: &mut Map<String, Json>, invoice: &mut Map<String, Json>
     if seller_before.is_empty() && buyers_before.is_empty() {
         blocks.push(Block::Columns(vec![vec![Block::Group(text::SELLER, party(seller, labels::party_role))], vec![Block::Group(text::BUYER, party(buyer, labels::party_role))]]));
     } else {
-        // A correction of party data: each party beside its data before, seller above buyer.
-        let seller = Block::Group(text::SELLER, party(seller, labels::party_role));
-        blocks.push(if seller_before.is_empty() {
-            seller
+        // A correction of party data: each party's data after beside its data before, seller above buyer, both
+        // at half width so their values line up.
+        let (seller_heading, seller_side) = if seller_before.is_empty() {
+            (text::SELLER, Vec::new())
         } else {
-            Block::Columns(vec![vec![seller], vec![Block::Group(text::SELLER_BEFORE, party(seller_before, labels::party_role))]])
-        });
+            (text::SELLER_AFTER, vec![Block::Group(text::SELLER_BEFORE, party(seller_before, labels::party_role))])
+        };
+        blocks.push(Block::Columns(vec![vec![Block::Group(seller_heading, party(seller, labels::party_role))], seller_side]));
         let before: Vec<Block> = buyers_before
             .into_iter()
             .map(|b| Block::Group(text::BUYER_BEFORE, party(b.as_object().cloned().unwrap_or_default(), labels::party_role)))
             .collect();
-        let buyer = Block::Group(text::BUYER, party(buyer, labels::party_role));
-        blocks.push(if before.is_empty() { buyer } else { Block::Columns(vec![vec![buyer], before]) });
+        let buyer_heading = if before.is_empty() { text::BUYER } else { text::BUYER_AFTER };
+        blocks.push(Block::Columns(vec![vec![Block::Group(buyer_heading, party(buyer, labels::party_role))], before]));
     }
     // Other parties, then the authorised one, two to a row like seller and buyer.
     let others = take_array(root, "otherParties");
@@ -842,6 +843,42 @@ fn annotations_section(invoice: &mut Map<String, Json>) -> Option<Section> {
         blocks.insert(0, Block::Notes(notes));
     }
     (!blocks.is_empty()).then_some(Section { heading: text::ANNOTATIONS, blocks })
+}
+
+/// `Dodatkowe informacje`: the TP, FP and excise-refund statements, then `DodatkowyOpis` as the official table
+/// (Lp., Numer wiersza, Rodzaj informacji, Treść informacji).
+fn additional_section(invoice: &mut Map<String, Json>) -> Option<Section> {
+    let mut section = generic_section(text::ADDITIONAL, invoice, &["relatedParties", "receiptInvoice", "exciseRefund"]);
+    let items = take_array(invoice, "additionalInfo");
+    if items.is_empty() {
+        return section;
+    }
+    let with_line = items.iter().any(|i| i.get("lineNumber").is_some());
+    let mut columns = vec![Column { label: text::NO, numeric: false }];
+    if with_line {
+        columns.push(Column { label: field_label("lineNumber"), numeric: false });
+    }
+    columns.push(Column { label: field_label("key"), numeric: false });
+    columns.push(Column { label: text::INFO_CONTENT, numeric: false });
+    let rows = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut cells = vec![Value::Data((i + 1).to_string())];
+            if with_line {
+                cells.push(Value::Data(scalar_text(item.get("lineNumber"))));
+            }
+            cells.push(Value::Data(scalar_text(item.get("key"))));
+            cells.push(Value::Data(scalar_text(item.get("value"))));
+            Row::plain(cells)
+        })
+        .collect();
+    let table = Block::Group(field_label("additionalInfo"), vec![Block::Table(Table { columns, rows })]);
+    match &mut section {
+        Some(section) => section.blocks.push(table),
+        None => section = Some(Section { heading: text::ADDITIONAL, blocks: vec![table] }),
+    }
+    section
 }
 
 /// `Rozliczenie`: the charges and deductions (reason, amount), their sums, then what is to pay or to settle.

@@ -21,12 +21,18 @@ fn check(name: &str, page: &str) {
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{} is missing: run with UPDATE_GOLDEN=1", path.display()));
     if expected != page {
-        let line = expected.lines().zip(page.lines()).position(|(a, b)| a != b).unwrap_or(expected.lines().count().min(page.lines().count()));
+        // Where they part, with a little context either side (lines hold whole inline SVGs).
+        let at = expected.bytes().zip(page.bytes()).position(|(a, b)| a != b).unwrap_or(expected.len().min(page.len()));
+        let window = |text: &str| -> String {
+            let start = text.floor_char_boundary(at.saturating_sub(80));
+            let end = text.ceil_char_boundary((at + 80).min(text.len()));
+            text[start..end].to_owned()
+        };
+        let line = expected[..at].lines().count();
         panic!(
-            "{name} differs from its golden file at line {}:\n  golden: {:?}\n  now:    {:?}\n(if intended, regenerate with UPDATE_GOLDEN=1)",
-            line + 1,
-            expected.lines().nth(line).unwrap_or("<end>"),
-            page.lines().nth(line).unwrap_or("<end>"),
+            "{name} differs from its golden file at line {line}:\n  golden: {:?}\n  now:    {:?}\n(if intended, regenerate with UPDATE_GOLDEN=1)",
+            window(&expected),
+            window(page),
         );
     }
 }

@@ -176,6 +176,26 @@ fn lines_needing_more_than_eight_columns_are_split_into_a_sale_table_and_an_iden
 }
 
 #[test]
+fn a_correction_of_buyer_data_shows_the_buyer_after_beside_the_buyer_before() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf05_kor_buyer_name_podmiot2k.xml");
+    let after = page.find("Nabywca – dane po korekcie").expect("the buyer after the correction");
+    let before = page.find("Nabywca – dane przed korektą").expect("the buyer before the correction");
+    assert!(after < before);
+    assert!(page[after..before].contains("CeDeE s.c.") && page[before..].contains("CDE sp. j."), "each name on its side");
+}
+
+#[test]
+fn additional_descriptions_are_the_official_table_with_line_numbers() {
+    let Some(samples) = shared() else { return };
+    let page = sample_page(&samples, "fa3/mf01_vat_sale_of_goods_paid_in_full.xml");
+    let table = &page[page.find("Dodatkowy opis").expect("DodatkowyOpis")..];
+    for header in ["Lp.", "Rodzaj informacji", "Treść informacji"] {
+        assert!(table[..table.find("</thead>").unwrap()].contains(header), "{header}");
+    }
+}
+
+#[test]
 fn data_cannot_inject_markup() {
     let xml = example().replace("Sprzedawca Przykładowy", "<script>alert(1)</script> &amp; Spółka");
     let Ok(view) = view::build(xml.as_bytes(), &Options::default()) else { panic!("the example has the seller's name") };
