@@ -8,7 +8,7 @@ mod measure;
 
 use ksef_visualize::Language;
 use ksef_visualize::labels::{Label, text};
-use ksef_visualize::view::{Block, Table, Value as ViewValue, View};
+use ksef_visualize::view::{Block, Value as ViewValue, View};
 use serde_json::{Value, json};
 use typst::foundations::{Bytes, Dict, IntoValue};
 use typst_layout::PagedDocument;
@@ -76,7 +76,7 @@ fn block(b: &Block, language: Language, width: f64) -> Value {
         Block::Group(heading, inner) => json!({ "type": "group", "heading": label(heading), "blocks": blocks(inner) }),
         Block::Columns(columns) => json!({ "type": "columns", "columns": columns.iter().map(|c| blocks(c)).collect::<Vec<_>>() }),
         Block::Table(table) => {
-            let (widths, scale) = measure::columns(&breakable_table(table), language, width);
+            let (widths, scale) = measure::columns(table, language, width);
             json!({
                 "type": "table",
                 "columns": table.columns.iter().map(|c| json!({ "label": label(&c.label), "numeric": c.numeric })).collect::<Vec<_>>(),
@@ -89,17 +89,6 @@ fn block(b: &Block, language: Language, width: f64) -> Value {
         Block::Total(l, amount) => json!({ "type": "total", "label": label(l), "amount": amount }),
         Block::Paragraphs(paragraphs) => json!({ "type": "paragraphs", "paragraphs": paragraphs }),
     }
-}
-
-/// The table as it is printed: over-long pieces of data with their break points, which is what gets measured.
-fn breakable_table(table: &Table) -> Table {
-    let mut table = table.clone();
-    for cell in table.rows.iter_mut().flat_map(|r| r.cells.iter_mut()) {
-        if let ViewValue::Data(text) = cell {
-            *text = measure::breakable(text).into_owned();
-        }
-    }
-    table
 }
 
 /// The view as the template reads it (`sys.inputs.view`).

@@ -82,7 +82,8 @@ pub(crate) fn columns(table: &Table, language: Language, available: f64) -> (Vec
             .filter(|r| r.cells.len() > 1 || table.columns.len() == 1)
             .filter_map(|r| r.cells.get(i).map(|c| (c, r.summary)))
             .map(|(c, bold)| match c {
-                Value::Data(text) => extent(text, SIZE, bold),
+                // Measured as printed: with the break points over-long pieces get.
+                Value::Data(text) => extent(&breakable(text), SIZE, bold),
                 Value::Words(words) => label_extent(words, language, SIZE, bold),
             })
             .fold((0.0, 0.0), |(a, b), (c, d)| (f64::max(a, c), f64::max(b, d)));

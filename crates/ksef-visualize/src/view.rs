@@ -351,42 +351,34 @@ fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
             blocks.push(Block::Fields(vec![data_field(key, format_value(key, &value))]));
         }
     }
-    let corrected = take_array(invoice, "correctedInvoices");
-    let mut identified: Vec<(Vec<Field>, Map<String, Json>)> = corrected
+    // Each corrected invoice: its issue date, number and KSeF number (or "outside KSeF"), and anything else.
+    const KEYS: [&str; 3] = ["issueDate", "number", "ksefNumber"];
+    let mut identified: Vec<_> = take_array(invoice, "correctedInvoices")
         .into_iter()
         .map(|item| {
             let mut item = item.as_object().cloned().unwrap_or_default();
-            let mut fields = Vec::new();
-            for key in ["issueDate", "number", "ksefNumber"] {
-                if let Some(v) = take_str(&mut item, key) {
-                    fields.push(data_field(key, v));
-                }
-            }
+            let mut values = KEYS.map(|key| take_str(&mut item, key).map(Value::Data));
             if take_str(&mut item, "outsideKsef").is_some() {
-                fields.push(Field { label: field_label("ksefNumber"), value: Value::Words(text::OUTSIDE_KSEF) });
+                values[2] = Some(Value::Words(text::OUTSIDE_KSEF));
             }
             item.remove("inKsef");
-            (fields, item)
+            (values, item)
         })
         .collect();
     if identified.len() > 2 {
         // Many corrected invoices (a collective discount): one row each, so none is squeezed into a narrow column.
-        let columns = ["issueDate", "number", "ksefNumber"].map(|k| Column { label: field_label(k), numeric: false });
+        let mut columns = vec![Column { label: text::NO, numeric: false }];
+        columns.extend(KEYS.map(|k| Column { label: field_label(k), numeric: false }));
         let rows = identified
             .iter()
             .enumerate()
-            .map(|(i, (fields, _))| {
+            .map(|(i, (values, _))| {
                 let mut cells = vec![Value::Data((i + 1).to_string())];
-                cells.extend(["issueDate", "number", "ksefNumber"].iter().map(|k| {
-                    let label = field_label(k);
-                    fields.iter().find(|f| f.label == label).map_or(Value::Data(String::new()), |f| f.value.clone())
-                }));
+                cells.extend(values.iter().map(|v| v.clone().unwrap_or_else(|| Value::Data(String::new()))));
                 Row::plain(cells)
             })
             .collect();
-        let mut all = vec![Column { label: text::NO, numeric: false }];
-        all.extend(columns);
-        blocks.push(Block::Group(text::CORRECTED_N, vec![Block::Table(Table { columns: all, rows })]));
+        blocks.push(Block::Group(text::CORRECTED_N, vec![Block::Table(Table { columns, rows })]));
         for (i, (_, rest)) in identified.iter().enumerate() {
             if !rest.is_empty() {
                 blocks.push(Block::Group(text::CORRECTED_N.numbered(i + 1), generic(rest)));
@@ -397,7 +389,8 @@ fn correction_section(invoice: &mut Map<String, Json>) -> Option<Section> {
         let columns: Vec<Vec<Block>> = identified
             .drain(..)
             .enumerate()
-            .map(|(i, (fields, rest))| {
+            .map(|(i, (values, rest))| {
+                let fields = KEYS.iter().zip(values).filter_map(|(k, v)| Some(Field { label: field_label(k), value: v? })).collect();
                 let mut blocks = vec![Block::Fields(fields)];
                 blocks.extend(generic(&rest));
                 vec![Block::Group(if numbered { text::CORRECTED_N.numbered(i + 1) } else { text::CORRECTED_N }, blocks)]
