@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use futures_util::TryStreamExt as _;
 use ksef_core::crypto::{AesKey, CbcEncryptor, Iv, Sha256, b64};
+use ksef_core::limits::{
+    MAX_BATCH_PACKAGE_BYTES, MAX_BATCH_PART_BYTES, MAX_BATCH_PARTS, MAX_INVOICE_BYTES, MAX_INVOICES_PER_SESSION,
+};
 use ksef_wire::sessions::{
     BatchFileInfo, BatchFilePartInfo, OpenBatchSessionRequest, PartUploadRequest,
     SessionInvoiceStatusResponse, SessionStatusResponse,
@@ -22,16 +25,6 @@ use crate::error::KsefError;
 use crate::http::KsefClient;
 use crate::keys::SymmetricKey;
 
-/// Most parts in a package (KSeF's limit).
-pub const MAX_PARTS: usize = 50;
-/// Largest part before encryption (KSeF's limit: 100 MB).
-pub const MAX_PART_SIZE: u64 = 100_000_000;
-/// Largest package before encryption (KSeF's limit: 5 GB).
-pub const MAX_PACKAGE_SIZE: u64 = 5_000_000_000;
-/// Most invoices in one package (KSeF's limit per session).
-pub const MAX_INVOICES: usize = 10_000;
-/// Largest invoice file (KSeF's limit, with attachments).
-pub const MAX_INVOICE_SIZE: u64 = 3_000_000;
 
 /// One encrypted part on disk.
 #[derive(Debug, Clone)]
@@ -66,14 +59,14 @@ pub struct BatchPackager {
 
 impl Default for BatchPackager {
     fn default() -> Self {
-        BatchPackager { part_size: MAX_PART_SIZE, compress: true }
+        BatchPackager { part_size: MAX_BATCH_PART_BYTES, compress: true }
     }
 }
 
 impl BatchPackager {
     /// Parts of at most `part_size` bytes before encryption (clamped to 1..=100 MB).
     pub fn with_part_size(part_size: u64) -> BatchPackager {
-        BatchPackager { part_size: part_size.clamp(1, MAX_PART_SIZE), compress: true }
+        BatchPackager { part_size: part_size.clamp(1, MAX_BATCH_PART_BYTES), compress: true }
     }
 
     /// Whether entries are deflated at level 1 (the default: about as fast as storing, and invoices shrink
@@ -118,15 +111,15 @@ impl BatchPackager {
         }
         let writer = zip.finish().map_err(zip_error)?.into_inner();
         let (file, parts) = writer.finish()?;
-        if parts.len() > MAX_PARTS {
+        if parts.len() > MAX_BATCH_PARTS {
             return Err(KsefError::Package(format!(
-                "{} parts; KSeF takes at most {MAX_PARTS}",
+                "{} parts; KSeF takes at most {MAX_BATCH_PARTS}",
                 parts.len()
             )));
         }
-        if file.file_size as u64 > MAX_PACKAGE_SIZE {
+        if file.file_size as u64 > MAX_BATCH_PACKAGE_BYTES {
             return Err(KsefError::Package(format!(
-                "{} bytes; KSeF takes at most {MAX_PACKAGE_SIZE}",
+                "{} bytes; KSeF takes at most {MAX_BATCH_PACKAGE_BYTES}",
                 file.file_size
             )));
         }
@@ -325,12 +318,7 @@ impl ContextClient {
             encryption: key.encryption.clone(),
             offline_mode: offline.then_some(true),
         };
-        let request = &request;
-        let opened = self
-            .with_access(|access| async move {
-                self.client().open_batch_session(&access, request).await
-            })
-            .await?;
+        let opened = self.open_batch(&request).await?;
         Ok(BatchSession {
             reference_number: opened.reference_number,
             part_upload_requests: opened.part_upload_requests,
@@ -391,12 +379,7 @@ impl BatchSession {
 
     /// Closes the session; KSeF then processes the package.
     pub async fn close(&self, ctx: &ContextClient) -> Result<(), KsefError> {
-        ctx.with_access(|access| async move {
-            ctx.client()
-                .close_batch_session(&access, &self.reference_number)
-                .await
-        })
-        .await
+        ctx.close_batch_session(&self.reference_number).await
     }
 
     /// Polls the session until it is finished (status 200 or a failure) and returns that status.
@@ -437,16 +420,16 @@ pub fn check_zip(path: &Path) -> Result<ZipCheck, KsefError> {
             check.problems.push(format!("'{name}': folders are not allowed; put the invoice files at the top of the ZIP"));
         } else if !name.to_ascii_lowercase().ends_with(".xml") {
             check.problems.push(format!("'{name}': only .xml invoice files are allowed"));
-        } else if entry.size() > MAX_INVOICE_SIZE {
-            check.problems.push(format!("'{name}': {} bytes; an invoice may have at most {MAX_INVOICE_SIZE}", entry.size()));
+        } else if entry.size() > MAX_INVOICE_BYTES as u64 {
+            check.problems.push(format!("'{name}': {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", entry.size()));
         }
         check.names.push(name);
     }
     if check.names.is_empty() {
         check.problems.push("the ZIP holds no invoices".to_owned());
     }
-    if check.names.len() > MAX_INVOICES {
-        check.problems.push(format!("the ZIP holds {} files; a batch takes at most {MAX_INVOICES}", check.names.len()));
+    if check.names.len() > MAX_INVOICES_PER_SESSION {
+        check.problems.push(format!("the ZIP holds {} files; a batch takes at most {MAX_INVOICES_PER_SESSION}", check.names.len()));
     }
     Ok(check)
 }
@@ -462,7 +445,7 @@ impl BatchPackager {
         let files = (0..zip.len()).map(|i| {
             let mut entry = zip.by_index(i).map_err(io::Error::other)?;
             // At most 3 MB each, as checked; the ZIP reader enforces the size it declares.
-            let mut content = Vec::with_capacity(entry.size().min(MAX_INVOICE_SIZE) as usize);
+            let mut content = Vec::with_capacity(entry.size().min(MAX_INVOICE_BYTES as u64) as usize);
             entry.read_to_end(&mut content)?;
             Ok((entry.name().map_err(io::Error::other)?.into_owned(), io::Cursor::new(content)))
         });

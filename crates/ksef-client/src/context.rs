@@ -8,16 +8,18 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ksef_wire::auth::InitTokenAuthenticationRequest;
-use ksef_wire::sessions::{OpenOnlineSessionRequest, SendInvoiceResponse, SessionInvoiceStatusResponse, SessionStatusResponse};
+use ksef_wire::invoices::{ExportInvoicesResponse, InvoiceExportRequest, InvoiceExportStatusResponse};
+use ksef_wire::sessions::{
+    OpenBatchSessionRequest, OpenBatchSessionResponse, OpenOnlineSessionRequest, OpenOnlineSessionResponse, SendInvoiceRequest,
+    SendInvoiceResponse, SessionInvoiceStatusResponse, SessionInvoicesResponse, SessionStatusResponse,
+};
+use ksef_wire::codes::{ExceptionCode, auth, invoice as invoice_status, session as session_status};
 use ksef_wire::{ContextIdentifier, ContextIdentifierType, FormCode, TokenInfo};
 use tokio::sync::Mutex;
 
 use crate::error::KsefError;
-use crate::http::KsefClient;
+use crate::http::{Download, KsefClient};
 use crate::keys::{KsefKeys, SymmetricKey};
-
-/// The exception code KSeF gives for an unknown or withdrawn `publicKeyId`.
-const UNKNOWN_KEY: i32 = 21470;
 
 /// A context and the KSeF token that authenticates in it. `Debug` hides the token.
 #[derive(Clone)]
@@ -129,9 +131,7 @@ impl ContextClient {
         let mut continuation: Option<String> = None;
         loop {
             let token = continuation.as_deref();
-            let page = self
-                .with_access(|access| async move { self.client.session_invoices(&access, reference, false, 1000, token).await })
-                .await?;
+            let page = self.session_invoices_page(reference, false, 1000, token).await?;
             invoices.extend(page.invoices);
             match page.continuation_token {
                 Some(next) => continuation = Some(next),
@@ -223,7 +223,7 @@ impl ContextClient {
 
     async fn authenticate_with_key_retry(&self) -> Result<Tokens, KsefError> {
         match self.authenticate().await {
-            Err(err) if err.exception_code() == Some(UNKNOWN_KEY) => {
+            Err(err) if err.has_code(ExceptionCode::UnknownPublicKey) => {
                 self.forget_keys().await;
                 self.authenticate().await
             }
@@ -248,9 +248,9 @@ impl ContextClient {
         loop {
             let status = self.client.auth_status(&init.reference_number, &operation_token).await?;
             match status.status.code {
-                200 => break,
-                100 if Instant::now() < deadline => tokio::time::sleep(self.polling.interval).await,
-                100 => return Err(KsefError::Timeout("authentication")),
+                code if auth::SUCCEEDED.is(code) => break,
+                code if auth::IN_PROGRESS.is(code) && Instant::now() < deadline => tokio::time::sleep(self.polling.interval).await,
+                code if auth::IN_PROGRESS.is(code) => return Err(KsefError::Timeout("authentication")),
                 code => {
                     return Err(KsefError::AuthenticationFailed {
                         code,
@@ -273,8 +273,7 @@ impl ContextClient {
             let keys = self.keys().await?;
             let key = SymmetricKey::generate(&keys)?;
             let request = OpenOnlineSessionRequest { form_code: form.clone(), encryption: key.encryption.clone() };
-            let request = &request;
-            match self.with_access(|access| async move { self.client.open_online_session(&access, request).await }).await {
+            match self.open_online(&request).await {
                 Ok(opened) => {
                     return Ok(OnlineSession {
                         reference_number: opened.reference_number,
@@ -283,7 +282,7 @@ impl ContextClient {
                         polling: self.polling,
                     });
                 }
-                Err(err) if err.exception_code() == Some(UNKNOWN_KEY) && !retried => {
+                Err(err) if err.has_code(ExceptionCode::UnknownPublicKey) && !retried => {
                     retried = true;
                     self.forget_keys().await;
                 }
@@ -308,24 +307,20 @@ pub struct OnlineSession {
 impl OnlineSession {
     /// Encrypts and sends one invoice; the answer is its reference number in the session.
     pub async fn send(&self, ctx: &ContextClient, xml: &[u8]) -> Result<SendInvoiceResponse, KsefError> {
-        let request = self.key.encrypt_invoice(xml);
-        let request = &request;
-        ctx.with_access(|access| async move { ctx.client().send_invoice(&access, &self.reference_number, request).await }).await
+        ctx.send_invoice(&self.reference_number, &self.key.encrypt_invoice(xml)).await
     }
 
     /// Closes the session; KSeF then builds the collective UPO.
     pub async fn close(&self, ctx: &ContextClient) -> Result<(), KsefError> {
-        ctx.with_access(|access| async move { ctx.client().close_online_session(&access, &self.reference_number).await }).await
+        ctx.close_online_session(&self.reference_number).await
     }
 
     /// Polls an invoice until it leaves processing (100/150) and returns its final status.
     pub async fn wait_for_invoice(&self, ctx: &ContextClient, invoice: &str) -> Result<SessionInvoiceStatusResponse, KsefError> {
         let deadline = Instant::now() + self.polling.timeout;
         loop {
-            let status = ctx
-                .with_access(|access| async move { ctx.client().session_invoice(&access, &self.reference_number, invoice).await })
-                .await?;
-            if !matches!(status.status.code, 100 | 150) {
+            let status = ctx.session_invoice(&self.reference_number, invoice).await?;
+            if !invoice_status::in_progress(status.status.code) {
                 return Ok(status);
             }
             if Instant::now() >= deadline {
@@ -345,8 +340,8 @@ impl OnlineSession {
 pub(crate) async fn wait_for_session(ctx: &ContextClient, reference: &str, polling: Polling) -> Result<SessionStatusResponse, KsefError> {
     let deadline = Instant::now() + polling.timeout;
     loop {
-        let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, reference).await }).await?;
-        if status.status.code >= 200 {
+        let status = ctx.session_status(reference).await?;
+        if !session_status::in_progress(status.status.code) {
             return Ok(status);
         }
         if Instant::now() >= deadline {
@@ -354,4 +349,48 @@ pub(crate) async fn wait_for_session(ctx: &ContextClient, reference: &str, polli
         }
         tokio::time::sleep(polling.interval).await;
     }
+}
+
+/// Declares the typed calls a context makes: each runs with a valid access token (reused, refreshed, or from a
+/// new authentication) and once more after a 401; the client below retries 429 and, where safe, 5xx.
+macro_rules! context_calls {
+    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty $(= $raw:ident)?;)*) => {
+        impl ContextClient {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self, $($arg: $ty),*) -> Result<$out, KsefError> {
+                    self.with_access(|access| async move { context_calls!(@call $name $(, $raw)?)(&self.client, &access, $($arg),*).await }).await
+                }
+            )*
+        }
+    };
+    (@call $name:ident) => { KsefClient::$name };
+    (@call $name:ident, $raw:ident) => { KsefClient::$raw };
+}
+
+context_calls! {
+    /// `POST /sessions/online` with a request the caller built (see [`ContextClient::open_online_session`]).
+    fn open_online(request: &OpenOnlineSessionRequest) -> OpenOnlineSessionResponse = open_online_session;
+    /// `POST /sessions/online/{reference}/invoices`.
+    fn send_invoice(session: &str, request: &SendInvoiceRequest) -> SendInvoiceResponse;
+    /// `POST /sessions/online/{reference}/close`.
+    fn close_online_session(session: &str) -> ();
+    /// `POST /sessions/batch` with a request the caller built.
+    fn open_batch(request: &OpenBatchSessionRequest) -> OpenBatchSessionResponse = open_batch_session;
+    /// `POST /sessions/batch/{reference}/close`.
+    fn close_batch_session(session: &str) -> ();
+    /// `GET /sessions/{reference}`.
+    fn session_status(session: &str) -> SessionStatusResponse;
+    /// `GET /sessions/{reference}/invoices/{invoice}`.
+    fn session_invoice(session: &str, invoice: &str) -> SessionInvoiceStatusResponse;
+    /// `GET /sessions/{reference}/invoices[/failed]`, one page.
+    fn session_invoices_page(session: &str, failed_only: bool, page_size: u32, continuation: Option<&str>) -> SessionInvoicesResponse;
+    /// `GET /sessions/{reference}/upo/{upo}`.
+    fn session_upo(session: &str, upo: &str) -> Download;
+    /// `GET /invoices/ksef/{ksefNumber}`: the invoice's exact bytes.
+    fn invoice(ksef_number: &str) -> Download;
+    /// `POST /invoices/exports`.
+    fn start_export(request: &InvoiceExportRequest) -> ExportInvoicesResponse;
+    /// `GET /invoices/exports/{reference}`.
+    fn export_status(export: &str) -> InvoiceExportStatusResponse;
 }

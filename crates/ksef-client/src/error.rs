@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use ksef_wire::codes::ExceptionCode;
 use ksef_wire::errors::{ApiError, ExceptionResponse, ProblemDetails, TooManyRequestsResponse};
 
 /// Why a KSeF call failed.
@@ -124,6 +125,11 @@ impl KsefError {
             KsefError::Api { errors, .. } => errors.first().map(|e| e.code),
             _ => None,
         }
+    }
+
+    /// Whether KSeF answered with exception code `code` (among others).
+    pub fn has_code(&self, code: ExceptionCode) -> bool {
+        matches!(self, KsefError::Api { errors, .. } if errors.iter().any(|e| e.code == code.code()))
     }
 
     /// Every KSeF exception code in the answer.

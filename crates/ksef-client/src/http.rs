@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
+use ksef_core::Environment;
 use ksef_core::crypto::sha256_base64;
 use ksef_wire::auth::{
     AuthenticationChallengeResponse, AuthenticationInitResponse, AuthenticationOperationStatusResponse,
@@ -32,37 +33,6 @@ use crate::error::{KsefError, from_response};
 
 /// The longest pause between retries.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// KSeF's environments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    /// TEST (`api-test.ksef.mf.gov.pl`), with self-service test data.
-    Test,
-    /// DEMO (`api-demo.ksef.mf.gov.pl`), pre-production.
-    Demo,
-    /// Production (`api.ksef.mf.gov.pl`).
-    Production,
-}
-
-impl Environment {
-    /// The API base URL.
-    pub fn base_url(self) -> &'static str {
-        match self {
-            Environment::Test => "https://api-test.ksef.mf.gov.pl/v2",
-            Environment::Demo => "https://api-demo.ksef.mf.gov.pl/v2",
-            Environment::Production => "https://api.ksef.mf.gov.pl/v2",
-        }
-    }
-
-    /// The host of verification links (QR codes).
-    pub fn qr_base_url(self) -> &'static str {
-        match self {
-            Environment::Test => "https://qr-test.ksef.mf.gov.pl",
-            Environment::Demo => "https://qr-demo.ksef.mf.gov.pl",
-            Environment::Production => "https://qr.ksef.mf.gov.pl",
-        }
-    }
-}
 
 /// Which error body to ask KSeF for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -162,7 +132,7 @@ impl KsefClient {
 
     /// A client for one of KSeF's environments.
     pub fn for_environment(env: Environment) -> Result<KsefClient, KsefError> {
-        KsefClient::new(env.base_url())
+        KsefClient::new(env.api_base())
     }
 
     /// A client with chosen network behaviour.
@@ -360,7 +330,7 @@ impl KsefClient {
     }
 
     /// `GET /sessions/{reference}/invoices` (or `/failed`), one page.
-    pub async fn session_invoices(
+    pub async fn session_invoices_page(
         &self,
         access_token: &str,
         session: &str,

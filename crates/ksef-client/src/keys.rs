@@ -95,13 +95,36 @@ impl SymmetricKey {
 
     /// A send request carrying `xml` encrypted under this key, with both hashes and sizes.
     pub fn encrypt_invoice(&self, xml: &[u8]) -> SendInvoiceRequest {
-        let encrypted = encrypt_cbc(&self.key, &self.iv, xml);
+        EncryptedInvoice::encrypt(&self.key, &self.iv, xml).request()
+    }
+}
+
+/// An invoice encrypted for an online session: the ciphertext, and the plain form's hash and size, which is
+/// everything a send request says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncryptedInvoice {
+    /// AES-256-CBC of the invoice under the session key.
+    pub ciphertext: Vec<u8>,
+    /// Base64 SHA-256 of the plain invoice.
+    pub invoice_hash: String,
+    /// Size of the plain invoice in bytes.
+    pub invoice_size: i64,
+}
+
+impl EncryptedInvoice {
+    /// Encrypts `xml` under a session's key and IV.
+    pub fn encrypt(key: &AesKey, iv: &Iv, xml: &[u8]) -> EncryptedInvoice {
+        EncryptedInvoice { ciphertext: encrypt_cbc(key, iv, xml), invoice_hash: sha256_base64(xml), invoice_size: xml.len() as i64 }
+    }
+
+    /// The send request: both hashes and sizes, and the ciphertext in base64.
+    pub fn request(&self) -> SendInvoiceRequest {
         SendInvoiceRequest {
-            invoice_hash: sha256_base64(xml),
-            invoice_size: xml.len() as i64,
-            encrypted_invoice_hash: sha256_base64(&encrypted),
-            encrypted_invoice_size: encrypted.len() as i64,
-            encrypted_invoice_content: b64(&encrypted),
+            invoice_hash: self.invoice_hash.clone(),
+            invoice_size: self.invoice_size,
+            encrypted_invoice_hash: sha256_base64(&self.ciphertext),
+            encrypted_invoice_size: self.ciphertext.len() as i64,
+            encrypted_invoice_content: b64(&self.ciphertext),
             offline_mode: None,
             hash_of_corrected_invoice: None,
         }

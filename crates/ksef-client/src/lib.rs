@@ -16,12 +16,12 @@ mod keys;
 mod package;
 
 pub use crate::batch::{
-    BatchPackager, BatchSession, MAX_INVOICE_SIZE, MAX_INVOICES, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, PackagedBatch, PackagedPart,
-    ZipCheck, check_zip, directory_files,
+    BatchPackager, BatchSession, PackagedBatch, PackagedPart, ZipCheck, check_zip, directory_files,
 };
 pub use crate::context::{ContextClient, OnlineSession, Polling, TokenCredentials};
 pub use crate::error::KsefError;
-pub use crate::http::{ClientOptions, Download, DownloadStream, Environment, ErrorFormat, KsefClient, MetadataPage};
-pub use crate::keys::{KsefKeys, PublishedKey, SymmetricKey};
+pub use crate::http::{ClientOptions, Download, DownloadStream, ErrorFormat, KsefClient, MetadataPage};
+pub use crate::keys::{EncryptedInvoice, KsefKeys, PublishedKey, SymmetricKey};
 pub use crate::package::{PackageStream, decrypted_package};
+pub use ksef_core::Environment;
 pub use ksef_wire as wire;

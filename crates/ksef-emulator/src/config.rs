@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ksef_core::limits;
+
 /// Whether and how the emulator limits request rates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RateLimitProfile {
@@ -58,10 +60,10 @@ impl EmulatorConfig {
             trust_forwarded_for: false,
             processing_delay: Duration::ZERO,
             receiving_entity_name: "Ministerstwo Finansów - emulator KSeF (ksef-gateway)".to_owned(),
-            export_part_size: 50_000_000,
-            upo_page_size: 10_000,
-            export_invoice_limit: 10_000,
-            max_invoices_per_session: 10_000,
+            export_part_size: limits::MAX_EXPORT_PART_BYTES,
+            upo_page_size: limits::MAX_UPO_DOCUMENTS,
+            export_invoice_limit: limits::MAX_EXPORT_INVOICES,
+            max_invoices_per_session: limits::MAX_INVOICES_PER_SESSION as i32,
             max_json_body: 5 * 1024 * 1024,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),

@@ -9,42 +9,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ksef_core::crypto::b64url;
+use ksef_wire::codes::ExceptionCode;
 use ksef_wire::errors::{
     ApiError, ExceptionDetails, ExceptionInfo, ExceptionResponse, PROBLEM_DETAILS, PROBLEM_JSON, ProblemDetails,
     TooManyRequestsResponse,
 };
-
-/// KSeF's exception codes, with the descriptions KSeF gives them.
-pub(crate) fn code_description(code: i32) -> &'static str {
-    match code {
-        21001 => "Nieczytelna treść.",
-        21111 => "Nieprawidłowe wyzwanie autoryzacyjne.",
-        21155 => "Przekroczono dozwoloną liczbę faktur w sesji.",
-        21157 => "Nieprawidłowy rozmiar części pakietu.",
-        21161 => "Przekroczono dozwoloną liczbę części pakietu.",
-        21164 => "Faktura o podanym identyfikatorze nie istnieje.",
-        21165 => "Faktura o podanym numerze KSeF nie jest jeszcze dostępna.",
-        21166 => "Korekta techniczna niedostępna.",
-        21167 => "Status faktury nie pozwala na korektę techniczną.",
-        21173 => "Brak sesji o wskazanym numerze referencyjnym.",
-        21175 => "Wynik zapytania o podanym identyfikatorze nie istnieje.",
-        21178 => "Nie znaleziono UPO dla podanych kryteriów.",
-        21180 => "Status sesji nie pozwala na wykonanie operacji.",
-        21181 => "Nieprawidłowe żądanie eksportu faktur.",
-        21182 => "Osiągnięto limit trwających eksportów.",
-        21183 => "Zakres filtrowania wykracza poza dostępny zakres danych.",
-        21205 => "Pakiet nie może być pusty.",
-        21208 => "Czas oczekiwania na requesty upload lub finish został przekroczony.",
-        21301 => "Brak autoryzacji.",
-        21304 => "Brak uwierzytelnienia.",
-        21402 => "Nieprawidłowy rozmiar pliku.",
-        21403 => "Nieprawidłowy skrót pliku.",
-        21405 => "Błąd walidacji danych wejściowych.",
-        21418 => "Przekazany token kontynuacji ma nieprawidłowy format.",
-        21470 => "Przesłany identyfikator klucza jest nieznany lub wskazuje na wycofany klucz.",
-        _ => "Błąd.",
-    }
-}
 
 /// Everything that can go wrong in a request, as KSeF would report it.
 #[derive(Debug, thiserror::Error)]
@@ -80,18 +49,18 @@ pub(crate) enum EmuError {
 
 impl EmuError {
     /// A 400 with one code and its details.
-    pub(crate) fn code(code: i32, details: impl IntoIterator<Item = String>) -> EmuError {
+    pub(crate) fn code(code: ExceptionCode, details: impl IntoIterator<Item = String>) -> EmuError {
         let details: Vec<String> = details.into_iter().collect();
         EmuError::BadRequest(vec![ApiError {
-            code,
-            description: code_description(code).to_owned(),
+            code: code.code(),
+            description: code.description().to_owned(),
             details: (!details.is_empty()).then_some(details),
         }])
     }
 
     /// 21405, input validation, with the validator's messages.
     pub(crate) fn validation(details: impl IntoIterator<Item = String>) -> EmuError {
-        EmuError::code(21405, details)
+        EmuError::code(ExceptionCode::Validation, details)
     }
 
     /// 403 `missing-permissions`.
@@ -237,7 +206,7 @@ fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCo
         EmuError::TooManyRequests { detail, .. } => {
             let body = TooManyRequestsResponse {
                 status: ksef_wire::StatusInfo {
-                    code: 429,
+                    code: i32::from(StatusCode::TOO_MANY_REQUESTS.as_u16()),
                     description: "Too Many Requests".to_owned(),
                     details: Some(vec![detail.clone()]),
                 },

@@ -6,24 +6,24 @@
 
 #![deny(missing_docs)]
 
-mod batch;
 mod clock;
 mod config;
 mod error;
-mod export;
 mod extract;
-mod ingest;
+mod files;
 mod jwt;
 mod keys;
+mod limits;
 mod presign;
-mod processing;
 mod query;
 mod rate_limit;
 mod routes;
+mod session;
 mod state;
 mod store;
 mod upo;
 mod verify;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -69,14 +69,10 @@ impl Emulator {
         let now = clock.now();
         let keys = tokio::task::spawn_blocking(move || keys::KeyMaterial::load_or_create(&data_dir, now)).await??;
         let db = store::Db::open(&config.data_dir).await?;
-        let (ingest, writer) = ingest::Ingest::start(db.clone(), config.max_invoices_per_session);
+        let (ingest, writer) = workers::ingest::Ingest::start(db.clone(), config.max_invoices_per_session);
         let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest);
-        let workers = vec![
-            writer,
-            tokio::spawn(processing::run(state.clone())),
-            tokio::spawn(batch::run(state.clone())),
-            tokio::spawn(export::run(state.clone())),
-        ];
+        let mut workers = workers::start(&state);
+        workers.push(writer);
         Ok(Emulator { state, workers })
     }
 

@@ -2,9 +2,11 @@
 //! invoice, the date range rules, the permanent-storage high-water mark and the exact-match filters.
 
 use chrono::{DateTime, Months, Utc};
+use ksef_wire::codes::ExceptionCode;
 use ksef_wire::invoices::{
     AmountType, InvoiceMetadata, InvoiceQueryDateType, InvoiceQueryFilters, InvoiceQueryFormType, InvoiceQuerySubjectType,
 };
+
 
 use crate::error::EmuError;
 use crate::state::AppState;
@@ -33,7 +35,7 @@ impl From<RangeError> for EmuError {
         match err {
             RangeError::Invalid(detail) => EmuError::validation([detail]),
             RangeError::AfterHwm => EmuError::code(
-                21183,
+                ExceptionCode::RangeBeyondData,
                 ["Parametr dateRange.from jest późniejszy niż PermanentStorageHwmDate przy włączonym restrictToPermanentStorageHwmDate.".to_owned()],
             ),
         }

@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use ksef_core::crypto::{AesKey, Iv};
+use ksef_wire::codes::session;
+use ksef_wire::sessions::SessionType;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
@@ -49,7 +51,7 @@ pub(crate) struct Inner {
     pub(crate) exports_waiting: Notify,
     pub(crate) batches_waiting: Notify,
     pub(crate) limiter: Option<RateLimiter>,
-    pub(crate) ingest: crate::ingest::Ingest,
+    pub(crate) ingest: crate::workers::ingest::Ingest,
     /// Open sessions by reference number, so a send needs no lookup in the store.
     sending: Mutex<HashMap<String, Arc<SendingSession>>>,
 }
@@ -70,7 +72,7 @@ impl AppState {
         keys: KeyMaterial,
         clock: Arc<dyn Clock>,
         verifier: Arc<dyn InvoiceVerifier>,
-        ingest: crate::ingest::Ingest,
+        ingest: crate::workers::ingest::Ingest,
     ) -> AppState {
         let limiter = RateLimiter::for_profile(config.rate_limits);
         AppState(Arc::new(Inner {
@@ -119,12 +121,12 @@ impl AppState {
         let Some(row) = self.db.session(reference, context_value).await? else { return Ok(None) };
         let session = SendingSession {
             context_value: row.context_value,
-            online: row.kind == "Online",
+            online: row.kind == SessionType::Online,
             valid_until: row.valid_until,
             key: self.unwrap_session_key(&row.encrypted_key, &row.iv),
         };
         // Only open online sessions take sends; a batch session's key stays out of memory.
-        if row.status.code == 100 && session.online {
+        if session::ONLINE_OPEN.is(row.status.code) && session.online {
             return Ok(Some(self.remember_session(reference, session)));
         }
         Ok(Some(Arc::new(session)))

@@ -1,4 +1,5 @@
-//! UPO v4-3 documents (per invoice and per session page), signed with an enveloped XML-DSig signature.
+//! UPO v4-3 documents (per invoice and per session page), signed with an enveloped XML-DSig signature, and
+//! the UPOs of the store's sessions and invoices.
 //!
 //! We write the document already in its Exclusive XML Canonicalization form (no self-closing tags,
 //! c14n text escaping, one namespace declaration on the root), so the reference digest is simply the
@@ -7,9 +8,11 @@
 use chrono::{DateTime, Utc};
 use ksef_core::crypto::{b64, sha256};
 use ksef_wire::datetime::to_warsaw;
-use ksef_wire::{ContextIdentifier, ContextIdentifierType, FormCode};
+use ksef_wire::{ContextIdentifier, ContextIdentifierType, FormCode, InvoicingMode};
 
 use crate::keys::PublishedKey;
+use crate::state::AppState;
+use crate::store::{InvoiceRow, SessionRow};
 
 /// UPO v4-3's namespace.
 pub const UPO_NAMESPACE: &str = "http://upo.schematy.mf.gov.pl/KSeF/v4-3";
@@ -47,7 +50,7 @@ pub(crate) struct UpoDocument {
     pub(crate) invoicing_date: DateTime<Utc>,
     pub(crate) acquisition_date: DateTime<Utc>,
     pub(crate) invoice_hash: String,
-    pub(crate) invoicing_mode: String,
+    pub(crate) invoicing_mode: InvoicingMode,
 }
 
 /// Escapes text the way canonical XML writes it.
@@ -113,7 +116,7 @@ fn canonical_body(header: &UpoHeader<'_>, paging: Option<UpoPaging>, documents: 
         element(&mut out, "DataPrzeslaniaDokumentu", &upo_time(d.invoicing_date));
         element(&mut out, "DataNadaniaNumeruKSeF", &upo_time(d.acquisition_date));
         element(&mut out, "SkrotDokumentu", &d.invoice_hash);
-        element(&mut out, "TrybWysylki", &d.invoicing_mode);
+        element(&mut out, "TrybWysylki", d.invoicing_mode.as_str());
         out.push_str("</Dokument>");
     }
     out.push_str("</Potwierdzenie>");
@@ -155,6 +158,42 @@ pub(crate) fn render(
     doc.into_bytes()
 }
 
+// UPOs of the store's sessions and invoices.
+
+/// The header of a session's UPOs.
+pub(crate) fn session_header<'a>(state: &'a AppState, session: &'a SessionRow) -> UpoHeader<'a> {
+    UpoHeader {
+        receiving_entity: &state.config.receiving_entity_name,
+        session_reference: &session.reference_number,
+        context: ContextIdentifier {
+            kind: ContextIdentifierType::parse(&session.context_type).unwrap_or(ContextIdentifierType::Nip),
+            value: session.context_value.clone(),
+        },
+        token_reference: session.token_reference.as_deref(),
+        form: &session.form,
+    }
+}
+
+/// The `Dokument` entry of an accepted invoice.
+pub(crate) fn document(row: &InvoiceRow) -> UpoDocument {
+    UpoDocument {
+        seller_nip: row.seller_nip.clone().unwrap_or_default(),
+        ksef_number: row.ksef_number.clone().unwrap_or_default(),
+        invoice_number: row.invoice_number.clone().unwrap_or_default(),
+        issue_date: row.issue_date.clone().unwrap_or_default(),
+        invoicing_date: row.invoicing_date,
+        acquisition_date: row.acquisition_date.unwrap_or(row.invoicing_date),
+        invoice_hash: row.invoice_hash.clone(),
+        invoicing_mode: row.invoicing_mode,
+    }
+}
+
+/// The signed UPO of one accepted invoice (deterministic, so every download is identical).
+pub(crate) fn invoice_upo(state: &AppState, session: &SessionRow, row: &InvoiceRow) -> Vec<u8> {
+    render(&session_header(state, session), None, &[document(row)], &state.keys.upo_signing)
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +207,7 @@ mod tests {
             invoicing_date: "2026-01-01T10:00:00Z".parse().unwrap(),
             acquisition_date: "2026-01-01T10:00:01Z".parse().unwrap(),
             invoice_hash: "GZMGNVzs3krF6URKgvaw77OOeG3nJ+WGziT5xguliQ8=".into(),
-            invoicing_mode: "Online".into(),
+            invoicing_mode: InvoicingMode::Online,
         }
     }
 

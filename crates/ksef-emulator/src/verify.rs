@@ -109,8 +109,7 @@ impl InvoiceVerifier for SchemaVerifier {
 /// `P_2` of a document that may be invalid, if it can be read at all.
 fn invoice_number(xml: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(xml).ok()?;
-    let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(text, options).ok()?;
+    let doc = ksef_core::xml::parse(text).ok()?;
     let number = doc.descendants().find(|n| n.tag_name().name() == "P_2")?.text()?.trim();
     (!number.is_empty()).then(|| number.to_owned())
 }
@@ -260,8 +259,7 @@ impl InvoiceVerifier for MinimalVerifier {
             Ok(text) => text,
             Err(detail) => return schema_error(detail, None),
         };
-        let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: 2_000_000, ..Default::default() };
-        let doc = match roxmltree::Document::parse_with_options(text, options) {
+        let doc = match ksef_core::xml::parse(text) {
             Ok(doc) => doc,
             Err(err) => return schema_error(format!("Dokument nie jest poprawnym XML: {err}."), None),
         };

@@ -103,13 +103,12 @@ impl Report {
 pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
     let (text, mut findings) = precheck::text(bytes);
     let Some(text) = text else { return Report { version: None, findings } };
-    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = match roxmltree::Document::parse_with_options(text, parsing) {
+    let doc = match ksef_core::xml::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let line = e.pos().row;
+            let line = e.line();
             findings.push(precheck::finding(
-                "xml",
+                precheck::Precheck::Xml,
                 "/",
                 line,
                 format!("Dokument nie jest poprawnym XML: {e}."),
@@ -122,7 +121,7 @@ pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
     let root = doc.root_element();
     let Some(version) = root.tag_name().namespace().and_then(Version::from_namespace) else {
         findings.push(precheck::finding(
-            "namespace",
+            precheck::Precheck::Namespace,
             &format!("/{}", root.tag_name().name()),
             doc.text_pos_at(root.range().start).row,
             format!("Element główny nie należy do przestrzeni nazw FA(2) ani FA(3) ({}).", root.tag_name().namespace().unwrap_or("brak")),

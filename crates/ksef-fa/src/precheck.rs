@@ -2,18 +2,57 @@
 //! XML with no DTD and no processing instructions, no discouraged Unicode characters, and the size limits
 //! (1 MB, or 3 MB with an attachment).
 
+use ksef_core::limits::{MAX_INVOICE_BYTES as MAX_BYTES_WITH_ATTACHMENT, MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT as MAX_BYTES};
+
 use crate::validate::{Finding, Kind, Severity};
 
-/// Largest invoice without attachments.
-pub const MAX_BYTES: usize = 1_000_000;
-/// Largest invoice with an attachment (`Zalacznik`).
-pub const MAX_BYTES_WITH_ATTACHMENT: usize = 3_000_000;
+/// KSeF's prechecks, each named by the `rule` its findings carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precheck {
+    /// Over 3 MB, or over 1 MB without an attachment.
+    Size,
+    /// A byte order mark.
+    Bom,
+    /// Not UTF-8.
+    Utf8,
+    /// Another encoding declared.
+    Encoding,
+    /// A discouraged character.
+    Characters,
+    /// Not well-formed XML (or a DTD, or beyond the parser's bounds).
+    Xml,
+    /// A processing instruction.
+    ProcessingInstruction,
+    /// The root element is in neither the FA(2) nor the FA(3) namespace.
+    Namespace,
+}
 
-pub(crate) fn finding(rule: &str, path: &str, line: u32, pl: String, en: String) -> Finding {
+impl Precheck {
+    /// The `rule` of its findings.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Precheck::Size => "size",
+            Precheck::Bom => "bom",
+            Precheck::Utf8 => "utf8",
+            Precheck::Encoding => "encoding",
+            Precheck::Characters => "characters",
+            Precheck::Xml => "xml",
+            Precheck::ProcessingInstruction => "processing-instruction",
+            Precheck::Namespace => "namespace",
+        }
+    }
+
+    /// Whether `finding` is this precheck's.
+    pub fn found(self, finding: &Finding) -> bool {
+        finding.kind == Kind::Precheck && finding.rule == self.rule()
+    }
+}
+
+pub(crate) fn finding(check: Precheck, path: &str, line: u32, pl: String, en: String) -> Finding {
     Finding {
         kind: Kind::Precheck,
         severity: Severity::Error,
-        rule: rule.to_owned(),
+        rule: check.rule().to_owned(),
         path: path.to_owned(),
         line,
         message_pl: pl,
@@ -26,7 +65,7 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
     let mut findings = Vec::new();
     if bytes.len() > MAX_BYTES_WITH_ATTACHMENT {
         findings.push(finding(
-            "size",
+            Precheck::Size,
             "/",
             1,
             format!("Plik ma {} B; faktura może mieć najwyżej {MAX_BYTES_WITH_ATTACHMENT} B (3 MB, z załącznikiem).", bytes.len()),
@@ -36,7 +75,7 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
     }
     if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
         findings.push(finding(
-            "bom",
+            Precheck::Bom,
             "/",
             1,
             "Plik zaczyna się od znacznika BOM; KSeF przyjmuje UTF-8 bez BOM.".to_owned(),
@@ -47,7 +86,7 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
         Ok(text) => text,
         Err(e) => {
             findings.push(finding(
-                "utf8",
+                Precheck::Utf8,
                 "/",
                 line_at(bytes, e.valid_up_to()),
                 format!("Plik nie jest poprawnym UTF-8 (bajt {}).", e.valid_up_to()),
@@ -59,7 +98,7 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
     let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     if let Some(declared) = declared_encoding(text).filter(|e| !e.eq_ignore_ascii_case("utf-8")) {
         findings.push(finding(
-            "encoding",
+            Precheck::Encoding,
             "/",
             1,
             format!("Deklaracja XML podaje kodowanie '{declared}'; dozwolone jest tylko UTF-8."),
@@ -71,7 +110,7 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
     for (at, c) in candidates.filter_map(|(at, _)| text[at..].chars().next().map(|c| (at, c))) {
         if discouraged(c) {
             findings.push(finding(
-                "characters",
+                Precheck::Characters,
                 "/",
                 line_at(text.as_bytes(), at),
                 format!("Niedozwolony znak U+{:04X}.", c as u32),
@@ -90,7 +129,7 @@ pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
         let line = doc.text_pos_at(pi.range().start).row;
         let target = pi.pi().map(|p| p.target).unwrap_or_default();
         findings.push(finding(
-            "processing-instruction",
+            Precheck::ProcessingInstruction,
             "/",
             line,
             format!("Instrukcja przetwarzania <?{target} …?> jest niedozwolona."),
@@ -100,7 +139,7 @@ pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
     let has_attachment = doc.root_element().children().any(|c| c.is_element() && c.tag_name().name() == "Zalacznik");
     if size > MAX_BYTES && !has_attachment {
         findings.push(finding(
-            "size",
+            Precheck::Size,
             "/",
             1,
             format!("Faktura bez załącznika ma {size} B; dozwolone jest najwyżej {MAX_BYTES} B (1 MB)."),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use roxmltree::{Document, Node};
+use roxmltree::Node;
 
 use crate::schema::{
     AttributeDecl, Builtin, ComplexType, Content, ElementDecl, Facets, Particle, Schema, SimpleType, Term, TypeRef, Variety,
@@ -45,8 +45,7 @@ pub fn compile(main: &Path, root: &str) -> Result<Schema, CompileError> {
     load(main, &mut texts)?;
     let mut docs = Vec::with_capacity(texts.len());
     for (path, text) in &texts {
-        let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-        let doc = Document::parse_with_options(text, options)
+        let doc = ksef_core::xml::parse(text)
             .map_err(|e| CompileError::Parse { path: path.clone(), message: e.to_string() })?;
         docs.push(doc);
     }
@@ -89,8 +88,7 @@ fn load(path: &Path, texts: &mut Vec<(PathBuf, String)>) -> Result<(), CompileEr
     }
     let text = std::fs::read_to_string(&canonical).map_err(|source| CompileError::Read { path: canonical.clone(), source })?;
     let locations: Vec<String> = {
-        let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-        let doc = Document::parse_with_options(&text, options)
+        let doc = ksef_core::xml::parse(&text)
             .map_err(|e| CompileError::Parse { path: canonical.clone(), message: e.to_string() })?;
         doc.root_element()
             .children()

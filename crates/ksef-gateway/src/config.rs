@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use figment::Figment;
+use ksef_core::Environment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,18 @@ pub enum KsefTarget {
     Production,
     /// Any KSeF-compatible API at `ksef.base_url` (e.g. a separately run emulator).
     Custom,
+}
+
+impl KsefTarget {
+    /// The Ministry's environment the target is, or stands for: the emulator and custom targets stand for
+    /// TEST (their verification links point at TEST's QR host).
+    pub fn environment(self) -> Environment {
+        match self {
+            KsefTarget::Demo => Environment::Demo,
+            KsefTarget::Production => Environment::Production,
+            KsefTarget::Embedded | KsefTarget::Test | KsefTarget::Custom => Environment::Test,
+        }
+    }
 }
 
 /// The `[ksef]` section.

@@ -69,18 +69,13 @@ impl Application {
                     .context("failed to start the embedded KSeF emulator")?;
                 (server.base_url(), Some(server))
             }
-            KsefTarget::Test => (ksef_client::Environment::Test.base_url().to_owned(), None),
-            KsefTarget::Demo => (ksef_client::Environment::Demo.base_url().to_owned(), None),
-            KsefTarget::Production => (ksef_client::Environment::Production.base_url().to_owned(), None),
             KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
+            KsefTarget::Test | KsefTarget::Demo | KsefTarget::Production => {
+                (settings.ksef.target.environment().api_base().to_owned(), None)
+            }
         };
         let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
-        // Links point at the QR host of the KSeF in use; the emulator and custom targets stand for TEST.
-        ops.qr_environment = match settings.ksef.target {
-            KsefTarget::Demo => ksef_visualize::Environment::Demo,
-            KsefTarget::Production => ksef_visualize::Environment::Production,
-            KsefTarget::Embedded | KsefTarget::Test | KsefTarget::Custom => ksef_visualize::Environment::Test,
-        };
+        ops.qr_environment = settings.ksef.target.environment();
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

@@ -55,17 +55,17 @@ impl Store {
             .bind(key)
             .fetch_one(&self.pool)
             .await?;
-        let stored_hash: String = row.try_get(0)?;
+        let stored_hash: String = row.try_get("request_hash")?;
         if stored_hash != request_hash {
             return Ok(IdempotencyStart::Mismatch);
         }
-        let status: Option<i64> = row.try_get(1)?;
+        let status: Option<i64> = row.try_get("status")?;
         Ok(match status {
             None => IdempotencyStart::InProgress,
             Some(status) => IdempotencyStart::Replay(StoredResponse {
                 status: u16::try_from(status).unwrap_or(500),
-                content_type: row.try_get::<Option<String>, _>(2)?.unwrap_or_default(),
-                body: row.try_get::<Option<Vec<u8>>, _>(3)?.unwrap_or_default(),
+                content_type: row.try_get::<Option<String>, _>("content_type")?.unwrap_or_default(),
+                body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
             }),
         })
     }

@@ -3,6 +3,7 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
+use crate::states::{DeliveryState, column};
 use crate::{Store, StoreError, details_from_json, details_to_json};
 
 /// An invoice about to be sent.
@@ -69,8 +70,8 @@ pub struct InvoiceRecord {
     pub invoice_hash: String,
     /// Plain size.
     pub invoice_size: i64,
-    /// `sending`, `sent` or `send_failed`.
-    pub state: String,
+    /// Where it is on its way to KSeF.
+    pub state: DeliveryState,
     /// The encrypted invoice while KSeF has not accepted it.
     pub payload: Option<Vec<u8>>,
     /// KSeF's reference number, once sent.
@@ -88,32 +89,32 @@ const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, st
     acquisition_date, permanent_storage_date, created_at";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
-    let code: Option<i64> = r.try_get(9)?;
+    let code: Option<i64> = r.try_get("status_code")?;
     Ok(InvoiceRecord {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        session_id: r.try_get(2)?,
-        invoice_hash: r.try_get(3)?,
-        invoice_size: r.try_get(4)?,
-        state: r.try_get(5)?,
-        payload: r.try_get(6)?,
-        ksef_reference: r.try_get(7)?,
-        send_error: r.try_get(8)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        session_id: r.try_get("session_id")?,
+        invoice_hash: r.try_get("invoice_hash")?,
+        invoice_size: r.try_get("invoice_size")?,
+        state: column(r, "state", DeliveryState::parse)?,
+        payload: r.try_get("payload")?,
+        ksef_reference: r.try_get("ksef_reference")?,
+        send_error: r.try_get("send_error")?,
         status: match code {
             Some(code) => Some(InvoiceStatusUpdate {
                 code,
-                description: r.try_get::<Option<String>, _>(10)?.unwrap_or_default(),
-                details: details_from_json(r.try_get(11)?),
-                extensions: r.try_get(12)?,
-                ordinal: r.try_get(13)?,
-                invoice_number: r.try_get(14)?,
-                ksef_number: r.try_get(15)?,
-                acquisition_date: r.try_get(16)?,
-                permanent_storage_date: r.try_get(17)?,
+                description: r.try_get::<Option<String>, _>("status_description")?.unwrap_or_default(),
+                details: details_from_json(r.try_get("status_details")?),
+                extensions: r.try_get("status_extensions")?,
+                ordinal: r.try_get("ordinal")?,
+                invoice_number: r.try_get("invoice_number")?,
+                ksef_number: r.try_get("ksef_number")?,
+                acquisition_date: r.try_get("acquisition_date")?,
+                permanent_storage_date: r.try_get("permanent_storage_date")?,
             }),
             None => None,
         },
-        created_at: r.try_get(18)?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -122,7 +123,7 @@ impl Store {
     pub async fn insert_invoice(&self, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'sending', $6, $7, $7)
+             VALUES ($1, $2, $3, $4, $5, $8, $6, $7, $7)
              ON CONFLICT (session_id, invoice_hash) DO NOTHING",
         )
         .bind(&i.id)
@@ -132,6 +133,7 @@ impl Store {
         .bind(i.invoice_size)
         .bind(&i.payload)
         .bind(i.created_at)
+        .bind(DeliveryState::Sending.as_str())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -147,10 +149,11 @@ impl Store {
 
     /// Marks an invoice as a new attempt to send (after an earlier attempt failed).
     pub async fn retry_invoice_send(&self, id: &str, payload: &[u8], now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET state = 'sending', payload = $2, send_error = NULL, updated_at = $3 WHERE id = $1")
+        sqlx::query("UPDATE invoices SET state = $4, payload = $2, send_error = NULL, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(payload)
             .bind(now)
+            .bind(DeliveryState::Sending.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -159,11 +162,12 @@ impl Store {
     /// Records that KSeF accepted an invoice for processing, under `ksef_reference`; the payload is dropped.
     pub async fn mark_invoice_sent(&self, id: &str, ksef_reference: &str, now: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE invoices SET state = 'sent', ksef_reference = $2, payload = NULL, send_error = NULL, updated_at = $3 WHERE id = $1",
+            "UPDATE invoices SET state = $4, ksef_reference = $2, payload = NULL, send_error = NULL, updated_at = $3 WHERE id = $1",
         )
         .bind(id)
         .bind(ksef_reference)
         .bind(now)
+        .bind(DeliveryState::Sent.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -171,10 +175,11 @@ impl Store {
 
     /// Records that sending failed; the payload is kept so a retry can send it.
     pub async fn mark_invoice_send_failed(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET state = 'send_failed', send_error = $2, updated_at = $3 WHERE id = $1")
+        sqlx::query("UPDATE invoices SET state = $4, send_error = $2, updated_at = $3 WHERE id = $1")
             .bind(id)
             .bind(error)
             .bind(now)
+            .bind(DeliveryState::SendFailed.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -182,7 +187,7 @@ impl Store {
 
     /// Forgets an invoice KSeF refused outright (it never entered the session).
     pub async fn delete_refused_invoice(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state <> 'sent'").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state <> $2").bind(id).bind(DeliveryState::Sent.as_str()).execute(&self.pool).await?;
         Ok(())
     }
 

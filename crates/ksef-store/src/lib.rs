@@ -11,6 +11,7 @@ mod idempotency;
 mod invoices;
 mod queries;
 mod sessions;
+mod states;
 mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -26,6 +27,7 @@ pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
 pub use crate::queries::QueryRecord;
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
+pub use crate::states::{DeliveryState, KeyMode, SessionKind};
 pub use crate::tenants::{NewTenant, OfflineCertificateRecord, TenantRecord};
 
 /// Why a store operation failed.

@@ -2,6 +2,7 @@
 
 use sqlx::Row as _;
 
+use crate::states::{KeyMode, column};
 use crate::{Store, StoreError};
 
 /// A search as stored.
@@ -19,8 +20,8 @@ pub struct QueryRecord {
     pub range_from: i64,
     /// End of the range (µs), if given.
     pub range_to: Option<i64>,
-    /// `caller` or `gateway`.
-    pub key_mode: String,
+    /// Who holds the package's key.
+    pub key_mode: KeyMode,
     /// Gateway mode: the AES key, sealed.
     pub sealed_key: Option<Vec<u8>>,
     /// Gateway mode: the IV.
@@ -42,7 +43,7 @@ impl Store {
         .bind(&q.subject_type)
         .bind(q.range_from)
         .bind(q.range_to)
-        .bind(&q.key_mode)
+        .bind(q.key_mode.as_str())
         .bind(&q.sealed_key)
         .bind(&q.iv)
         .bind(q.created_at)
@@ -74,16 +75,16 @@ impl Store {
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(QueryRecord {
-            id: r.try_get(0)?,
-            tenant_id: r.try_get(1)?,
-            ksef_reference: r.try_get(2)?,
-            subject_type: r.try_get(3)?,
-            range_from: r.try_get(4)?,
-            range_to: r.try_get(5)?,
-            key_mode: r.try_get(6)?,
-            sealed_key: r.try_get(7)?,
-            iv: r.try_get(8)?,
-            created_at: r.try_get(9)?,
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            ksef_reference: r.try_get("ksef_reference")?,
+            subject_type: r.try_get("subject_type")?,
+            range_from: r.try_get("range_from")?,
+            range_to: r.try_get("range_to")?,
+            key_mode: column(&r, "key_mode", KeyMode::parse)?,
+            sealed_key: r.try_get("sealed_key")?,
+            iv: r.try_get("iv")?,
+            created_at: r.try_get("created_at")?,
         }))
     }
 }

@@ -2,6 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
+use crate::states::{KeyMode, SessionKind, column};
 use crate::{Store, StoreError, details_from_json, details_to_json};
 
 /// A session to record, before KSeF is asked to open it.
@@ -13,10 +14,10 @@ pub struct NewSession {
     pub tenant_id: String,
     /// `v2` or `v3`.
     pub invoice_version: String,
-    /// `online` or `batch`.
-    pub kind: String,
-    /// `caller` (the caller holds the key) or `gateway` (we do).
-    pub key_mode: String,
+    /// Online or batch.
+    pub kind: SessionKind,
+    /// Who holds the key.
+    pub key_mode: KeyMode,
     /// In gateway mode, the AES key sealed under the master key.
     pub sealed_key: Option<Vec<u8>>,
     /// In gateway mode, the IV.
@@ -36,10 +37,10 @@ pub struct SessionRecord {
     pub ksef_reference: Option<String>,
     /// `v2` or `v3`.
     pub invoice_version: String,
-    /// `online` or `batch`.
-    pub kind: String,
-    /// `caller` or `gateway`.
-    pub key_mode: String,
+    /// Online or batch.
+    pub kind: SessionKind,
+    /// Who holds the key.
+    pub key_mode: KeyMode,
     /// Gateway mode: the sealed AES key.
     pub sealed_key: Option<Vec<u8>>,
     /// Gateway mode: the IV.
@@ -75,30 +76,30 @@ const COLUMNS: &str = "id, tenant_id, ksef_reference, invoice_version, key_mode,
     status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
-    let code: Option<i64> = r.try_get(7)?;
+    let code: Option<i64> = r.try_get("status_code")?;
     Ok(SessionRecord {
-        id: r.try_get(0)?,
-        tenant_id: r.try_get(1)?,
-        ksef_reference: r.try_get(2)?,
-        invoice_version: r.try_get(3)?,
-        key_mode: r.try_get(4)?,
-        sealed_key: r.try_get(5)?,
-        iv: r.try_get(6)?,
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        ksef_reference: r.try_get("ksef_reference")?,
+        invoice_version: r.try_get("invoice_version")?,
+        key_mode: column(r, "key_mode", KeyMode::parse)?,
+        sealed_key: r.try_get("sealed_key")?,
+        iv: r.try_get("iv")?,
         status: match code {
             Some(code) => Some(SessionStatusUpdate {
                 code,
-                description: r.try_get::<Option<String>, _>(8)?.unwrap_or_default(),
-                details: details_from_json(r.try_get(9)?),
-                invoice_count: r.try_get(10)?,
-                successful_count: r.try_get(11)?,
-                failed_count: r.try_get(12)?,
+                description: r.try_get::<Option<String>, _>("status_description")?.unwrap_or_default(),
+                details: details_from_json(r.try_get("status_details")?),
+                invoice_count: r.try_get("invoice_count")?,
+                successful_count: r.try_get("successful_count")?,
+                failed_count: r.try_get("failed_count")?,
             }),
             None => None,
         },
-        created_at: r.try_get(13)?,
-        closed_at: r.try_get(14)?,
-        upo: r.try_get(15)?,
-        kind: r.try_get(16)?,
+        created_at: r.try_get("created_at")?,
+        closed_at: r.try_get("closed_at")?,
+        upo: r.try_get("upo")?,
+        kind: column(r, "kind", SessionKind::parse)?,
     })
 }
 
@@ -112,11 +113,11 @@ impl Store {
         .bind(&s.id)
         .bind(&s.tenant_id)
         .bind(&s.invoice_version)
-        .bind(&s.key_mode)
+        .bind(s.key_mode.as_str())
         .bind(&s.sealed_key)
         .bind(&s.iv)
         .bind(s.created_at)
-        .bind(&s.kind)
+        .bind(s.kind.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -36,11 +36,11 @@ pub struct TenantRecord {
 
 fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
     Ok(TenantRecord {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        nip: r.try_get(2)?,
-        ksef_token_sealed: r.try_get(3)?,
-        created_at: r.try_get(4)?,
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        nip: r.try_get("nip")?,
+        ksef_token_sealed: r.try_get("ksef_token_sealed")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
@@ -165,12 +165,12 @@ impl Store {
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(OfflineCertificateRecord {
-            tenant_id: r.try_get(0)?,
-            certificate: r.try_get(1)?,
-            private_key_sealed: r.try_get(2)?,
-            context_type: r.try_get(3)?,
-            context_value: r.try_get(4)?,
-            created_at: r.try_get(5)?,
+            tenant_id: r.try_get("tenant_id")?,
+            certificate: r.try_get("certificate")?,
+            private_key_sealed: r.try_get("private_key_sealed")?,
+            context_type: r.try_get("context_type")?,
+            context_value: r.try_get("context_value")?,
+            created_at: r.try_get("created_at")?,
         }))
     }
 }

@@ -1,7 +1,10 @@
 //! The store on every available engine (SQLite always; PostgreSQL when TEST_DATABASE_URL is set).
 
 use ksef_store::testing::fresh_stores;
-use ksef_store::{IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, NewInvoice, NewSession, NewTenant, OfflineCertificateRecord, SessionStatusUpdate, Store, StoredResponse};
+use ksef_store::{
+    DeliveryState, IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, KeyMode, NewInvoice, NewSession, NewTenant, OfflineCertificateRecord,
+    SessionKind, SessionStatusUpdate, Store, StoredResponse,
+};
 
 async fn tenant(store: &Store, id: &str) {
     let t = NewTenant { id: id.into(), name: format!("Tenant {id}"), nip: "5265877635".into(), ksef_token_sealed: vec![1, 2, 3], created_at: 1 };
@@ -13,8 +16,8 @@ async fn session(store: &Store, tenant_id: &str, id: &str) {
         id: id.into(),
         tenant_id: tenant_id.into(),
         invoice_version: "v3".into(),
-        kind: "online".into(),
-        key_mode: "gateway".into(),
+        kind: SessionKind::Online,
+        key_mode: KeyMode::Gateway,
         sealed_key: Some(vec![9; 60]),
         iv: Some(vec![0; 16]),
         created_at: 10,
@@ -126,7 +129,7 @@ async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
         store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
         store.mark_invoice_send_failed("i1", "KSeF unreachable", 21).await.unwrap();
         let failed = store.invoice("i1").await.unwrap().unwrap();
-        assert_eq!((failed.state.as_str(), failed.payload.is_some()), ("send_failed", true), "{engine}: the payload is kept for a retry");
+        assert_eq!((failed.state, failed.payload.is_some()), (DeliveryState::SendFailed, true), "{engine}: the payload is kept for a retry");
         store.retry_invoice_send("i1", &[7; 112], 22).await.unwrap();
         store.mark_invoice_sent("i1", "20260101-EE-0000000000-0000000000-00", 23).await.unwrap();
         let status = InvoiceStatusUpdate {
@@ -142,7 +145,7 @@ async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
         };
         store.update_invoice_status("i1", &status, 24).await.unwrap();
         let sent = store.invoice("i1").await.unwrap().unwrap();
-        assert_eq!((sent.state.as_str(), sent.payload, sent.send_error), ("sent", None, None), "{engine}");
+        assert_eq!((sent.state, sent.payload, sent.send_error), (DeliveryState::Sent, None, None), "{engine}");
         assert_eq!(sent.status, Some(status), "{engine}");
         store.delete_refused_invoice("i1").await.unwrap();
         assert!(store.invoice("i1").await.unwrap().is_some(), "{engine}: a sent invoice is never deleted");
@@ -178,7 +181,7 @@ async fn a_query_keeps_its_range_key_and_export_reference() {
             subject_type: "Subject2".into(),
             range_from: 1,
             range_to: None,
-            key_mode: "gateway".into(),
+            key_mode: KeyMode::Gateway,
             sealed_key: Some(vec![5; 60]),
             iv: Some(vec![0; 16]),
             created_at: 2,

@@ -11,4 +11,4 @@ pub mod qr;
 pub mod view;
 
 pub use crate::labels::Language;
-pub use crate::links::{Certificate, Environment, LinkError, VerificationCode};
+pub use crate::links::{Certificate, LinkError, VerificationCode};

@@ -4,29 +4,8 @@
 use chrono::NaiveDate;
 use ksef_core::crypto::{b64_decode, b64url, b64url_decode, sha256};
 use ksef_core::ids::{KsefNumber, Nip};
+use ksef_core::Environment;
 use ksef_core::offline::{OfflineKey, pem_or_der};
-
-/// The KSeF environment whose QR host links point to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    /// The test environment (TE).
-    Test,
-    /// The pre-production environment (DEMO).
-    Demo,
-    /// Production (PRD).
-    Production,
-}
-
-impl Environment {
-    /// The QR verification host's base URL.
-    pub fn qr_base(self) -> &'static str {
-        match self {
-            Environment::Test => "https://qr-test.ksef.mf.gov.pl",
-            Environment::Demo => "https://qr-demo.ksef.mf.gov.pl",
-            Environment::Production => "https://qr.ksef.mf.gov.pl",
-        }
-    }
-}
 
 /// Why a link could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
-use ksef_visualize::links::{self, Certificate, ContextType, Environment};
+use ksef_core::Environment;
+use ksef_visualize::links::{self, Certificate, ContextType};
 use ksef_visualize::view::{self, Options};
 use ksef_visualize::{Language, html, qr};
 

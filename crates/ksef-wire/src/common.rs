@@ -160,6 +160,21 @@ pub enum InvoicingMode {
     Offline,
 }
 
+impl InvoicingMode {
+    /// As written on the wire: `Online` or `Offline`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvoicingMode::Online => "Online",
+            InvoicingMode::Offline => "Offline",
+        }
+    }
+
+    /// Reads [`InvoicingMode::as_str`]'s form.
+    pub fn parse(text: &str) -> Option<InvoicingMode> {
+        [InvoicingMode::Online, InvoicingMode::Offline].into_iter().find(|m| m.as_str() == text)
+    }
+}
+
 /// Archive format of a batch package or an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub enum CompressionType {

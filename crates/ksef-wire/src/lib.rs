@@ -4,10 +4,12 @@
 //! Field names follow the official camelCase exactly. Optional fields are `Option`s that also accept an
 //! explicit JSON `null` (some clients send one for every unset field) and are omitted when we write `None`.
 //! Date-times are written in UTC with an explicit offset and read in any ISO-8601 form KSeF accepts.
+//! [`codes`] is the one catalogue of KSeF's exception and status codes with their descriptions.
 
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod codes;
 pub mod common;
 pub mod datetime;
 pub mod errors;

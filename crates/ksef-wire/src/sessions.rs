@@ -169,6 +169,21 @@ pub enum SessionType {
     Batch,
 }
 
+impl SessionType {
+    /// As written on the wire: `Online` or `Batch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionType::Online => "Online",
+            SessionType::Batch => "Batch",
+        }
+    }
+
+    /// Reads [`SessionType::as_str`]'s form.
+    pub fn parse(text: &str) -> Option<SessionType> {
+        [SessionType::Online, SessionType::Batch].into_iter().find(|t| t.as_str() == text)
+    }
+}
+
 /// The coarse state `GET /sessions` filters on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CommonSessionStatus {

@@ -52,7 +52,7 @@ async fn the_whole_online_flow_runs_through_the_client() {
     let downloaded = ctx.client().invoice(&access, &ksef).await.unwrap();
     assert_eq!(&downloaded.bytes[..], &xml[..]);
 
-    let listed = ctx.client().session_invoices(&access, &session.reference_number, false, 10, None).await.unwrap();
+    let listed = ctx.client().session_invoices_page(&access, &session.reference_number, false, 10, None).await.unwrap();
     assert_eq!(listed.invoices.len(), 1);
     let metadata = ctx.client().query_invoice_metadata(&access, &filters(), MetadataPage { descending: false, offset: 0, size: 10 }).await.unwrap();
     assert_eq!(metadata.invoices[0].ksef_number, ksef);

@@ -13,6 +13,7 @@ use ksef_wire::auth::{
     AuthenticationMethodInfo, AuthenticationOperationStatusResponse, AuthenticationTokenRefreshResponse,
     AuthenticationTokensResponse, InitTokenAuthenticationRequest,
 };
+use ksef_wire::codes::{ExceptionCode, auth};
 use ksef_wire::{ContextIdentifier, ContextIdentifierType, PublicKeyCertificate, TokenInfo, TokenPermission};
 use serde::{Deserialize, Serialize};
 
@@ -84,7 +85,7 @@ fn validate_context(context: &ContextIdentifier) -> Result<(), EmuError> {
 }
 
 fn unknown_key(id: &str) -> EmuError {
-    EmuError::code(21470, [format!("Klucz o identyfikatorze {id} nie jest wspierany.")])
+    EmuError::code(ExceptionCode::UnknownPublicKey, [format!("Klucz o identyfikatorze {id} nie jest wspierany.")])
 }
 
 /// `POST /v2/auth/ksef-token`: checks the challenge at once; the token's verdict goes into the status.
@@ -101,17 +102,17 @@ pub(crate) async fn ksef_token(
     }
     let encrypted = b64_decode(&req.encrypted_token)
         .map_err(|_| EmuError::validation(["Pole encryptedToken nie jest poprawnym Base64.".to_owned()]))?;
-    let timestamp_ms = state.db.use_challenge(&req.challenge).await?.ok_or_else(|| EmuError::code(21111, []))?;
+    let timestamp_ms = state.db.use_challenge(&req.challenge).await?.ok_or_else(|| EmuError::code(ExceptionCode::InvalidChallenge, []))?;
     if now.timestamp_millis() - timestamp_ms > CHALLENGE_LIFETIME_MINUTES * 60_000 {
-        return Err(EmuError::code(21111, ["Wyzwanie autoryzacyjne wygasło.".to_owned()]));
+        return Err(EmuError::code(ExceptionCode::InvalidChallenge, ["Wyzwanie autoryzacyjne wygasło.".to_owned()]));
     }
 
     let verdict = check_token(&state, &req.context_identifier, &encrypted, timestamp_ms).await?;
     let reference = ReferenceNumber::generate(ReferenceKind::Authentication, now.date_naive());
     let (status, token_reference, permissions) = match verdict {
-        Ok(token) => (StoredStatus::new(200, "Uwierzytelnianie zakończone sukcesem"), Some(token.reference_number), token.permissions),
+        Ok(token) => (StoredStatus::from(auth::SUCCEEDED), Some(token.reference_number), token.permissions),
         Err(detail) => (
-            StoredStatus::new(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu")
+            StoredStatus::from(auth::BAD_TOKEN)
                 .with_details(vec![detail.to_owned()]),
             None,
             Vec::new(),
@@ -176,7 +177,7 @@ async fn operation_for(state: &AppState, caller: &OperationCaller, reference: &s
         });
     }
     let op = state.db.auth_operation(reference).await?.ok_or_else(|| {
-        EmuError::code(21304, [format!("Operacja uwierzytelniania o numerze referencyjnym {reference} nie została znaleziona.")])
+        EmuError::code(ExceptionCode::Unauthenticated, [format!("Operacja uwierzytelniania o numerze referencyjnym {reference} nie została znaleziona.")])
     })?;
     if state.now() - op.started_at > Duration::days(AUTH_RETENTION_DAYS) {
         return Err(EmuError::Gone("Operacja wygasła i nie jest już dostępna.".to_owned()));
@@ -210,7 +211,7 @@ async fn token_still_active(state: &AppState, op: &crate::store::AuthOperation) 
     let Some(token_ref) = op.token_reference.as_deref() else { return Ok(()) };
     match state.db.token_by_reference(token_ref).await? {
         Some(t) if t.active => Ok(()),
-        _ => Err(EmuError::code(21301, ["Token KSeF został unieważniony.".to_owned()])),
+        _ => Err(EmuError::code(ExceptionCode::Unauthorized, ["Token KSeF został unieważniony.".to_owned()])),
     }
 }
 
@@ -234,9 +235,9 @@ pub(crate) async fn redeem(
 ) -> Result<Json<AuthenticationTokensResponse>, EmuError> {
     let reference = caller.auth_reference.clone();
     let op = operation_for(&state, &caller, &reference).await?;
-    if op.status.code != 200 {
+    if !auth::SUCCEEDED.is(op.status.code) {
         return Err(EmuError::code(
-            21301,
+            ExceptionCode::Unauthorized,
             [format!("Status uwierzytelniania ({}) nie pozwala na pobranie tokenów.", op.status.code)],
         ));
     }
@@ -244,7 +245,7 @@ pub(crate) async fn redeem(
     let now = state.now();
     let refresh_until = now + Duration::from_std(state.config.refresh_token_ttl).map_err(anyhow::Error::from)?;
     if !state.db.redeem(&reference, refresh_until).await? {
-        return Err(EmuError::code(21301, [format!("Tokeny dla operacji uwierzytelniania {reference} zostały już pobrane.")]));
+        return Err(EmuError::code(ExceptionCode::Unauthorized, [format!("Tokeny dla operacji uwierzytelniania {reference} zostały już pobrane.")]));
     }
     let refresh_claims = Claims::new(TokenType::RefreshToken, &reference, &context_of(&op)?, &op.permissions, now, refresh_until);
     Ok(Json(AuthenticationTokensResponse {
@@ -260,11 +261,11 @@ pub(crate) async fn refresh(
 ) -> Result<Json<AuthenticationTokenRefreshResponse>, EmuError> {
     let reference = caller.auth_reference;
     let op = state.db.auth_operation(&reference).await?.ok_or_else(|| {
-        EmuError::code(21304, [format!("Operacja uwierzytelniania o numerze referencyjnym {reference} nie została znaleziona.")])
+        EmuError::code(ExceptionCode::Unauthenticated, [format!("Operacja uwierzytelniania o numerze referencyjnym {reference} nie została znaleziona.")])
     })?;
-    if op.status.code != 200 || !op.redeemed {
+    if !auth::SUCCEEDED.is(op.status.code) || !op.redeemed {
         return Err(EmuError::code(
-            21301,
+            ExceptionCode::Unauthorized,
             [format!("Status uwierzytelniania ({}) nie pozwala na odświeżenie tokenu dostępowego.", op.status.code)],
         ));
     }

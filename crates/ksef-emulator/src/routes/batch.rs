@@ -1,5 +1,5 @@
 //! Batch sessions: open with the declared package, tokenless part uploads to pre-signed PUT URLs, and close,
-//! which hands the package to `crate::batch` for processing.
+//! which hands the package to the unpacking worker (`workers/unpack.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -8,42 +8,33 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::Duration;
 use futures_util::StreamExt as _;
 use ksef_core::crypto::padded_len;
 use ksef_core::ids::{ReferenceKind, ReferenceNumber};
-use ksef_wire::sessions::{OpenBatchSessionRequest, OpenBatchSessionResponse, PartUploadRequest};
+use ksef_wire::codes::{ExceptionCode, session};
+use ksef_wire::sessions::{OpenBatchSessionRequest, OpenBatchSessionResponse, PartUploadRequest, SessionType};
 
-use crate::batch::{MAX_PACKAGE_BYTES, MAX_PART_PLAIN_BYTES, MAX_PARTS, part_path};
 use crate::error::EmuError;
 use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
+use crate::files::{batch_part, discard_batch_parts};
+use crate::limits::{MAX_BATCH_PACKAGE_BYTES, MAX_BATCH_PART_BYTES, MAX_BATCH_PARTS, UPLOAD_WINDOW_PER_PART};
 use crate::presign::{Signature, verify};
-use crate::routes::sessions::{WRITE, check_hash, decode_encryption, session_not_found};
+use crate::routes::sessions::{WRITE, check_hash};
+use crate::session::{decode_encryption, is_upload_timed_out, session_not_found, upload_timed_out};
 use crate::state::AppState;
 use crate::store::{BatchPackage, NewSession, StoredStatus};
 use crate::verify::namespace_for;
 
-/// How long each declared part extends the upload window (KSeF: 20 minutes per part).
-const UPLOAD_WINDOW_PER_PART: Duration = Duration::minutes(20);
-
-/// The detail of a session cancelled because its parts and close did not arrive in time.
-const UPLOAD_TIMED_OUT: &str = "Przekroczono czas wysyłki";
-
-/// Status 440 for a session whose upload window closed.
-pub(crate) fn upload_timed_out() -> StoredStatus {
-    StoredStatus::new(440, "Sesja anulowana").with_details(vec![UPLOAD_TIMED_OUT.to_owned()])
-}
-
 fn part_size_error(detail: String) -> EmuError {
-    EmuError::code(21157, [detail])
+    EmuError::code(ExceptionCode::InvalidPartSize, [detail])
 }
 
 /// Checks the declared package; every finding of one kind is reported together.
 fn check_package(req: &OpenBatchSessionRequest) -> Result<(), EmuError> {
     let file = &req.batch_file;
-    if !(1..=MAX_PACKAGE_BYTES).contains(&file.file_size) {
+    if !(1..=MAX_BATCH_PACKAGE_BYTES as i64).contains(&file.file_size) {
         return Err(EmuError::validation([format!(
-            "batchFile.fileSize musi być z zakresu 1-{MAX_PACKAGE_BYTES}, podano {}.",
+            "batchFile.fileSize musi być z zakresu 1-{MAX_BATCH_PACKAGE_BYTES}, podano {}.",
             file.file_size
         )]));
     }
@@ -54,11 +45,11 @@ fn check_package(req: &OpenBatchSessionRequest) -> Result<(), EmuError> {
             "batchFile.fileParts musi zawierać co najmniej jedną część.".to_owned(),
         ]));
     }
-    if parts.len() > MAX_PARTS {
+    if parts.len() > MAX_BATCH_PARTS {
         return Err(EmuError::code(
-            21161,
+            ExceptionCode::TooManyParts,
             [format!(
-                "Zadeklarowano {} części; dozwolone jest najwyżej {MAX_PARTS}.",
+                "Zadeklarowano {} części; dozwolone jest najwyżej {MAX_BATCH_PARTS}.",
                 parts.len()
             )],
         ));
@@ -76,7 +67,7 @@ fn check_package(req: &OpenBatchSessionRequest) -> Result<(), EmuError> {
             &part.file_hash,
         )?;
     }
-    let max_encrypted = padded_len(MAX_PART_PLAIN_BYTES as usize) as i64;
+    let max_encrypted = padded_len(MAX_BATCH_PART_BYTES as usize) as i64;
     let wrong: Vec<String> = parts
         .iter()
         .filter_map(|p| {
@@ -96,7 +87,7 @@ fn check_package(req: &OpenBatchSessionRequest) -> Result<(), EmuError> {
         })
         .collect();
     if !wrong.is_empty() {
-        return Err(EmuError::code(21157, wrong));
+        return Err(EmuError::code(ExceptionCode::InvalidPartSize, wrong));
     }
     // Each part grows by 1 to 16 bytes of padding, so the parts must add up to the package plus that.
     let encrypted: i64 = parts.iter().map(|p| p.file_size).sum();
@@ -127,15 +118,15 @@ pub(crate) async fn open_batch(
     let now = state.now();
     let reference = ReferenceNumber::generate(ReferenceKind::BatchSession, now.date_naive());
     let status = match state.unwrap_session_key(&encrypted_key, &iv) {
-        Some(_) => StoredStatus::new(100, "Sesja wsadowa rozpoczęta"),
-        None => StoredStatus::new(415, "Błąd odszyfrowania dostarczonego klucza"),
+        Some(_) => StoredStatus::from(session::BATCH_OPEN),
+        None => StoredStatus::from(session::KEY_DECRYPTION_FAILED),
     };
     let parts = req.batch_file.file_parts.len();
     let valid_until = now + UPLOAD_WINDOW_PER_PART * parts as i32;
     let op = state.db.auth_operation(&caller.auth_reference).await?;
     let session = NewSession {
         reference_number: reference.to_string(),
-        kind: "Batch",
+        kind: SessionType::Batch,
         context_type: caller.context.kind.as_str().to_owned(),
         context_value: caller.context.value.clone(),
         auth_reference: caller.auth_reference.clone(),
@@ -206,7 +197,7 @@ pub(crate) async fn upload_part(
         .session_any(&session_ref)
         .await?
         .ok_or(EmuError::StorageNotFound)?;
-    if session.status.code != 100 || session.valid_until < state.now() {
+    if !session::BATCH_OPEN.is(session.status.code) || session.valid_until < state.now() {
         return Err(EmuError::StorageDenied(format!(
             "session status {} takes no uploads",
             session.status.code
@@ -220,12 +211,12 @@ pub(crate) async fn upload_part(
     if !package.parts.iter().any(|p| p.ordinal_number == ordinal) {
         return Err(EmuError::StorageNotFound);
     }
-    let path = part_path(&state, &session_ref, ordinal);
+    let path = batch_part(&state, &session_ref, ordinal);
     let dir = path
         .parent()
         .expect("a part lives in its session's directory")
         .to_owned();
-    let limit = padded_len(MAX_PART_PLAIN_BYTES as usize) as u64;
+    let limit = padded_len(MAX_BATCH_PART_BYTES as usize) as u64;
     let mut stream = body.into_data_stream();
     let file = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&dir)?;
@@ -260,7 +251,7 @@ pub(crate) async fn upload_part(
         .map_err(anyhow::Error::from)?;
     // The session may have been closed (and its package unpacked) while the part streamed in: then it is too
     // late, and the part must not reappear beside a finished package.
-    let still_open = state.db.session_any(&session_ref).await?.is_some_and(|s| s.status.code == 100);
+    let still_open = state.db.session_any(&session_ref).await?.is_some_and(|s| session::BATCH_OPEN.is(s.status.code));
     if !still_open {
         return Err(EmuError::StorageDenied("the session was closed during the upload".into()));
     }
@@ -287,23 +278,23 @@ pub(crate) async fn close_batch(
         .ok_or_else(|| session_not_found(&session_ref))?;
     let refuse = |code: i32| {
         EmuError::code(
-            21180,
+            ExceptionCode::SessionStatusForbids,
             [format!("Status sesji {code} uniemożliwia jej zamknięcie.")],
         )
     };
     let timed_out = || {
         EmuError::code(
-            21208,
+            ExceptionCode::UploadTimeout,
             ["Sesja anulowana, przekroczony czas wysyłki.".to_owned()],
         )
     };
-    if session.kind != "Batch" {
+    if session.kind != SessionType::Batch {
         return Err(refuse(session.status.code));
     }
-    if session.status.code == 440 && session.status.details.iter().any(|d| d == UPLOAD_TIMED_OUT) {
+    if is_upload_timed_out(&session.status) {
         return Err(timed_out());
     }
-    if session.status.code != 100 {
+    if !session::BATCH_OPEN.is(session.status.code) {
         return Err(refuse(session.status.code));
     }
     let now = state.now();
@@ -312,7 +303,7 @@ pub(crate) async fn close_batch(
             .db
             .close_session(&session_ref, &upload_timed_out(), now)
             .await?;
-        crate::batch::discard_parts(&state, &session_ref).await;
+        discard_batch_parts(&state, &session_ref).await;
         return Err(timed_out());
     }
     let package = state
@@ -322,11 +313,11 @@ pub(crate) async fn close_batch(
         .ok_or_else(|| session_not_found(&session_ref))?;
     for part in &package.parts {
         let n = part.ordinal_number;
-        let size = match tokio::fs::metadata(part_path(&state, &session_ref, n)).await {
+        let size = match tokio::fs::metadata(batch_part(&state, &session_ref, n)).await {
             Ok(meta) => meta.len() as i64,
             Err(_) => {
                 return Err(EmuError::code(
-                    21205,
+                    ExceptionCode::EmptyPackage,
                     [format!("Nie przesłano zadeklarowanej '{n}' części pliku.")],
                 ));
             }
@@ -341,7 +332,7 @@ pub(crate) async fn close_batch(
         .db
         .close_session(
             &session_ref,
-            &StoredStatus::new(150, "Trwa przetwarzanie"),
+            &session::PROCESSING.into(),
             now,
         )
         .await?

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::Duration;
 use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
+use ksef_wire::codes::{ExceptionCode, export};
 use ksef_wire::TokenPermission as P;
 use ksef_wire::invoices::{
     ExportInvoicesResponse, InvoiceExportRequest, InvoiceExportStatusResponse, InvoicePackage, InvoiceQueryFilters,
@@ -16,20 +16,11 @@ use serde::Deserialize;
 use crate::error::EmuError;
 use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
 use crate::query::{RangeError, matches, resolve};
-use crate::routes::sessions::{decode_encryption, xml_with_hash};
+use crate::limits::{EXPORT_RETENTION, MAX_EXPORT_INVOICES, MAX_RUNNING_EXPORTS, PART_URL_LIFETIME};
+use crate::routes::xml_with_hash;
+use crate::session::decode_encryption;
 use crate::state::AppState;
 use crate::store::QueryOrder;
-
-/// Most invoices a query or an export reaches for one set of filters.
-pub(crate) const RECORD_CAP: usize = 10_000;
-/// Most exports in progress per context.
-const MAX_RUNNING_EXPORTS: i64 = 10;
-/// How long an export's status is kept.
-pub(crate) const EXPORT_RETENTION_DAYS: i64 = 7;
-/// How long a finished package can be downloaded; after that its status is 210 until the status itself expires.
-pub(crate) const PACKAGE_LIFETIME_DAYS: i64 = 3;
-/// How long a part URL handed out in a status works.
-const PART_URL_MINUTES: i64 = 60;
 
 /// `GET /v2/invoices/ksef/{ksefNumber}`: the original bytes.
 pub(crate) async fn download(
@@ -46,7 +37,7 @@ pub(crate) async fn download(
         None => None,
     };
     let (content, hash) = found
-        .ok_or_else(|| EmuError::code(21164, [format!("Faktura o numerze KSeF {ksef_number} nie została znaleziona.")]))?;
+        .ok_or_else(|| EmuError::code(ExceptionCode::InvoiceNotFound, [format!("Faktura o numerze KSeF {ksef_number} nie została znaleziona.")]))?;
     Ok(xml_with_hash(content, hash))
 }
 
@@ -79,7 +70,7 @@ pub(crate) async fn query_metadata(
     }
     let q = resolve(&state, &caller.context.value, filters, order).await?.map_err(EmuError::from)?;
     let start = usize::try_from(page * size).unwrap_or(usize::MAX);
-    let limit = start.saturating_add(size as usize).min(RECORD_CAP);
+    let limit = start.saturating_add(size as usize).min(MAX_EXPORT_INVOICES);
     let mut found = Vec::new();
     state
         .db
@@ -91,7 +82,7 @@ pub(crate) async fn query_metadata(
         })
         .await?;
     let has_more = found.len() > limit;
-    let is_truncated = has_more && limit == RECORD_CAP;
+    let is_truncated = has_more && limit == MAX_EXPORT_INVOICES;
     let invoices = found.into_iter().take(limit).skip(start).collect();
     Ok(Json(QueryInvoicesMetadataResponse { has_more, is_truncated, permanent_storage_hwm_date: q.hwm, invoices }))
 }
@@ -114,7 +105,7 @@ pub(crate) async fn start_export(
     let context = (caller.context.kind.as_str(), caller.context.value.as_str());
     if !state.db.insert_export(reference.as_str(), context, &request, now, MAX_RUNNING_EXPORTS).await? {
         return Err(EmuError::code(
-            21182,
+            ExceptionCode::ExportLimit,
             [format!(
                 "Dla uwierzytelnionego podmiotu w bieżącym kontekście osiągnięto maksymalny limit {MAX_RUNNING_EXPORTS} równoczesnych eksportów faktur. Spróbuj ponownie później."
             )],
@@ -132,15 +123,15 @@ pub(crate) async fn export_status(
 ) -> Result<Json<InvoiceExportStatusResponse>, EmuError> {
     caller.require_any(&[P::InvoiceRead])?;
     reference(&export_ref)?;
-    let export = state.db.export(&export_ref, &caller.context.value).await?.ok_or_else(|| EmuError::code(21175, []))?;
+    let export = state.db.export(&export_ref, &caller.context.value).await?.ok_or_else(|| EmuError::code(ExceptionCode::QueryResultNotFound, []))?;
     let now = state.now();
-    if now - export.created_at > Duration::days(EXPORT_RETENTION_DAYS) {
+    if now - export.created_at > EXPORT_RETENTION {
         return Err(EmuError::Gone("Operacja wygasła i nie jest już dostępna.".to_owned()));
     }
     let expired = export.expires_at.is_some_and(|t| now > t);
     if expired {
         return Ok(Json(InvoiceExportStatusResponse {
-            status: ksef_wire::StatusInfo { code: 210, description: "Eksport wygasł i nie jest już dostępny do pobrania".into(), details: None },
+            status: ksef_wire::StatusInfo { code: export::EXPIRED.code, description: export::EXPIRED.description.into(), details: None },
             completed_date: export.completed_at,
             package_expiration_date: export.expires_at,
             package: None,
@@ -149,7 +140,7 @@ pub(crate) async fn export_status(
     let package = match export.package.as_deref() {
         Some(json) => {
             let mut package: InvoicePackage = serde_json::from_str(json).map_err(anyhow::Error::from)?;
-            let url_expiry = (now + Duration::minutes(PART_URL_MINUTES)).min(export.expires_at.unwrap_or(now));
+            let url_expiry = (now + PART_URL_LIFETIME).min(export.expires_at.unwrap_or(now));
             for part in &mut package.parts {
                 let path = format!("/storage/exports/{}/{}", export.reference_number, part.part_name);
                 part.url = state.presigned("GET", &path, url_expiry);

@@ -8,6 +8,8 @@ pub(crate) mod storage;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post, put};
 use tower_http::trace::TraceLayer;
 
@@ -57,4 +59,15 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// An XML body with `x-ms-meta-hash`, as KSeF serves UPOs and invoices.
+pub(crate) fn xml_with_hash(content: Vec<u8>, hash: String) -> Response {
+    let mut response = content.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/xml"));
+    if let Ok(v) = header::HeaderValue::from_str(&hash) {
+        headers.insert("x-ms-meta-hash", v);
+    }
+    response
 }

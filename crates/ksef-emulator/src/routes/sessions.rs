@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use ksef_core::crypto::{b64_decode, b64url, b64url_decode, decrypt_cbc_in_place, sha256_base64};
+use ksef_wire::codes::{ExceptionCode, invoice, session};
 use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
 use ksef_wire::TokenPermission as P;
 use ksef_wire::sessions::{
@@ -13,41 +14,23 @@ use ksef_wire::sessions::{
     SessionInvoiceStatusResponse, SessionInvoicesResponse, SessionStatusResponse, SessionType, SessionsQueryResponse,
     SessionsQueryResponseItem, UpoPageResponse, UpoResponse,
 };
-use ksef_wire::{EncryptionInfo, InvoiceStatusInfo, InvoicingMode};
+use ksef_wire::InvoiceStatusInfo;
 use serde::Deserialize;
 
 use crate::error::EmuError;
 use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
+use crate::limits::{MAX_INVOICE_BYTES, ONLINE_SESSION_LIFETIME};
+use crate::routes::xml_with_hash;
+use crate::session::{decode_encryption, session_not_found};
 use crate::state::{AppState, SendingSession};
 use crate::store::{InvoiceRow, NewInvoice, NewSession, SessionListFilter, SessionRow, StoredStatus};
 use crate::store::invoices::AddRefused;
 use crate::verify::namespace_for;
 
-/// Largest invoice KSeF accepts (with attachments; without them the limit is 1 MB).
-pub(crate) const MAX_INVOICE_BYTES: i64 = 3_000_000;
 /// Permissions that allow sending.
 pub(crate) const WRITE: &[P] = &[P::InvoiceWrite, P::EnforcementOperations];
 /// Permissions that allow reading session statuses.
 const READ_STATUS: &[P] = &[P::InvoiceWrite, P::Introspection, P::EnforcementOperations];
-
-pub(crate) fn session_not_found(reference: &str) -> EmuError {
-    EmuError::code(21173, [format!("Sesja o numerze referencyjnym {reference} nie została znaleziona.")])
-}
-
-/// Checks a wrapped key's form and the key id it names; the unwrap itself happens later.
-pub(crate) fn decode_encryption(state: &AppState, enc: &EncryptionInfo) -> Result<(Vec<u8>, Vec<u8>), EmuError> {
-    if let Some(id) = enc.public_key_id.as_deref().filter(|id| *id != state.keys.symmetric_key_encryption.public_key_id) {
-        return Err(EmuError::code(21470, [format!("Klucz o identyfikatorze {id} nie jest wspierany.")]));
-    }
-    let key = b64_decode(&enc.encrypted_symmetric_key)
-        .map_err(|_| EmuError::validation(["Pole encryptedSymmetricKey nie jest poprawnym Base64.".to_owned()]))?;
-    let iv = b64_decode(&enc.initialization_vector)
-        .map_err(|_| EmuError::validation(["Pole initializationVector nie jest poprawnym Base64.".to_owned()]))?;
-    if iv.len() != 16 {
-        return Err(EmuError::validation([format!("Wektor inicjujący musi mieć 16 bajtów, ma {}.", iv.len())]));
-    }
-    Ok((key, iv))
-}
 
 /// `POST /v2/sessions/online` → 201.
 pub(crate) async fn open_online(
@@ -65,16 +48,16 @@ pub(crate) async fn open_online(
     // A key that does not unwrap still opens the session, which then reports status 415, as KSeF does.
     let key = state.unwrap_session_key(&encrypted_key, &iv);
     let status = match key {
-        Some(_) => StoredStatus::new(100, "Sesja interaktywna otwarta"),
-        None => StoredStatus::new(415, "Błąd odszyfrowania dostarczonego klucza"),
+        Some(_) => StoredStatus::from(session::ONLINE_OPEN),
+        None => StoredStatus::from(session::KEY_DECRYPTION_FAILED),
     };
-    let valid_until = now + Duration::hours(12);
+    let valid_until = now + ONLINE_SESSION_LIFETIME;
     let op = state.db.auth_operation(&caller.auth_reference).await?;
     state
         .db
         .insert_session(&NewSession {
             reference_number: reference.to_string(),
-            kind: "Online",
+            kind: SessionType::Online,
             context_type: caller.context.kind.as_str().to_owned(),
             context_value: caller.context.value.clone(),
             auth_reference: caller.auth_reference.clone(),
@@ -102,11 +85,11 @@ pub(crate) fn check_hash(field: &str, value: &str) -> Result<(), EmuError> {
 }
 
 fn size_mismatch() -> EmuError {
-    EmuError::code(21402, ["Długość treści nie zgadza się z rozmiarem pliku.".to_owned()])
+    EmuError::code(ExceptionCode::InvalidFileSize, ["Długość treści nie zgadza się z rozmiarem pliku.".to_owned()])
 }
 
 fn hash_mismatch() -> EmuError {
-    EmuError::code(21403, ["Skrót treści nie zgadza się ze skrótem pliku.".to_owned()])
+    EmuError::code(ExceptionCode::InvalidFileHash, ["Skrót treści nie zgadza się ze skrótem pliku.".to_owned()])
 }
 
 /// `POST /v2/sessions/online/{ref}/invoices` → 202: checks sizes and hashes, decrypts, records, queues.
@@ -129,21 +112,26 @@ pub(crate) async fn send_invoice(
     if req.invoice_size < 1 || req.encrypted_invoice_size < 1 {
         return Err(EmuError::validation(["Rozmiary invoiceSize i encryptedInvoiceSize muszą być dodatnie.".to_owned()]));
     }
-    if req.invoice_size > MAX_INVOICE_BYTES {
+    if req.invoice_size > MAX_INVOICE_BYTES as i64 {
         return Err(EmuError::validation([format!("Rozmiar faktury przekracza dozwolone {MAX_INVOICE_BYTES} bajtów.")]));
     }
     let session =
         state.sending_session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
-    let refuse = |code: &str| EmuError::code(21180, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")]);
+    let refuse = |code: i32| {
+        EmuError::code(ExceptionCode::SessionStatusForbids, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")])
+    };
     if !session.online {
-        return Err(EmuError::code(21180, ["Do sesji wsadowej faktury przesyła się w paczce, nie pojedynczo.".to_owned()]));
+        return Err(EmuError::code(
+            ExceptionCode::SessionStatusForbids,
+            ["Do sesji wsadowej faktury przesyła się w paczce, nie pojedynczo.".to_owned()],
+        ));
     }
     if session.valid_until < state.now() {
         state.forget_session(&session_ref);
-        return Err(refuse("170"));
+        return Err(refuse(session::ONLINE_CLOSED.code));
     }
     // The status itself is checked when the invoice is recorded, in the same transaction.
-    let Some(key) = session.key.as_ref() else { return Err(refuse("415")) };
+    let Some(key) = session.key.as_ref() else { return Err(refuse(session::KEY_DECRYPTION_FAILED.code)) };
     let encrypted = b64_decode(&req.encrypted_invoice_content)
         .map_err(|_| EmuError::validation(["Pole encryptedInvoiceContent nie jest poprawnym Base64.".to_owned()]))?;
     if encrypted.len() as i64 != req.encrypted_invoice_size {
@@ -186,16 +174,14 @@ pub(crate) async fn send_invoice(
         Ok(_) => {}
         Err(AddRefused::Full) => {
             return Err(EmuError::code(
-                21155,
+                ExceptionCode::SessionInvoiceLimit,
                 [format!(
                     "Sesja o numerze referencyjnym {session_ref} osiągnęła dozwolony limit liczby faktur {}.",
                     state.config.max_invoices_per_session
                 )],
             ));
         }
-        Err(AddRefused::NotOpen(code)) => {
-            return Err(EmuError::code(21180, [format!("Status sesji {code} uniemożliwia wysyłkę faktur.")]));
-        }
+        Err(AddRefused::NotOpen(code)) => return Err(refuse(code)),
         Err(AddRefused::NoSession) => return Err(session_not_found(&session_ref)),
     }
     state.invoices_waiting.notify_one();
@@ -211,10 +197,10 @@ pub(crate) async fn close_online(
     caller.require_any(WRITE)?;
     reference(&session_ref)?;
     let session = state.db.session(&session_ref, &caller.context.value).await?.ok_or_else(|| session_not_found(&session_ref))?;
-    let closed = session.kind == "Online"
-        && state.db.close_session(&session_ref, &StoredStatus::new(170, "Sesja interaktywna zamknięta"), state.now()).await?;
+    let closed = session.kind == SessionType::Online
+        && state.db.close_session(&session_ref, &session::ONLINE_CLOSED.into(), state.now()).await?;
     if !closed {
-        return Err(EmuError::code(21180, [format!("Status sesji {} uniemożliwia jej zamknięcie.", session.status.code)]));
+        return Err(EmuError::code(ExceptionCode::SessionStatusForbids, [format!("Status sesji {} uniemożliwia jej zamknięcie.", session.status.code)]));
     }
     state.forget_session(&session_ref);
     state.invoices_waiting.notify_one();
@@ -248,9 +234,9 @@ pub(crate) async fn session_status(
     KsefPath(session_ref): KsefPath<String>,
 ) -> Result<Json<SessionStatusResponse>, EmuError> {
     let s = owned_session(&state, &caller, &session_ref).await?;
-    let open = s.status.code == 100;
+    let open = session::ONLINE_OPEN.is(s.status.code);
     // Pages are read after the status; show them only with the status that says they are complete.
-    let pages = if s.status.code == 200 { state.db.upo_page_references(&s.reference_number).await? } else { Vec::new() };
+    let pages = if session::ONLINE_PROCESSED.is(s.status.code) { state.db.upo_page_references(&s.reference_number).await? } else { Vec::new() };
     Ok(Json(SessionStatusResponse {
         status: s.status.to_wire(),
         date_created: s.created_at,
@@ -266,7 +252,7 @@ pub(crate) async fn session_status(
 
 /// The wire form of one invoice of a session.
 pub(crate) fn invoice_status(state: &AppState, row: InvoiceRow) -> SessionInvoiceStatusResponse {
-    let accepted = row.status.code == 200;
+    let accepted = invoice::ACCEPTED.is(row.status.code);
     let expires = state.now() + Duration::from_std(state.config.download_url_ttl).unwrap_or(Duration::hours(72));
     let upo_url = accepted.then(|| {
         state.presigned("GET", &format!("/storage/invoice-upo/{}/{}.xml", row.session_reference, row.reference_number), expires)
@@ -283,7 +269,7 @@ pub(crate) fn invoice_status(state: &AppState, row: InvoiceRow) -> SessionInvoic
         permanent_storage_date: row.permanent_storage_date,
         upo_download_url: upo_url,
         upo_download_url_expiration_date: accepted.then_some(expires),
-        invoicing_mode: Some(if row.invoicing_mode == "Offline" { InvoicingMode::Offline } else { InvoicingMode::Online }),
+        invoicing_mode: Some(row.invoicing_mode),
         status: InvoiceStatusInfo {
             code: row.status.code,
             description: row.status.description,
@@ -310,7 +296,7 @@ fn page_size(q: &PageQuery) -> Result<i64, EmuError> {
 /// Reads `x-continuation-token`: our tokens are base64url of `o{ordinal}` (sessions lists use `s{offset}`).
 pub(crate) fn continuation(headers: &HeaderMap, prefix: char) -> Result<i64, EmuError> {
     let Some(value) = headers.get("x-continuation-token") else { return Ok(0) };
-    let bad = || EmuError::code(21418, []);
+    let bad = || EmuError::code(ExceptionCode::InvalidContinuationToken, []);
     let text = value.to_str().map_err(|_| bad())?;
     let decoded = b64url_decode(text.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
@@ -331,7 +317,7 @@ async fn invoice_page(
 ) -> Result<Json<SessionInvoicesResponse>, EmuError> {
     let s = owned_session(&state, &caller, &session_ref).await?;
     let size = page_size(&query)?;
-    let after = i32::try_from(continuation(&headers, 'o')?).map_err(|_| EmuError::code(21418, []))?;
+    let after = i32::try_from(continuation(&headers, 'o')?).map_err(|_| EmuError::code(ExceptionCode::InvalidContinuationToken, []))?;
     let mut rows = state.db.session_invoices(&s.reference_number, after, size + 1, failed_only).await?;
     let more = rows.len() as i64 > size;
     rows.truncate(size as usize);
@@ -380,17 +366,6 @@ pub(crate) async fn session_invoice(
     Ok(Json(invoice_status(&state, row)))
 }
 
-/// An XML body with `x-ms-meta-hash`, as KSeF serves UPOs and invoices.
-pub(crate) fn xml_with_hash(content: Vec<u8>, hash: String) -> Response {
-    let mut response = content.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/xml"));
-    if let Ok(v) = header::HeaderValue::from_str(&hash) {
-        headers.insert("x-ms-meta-hash", v);
-    }
-    response
-}
-
 /// `GET /v2/sessions/{ref}/upo/{upoRef}`.
 pub(crate) async fn session_upo(
     State(state): State<AppState>,
@@ -400,16 +375,16 @@ pub(crate) async fn session_upo(
     let s = owned_session(&state, &caller, &session_ref).await?;
     reference(&upo_ref)?;
     let (content, hash) = state.db.upo_page(&s.reference_number, &upo_ref).await?.ok_or_else(|| {
-        EmuError::code(21178, [format!("UPO o numerze referencyjnym {upo_ref} dla sesji {session_ref} nie zostało znalezione.")])
+        EmuError::code(ExceptionCode::UpoNotFound, [format!("UPO o numerze referencyjnym {upo_ref} dla sesji {session_ref} nie zostało znalezione.")])
     })?;
     Ok(xml_with_hash(content, hash))
 }
 
 fn invoice_upo_response(state: &AppState, session: &SessionRow, row: Option<InvoiceRow>, what: String) -> Result<Response, EmuError> {
-    let row = row.filter(|r| r.status.code == 200).ok_or_else(|| {
-        EmuError::code(21178, [format!("UPO {what} i numerze referencyjnym sesji {} nie zostało znalezione.", session.reference_number)])
+    let row = row.filter(|r| invoice::ACCEPTED.is(r.status.code)).ok_or_else(|| {
+        EmuError::code(ExceptionCode::UpoNotFound, [format!("UPO {what} i numerze referencyjnym sesji {} nie zostało znalezione.", session.reference_number)])
     })?;
-    let xml = crate::processing::invoice_upo(state, session, &row);
+    let xml = crate::upo::invoice_upo(state, session, &row);
     let hash = sha256_base64(&xml);
     Ok(xml_with_hash(xml, hash))
 }
@@ -455,11 +430,12 @@ pub(crate) struct SessionsQuery {
 }
 
 fn common_status_codes(status: CommonSessionStatus) -> Vec<i32> {
+    use ksef_wire::codes::session as s;
     match status {
-        CommonSessionStatus::InProgress => vec![100, 150, 170],
-        CommonSessionStatus::Succeeded => vec![200],
-        CommonSessionStatus::Failed => vec![405, 415, 420, 430, 435, 445, 500],
-        CommonSessionStatus::Cancelled => vec![440],
+        CommonSessionStatus::InProgress => vec![s::ONLINE_OPEN.code, s::PROCESSING.code, s::ONLINE_CLOSED.code],
+        CommonSessionStatus::Succeeded => vec![s::ONLINE_PROCESSED.code],
+        CommonSessionStatus::Failed => s::FAILED_CODES.to_vec(),
+        CommonSessionStatus::Cancelled => vec![s::CANCELLED.code],
     }
 }
 
@@ -481,7 +457,7 @@ pub(crate) async fn list_sessions(
     let size = page_size(&PageQuery { page_size: q.page_size })?;
     let offset = continuation(&headers, 's')?;
     let filter = SessionListFilter {
-        kind: if kind == SessionType::Online { "Online" } else { "Batch" }.to_owned(),
+        kind,
         reference_number: q.reference_number.clone(),
         created_from: query_date("dateCreatedFrom", q.date_created_from.as_ref())?,
         created_to: query_date("dateCreatedTo", q.date_created_to.as_ref())?,
@@ -499,7 +475,7 @@ pub(crate) async fn list_sessions(
         sessions: rows
             .into_iter()
             .map(|s| SessionsQueryResponseItem {
-                valid_until: (s.status.code == 100).then_some(s.valid_until),
+                valid_until: session::ONLINE_OPEN.is(s.status.code).then_some(s.valid_until),
                 reference_number: s.reference_number,
                 status: s.status.to_wire(),
                 date_created: s.created_at,

@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use ksef_core::crypto::sha256_base64;
+use ksef_wire::codes::invoice;
 use ksef_wire::invoices::InvoicePackage;
 
 use crate::error::EmuError;
 use crate::extract::{KsefPath, KsefQuery};
 use crate::presign::{Signature, verify};
-use crate::routes::sessions::xml_with_hash;
+use crate::routes::xml_with_hash;
 use crate::state::AppState;
 
 fn check(state: &AppState, path: &str, signature: &Signature) -> Result<(), EmuError> {
@@ -39,8 +40,8 @@ pub(crate) async fn invoice_upo(
     check(&state, &format!("/storage/invoice-upo/{session}/{file}"), &signature)?;
     let invoice_ref = file.strip_suffix(".xml").ok_or(EmuError::StorageNotFound)?;
     let session_row = state.db.session_any(&session).await?.ok_or(EmuError::StorageNotFound)?;
-    let row = state.db.invoice(&session, invoice_ref).await?.filter(|r| r.status.code == 200).ok_or(EmuError::StorageNotFound)?;
-    let xml = crate::processing::invoice_upo(&state, &session_row, &row);
+    let row = state.db.invoice(&session, invoice_ref).await?.filter(|r| invoice::ACCEPTED.is(r.status.code)).ok_or(EmuError::StorageNotFound)?;
+    let xml = crate::upo::invoice_upo(&state, &session_row, &row);
     let hash = sha256_base64(&xml);
     Ok(xml_with_hash(xml, hash))
 }
@@ -59,7 +60,7 @@ pub(crate) async fn export_part(
         .and_then(|json| serde_json::from_str(json).ok())
         .ok_or(EmuError::StorageNotFound)?;
     let part = package.parts.iter().find(|p| p.part_name == part_name).ok_or(EmuError::StorageNotFound)?;
-    let path = crate::export::part_path(&state, &reference, &part_name).ok_or(EmuError::StorageNotFound)?;
+    let path = crate::files::export_part(&state, &reference, &part_name).ok_or(EmuError::StorageNotFound)?;
     let file = tokio::fs::File::open(&path).await.map_err(|_| EmuError::StorageNotFound)?;
     let mut response = Response::new(Body::from_stream(tokio_util::io::ReaderStream::new(file)));
     let headers = response.headers_mut();

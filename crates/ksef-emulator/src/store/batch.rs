@@ -118,7 +118,7 @@ impl Unpacking {
                 self.failed += 1;
                 status.clone()
             }
-            None => StoredStatus::new(STAGED, "Rozpakowywanie paczki"),
+            None => StoredStatus { code: STAGED, description: "Rozpakowywanie paczki".to_owned(), details: Vec::new() },
         };
         let tx = match self.tx.as_mut() {
             Some(tx) => tx,

@@ -1,12 +1,16 @@
-//! Invoices: recording sends, the processing outcome, lookups, and metadata queries by party role.
+//! Invoices: recording sends, the processing outcome (with duplicate detection) and lookups.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt as _;
 use sqlx::{AssertSqlSafe, Row as _};
 use sqlx::sqlite::SqliteRow;
 
+use ksef_wire::InvoicingMode;
+use ksef_wire::codes::{invoice, session};
+use ksef_wire::sessions::SessionType;
+
+use super::metadata::PartyRole;
 use super::{Db, StoredStatus, parse_details};
 use crate::clock::{from_micros, to_micros};
 
@@ -46,29 +50,9 @@ pub(crate) struct PendingInvoice {
     pub(crate) invoicing_date: DateTime<Utc>,
     pub(crate) offline_requested: bool,
     pub(crate) hash_of_corrected: Option<String>,
-    pub(crate) session_kind: String,
+    pub(crate) session_kind: SessionType,
     pub(crate) context_value: String,
     pub(crate) form: ksef_wire::FormCode,
-}
-
-/// A role a context can have on an invoice, as `invoice_parties` records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PartyRole {
-    Subject1,
-    Subject2,
-    Subject3,
-    SubjectAuthorized,
-}
-
-impl PartyRole {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            PartyRole::Subject1 => "Subject1",
-            PartyRole::Subject2 => "Subject2",
-            PartyRole::Subject3 => "Subject3",
-            PartyRole::SubjectAuthorized => "SubjectAuthorized",
-        }
-    }
 }
 
 /// The result of processing one invoice.
@@ -79,7 +63,7 @@ pub(crate) enum InvoiceOutcome {
         ksef_number: String,
         acquisition_date: DateTime<Utc>,
         permanent_storage_date: DateTime<Utc>,
-        invoicing_mode: &'static str,
+        invoicing_mode: InvoicingMode,
         seller_nip: String,
         invoice_kind: String,
         invoice_number: String,
@@ -89,7 +73,7 @@ pub(crate) enum InvoiceOutcome {
         parties: Vec<(PartyRole, String)>,
     },
     /// Refused with this status.
-    Failed { status: StoredStatus, invoice_number: Option<String>, invoicing_mode: &'static str },
+    Failed { status: StoredStatus, invoice_number: Option<String>, invoicing_mode: InvoicingMode },
 }
 
 /// One processed invoice.
@@ -116,7 +100,7 @@ pub(crate) struct InvoiceRow {
     pub(crate) invoice_number: Option<String>,
     pub(crate) seller_nip: Option<String>,
     pub(crate) issue_date: Option<String>,
-    pub(crate) invoicing_mode: String,
+    pub(crate) invoicing_mode: InvoicingMode,
     pub(crate) file_name: Option<String>,
 }
 
@@ -126,40 +110,22 @@ const INVOICE_COLUMNS: &str = "reference_number, session_reference, ordinal, inv
 
 fn invoice_from_row(r: &SqliteRow) -> InvoiceRow {
     InvoiceRow {
-        reference_number: r.get(0),
-        session_reference: r.get(1),
-        ordinal: r.get(2),
-        invoice_hash: r.get(3),
-        status: StoredStatus { code: r.get(4), description: r.get(5), details: parse_details(r.get::<Option<&str>, _>(6)) },
-        extensions: r.get::<Option<&str>, _>(7).and_then(|j| serde_json::from_str(j).ok()),
-        invoicing_date: from_micros(r.get(8)),
-        acquisition_date: r.get::<Option<i64>, _>(9).map(from_micros),
-        permanent_storage_date: r.get::<Option<i64>, _>(10).map(from_micros),
-        ksef_number: r.get(11),
-        invoice_number: r.get(12),
-        seller_nip: r.get(13),
-        issue_date: r.get(14),
-        invoicing_mode: r.get(15),
-        file_name: r.get(16),
+        reference_number: r.get("reference_number"),
+        session_reference: r.get("session_reference"),
+        ordinal: r.get("ordinal"),
+        invoice_hash: r.get("invoice_hash"),
+        status: StoredStatus { code: r.get("status_code"), description: r.get("status_description"), details: parse_details(r.get::<Option<&str>, _>("status_details")) },
+        extensions: r.get::<Option<&str>, _>("status_extensions").and_then(|j| serde_json::from_str(j).ok()),
+        invoicing_date: from_micros(r.get("invoicing_date")),
+        acquisition_date: r.get::<Option<i64>, _>("acquisition_date").map(from_micros),
+        permanent_storage_date: r.get::<Option<i64>, _>("permanent_storage_date").map(from_micros),
+        ksef_number: r.get("ksef_number"),
+        invoice_number: r.get("invoice_number"),
+        seller_nip: r.get("seller_nip"),
+        issue_date: r.get("issue_date"),
+        invoicing_mode: InvoicingMode::parse(r.get("invoicing_mode")).unwrap_or(InvoicingMode::Online),
+        file_name: r.get("file_name"),
     }
-}
-
-/// Which date a metadata query orders and filters by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum QueryOrder {
-    Asc,
-    Desc,
-}
-
-/// The part of a metadata query the database answers; the remaining filters apply to the metadata.
-#[derive(Debug, Clone)]
-pub(crate) struct MetadataQuery {
-    pub(crate) role: PartyRole,
-    pub(crate) identifier: String,
-    pub(crate) date_type: ksef_wire::invoices::InvoiceQueryDateType,
-    pub(crate) from: DateTime<Utc>,
-    pub(crate) to: DateTime<Utc>,
-    pub(crate) order: QueryOrder,
 }
 
 impl Db {
@@ -200,16 +166,16 @@ impl Db {
         Ok(rows
             .iter()
             .map(|r| PendingInvoice {
-                reference_number: r.get(0),
-                session_reference: r.get(1),
-                content: r.get(2),
-                invoice_hash: r.get(3),
-                invoicing_date: from_micros(r.get(4)),
-                offline_requested: r.get::<i64, _>(5) != 0,
-                hash_of_corrected: r.get(6),
-                session_kind: r.get(7),
-                context_value: r.get(8),
-                form: ksef_wire::FormCode { system_code: r.get(9), schema_version: r.get(10), value: r.get(11) },
+                reference_number: r.get("reference_number"),
+                session_reference: r.get("session_reference"),
+                content: r.get("content"),
+                invoice_hash: r.get("invoice_hash"),
+                invoicing_date: from_micros(r.get("invoicing_date")),
+                offline_requested: r.get::<i64, _>("offline_requested") != 0,
+                hash_of_corrected: r.get("hash_of_corrected"),
+                session_kind: SessionType::parse(r.get("kind")).unwrap_or(SessionType::Online),
+                context_value: r.get("context_value"),
+                form: ksef_wire::FormCode { system_code: r.get("system_code"), schema_version: r.get("schema_version"), value: r.get("form_value") },
             })
             .collect())
     }
@@ -233,12 +199,12 @@ impl Db {
                     match original {
                         None => item.outcome,
                         Some(row) => {
-                            let (ksef, session): (String, String) = (row.get(0), row.get(1));
+                            let (ksef, session): (String, String) = (row.get("ksef_number"), row.get("session_reference"));
                             let extensions = BTreeMap::from([
-                                ("originalKsefNumber".to_owned(), ksef.clone()),
-                                ("originalSessionReferenceNumber".to_owned(), session.clone()),
+                                (invoice::ORIGINAL_KSEF_NUMBER.to_owned(), ksef.clone()),
+                                (invoice::ORIGINAL_SESSION_REFERENCE.to_owned(), session.clone()),
                             ]);
-                            let status = StoredStatus::new(440, "Duplikat faktury").with_details(vec![format!(
+                            let status = StoredStatus::from(invoice::DUPLICATE).with_details(vec![format!(
                                 "Duplikat faktury. Faktura o numerze KSeF: {ksef} została już prawidłowo przesłana do systemu w sesji: {session}"
                             )]);
                             sqlx::query("UPDATE invoices SET status_extensions = $2 WHERE reference_number = $1")
@@ -268,7 +234,7 @@ impl Db {
                     parties,
                 } => {
                     let updated = sqlx::query(
-                        "UPDATE invoices SET status_code = 200, status_description = 'Sukces', ksef_number = $2,
+                        "UPDATE invoices SET status_code = $11, status_description = $12, ksef_number = $2,
                             acquisition_date = $3, permanent_storage_date = $4, invoicing_mode = $5, seller_nip = $6,
                             invoice_kind = $7, invoice_number = $8, issue_date = $9, metadata = $10
                          WHERE reference_number = $1 AND status_code = 100",
@@ -277,12 +243,14 @@ impl Db {
                     .bind(&ksef_number)
                     .bind(to_micros(acquisition_date))
                     .bind(to_micros(permanent_storage_date))
-                    .bind(invoicing_mode)
+                    .bind(invoicing_mode.as_str())
                     .bind(&seller_nip)
                     .bind(&invoice_kind)
                     .bind(&invoice_number)
                     .bind(&issue_date)
                     .bind(&metadata)
+                    .bind(invoice::ACCEPTED.code)
+                    .bind(invoice::ACCEPTED.description)
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
@@ -310,7 +278,7 @@ impl Db {
                     .bind(&status.description)
                     .bind(status.details_json())
                     .bind(invoice_number)
-                    .bind(invoicing_mode)
+                    .bind(invoicing_mode.as_str())
                     .execute(&mut *tx)
                     .await?
                     .rows_affected()
@@ -386,7 +354,7 @@ impl Db {
         .bind(context_value)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row.map(|r| (r.get("content"), r.get("invoice_hash"))))
     }
 
     /// The content of an accepted invoice, by KSeF number, for export packages.
@@ -398,60 +366,6 @@ impl Db {
             .map(Option::flatten)
     }
 
-    /// Streams the metadata of invoices matching `query`'s role and date range, in date order, and keeps those
-    /// `keep` accepts until `keep` has seen `max` of them (it is then told to stop by returning `false`).
-    pub(crate) async fn scan_metadata(
-        &self,
-        query: &MetadataQuery,
-        mut keep: impl FnMut(ksef_wire::invoices::InvoiceMetadata) -> bool,
-    ) -> Result<(), sqlx::Error> {
-        use ksef_wire::invoices::InvoiceQueryDateType as D;
-        let (column, from, to) = match query.date_type {
-            D::Issue => {
-                let day = |t| ksef_wire::datetime::to_warsaw(t).date_naive().to_string();
-                ("i.issue_date", day(query.from), day(query.to))
-            }
-            D::Invoicing => ("i.invoicing_date", to_micros(query.from).to_string(), to_micros(query.to).to_string()),
-            D::PermanentStorage => {
-                ("i.permanent_storage_date", to_micros(query.from).to_string(), to_micros(query.to).to_string())
-            }
-        };
-        // Issue dates are stored as ISO text, the others as integers; compare each in its own type.
-        let (lo, hi) = match query.date_type {
-            D::Issue => ("$3", "$4"),
-            D::Invoicing | D::PermanentStorage => ("CAST($3 AS INTEGER)", "CAST($4 AS INTEGER)"),
-        };
-        let order = if query.order == QueryOrder::Asc { "ASC" } else { "DESC" };
-        let sql = format!(
-            "SELECT i.metadata FROM invoice_parties p JOIN invoices i ON i.reference_number = p.invoice_reference
-             WHERE p.subject_type = $1 AND p.identifier = $2 AND i.status_code = 200 AND {column} >= {lo} AND {column} <= {hi}
-             ORDER BY {column} {order}, i.ksef_number {order}"
-        );
-        let mut rows = sqlx::query(AssertSqlSafe(sql)).bind(query.role.as_str()).bind(&query.identifier).bind(from).bind(to).fetch(&self.pool);
-        while let Some(row) = rows.try_next().await? {
-            let json: String = row.get(0);
-            // One unreadable row must not take every query over its range down with it.
-            let metadata = match serde_json::from_str(&json) {
-                Ok(m) => m,
-                Err(err) => {
-                    tracing::error!(error = %err, "skipping invoice metadata that cannot be read");
-                    continue;
-                }
-            };
-            if !keep(metadata) {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// The earliest receipt time of an invoice still being processed: nothing stored later can predate it.
-    pub(crate) async fn earliest_pending_invoicing_date(&self) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-        let us: Option<i64> = sqlx::query_scalar("SELECT MIN(invoicing_date) FROM invoices WHERE status_code = 100")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(us.map(from_micros))
-    }
 }
 
 async fn add_one(
@@ -475,11 +389,11 @@ async fn add_one(
             .await?;
         return Ok(Err(match status {
             None => AddRefused::NoSession,
-            Some(100) => AddRefused::Full,
+            Some(code) if session::ONLINE_OPEN.is(code) => AddRefused::Full,
             Some(code) => AddRefused::NotOpen(code),
         }));
     };
-    insert_invoice(conn, invoice, ordinal, &StoredStatus::new(100, "Faktura przyjęta do dalszego przetwarzania")).await?;
+    insert_invoice(conn, invoice, ordinal, &invoice::RECEIVED.into()).await?;
     Ok(Ok(ordinal))
 }
 
@@ -506,7 +420,7 @@ pub(super) async fn insert_invoice(
     .bind(&status.description)
     .bind(status.details_json())
     .bind(to_micros(invoice.invoicing_date))
-    .bind(if invoice.offline_requested { "Offline" } else { "Online" })
+    .bind(if invoice.offline_requested { InvoicingMode::Offline } else { InvoicingMode::Online }.as_str())
     .bind(invoice.offline_requested)
     .bind(&invoice.hash_of_corrected)
     .bind(&invoice.file_name)

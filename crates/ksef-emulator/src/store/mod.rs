@@ -5,6 +5,7 @@ mod auth;
 mod batch;
 mod exports;
 pub(crate) mod invoices;
+mod metadata;
 mod sessions;
 
 use std::path::Path;
@@ -13,12 +14,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use ksef_wire::codes::Status;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub(crate) use auth::{AuthOperation, NewAuthOperation, TokenRecord};
 pub(crate) use batch::BatchPackage;
 pub(crate) use exports::ExportRow;
-pub(crate) use invoices::{InvoiceRow, MetadataQuery, NewInvoice, PartyRole, QueryOrder};
+pub(crate) use invoices::{InvoiceRow, NewInvoice};
+pub(crate) use metadata::{MetadataQuery, PartyRole, QueryOrder};
 pub(crate) use sessions::{NewSession, SessionListFilter, SessionRow};
 
 /// A handle to the database; cheap to clone.
@@ -35,10 +38,13 @@ pub(crate) struct StoredStatus {
     pub(crate) details: Vec<String>,
 }
 
-impl StoredStatus {
-    pub(crate) fn new(code: i32, description: &str) -> StoredStatus {
-        StoredStatus { code, description: description.to_owned(), details: Vec::new() }
+impl From<Status> for StoredStatus {
+    fn from(status: Status) -> StoredStatus {
+        StoredStatus { code: status.code, description: status.description.to_owned(), details: Vec::new() }
     }
+}
+
+impl StoredStatus {
 
     pub(crate) fn with_details(mut self, details: Vec<String>) -> StoredStatus {
         self.details = details;

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row as _};
 use sqlx::sqlite::SqliteRow;
 
+use ksef_wire::sessions::SessionType;
+
 use super::{Db, StoredStatus, parse_details};
 use crate::clock::{from_micros, to_micros};
 
@@ -11,7 +13,7 @@ use crate::clock::{from_micros, to_micros};
 #[derive(Debug, Clone)]
 pub(crate) struct NewSession {
     pub(crate) reference_number: String,
-    pub(crate) kind: &'static str,
+    pub(crate) kind: SessionType,
     pub(crate) context_type: String,
     pub(crate) context_value: String,
     pub(crate) auth_reference: String,
@@ -28,7 +30,7 @@ pub(crate) struct NewSession {
 #[derive(Debug, Clone)]
 pub(crate) struct SessionRow {
     pub(crate) reference_number: String,
-    pub(crate) kind: String,
+    pub(crate) kind: SessionType,
     pub(crate) context_type: String,
     pub(crate) context_value: String,
     pub(crate) token_reference: Option<String>,
@@ -45,9 +47,9 @@ pub(crate) struct SessionRow {
 }
 
 /// Filters of `GET /sessions`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct SessionListFilter {
-    pub(crate) kind: String,
+    pub(crate) kind: SessionType,
     pub(crate) reference_number: Option<String>,
     pub(crate) created_from: Option<DateTime<Utc>>,
     pub(crate) created_to: Option<DateTime<Utc>>,
@@ -65,21 +67,21 @@ pub(super) const SESSION_COLUMNS: &str = "reference_number, kind, context_type, 
 
 pub(super) fn session_from_row(r: &SqliteRow) -> SessionRow {
     SessionRow {
-        reference_number: r.get(0),
-        kind: r.get(1),
-        context_type: r.get(2),
-        context_value: r.get(3),
-        token_reference: r.get(4),
-        form: ksef_wire::FormCode { system_code: r.get(5), schema_version: r.get(6), value: r.get(7) },
-        encrypted_key: r.get(8),
-        iv: r.get(9),
-        status: StoredStatus { code: r.get(10), description: r.get(11), details: parse_details(r.get::<Option<&str>, _>(12)) },
-        created_at: from_micros(r.get(13)),
-        updated_at: from_micros(r.get(14)),
-        valid_until: from_micros(r.get(15)),
-        invoice_count: r.get(16),
-        successful_count: r.get(17),
-        failed_count: r.get(18),
+        reference_number: r.get("reference_number"),
+        kind: SessionType::parse(r.get("kind")).unwrap_or(SessionType::Online),
+        context_type: r.get("context_type"),
+        context_value: r.get("context_value"),
+        token_reference: r.get("token_reference"),
+        form: ksef_wire::FormCode { system_code: r.get("system_code"), schema_version: r.get("schema_version"), value: r.get("form_value") },
+        encrypted_key: r.get("encrypted_key"),
+        iv: r.get("iv"),
+        status: StoredStatus { code: r.get("status_code"), description: r.get("status_description"), details: parse_details(r.get::<Option<&str>, _>("status_details")) },
+        created_at: from_micros(r.get("created_at")),
+        updated_at: from_micros(r.get("updated_at")),
+        valid_until: from_micros(r.get("valid_until")),
+        invoice_count: r.get("invoice_count"),
+        successful_count: r.get("successful_count"),
+        failed_count: r.get("failed_count"),
     }
 }
 
@@ -127,7 +129,7 @@ impl Db {
     /// Closes every open session of `kind` whose time is up; their references.
     pub(crate) async fn close_expired_sessions(
         &self,
-        kind: &str,
+        kind: SessionType,
         status: &StoredStatus,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, sqlx::Error> {
@@ -135,7 +137,7 @@ impl Db {
             "UPDATE sessions SET status_code = $2, status_description = $3, status_details = $4, closed_at = $5, updated_at = $5
              WHERE kind = $1 AND status_code = 100 AND valid_until < $5 RETURNING reference_number",
         )
-        .bind(kind)
+        .bind(kind.as_str())
         .bind(status.code)
         .bind(&status.description)
         .bind(status.details_json())
@@ -209,7 +211,7 @@ impl Db {
             .bind(upo_reference)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        Ok(row.map(|r| (r.get("content"), r.get("content_hash"))))
     }
 
     /// A page of a context's sessions, newest first.
@@ -240,7 +242,7 @@ impl Db {
         }
         sql.push_str(" AND ($3 IS NULL OR reference_number = $3) ORDER BY created_at DESC, reference_number");
         sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(context_value).bind(&filter.kind).bind(&filter.reference_number);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(context_value).bind(filter.kind.as_str()).bind(&filter.reference_number);
         for b in binds {
             query = query.bind(b);
         }
@@ -258,7 +260,7 @@ pub(super) async fn insert_session(conn: &mut sqlx::SqliteConnection, s: &NewSes
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16)",
     )
     .bind(&s.reference_number)
-    .bind(s.kind)
+    .bind(s.kind.as_str())
     .bind(&s.context_type)
     .bind(&s.context_value)
     .bind(&s.auth_reference)

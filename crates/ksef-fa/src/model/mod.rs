@@ -178,8 +178,7 @@ impl Invoice {
 }
 
 fn parse(text: &str) -> Result<roxmltree::Document<'_>, ModelError> {
-    let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    roxmltree::Document::parse_with_options(text, options).map_err(|e| ModelError::Xml(e.to_string()))
+    ksef_core::xml::parse(text).map_err(|e| ModelError::Xml(e.to_string()))
 }
 
 fn from_doc<T: serde::de::DeserializeOwned>(doc: &roxmltree::Document<'_>, version: Version) -> Result<T, ModelError> {

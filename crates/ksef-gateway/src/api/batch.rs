@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use futures_util::StreamExt as _;
+use ksef_core::limits::MAX_BATCH_PACKAGE_BYTES;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt as _;
 
@@ -132,8 +133,8 @@ async fn spool(body: Body, path: &std::path::Path) -> Result<(), ApiError> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::refused(ErrorCode::InvoiceFormat, format!("the ZIP did not arrive whole: {e}")))?;
         size += chunk.len() as u64;
-        if size > ksef_client::MAX_PACKAGE_SIZE {
-            let limit = ksef_client::MAX_PACKAGE_SIZE;
+        if size > MAX_BATCH_PACKAGE_BYTES {
+            let limit = MAX_BATCH_PACKAGE_BYTES;
             return Err(ApiError::refused(ErrorCode::InvoiceSize, format!("a batch package may have at most {limit} bytes")));
         }
         file.write_all(&chunk).await.map_err(internal)?;

@@ -18,16 +18,14 @@ use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use ksef_client::wire::FormCode;
 use ksef_client::wire::sessions::{BatchFileInfo, PartUploadRequest};
-use ksef_client::{
-    BatchPackager, BatchSession, KsefClient, MAX_INVOICE_SIZE, MAX_INVOICES, PackagedBatch, PackagedPart, SymmetricKey,
-};
-use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, Sha256, b64, b64_decode};
+use ksef_client::wire::codes::session as session_status;
+use ksef_client::{BatchPackager, BatchSession, PackagedBatch, PackagedPart};
+use ksef_core::crypto::{AesKey, Iv, Sha256, b64};
+use ksef_core::limits::{MAX_BATCH_PART_BYTES, MAX_INVOICE_BYTES, MAX_INVOICES_PER_SESSION};
 use serde::{Deserialize, Serialize};
 
-use super::remote::{
-    Remote, RemoteArgs, gateway_answer, gateway_error, lock, poll_until_done, read_state, sync_directory, write_atomically,
-};
-use crate::api::dto;
+use super::remote::{InvoiceResult, NewBatch, Remote, RemoteArgs, poll_until_done, with_remote};
+use super::run_state::{lock, read_state, sync_directory, write_atomically};
 
 /// How long to wait for KSeF to process a package.
 const PROCESSING_LIMIT: Duration = Duration::from_secs(60 * 60);
@@ -49,7 +47,7 @@ pub(crate) struct BatchSendArgs {
     #[arg(long)]
     pub(crate) offline: bool,
     /// Part size before encryption, in bytes (at most KSeF's 100 MB, the default).
-    #[arg(long, default_value_t = ksef_client::MAX_PART_SIZE)]
+    #[arg(long, default_value_t = MAX_BATCH_PART_BYTES)]
     pub(crate) part_size: u64,
     /// Parts uploaded at once.
     #[arg(long, default_value_t = 4)]
@@ -75,8 +73,8 @@ impl Input {
             for file in &files {
                 let name = file.file_name().and_then(|n| n.to_str()).context("a file name that is not UTF-8")?.to_owned();
                 let meta = std::fs::metadata(file)?;
-                if meta.len() > MAX_INVOICE_SIZE {
-                    problems.push(format!("{name}: {} bytes; an invoice may have at most {MAX_INVOICE_SIZE}", meta.len()));
+                if meta.len() > MAX_INVOICE_BYTES as u64 {
+                    problems.push(format!("{name}: {} bytes; an invoice may have at most {MAX_INVOICE_BYTES}", meta.len()));
                 }
                 fingerprint.update(format!("{name}\n{}\n{}\n", meta.len(), modified_nanos(&meta)).as_bytes());
                 names.push(name);
@@ -84,8 +82,8 @@ impl Input {
             if names.is_empty() {
                 problems.push("there are no invoice files (*.xml) to send".to_owned());
             }
-            if names.len() > MAX_INVOICES {
-                problems.push(format!("{} invoices; a batch takes at most {MAX_INVOICES}", names.len()));
+            if names.len() > MAX_INVOICES_PER_SESSION {
+                problems.push(format!("{} invoices; a batch takes at most {MAX_INVOICES_PER_SESSION}", names.len()));
             }
             (Input::Dir(files), names, problems)
         } else {
@@ -157,17 +155,6 @@ impl BatchState {
     }
 }
 
-/// One invoice's outcome.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InvoiceResult {
-    file: String,
-    invoice_number: Option<String>,
-    ksef_number: Option<String>,
-    status: i64,
-    error: Option<String>,
-}
-
 fn work_dir(input: &Path) -> PathBuf {
     if input.is_dir() {
         input.join(".ksef-batch")
@@ -190,12 +177,16 @@ fn progress(len: u64, template: &str) -> indicatif::ProgressBar {
 }
 
 pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
+    with_remote!(&args.remote, |remote| send_with(&remote, &args).await)
+}
+
+async fn send_with(remote: &impl Remote, args: &BatchSendArgs) -> anyhow::Result<ExitCode> {
     let version = match args.invoice_version.as_str() {
         "v2" => FormCode::fa2(),
         "v3" => FormCode::fa3(),
         other => bail!("--invoice-version {other}: use v2 or v3"),
     };
-    let (remote, identity) = Remote::connect(&args.remote)?;
+    let identity = remote.identity().to_owned();
     let (input, names, fingerprint) = Input::open(&args.input)?;
     let dir = work_dir(&args.input);
     std::fs::create_dir_all(&dir).with_context(|| format!("failed to create {}", dir.display()))?;
@@ -215,10 +206,11 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     if let Some(s) = state.as_mut().filter(|s| !s.closed)
         && let Some(session) = s.session.clone()
     {
-        let code = remote.session_status(&session).await?.0;
-        if code == 100 && s.upload_deadline.is_some_and(|d| Utc::now() < d) {
+        let code = remote.session_status(&session).await?.0 as i32;
+        let open = session_status::BATCH_OPEN.is(code);
+        if open && s.upload_deadline.is_some_and(|d| Utc::now() < d) {
             eprintln!("continuing session {session}: {} of {} parts were uploaded", s.uploaded.len(), s.parts.len());
-        } else if code == 100 || code == 440 {
+        } else if open || session_status::CANCELLED.is(code) {
             eprintln!("session {session} was not closed in time and KSeF cancels it; sending the batch anew");
             state = None;
         } else {
@@ -233,12 +225,12 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     }
     let mut state = match state {
         Some(s) => s,
-        None => package_and_open(&remote, &input, &args, version, &identity, &fingerprint, &dir, &state_path).await?,
+        None => package_and_open(remote, &input, args, version, &identity, &fingerprint, &dir, &state_path).await?,
     };
     if !state.closed {
-        upload(&remote, &mut state, &state_path, args.concurrency).await?;
+        upload(remote, &mut state, &state_path, args.concurrency).await?;
         let session = state.session.clone().context("an open session")?;
-        remote.close(&session).await?;
+        remote.close_batch(&session).await?;
         state.closed = true;
         write_state(&state_path, &state)?;
     }
@@ -246,10 +238,12 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
     let _ = std::fs::remove_dir_all(dir.join("parts"));
     let session = state.session.clone().context("a session")?;
     let spinner = progress(0, "{spinner} KSeF is processing the package… {elapsed}");
-    let (code, description) = poll_until_done(|| remote.session_status(&session), |s| s.0 >= 200, PROCESSING_LIMIT, "the batch").await?;
+    let (code, description) =
+        poll_until_done(|| remote.session_status(&session), |s| !session_status::in_progress(s.0 as i32), PROCESSING_LIMIT, "the batch")
+            .await?;
     spinner.finish_and_clear();
-    let mut results = remote.invoices(&session).await?;
-    let upo = if code == 200 { remote.upo(&session).await? } else { Vec::new() };
+    let mut results = remote.session_invoices(&session).await?;
+    let upo = if session_status::BATCH_PROCESSED.is(code as i32) { remote.session_upo(&session).await? } else { Vec::new() };
     let mut upo_paths = Vec::new();
     for (i, page) in upo.iter().enumerate() {
         let path = dir.join(if upo.len() == 1 { "upo.xml".to_owned() } else { format!("upo-{}.xml", i + 1) });
@@ -273,7 +267,7 @@ pub(crate) async fn send(args: BatchSendArgs) -> anyhow::Result<ExitCode> {
 
 #[expect(clippy::too_many_arguments, reason = "the run's inputs, each used once; a struct would only rename them")]
 async fn package_and_open(
-    remote: &Remote,
+    remote: &impl Remote,
     input: &Input,
     args: &BatchSendArgs,
     form: FormCode,
@@ -307,7 +301,7 @@ async fn package_and_open(
     };
     write_state(state_path, &state)?;
     let opened_at = Utc::now();
-    let (session, uploads) = remote.open(form, &package, &key, args.offline).await?;
+    let (session, uploads) = remote.open_batch(NewBatch { form: &form, package: &package, key: &key, offline: args.offline }).await?;
     state.session = Some(session.clone());
     state.uploads = uploads;
     // A little short of KSeF's window, so a resumed run never races its end.
@@ -317,7 +311,7 @@ async fn package_and_open(
     Ok(state)
 }
 
-async fn upload(remote: &Remote, state: &mut BatchState, state_path: &Path, concurrency: usize) -> anyhow::Result<()> {
+async fn upload(remote: &impl Remote, state: &mut BatchState, state_path: &Path, concurrency: usize) -> anyhow::Result<()> {
     let session = BatchSession::resume(state.session.clone().context("an open session")?, state.uploads.clone(), Default::default());
     let pending: Vec<PackagedPart> = state.packaged().into_iter().filter(|p| !state.uploaded.contains(&p.ordinal_number)).collect();
     let total: u64 = pending.iter().map(|p| p.size).sum();
@@ -334,10 +328,7 @@ async fn upload(remote: &Remote, state: &mut BatchState, state_path: &Path, conc
         }
     };
     // The URLs are pre-signed, so the parts go straight to KSeF's storage in either mode.
-    let uploader = match remote {
-        Remote::Ksef { ctx } => ctx.client().clone(),
-        Remote::Gateway { base, .. } => KsefClient::new(base)?,
-    };
+    let uploader = remote.uploader()?;
     let result = session.upload(&uploader, &pending, concurrency, record).await;
     bar.finish_and_clear();
     let (updated, failure) = shared.into_inner().expect("state lock");
@@ -362,161 +353,4 @@ fn print_results(results: &[InvoiceResult], json: bool) -> anyhow::Result<()> {
         println!("{:width$}  {:number_width$}  {outcome}", r.file, r.invoice_number.as_deref().unwrap_or("-"));
     }
     Ok(())
-}
-
-impl Remote {
-    /// A fresh session key, wrapped with KSeF's public key (fetched through the gateway, or from KSeF).
-    async fn session_key(&self) -> anyhow::Result<SymmetricKey> {
-        match self {
-            Remote::Ksef { ctx } => Ok(SymmetricKey::generate(ctx.keys().await?.as_ref())?),
-            Remote::Gateway { http, base, api_key } => {
-                let response = http.get(format!("{base}/ksefPublicKey")).bearer_auth(api_key).send().await.context("the gateway is unreachable")?;
-                let answer: dto::KsefPublicKeyResponse = gateway_answer("fetching KSeF's public key", response).await?;
-                let der = b64_decode(&answer.public_key)?;
-                let public = RsaPublicKey::from_spki_der(&der)?;
-                let (key, iv) = (AesKey::generate(), Iv::generate());
-                let encryption = ksef_client::wire::EncryptionInfo {
-                    encrypted_symmetric_key: b64(&public.wrap(key.as_bytes())?),
-                    initialization_vector: b64(iv.as_bytes()),
-                    public_key_id: None,
-                };
-                Ok(SymmetricKey { key, iv, encryption })
-            }
-        }
-    }
-
-    /// Opens the batch session; its id (or reference) and where the parts go.
-    async fn open(&self, form: FormCode, package: &PackagedBatch, key: &SymmetricKey, offline: bool) -> anyhow::Result<(String, Vec<PartUploadRequest>)> {
-        match self {
-            Remote::Ksef { ctx } => {
-                let session = ctx.open_batch_session(form, package, key, offline).await?;
-                Ok((session.reference_number, session.part_upload_requests))
-            }
-            Remote::Gateway { http, base, api_key } => {
-                let body = dto::KsefSessionOpenBatchRequest {
-                    invoice_version: if form.system_code == FormCode::fa2().system_code { "v2" } else { "v3" }.to_owned(),
-                    encryption_info: dto::EncryptionInfo {
-                        encrypted_key: key.encryption.encrypted_symmetric_key.clone(),
-                        init_vector: key.encryption.initialization_vector.clone(),
-                    },
-                    offline,
-                    batch_info: dto::BatchInfo {
-                        batch_size: package.file.file_size,
-                        batch_hash: package.file.file_hash.clone(),
-                        batch_parts: package
-                            .parts
-                            .iter()
-                            .map(|p| dto::BatchPartInfo { ordinal: i64::from(p.ordinal_number), part_size: p.size as i64, part_hash: p.hash.clone() })
-                            .collect(),
-                    },
-                };
-                let response = http.post(format!("{base}/ksefSessionOpenBatch")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
-                let opened: dto::KsefSessionOpenBatchResponse = gateway_answer("opening the batch session", response).await?;
-                let uploads = opened
-                    .part_upload_info
-                    .into_iter()
-                    .map(|u| PartUploadRequest {
-                        ordinal_number: u.ordinal as i32,
-                        method: u.method,
-                        url: u.url,
-                        headers: u.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-                    })
-                    .collect();
-                Ok((opened.id, uploads))
-            }
-        }
-    }
-
-    async fn close(&self, session: &str) -> anyhow::Result<()> {
-        match self {
-            Remote::Ksef { ctx } => {
-                let closed = ctx.with_access(|access| async move { ctx.client().close_batch_session(&access, session).await }).await;
-                match closed {
-                    // Closed before (a run interrupted right after closing): nothing to do.
-                    Err(err) if err.exception_code() == Some(21180) => Ok(()),
-                    other => Ok(other?),
-                }
-            }
-            Remote::Gateway { http, base, api_key } => {
-                let response = http.get(format!("{base}/ksefSessionClose/{session}")).bearer_auth(api_key).send().await?;
-                let _: dto::KsefSessionCloseResponse = gateway_answer("closing the batch session", response).await?;
-                Ok(())
-            }
-        }
-    }
-
-    /// The session's status code and description.
-    async fn session_status(&self, session: &str) -> anyhow::Result<(i64, String)> {
-        match self {
-            Remote::Ksef { ctx } => {
-                let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, session).await }).await?;
-                Ok((i64::from(status.status.code), status.status.description))
-            }
-            Remote::Gateway { http, base, api_key } => {
-                let response = http.get(format!("{base}/ksefSessionStatus/{session}")).bearer_auth(api_key).send().await?;
-                let answer: dto::KsefSessionStatusResponse = gateway_answer("the session's status", response).await?;
-                Ok((answer.session_info.status.code, answer.session_info.status.description))
-            }
-        }
-    }
-
-    async fn invoices(&self, session: &str) -> anyhow::Result<Vec<InvoiceResult>> {
-        match self {
-            Remote::Ksef { ctx } => Ok(ctx
-                .session_invoices(session)
-                .await?
-                .into_iter()
-                .map(|i| InvoiceResult {
-                    file: i.invoice_file_name.unwrap_or_default(),
-                    invoice_number: i.invoice_number,
-                    error: i.ksef_number.is_none().then(|| {
-                        let details = i.status.details.unwrap_or_default().join("; ");
-                        format!("{} {}{}", i.status.code, i.status.description, if details.is_empty() { String::new() } else { format!(": {details}") })
-                    }),
-                    ksef_number: i.ksef_number,
-                    status: i64::from(i.status.code),
-                })
-                .collect()),
-            Remote::Gateway { http, base, api_key } => {
-                let response = http.get(format!("{base}/ksefSessionInvoices/{session}")).bearer_auth(api_key).send().await?;
-                let answer: dto::KsefSessionInvoicesResponse = gateway_answer("listing the session's invoices", response).await?;
-                Ok(answer
-                    .invoices
-                    .into_iter()
-                    .map(|i| InvoiceResult {
-                        file: i.invoice_file_name.unwrap_or_default(),
-                        invoice_number: i.invoice_number,
-                        error: i.ksef_number.is_none().then(|| {
-                            let details = i.status.details.as_deref().map(|d| format!(": {d}")).unwrap_or_default();
-                            format!("{} {}{details}", i.status.code, i.status.description)
-                        }),
-                        ksef_number: i.ksef_number,
-                        status: i.status.code,
-                    })
-                    .collect())
-            }
-        }
-    }
-
-    /// The session's UPO pages.
-    async fn upo(&self, session: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-        match self {
-            Remote::Ksef { ctx } => {
-                let status = ctx.with_access(|access| async move { ctx.client().session_status(&access, session).await }).await?;
-                let mut pages = Vec::new();
-                for page in status.upo.map(|u| u.pages).unwrap_or_default() {
-                    pages.push(ctx.client().download_presigned(&page.download_url).await?.bytes.to_vec());
-                }
-                Ok(pages)
-            }
-            Remote::Gateway { http, base, api_key } => {
-                let response = http.get(format!("{base}/ksefSessionUpo/{session}")).bearer_auth(api_key).send().await?;
-                if !response.status().is_success() {
-                    return Err(gateway_error("downloading the UPO", response).await);
-                }
-                // The gateway serves the first page; a batch of up to 10,000 invoices has one.
-                Ok(vec![response.bytes().await?.to_vec()])
-            }
-        }
-    }
 }

@@ -14,25 +14,21 @@
 use std::io::Read as _;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Months, TimeDelta, Utc};
-use futures_util::StreamExt as _;
-use ksef_client::{ContextClient, SymmetricKey};
 use ksef_core::ids::KsefNumber;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
 
-use super::remote::{Remote, gateway_answer, gateway_error, lock, poll_until_done, read_state, sync_directory, write_atomically};
-use crate::api::dto;
+use super::remote::{ExportRange, ExportWindow, Remote, with_remote};
+use super::run_state::{lock, read_state, sync_directory, write_atomically};
 use crate::cli::{ExportArgs, ExportSubject};
 use crate::ops::queries::{self, Bound, SubjectType};
 
-/// Largest invoice accepted from a package (KSeF's limit with attachments is 3 MB).
-const MAX_INVOICE_BYTES: u64 = 10 * 1024 * 1024;
-/// How long to wait for KSeF to build one package.
-const POLL_LIMIT: Duration = Duration::from_secs(30 * 60);
+/// Most bytes read of one file of a package: above KSeF's 3 MB invoices, so a damaged package is refused
+/// rather than read without end.
+const MAX_ENTRY_BYTES: u64 = 10 * 1024 * 1024;
 /// Largest `_metadata.json` accepted (10,000 entries of a few hundred bytes).
 const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -84,19 +80,12 @@ struct ExportState {
     updated: DateTime<Utc>,
 }
 
-/// One window's package, as its source reported it.
-#[derive(Debug)]
-struct Window {
-    /// KSeF's export status (200 done; 420 "from after the high-water mark": nothing new yet).
-    status: i64,
-    invoices: i64,
-    truncated: bool,
-    next_from: Option<DateTime<Utc>>,
-    hwm: Option<DateTime<Utc>>,
+pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    with_remote!(&args.remote, |remote| run_with(&remote, &args).await)
 }
 
-pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let (source, identity) = Remote::connect(&args.remote)?;
+async fn run_with(source: &impl Remote, args: &ExportArgs) -> anyhow::Result<ExitCode> {
+    let identity = source.identity().to_owned();
     let subject = args.subject;
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create {}", args.out.display()))?;
     let _lock = lock(&args.out, ".ksef-export.lock", "export")?;
@@ -142,8 +131,8 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         };
         windows += 1;
         let package = args.out.join(format!(".ksef-export-{}.zip.partial", subject.name()));
-        let window = source.fetch(subject.subject(), from, window_to, &package).await?;
-        let (new, had) = if window.status == 200 { unpack(&package, &args.out).await? } else { (0, 0) };
+        let window = fetch(source, subject.subject(), from, window_to, &package).await?;
+        let (new, had) = if window.ready() { unpack(&package, &args.out).await? } else { (0, 0) };
         let _ = std::fs::remove_file(&package);
         written += new;
         present += had;
@@ -160,7 +149,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 bail!("KSeF truncated the package without moving forward (more than its limit stored at {from}); cannot continue");
             }
             next
-        } else if window.status == 420 {
+        } else if window.nothing_new() {
             from
         } else {
             // Up to the high-water mark everything is in; past it, invoices may still arrive. Without the mark
@@ -174,7 +163,7 @@ pub(crate) async fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         write_state(&state_path, &state)?;
         sync_directory(&args.out)?;
         // Done when the last window is read, or when KSeF has nothing further yet (its high-water mark).
-        if !window.truncated && (last_window || window.status == 420 || next <= from) {
+        if !window.truncated && (last_window || window.nothing_new() || next <= from) {
             break;
         }
         from = next;
@@ -189,6 +178,20 @@ fn write_state(path: &Path, state: &ExportState) -> anyhow::Result<()> {
 }
 
 /// Writes a package's invoices that are not on disk yet; returns (written, already present).
+/// Runs one search and writes its plain ZIP to `package`.
+async fn fetch(
+    source: &impl Remote,
+    subject: SubjectType,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+    package: &Path,
+) -> anyhow::Result<ExportWindow> {
+    let mut file = tokio::fs::File::create(package).await.with_context(|| format!("failed to create {}", package.display()))?;
+    let window = source.export(&ExportRange { subject, from, to }, &mut file).await?;
+    file.flush().await?;
+    Ok(window)
+}
+
 async fn unpack(package: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
     let (package, out) = (package.to_path_buf(), out.to_path_buf());
     tokio::task::spawn_blocking(move || unpack_blocking(&package, &out)).await?
@@ -220,125 +223,11 @@ fn unpack_blocking(package: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
             present += 1;
             continue;
         }
-        let xml = read(&mut archive, &format!("{number}.xml"), MAX_INVOICE_BYTES)?;
+        let xml = read(&mut archive, &format!("{number}.xml"), MAX_ENTRY_BYTES)?;
         write_atomically(&out.join(format!("{number}.json")), raw.get().as_bytes())?;
         // Last: the invoice's presence is what marks it done.
         write_atomically(&xml_path, &xml)?;
         written += 1;
     }
     Ok((written, present))
-}
-
-impl Remote {
-    /// Runs one search and writes its plain ZIP to `package`.
-    async fn fetch(&self, subject: SubjectType, from: DateTime<Utc>, to: Option<DateTime<Utc>>, package: &Path) -> anyhow::Result<Window> {
-        let mut file = tokio::fs::File::create(package).await.with_context(|| format!("failed to create {}", package.display()))?;
-        let window = match self {
-            Remote::Gateway { http, base, api_key } => fetch_from_gateway(http, base, api_key, subject, from, to, &mut file).await?,
-            Remote::Ksef { ctx } => fetch_from_ksef(ctx, subject, from, to, &mut file).await?,
-        };
-        file.flush().await?;
-        Ok(window)
-    }
-}
-
-async fn fetch_from_gateway(
-    http: &reqwest::Client,
-    base: &str,
-    api_key: &str,
-    subject: SubjectType,
-    from: DateTime<Utc>,
-    to: Option<DateTime<Utc>>,
-    file: &mut tokio::fs::File,
-) -> anyhow::Result<Window> {
-    let body = dto::KsefInvoiceQueryStartRequest {
-        range: dto::KsefInvoiceQueryStartRange { from: from.to_rfc3339(), to: to.map(|t| t.to_rfc3339()) },
-        encryption_info: None,
-        subject_type: subject.api_name().to_owned(),
-    };
-    let response = http.post(format!("{base}/ksefInvoiceQueryStart")).bearer_auth(api_key).json(&body).send().await.context("the gateway is unreachable")?;
-    let started: dto::KsefInvoiceQueryStartResponse = gateway_answer("starting the search", response).await?;
-    let query = &started.query_id;
-    let status = poll_until_done(
-        || async move {
-            let response = http.get(format!("{base}/ksefInvoiceQueryStatus/{query}")).bearer_auth(api_key).send().await?;
-            gateway_answer::<dto::KsefInvoiceQueryStatusResponse>("the search's status", response).await
-        },
-        |status| status.status.code != 100,
-        POLL_LIMIT,
-        "the search",
-    )
-    .await?;
-    let code = status.status.code;
-    if code != 200 && code != 420 {
-        bail!("KSeF could not complete the search: {code} {}", status.status.description);
-    }
-    if code == 200 {
-        let mut received = 0u64;
-        for part in &status.part_numbers {
-            let response = http.get(format!("{base}/ksefInvoiceQueryResult/{query}/{part}")).bearer_auth(api_key).send().await?;
-            if !response.status().is_success() {
-                return Err(gateway_error("downloading the result", response).await);
-            }
-            let mut body = response.bytes_stream();
-            while let Some(chunk) = body.next().await {
-                let chunk = chunk.context("the download broke off")?;
-                received += chunk.len() as u64;
-                file.write_all(&chunk).await?;
-            }
-        }
-        let expected = status.package_size as u64;
-        anyhow::ensure!(received == expected, "received {received} bytes of a {expected}-byte package");
-    }
-    Ok(Window {
-        status: code,
-        invoices: status.number_of_invoices,
-        truncated: status.is_truncated,
-        next_from: status.next_from,
-        hwm: status.permanent_storage_hwm_date,
-    })
-}
-
-async fn fetch_from_ksef(
-    ctx: &ContextClient,
-    subject: SubjectType,
-    from: DateTime<Utc>,
-    to: Option<DateTime<Utc>>,
-    file: &mut tokio::fs::File,
-) -> anyhow::Result<Window> {
-    let keys = ctx.keys().await?;
-    let key = SymmetricKey::generate(&keys)?;
-    let request = queries::export_request(subject, from, to, key.encryption.clone());
-    let request = &request;
-    let started = ctx.with_access(|access| async move { ctx.client().start_export(&access, request).await }).await?;
-    let reference = started.reference_number;
-    let status = poll_until_done(
-        || {
-            let reference = reference.as_str();
-            async move { Ok(ctx.with_access(|access| async move { ctx.client().export_status(&access, reference).await }).await?) }
-        },
-        |status| status.status.code != 100,
-        POLL_LIMIT,
-        "the export",
-    )
-    .await?;
-    let code = i64::from(status.status.code);
-    let Some(package) = status.package.filter(|_| code == 200) else {
-        if code == 420 {
-            return Ok(Window { status: 420, invoices: 0, truncated: false, next_from: None, hwm: None });
-        }
-        bail!("KSeF could not complete the export {reference}: {code} {}", status.status.description);
-    };
-    let window = Window {
-        status: code,
-        invoices: package.invoice_count,
-        truncated: package.is_truncated,
-        next_from: package.last_permanent_storage_date,
-        hwm: package.permanent_storage_hwm_date,
-    };
-    let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv).await?;
-    while let Some(chunk) = stream.next().await {
-        file.write_all(&chunk?).await?;
-    }
-    Ok(window)
 }

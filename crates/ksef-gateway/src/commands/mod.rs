@@ -5,6 +5,7 @@ pub(crate) mod emulator;
 pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod remote;
+pub(crate) mod run_state;
 pub(crate) mod serve;
 pub(crate) mod tenant;
 pub(crate) mod validate;

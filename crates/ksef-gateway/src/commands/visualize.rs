@@ -5,30 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ksef_visualize::links::{self, Certificate, ContextType, Environment};
+use ksef_core::Environment;
+use ksef_visualize::links::{self, Certificate, ContextType};
 use ksef_visualize::view::{self, Options};
 use ksef_visualize::{Language, html, qr};
-
-/// The QR host's environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum QrEnvironment {
-    /// qr-test.ksef.mf.gov.pl
-    Test,
-    /// qr-demo.ksef.mf.gov.pl
-    Demo,
-    /// qr.ksef.mf.gov.pl
-    Prod,
-}
-
-impl From<QrEnvironment> for Environment {
-    fn from(env: QrEnvironment) -> Environment {
-        match env {
-            QrEnvironment::Test => Environment::Test,
-            QrEnvironment::Demo => Environment::Demo,
-            QrEnvironment::Prod => Environment::Production,
-        }
-    }
-}
 
 /// An Offline certificate given on the command line, for KOD II.
 #[derive(Debug, clap::Args)]
@@ -75,8 +55,8 @@ pub(crate) struct VisualizeArgs {
     #[arg(long)]
     pub(crate) offline: bool,
     /// Whose QR host the links point to.
-    #[arg(long, value_enum, default_value_t = QrEnvironment::Prod)]
-    pub(crate) env: QrEnvironment,
+    #[arg(long, default_value = "prod", value_parser = clap::value_parser!(Environment))]
+    pub(crate) env: Environment,
     #[command(flatten)]
     pub(crate) certificate: CertificateArgs,
     /// Where to write the visualization (`-`: standard output).
@@ -96,7 +76,7 @@ pub(crate) fn visualize(args: VisualizeArgs) -> anyhow::Result<ExitCode> {
     let options = Options {
         ksef_number: args.ksef_number.as_deref(),
         offline: args.offline,
-        environment: Some(args.env.into()),
+        environment: Some(args.env),
         certificate: certificate.as_ref().map(|(c, t)| (c, *t, context_value.as_str())),
         without_codes: false,
     };
@@ -114,7 +94,7 @@ pub(crate) fn visualize(args: VisualizeArgs) -> anyhow::Result<ExitCode> {
 
 fn seller_nip(xml: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(xml).ok()?;
-    let doc = roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() }).ok()?;
+    let doc = ksef_core::xml::parse(text).ok()?;
     let seller = doc.root_element().children().find(|n| n.has_tag_name((n.tag_name().namespace().unwrap_or(""), "Podmiot1")))?;
     seller.descendants().find(|n| n.tag_name().name() == "NIP").and_then(|n| n.text()).map(str::to_owned)
 }
@@ -138,8 +118,8 @@ pub(crate) struct LinksArgs {
     #[arg(long)]
     pub(crate) ksef_number: Option<String>,
     /// Whose QR host the links point to.
-    #[arg(long, value_enum, default_value_t = QrEnvironment::Prod)]
-    pub(crate) env: QrEnvironment,
+    #[arg(long, default_value = "prod", value_parser = clap::value_parser!(Environment))]
+    pub(crate) env: Environment,
     #[command(flatten)]
     pub(crate) certificate: CertificateArgs,
     /// Write kod1.png (and kod2.png) here.
@@ -166,7 +146,7 @@ pub(crate) fn links(args: LinksArgs) -> anyhow::Result<ExitCode> {
             (nip.clone(), date, hash.clone())
         }
     };
-    let env: Environment = args.env.into();
+    let env = args.env;
     let mut codes = vec![("kod1", links::kod1(env, &nip, date, &hash, args.ksef_number.as_deref())?)];
     if args.ksef_number.is_none()
         && let Some((certificate, context)) = args.certificate.load()?

@@ -6,7 +6,9 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use ksef_client::wire::sessions::{BatchFileInfo, BatchFilePartInfo, OpenBatchSessionRequest};
-use ksef_client::{BatchPackager, MAX_PACKAGE_SIZE, MAX_PART_SIZE, MAX_PARTS, SymmetricKey};
+use ksef_client::{BatchPackager, SymmetricKey};
+use ksef_core::limits::{MAX_BATCH_PACKAGE_BYTES, MAX_BATCH_PART_BYTES, MAX_BATCH_PARTS};
+use ksef_store::{KeyMode, SessionKind};
 use ksef_core::crypto::{b64_decode, padded_len};
 use ksef_store::NewSession;
 
@@ -67,21 +69,21 @@ pub struct OpenedBatch {
 fn declaration_findings(d: &BatchDeclaration) -> Vec<String> {
     let mut findings = Vec::new();
     let hash_ok = |h: &str| b64_decode(h).is_ok_and(|bytes| bytes.len() == 32);
-    if !(1..=MAX_PACKAGE_SIZE as i64).contains(&d.size) {
-        findings.push(format!("batchSize {} is outside 1..{MAX_PACKAGE_SIZE}", d.size));
+    if !(1..=MAX_BATCH_PACKAGE_BYTES as i64).contains(&d.size) {
+        findings.push(format!("batchSize {} is outside 1..{MAX_BATCH_PACKAGE_BYTES}", d.size));
     }
     if !hash_ok(&d.hash) {
         findings.push("batchHash must be a base64 SHA-256 digest (44 characters)".to_owned());
     }
-    if d.parts.is_empty() || d.parts.len() > MAX_PARTS {
-        findings.push(format!("batchParts has {} parts; KSeF takes 1 to {MAX_PARTS}", d.parts.len()));
+    if d.parts.is_empty() || d.parts.len() > MAX_BATCH_PARTS {
+        findings.push(format!("batchParts has {} parts; KSeF takes 1 to {MAX_BATCH_PARTS}", d.parts.len()));
     }
     let mut ordinals: Vec<i64> = d.parts.iter().map(|p| p.ordinal).collect();
     ordinals.sort_unstable();
     if ordinals.iter().copied().ne(1..=d.parts.len() as i64) {
         findings.push(format!("part ordinals must be 1..{} with none repeated", d.parts.len()));
     }
-    let max_encrypted = padded_len(MAX_PART_SIZE as usize) as i64;
+    let max_encrypted = padded_len(MAX_BATCH_PART_BYTES as usize) as i64;
     for p in &d.parts {
         if p.size < 16 || p.size > max_encrypted || p.size % 16 != 0 {
             findings.push(format!(
@@ -127,13 +129,9 @@ pub async fn open(
         encryption,
         offline_mode: offline.then_some(true),
     };
-    let session = new_session(tenant, version, "caller");
+    let session = new_session(tenant, version, KeyMode::Caller);
     let (id, created) = (session.id.clone(), super::from_micros(session.created_at));
-    let request = &request;
-    let opening = ksef.with_access(|access| {
-        let ksef = &ksef;
-        async move { ksef.client().open_batch_session(&access, request).await }
-    });
+    let opening = ksef.open_batch(&request);
     let opened = record_then_open(ctx, tenant, session, opening, |o| o.reference_number.clone()).await?;
     let uploads = opened
         .part_upload_requests
@@ -143,13 +141,13 @@ pub async fn open(
     Ok(OpenedBatch { id, created, uploads })
 }
 
-fn new_session(tenant: &Tenant, version: InvoiceVersion, key_mode: &str) -> NewSession {
+fn new_session(tenant: &Tenant, version: InvoiceVersion, key_mode: KeyMode) -> NewSession {
     NewSession {
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: tenant.id.clone(),
         invoice_version: version.as_str().to_owned(),
-        kind: "batch".to_owned(),
-        key_mode: key_mode.to_owned(),
+        kind: SessionKind::Batch,
+        key_mode,
         // Parts are encrypted before the session opens; the gateway has no use for the key after.
         sealed_key: None,
         iv: None,
@@ -197,7 +195,7 @@ pub async fn send_zip(
     .await
     .map_err(anyhow::Error::from)??;
 
-    let session = new_session(tenant, version, "gateway");
+    let session = new_session(tenant, version, KeyMode::Gateway);
     let (id, created) = (session.id.clone(), super::from_micros(session.created_at));
     let opening = ksef.open_batch_session(version.form_code(), &packaged, &key, offline);
     let batch = record_then_open(ctx, tenant, session, opening, |b| b.reference_number.clone()).await?;

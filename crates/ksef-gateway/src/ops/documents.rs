@@ -2,7 +2,8 @@
 //! enforces) and by the rules it does not (warnings), its canonical form, generating one from JSON, its
 //! verification links and QR codes, and its visualization.
 
-use ksef_fa::{Kind, Report, Severity};
+use ksef_fa::precheck::Precheck;
+use ksef_fa::{Report, Severity};
 
 use super::{Context, OpError, Tenant};
 use super::sessions::InvoiceVersion;
@@ -42,8 +43,13 @@ pub fn validate(bytes: &[u8]) -> Result<Validated, OpError> {
     let Report { version, findings } = report;
     let first_error = findings.iter().find(|f| f.severity == Severity::Error);
     if let Some(first) = first_error {
-        let code = if first.kind == Kind::Precheck && first.rule == "size" { ErrorCode::InvoiceSize } else { ErrorCode::InvoiceFormat };
-        let code = if first.kind == Kind::Precheck && first.rule == "namespace" { ErrorCode::InvoiceVersion } else { code };
+        let code = if Precheck::Size.found(first) {
+            ErrorCode::InvoiceSize
+        } else if Precheck::Namespace.found(first) {
+            ErrorCode::InvoiceVersion
+        } else {
+            ErrorCode::InvoiceFormat
+        };
         return Err(OpError::Invalid { code, findings });
     }
     let version = match version {
@@ -52,8 +58,7 @@ pub fn validate(bytes: &[u8]) -> Result<Validated, OpError> {
         None => return Err(OpError::refused(ErrorCode::InvoiceVersion, "the document is neither FA(2) nor FA(3)")),
     };
     let text = std::str::from_utf8(bytes).map_err(anyhow::Error::from)?;
-    let doc = roxmltree::Document::parse_with_options(text, roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() })
-        .map_err(anyhow::Error::from)?;
+    let doc = ksef_core::xml::parse(text).map_err(anyhow::Error::from)?;
     Ok(Validated { version, canonical: ksef_fa::canonical(&doc).into_bytes(), warnings: findings })
 }
 

@@ -4,18 +4,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use ksef_client::KsefKeys;
-use ksef_client::wire::sessions::{SendInvoiceRequest, SessionInvoiceStatusResponse};
-use ksef_core::crypto::{AesKey, Iv, b64, b64_decode, encrypt_cbc, sha256_base64};
+use ksef_client::wire::codes::{ExceptionCode, invoice as invoice_status};
+use ksef_client::wire::sessions::SessionInvoiceStatusResponse;
+use ksef_client::{EncryptedInvoice, KsefKeys};
+use ksef_core::crypto::{AesKey, Iv, b64_decode};
 use ksef_core::ids::KsefNumber;
-use ksef_store::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
+// The 1 MB limit without attachments is KSeF's to apply: the gateway cannot tell without parsing.
+use ksef_core::limits::MAX_INVOICE_BYTES;
+use ksef_store::{DeliveryState, InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, KeyMode, NewInvoice, SessionKind};
 
 use super::sessions::owned_session;
-use super::{Context, OpError, Status, Tenant, from_micros, ksef_call, micros, tenant_ksef};
+use super::{Context, OpError, Status, Tenant, from_micros, micros, tenant_ksef};
 use crate::errors::ErrorCode;
-
-/// Largest invoice KSeF takes (3 MB with attachments; the 1 MB limit without them is KSeF's to apply).
-pub const MAX_INVOICE_BYTES: usize = 3_000_000;
 
 /// An invoice as a send request carries it.
 #[derive(Debug, Clone)]
@@ -87,8 +87,7 @@ fn check_size(size: usize) -> Result<(), OpError> {
 /// Checks plain XML as KSeF's pre-checks would: UTF-8, well-formed, no DTD.
 fn check_xml(xml: &[u8]) -> Result<(), OpError> {
     let text = std::str::from_utf8(xml).map_err(|_| OpError::refused(ErrorCode::InvoiceFormat, "the invoice is not UTF-8"))?;
-    let options = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    roxmltree::Document::parse_with_options(text, options)
+    ksef_core::xml::parse(text)
         .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the invoice is not well-formed XML: {e}")))?;
     Ok(())
 }
@@ -99,28 +98,28 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
     if session.closed_at.is_some() {
         return Err(OpError::conflict(ErrorCode::InvoiceSend, format!("session {session_id} is closed")));
     }
-    if session.kind == "batch" {
+    if session.kind == SessionKind::Batch {
         return Err(OpError::conflict(
             ErrorCode::InvoiceSend,
             format!("session {session_id} is a batch session: its invoices go in the package's parts, not one by one"),
         ));
     }
-    let (encrypted, invoice_hash, invoice_size) = match (payload, session.key_mode.as_str()) {
-        (SendPayload::Encrypted { encrypted, invoice_hash, invoice_size }, "caller") => {
+    let invoice = match (payload, session.key_mode) {
+        (SendPayload::Encrypted { encrypted, invoice_hash, invoice_size }, KeyMode::Caller) => {
             check_plain_hash(&invoice_hash)?;
             check_size(usize::try_from(invoice_size).unwrap_or(0))?;
             if encrypted.is_empty() || encrypted.len() % 16 != 0 {
                 return Err(OpError::refused(ErrorCode::InvoiceFormat, "encryptedInvoice is not AES-CBC ciphertext (whole 16-byte blocks)"));
             }
-            (encrypted, invoice_hash, invoice_size)
+            EncryptedInvoice { ciphertext: encrypted, invoice_hash, invoice_size }
         }
-        (SendPayload::Plain { xml }, "gateway") => {
+        (SendPayload::Plain { xml }, KeyMode::Gateway) => {
             check_size(xml.len())?;
             check_xml(&xml)?;
             let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("session {session_id} lacks its key"))?;
             let key = AesKey::from_slice(&ctx.master_key.open(session_id, sealed)?).map_err(anyhow::Error::from)?;
             let iv = Iv::from_slice(session.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
-            (encrypt_cbc(&key, &iv, &xml), sha256_base64(&xml), xml.len() as i64)
+            EncryptedInvoice::encrypt(&key, &iv, &xml)
         }
         (SendPayload::Encrypted { .. }, _) => {
             return Err(OpError::refused(
@@ -141,40 +140,26 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         id: uuid::Uuid::now_v7().to_string(),
         tenant_id: tenant.id.clone(),
         session_id: session_id.to_owned(),
-        invoice_hash: invoice_hash.clone(),
-        invoice_size,
-        payload: encrypted.clone(),
+        invoice_hash: invoice.invoice_hash.clone(),
+        invoice_size: invoice.invoice_size,
+        payload: invoice.ciphertext.clone(),
         created_at: micros(created),
     };
     let (id, created) = match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
         InvoiceInsert::Inserted => (new.id, created),
         // The same invoice again: KSeF has it (or is getting it); answer as the first time.
-        InvoiceInsert::Existing(existing) if existing.state != "send_failed" => {
+        InvoiceInsert::Existing(existing) if existing.state != DeliveryState::SendFailed => {
             return Ok(SentInvoice { id: existing.id, created: from_micros(existing.created_at) });
         }
         // A send that failed earlier is tried again, under the same id.
         InvoiceInsert::Existing(existing) => {
-            ctx.store.retry_invoice_send(&existing.id, &encrypted, micros(created)).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+            ctx.store.retry_invoice_send(&existing.id, &invoice.ciphertext, micros(created)).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
             (existing.id, from_micros(existing.created_at))
         }
     };
 
-    let request = SendInvoiceRequest {
-        invoice_hash,
-        invoice_size,
-        encrypted_invoice_hash: sha256_base64(&encrypted),
-        encrypted_invoice_size: encrypted.len() as i64,
-        encrypted_invoice_content: b64(&encrypted),
-        offline_mode: None,
-        hash_of_corrected_invoice: None,
-    };
     let ksef = tenant_ksef(ctx, tenant).await?;
-    let sent = ksef
-        .with_access(|access| {
-            let (ksef, reference, request) = (&ksef, &reference, &request);
-            async move { ksef.client().send_invoice(&access, reference, request).await }
-        })
-        .await;
+    let sent = ksef.send_invoice(&reference, &invoice.request()).await;
     match sent {
         Ok(answer) => {
             ctx.store.mark_invoice_sent(&id, &answer.reference_number, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
@@ -194,24 +179,28 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
 }
 
 fn is_final(record: &InvoiceRecord) -> bool {
-    record.status.as_ref().is_some_and(|s| !matches!(s.code, 100 | 150))
+    record.status.as_ref().is_some_and(|s| i32::try_from(s.code).is_ok_and(|code| !invoice_status::in_progress(code)))
 }
 
 fn view(record: &InvoiceRecord) -> InvoiceView {
-    let status = match (record.state.as_str(), &record.status) {
+    let status = match (record.state, &record.status) {
         (_, Some(s)) => Status {
             code: s.code,
             description: s.description.clone(),
             details: s.details.clone(),
             extensions: s.extensions.as_deref().and_then(|e| serde_json::from_str::<BTreeMap<String, String>>(e).ok()).unwrap_or_default(),
         },
-        ("send_failed", None) => Status {
+        (DeliveryState::SendFailed, None) => Status {
             code: 0,
             description: "Faktura nie została jeszcze przekazana do KSeF".to_owned(),
             details: vec![format!("Send it again to retry: {}", record.send_error.clone().unwrap_or_default())],
             extensions: BTreeMap::new(),
         },
-        (_, None) => Status { code: 100, description: "Faktura przyjęta do dalszego przetwarzania".to_owned(), ..Status::default() },
+        (_, None) => Status {
+            code: i64::from(invoice_status::RECEIVED.code),
+            description: invoice_status::RECEIVED.description.to_owned(),
+            ..Status::default()
+        },
     };
     let s = record.status.as_ref();
     InvoiceView {
@@ -279,11 +268,8 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceV
         return Ok(view(&record));
     };
     let (_, session_ref) = owned_session(ctx, tenant, &record.session_id).await?;
-    let (session_ref, invoice_ref) = (session_ref.as_str(), invoice_ref.as_str());
-    let answer = ksef_call(ctx, tenant, ErrorCode::InvoiceStatus, |client, access| async move {
-        client.session_invoice(&access, session_ref, invoice_ref).await
-    })
-    .await?;
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let answer = ksef.session_invoice(&session_ref, &invoice_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
     let update = update_from(&answer);
     ctx.store.update_invoice_status(id, &update, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     record.status = Some(update);
@@ -294,7 +280,7 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceV
 /// refreshed from KSeF in one listing. Batch: KSeF's listing itself, with each invoice's file name.
 pub async fn session_invoices(ctx: &Context, tenant: &Tenant, session_id: &str) -> Result<Vec<InvoiceView>, OpError> {
     let (session, session_ref) = owned_session(ctx, tenant, session_id).await?;
-    if session.kind == "batch" {
+    if session.kind == SessionKind::Batch {
         let ksef = tenant_ksef(ctx, tenant).await?;
         let listed = ksef.session_invoices(&session_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
         return Ok(listed.iter().map(batch_view).collect());
@@ -320,18 +306,12 @@ pub async fn session_invoices(ctx: &Context, tenant: &Tenant, session_id: &str) 
 pub async fn get(ctx: &Context, tenant: &Tenant, ksef_number: &str) -> Result<Vec<u8>, OpError> {
     KsefNumber::parse(ksef_number).map_err(|e| OpError::refused(ErrorCode::InvoiceUnknown, e.to_string()))?;
     let ksef = tenant_ksef(ctx, tenant).await?;
-    let downloaded = ksef
-        .with_access(|access| {
-            let ksef = &ksef;
-            async move { ksef.client().invoice(&access, ksef_number).await }
-        })
-        .await;
-    match downloaded {
+    match ksef.invoice(ksef_number).await {
         Ok(d) => Ok(d.bytes.to_vec()),
-        Err(err) if err.exception_code() == Some(21164) => {
+        Err(err) if err.has_code(ExceptionCode::InvoiceNotFound) => {
             Err(OpError::refused(ErrorCode::InvoiceUnknown, format!("KSeF has no invoice {ksef_number} visible to this tenant")))
         }
-        Err(err) if err.exception_code() == Some(21165) => Err(OpError::conflict(
+        Err(err) if err.has_code(ExceptionCode::InvoiceNotYetAvailable) => Err(OpError::conflict(
             ErrorCode::InvoiceUnknown,
             format!("KSeF has processed {ksef_number} but does not serve it yet; retry shortly"),
         )),

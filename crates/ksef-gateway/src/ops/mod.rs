@@ -29,7 +29,7 @@ pub struct Context {
     /// KSeF.
     pub ksef: Arc<Ksef>,
     /// Whose QR host verification links point to (the KSeF environment the gateway talks to).
-    pub qr_environment: ksef_visualize::Environment,
+    pub qr_environment: ksef_core::Environment,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -37,7 +37,7 @@ pub struct Context {
 impl Context {
     /// A context over `store`, sealing with `master_key`, talking to `ksef`.
     pub fn new(store: Store, master_key: MasterKey, ksef: Arc<Ksef>) -> Context {
-        Context { store, master_key, ksef, qr_environment: ksef_visualize::Environment::Test, sessions: Arc::default() }
+        Context { store, master_key, ksef, qr_environment: ksef_core::Environment::Test, sessions: Arc::default() }
     }
 
     /// An open session, if remembered.
@@ -172,17 +172,6 @@ pub fn micros(t: DateTime<Utc>) -> i64 {
 /// The inverse of [`micros`].
 pub fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
-}
-
-/// One KSeF call for `tenant` with a valid access token; a KSeF failure is reported as `code`.
-pub(crate) async fn ksef_call<'a, T, F, Fut>(ctx: &'a Context, tenant: &Tenant, code: ErrorCode, call: F) -> Result<T, OpError>
-where
-    F: Fn(&'a ksef_client::KsefClient, String) -> Fut,
-    Fut: std::future::Future<Output = Result<T, KsefError>>,
-{
-    let context = tenant_ksef(ctx, tenant).await?;
-    // The shared client: the tenant's context client is a clone of it (one connection pool).
-    context.with_access(|access| call(ctx.ksef.client(), access)).await.map_err(|e| OpError::ksef(code, &e))
 }
 
 /// The tenant's authenticated KSeF client, made from its sealed KSeF token on first use.

@@ -16,7 +16,8 @@ use ksef_client::wire::invoices::{
 };
 use ksef_client::wire::EncryptionInfo;
 use ksef_core::crypto::{AesKey, Iv};
-use ksef_store::QueryRecord;
+use ksef_client::wire::codes::export as export_status;
+use ksef_store::{KeyMode, QueryRecord};
 
 use super::sessions::CallerEncryption;
 use super::{Context, OpError, Status, Tenant, micros, tenant_ksef};
@@ -140,10 +141,10 @@ pub async fn start(ctx: &Context, tenant: &Tenant, q: QueryStart) -> Result<Stri
     let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceInit, &e))?;
     let id = uuid::Uuid::now_v7().to_string();
     let (encryption, key_mode, sealed_key, iv) = match q.encryption {
-        Some(caller) => (super::sessions::caller_encryption(&caller, &keys)?, "caller", None, None),
+        Some(caller) => (super::sessions::caller_encryption(&caller, &keys)?, KeyMode::Caller, None, None),
         None => {
             let key = ksef_client::SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::QueryInvoiceInit, &e))?;
-            (key.encryption, "gateway", Some(ctx.master_key.seal(&id, key.key.as_bytes())), Some(key.iv.as_bytes().to_vec()))
+            (key.encryption, KeyMode::Gateway, Some(ctx.master_key.seal(&id, key.key.as_bytes())), Some(key.iv.as_bytes().to_vec()))
         }
     };
     let record = QueryRecord {
@@ -153,20 +154,14 @@ pub async fn start(ctx: &Context, tenant: &Tenant, q: QueryStart) -> Result<Stri
         subject_type: q.subject.as_str().to_owned(),
         range_from: micros(q.from),
         range_to: q.to.map(micros),
-        key_mode: key_mode.to_owned(),
+        key_mode,
         sealed_key,
         iv,
         created_at: micros(Utc::now()),
     };
     ctx.store.insert_query(&record).await.map_err(OpError::store(ErrorCode::QueryInvoiceInit))?;
     let request = export_request(q.subject, q.from, q.to, encryption);
-    let started = ksef
-        .with_access(|access| {
-            let (ksef, request) = (&ksef, &request);
-            async move { ksef.client().start_export(&access, request).await }
-        })
-        .await;
-    match started {
+    match ksef.start_export(&request).await {
         Ok(export) => {
             ctx.store.set_query_reference(&id, &export.reference_number).await.map_err(OpError::store(ErrorCode::QueryInvoiceInit))?;
             tracing::info!(query.id = %id, export.reference = %export.reference_number, tenant = %tenant.id, "search started");
@@ -232,12 +227,7 @@ async fn owned_query(ctx: &Context, tenant: &Tenant, id: &str, code: ErrorCode) 
 
 async fn export_status(ctx: &Context, tenant: &Tenant, reference: &str, code: ErrorCode) -> Result<InvoiceExportStatusResponse, OpError> {
     let ksef = tenant_ksef(ctx, tenant).await?;
-    ksef.with_access(|access| {
-        let ksef = &ksef;
-        async move { ksef.client().export_status(&access, reference).await }
-    })
-    .await
-    .map_err(|e| match e {
+    ksef.export_status(reference).await.map_err(|e| match e {
         ksef_client::KsefError::Gone { .. } => {
             OpError::Refused { code, status: 410, details: "KSeF no longer keeps this search; start a new one".into(), ksef: None }
         }
@@ -255,7 +245,7 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<QuerySta
         details: answer.status.details.clone().unwrap_or_default(),
         extensions: Default::default(),
     };
-    let Some(package) = answer.package.filter(|_| answer.status.code == 200) else {
+    let Some(package) = answer.package.filter(|_| export_status::READY.is(answer.status.code)) else {
         return Ok(QueryStatus {
             status,
             number_of_invoices: 0,
@@ -266,7 +256,7 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<QuerySta
             permanent_storage_hwm_date: None,
         });
     };
-    let gateway_holds_key = record.key_mode == "gateway";
+    let gateway_holds_key = record.key_mode == KeyMode::Gateway;
     Ok(QueryStatus {
         status,
         number_of_invoices: package.invoice_count,
@@ -320,13 +310,15 @@ pub async fn result(ctx: &Context, tenant: &Tenant, id: &str, part: &str) -> Res
     let (record, reference) = owned_query(ctx, tenant, id, ErrorCode::QueryInvoiceResult).await?;
     let answer = export_status(ctx, tenant, &reference, ErrorCode::QueryInvoiceResult).await?;
     let package = match (answer.status.code, answer.package) {
-        (200, Some(package)) => package,
-        (100, _) => return Err(result_error(409, "KSeF is still preparing the package; ask ksefInvoiceQueryStatus")),
-        (210, _) => return Err(result_error(410, "the package has expired; start a new search")),
+        (code, Some(package)) if export_status::READY.is(code) => package,
+        (code, _) if export_status::IN_PROGRESS.is(code) => {
+            return Err(result_error(409, "KSeF is still preparing the package; ask ksefInvoiceQueryStatus"));
+        }
+        (code, _) if export_status::EXPIRED.is(code) => return Err(result_error(410, "the package has expired; start a new search")),
         (code, _) => return Err(result_error(409, format!("the search failed: status {code} {}", answer.status.description))),
     };
     let ksef = tenant_ksef(ctx, tenant).await?;
-    if record.key_mode == "caller" {
+    if record.key_mode == KeyMode::Caller {
         let wanted = part.parse::<i32>().ok();
         let p = package
             .parts

@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use ksef_client::{KsefError, KsefKeys, SymmetricKey};
 use ksef_client::wire::{EncryptionInfo, FormCode};
 use ksef_core::crypto::b64;
-use ksef_store::{NewSession, SessionRecord, SessionStatusUpdate};
+use ksef_client::wire::codes::{ExceptionCode, session as session_status};
+use ksef_store::{KeyMode, NewSession, SessionKind, SessionRecord, SessionStatusUpdate};
 
-use super::{Context, OpError, Status, Tenant, ksef_call, micros, tenant_ksef};
+use super::{Context, OpError, Status, Tenant, micros, tenant_ksef};
 use crate::errors::ErrorCode;
 
 /// The invoice schema a session is for.
@@ -98,11 +99,11 @@ pub async fn open_online(
     let id = uuid::Uuid::now_v7().to_string();
     let created = super::now();
     let (wire_encryption, record) = match encryption {
-        Some(caller) => (caller_encryption(&caller, &keys)?, (None, None, "caller")),
+        Some(caller) => (caller_encryption(&caller, &keys)?, (None, None, KeyMode::Caller)),
         None => {
             let key = SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
             let sealed = ctx.master_key.seal(&id, key.key.as_bytes());
-            (key.encryption, (Some(sealed), Some(key.iv.as_bytes().to_vec()), "gateway"))
+            (key.encryption, (Some(sealed), Some(key.iv.as_bytes().to_vec()), KeyMode::Gateway))
         }
     };
     let (sealed_key, iv, key_mode) = record;
@@ -110,17 +111,14 @@ pub async fn open_online(
         id: id.clone(),
         tenant_id: tenant.id.clone(),
         invoice_version: version.as_str().to_owned(),
-        kind: "online".to_owned(),
-        key_mode: key_mode.to_owned(),
+        kind: SessionKind::Online,
+        key_mode,
         sealed_key,
         iv,
         created_at: micros(created),
     };
     let request = ksef_client::wire::sessions::OpenOnlineSessionRequest { form_code: version.form_code(), encryption: wire_encryption };
-    let opening = ksef.with_access(|access| {
-        let (ksef, request) = (&ksef, &request);
-        async move { ksef.client().open_online_session(&access, request).await }
-    });
+    let opening = ksef.open_online(&request);
     record_then_open(ctx, tenant, session, opening, |o| o.reference_number.clone()).await?;
     Ok(OpenedSession { id, created })
 }
@@ -140,7 +138,7 @@ pub(crate) async fn record_then_open<T>(
         Ok(opened) if !reference(&opened).is_empty() => {
             let reference = reference(&opened);
             ctx.store.set_session_reference(&id, &reference).await.map_err(OpError::store(ErrorCode::SessionSave))?;
-            tracing::info!(session.id = %id, session.reference = %reference, session.kind = %session.kind, tenant = %tenant.id, "session opened");
+            tracing::info!(session.id = %id, session.reference = %reference, session.kind = session.kind.as_str(), tenant = %tenant.id, "session opened");
             Ok(opened)
         }
         Ok(_) => {
@@ -201,7 +199,8 @@ async fn ksef_session_status(
     reference: &str,
     code: ErrorCode,
 ) -> Result<ksef_client::wire::sessions::SessionStatusResponse, OpError> {
-    ksef_call(ctx, tenant, code, |client, access| async move { client.session_status(&access, reference).await }).await
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    ksef.session_status(reference).await.map_err(|e| OpError::ksef(code, &e))
 }
 
 /// The session's current state, from KSeF (and recorded).
@@ -219,7 +218,7 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionS
     ctx.store.update_session_status(id, &update).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(SessionState {
         status: Status { code: update.code, description: update.description, details: update.details, extensions: Default::default() },
-        batch: record.kind == "batch",
+        batch: record.kind == SessionKind::Batch,
         invoice_count: update.invoice_count,
         successful_invoice_count: update.successful_count,
         failed_invoice_count: update.failed_count,
@@ -233,23 +232,14 @@ pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpE
         return Ok(true);
     }
     let ksef = tenant_ksef(ctx, tenant).await?;
-    let batch = record.kind == "batch";
-    let closed = ksef
-        .with_access(|access| {
-            let (ksef, reference) = (&ksef, &reference);
-            async move {
-                if batch {
-                    ksef.client().close_batch_session(&access, reference).await
-                } else {
-                    ksef.client().close_online_session(&access, reference).await
-                }
-            }
-        })
-        .await;
+    let closed = match record.kind {
+        SessionKind::Batch => ksef.close_batch_session(&reference).await,
+        SessionKind::Online => ksef.close_online_session(&reference).await,
+    };
     match closed {
         Ok(()) => {}
         // KSeF says the session is no longer open (closed by time, or by someone else): it is closed.
-        Err(err) if err.exception_code() == Some(21180) => {}
+        Err(err) if err.has_code(ExceptionCode::SessionStatusForbids) => {}
         Err(err) => return Err(OpError::ksef(ErrorCode::SessionClose, &err)),
     }
     ctx.store.mark_session_closed(id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
@@ -269,8 +259,8 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
     }
     let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionUpo).await?;
     let page = match (answer.status.code, answer.upo.and_then(|u| u.pages.into_iter().next())) {
-        (200, Some(page)) => page,
-        (code, _) if code < 200 => {
+        (code, Some(page)) if session_status::ONLINE_PROCESSED.is(code) => page,
+        (code, _) if session_status::in_progress(code) => {
             return Err(OpError::conflict(ErrorCode::SessionNoUpo, format!("KSeF is still processing the session (status {code}); retry shortly")));
         }
         (code, _) => {
@@ -280,10 +270,8 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
             ));
         }
     };
-    let (reference, page) = (reference.as_str(), page.reference_number.as_str());
-    let upo =
-        ksef_call(ctx, tenant, ErrorCode::SessionUpo, |client, access| async move { client.session_upo(&access, reference, page).await })
-            .await?;
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let upo = ksef.session_upo(&reference, &page.reference_number).await.map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
     ctx.store.set_session_upo(id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(upo.bytes.to_vec())
 }

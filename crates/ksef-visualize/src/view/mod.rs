@@ -6,11 +6,12 @@
 //! "Pozostałe dane", so no element of an invoice is ever dropped.
 
 use chrono::NaiveDate;
+use ksef_core::Environment;
 use ksef_fa::Version;
 use serde_json::{Map, Value as Json};
 
 use crate::labels::{self, Label, text};
-use crate::links::{self, Certificate, ContextType, Environment, LinkError, VerificationCode};
+use crate::links::{self, Certificate, ContextType, LinkError, VerificationCode};
 use crate::qr;
 
 mod generic;
@@ -177,8 +178,7 @@ pub enum ViewError {
 /// Builds the view of the invoice `xml` (its exact bytes: KOD I hashes them).
 pub fn build(xml: &[u8], options: &Options<'_>) -> Result<View, ViewError> {
     let text = std::str::from_utf8(xml).map_err(|_| ViewError::Invoice("the invoice is not UTF-8".to_owned()))?;
-    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(text, parsing).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
+    let doc = ksef_core::xml::parse(text).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
     let version = doc
         .root_element()
         .tag_name()

@@ -6,8 +6,7 @@ use super::*;
 /// documents with their KSeF numbers and hashes.
 pub fn upo(xml: &[u8]) -> Result<View, ViewError> {
     let text = std::str::from_utf8(xml).map_err(|_| ViewError::Invoice("the UPO is not UTF-8".to_owned()))?;
-    let parsing = roxmltree::ParsingOptions { allow_dtd: false, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(text, parsing).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
+    let doc = ksef_core::xml::parse(text).map_err(|e| ViewError::Invoice(format!("not well-formed XML: {e}")))?;
     let root = doc.root_element();
     if root.tag_name().name() != "Potwierdzenie" || !root.tag_name().namespace().is_some_and(|ns| ns.starts_with("http://upo.schematy.mf.gov.pl/KSeF/")) {
         return Err(ViewError::Invoice("not a KSeF UPO (Potwierdzenie in the UPO namespace)".to_owned()));

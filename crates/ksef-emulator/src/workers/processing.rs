@@ -10,12 +10,17 @@ use ksef_core::crypto::sha256_base64;
 use ksef_core::ids::{KsefNumber, ReferenceKind, ReferenceNumber};
 use ksef_wire::datetime::to_warsaw;
 use ksef_wire::invoices::{InvoiceMetadata, InvoiceMetadataBuyer, InvoiceMetadataSeller, InvoiceType};
-use ksef_wire::{ContextIdentifier, ContextIdentifierType, InvoicingMode};
+use ksef_wire::InvoicingMode;
+use ksef_wire::codes::{Status, invoice, session};
+use ksef_wire::sessions::SessionType;
 
+use crate::files::discard_batch_parts;
+use crate::limits::MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT;
+use crate::session::{no_invoices_sent, upload_timed_out};
 use crate::state::AppState;
 use crate::store::invoices::{InvoiceOutcome, PendingInvoice, ProcessedInvoice};
 use crate::store::{InvoiceRow, PartyRole, SessionRow, StoredStatus};
-use crate::upo::{UpoDocument, UpoHeader, UpoPaging};
+use crate::upo::{UpoDocument, UpoPaging};
 use crate::verify::{InvoiceFacts, RejectionKind, Verdict};
 
 /// Invoices processed per transaction (each up to 3 MB, all held in memory at once).
@@ -74,11 +79,10 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     // A write even when nothing has expired, so only now and then.
     let expired = if check_expiry {
         state.forget_expired_sessions(now);
-        let online =
-            state.db.close_expired_sessions("Online", &StoredStatus::new(170, "Sesja interaktywna zamknięta"), now).await?;
-        let batch = state.db.close_expired_sessions("Batch", &crate::routes::batch::upload_timed_out(), now).await?;
+        let online = state.db.close_expired_sessions(SessionType::Online, &session::ONLINE_CLOSED.into(), now).await?;
+        let batch = state.db.close_expired_sessions(SessionType::Batch, &upload_timed_out(), now).await?;
         for reference in &batch {
-            crate::batch::discard_parts(state, reference).await;
+            discard_batch_parts(state, reference).await;
         }
         online.len() + batch.len()
     } else {
@@ -92,8 +96,8 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     Ok(processed || expired > 0 || finished)
 }
 
-fn failed(code: i32, description: &str, details: Vec<String>, invoice_number: Option<String>, mode: &'static str) -> InvoiceOutcome {
-    InvoiceOutcome::Failed { status: StoredStatus::new(code, description).with_details(details), invoice_number, invoicing_mode: mode }
+fn failed(status: Status, details: Vec<String>, invoice_number: Option<String>, mode: InvoicingMode) -> InvoiceOutcome {
+    InvoiceOutcome::Failed { status: StoredStatus::from(status).with_details(details), invoice_number, invoicing_mode: mode }
 }
 
 /// The NIP a context acts for (an internal identifier's first ten digits).
@@ -102,16 +106,16 @@ fn context_nip(context_value: &str) -> &str {
 }
 
 fn process_one(verifier: &dyn crate::verify::InvoiceVerifier, p: PendingInvoice, now: DateTime<Utc>) -> ProcessedInvoice {
-    let mode = if p.offline_requested { "Offline" } else { "Online" };
+    let mode = if p.offline_requested { InvoicingMode::Offline } else { InvoicingMode::Online };
     let outcome = match &p.content {
-        None => failed(435, "Błąd odszyfrowania pliku", vec!["Nie można odszyfrować faktury kluczem sesji.".into()], None, mode),
+        None => failed(invoice::DECRYPTION_FAILED, vec!["Nie można odszyfrować faktury kluczem sesji.".into()], None, mode),
         Some(content) => match verifier.verify(&p.form, content) {
             Verdict::Rejected(r) => {
-                let (code, description) = match r.kind {
-                    RejectionKind::Schema => (430, "Błąd weryfikacji pliku faktury"),
-                    RejectionKind::Semantic => (450, "Błąd weryfikacji semantyki dokumentu faktury"),
+                let status = match r.kind {
+                    RejectionKind::Schema => invoice::FILE_INVALID,
+                    RejectionKind::Semantic => invoice::SEMANTIC_INVALID,
                 };
-                failed(code, description, r.details, r.invoice_number, mode)
+                failed(status, r.details, r.invoice_number, mode)
             }
             Verdict::Accepted(facts) => accept(&p, content.len(), facts, now),
         },
@@ -123,28 +127,28 @@ fn accept(p: &PendingInvoice, size: usize, facts: InvoiceFacts, now: DateTime<Ut
     let number = Some(facts.invoice_number.clone());
     let received_day = to_warsaw(p.invoicing_date).date_naive();
     // An invoice dated before the day it was received was issued offline, whatever the sender said.
-    let mode = if p.offline_requested || facts.issue_date < received_day { "Offline" } else { "Online" };
-    if size > 1_000_000 && !facts.has_attachment {
+    let mode = if p.offline_requested || facts.issue_date < received_day { InvoicingMode::Offline } else { InvoicingMode::Online };
+    if size > MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT && !facts.has_attachment {
         let detail = format!("Faktura bez załączników ma {size} bajtów; dozwolony rozmiar to 1 MB.");
-        return failed(430, "Błąd weryfikacji pliku faktury", vec![detail], number, mode);
+        return failed(invoice::FILE_INVALID, vec![detail], number, mode);
     }
-    if facts.has_attachment && p.session_kind == "Online" && p.hash_of_corrected.is_none() {
+    if facts.has_attachment && p.session_kind == SessionType::Online && p.hash_of_corrected.is_none() {
         let detail = "Faktury z załącznikami można wysyłać wyłącznie w sesji wsadowej.".to_owned();
-        return failed(415, "Brak możliwości wysyłania faktury z załącznikiem", vec![detail], number, mode);
+        return failed(invoice::ATTACHMENT_NOT_ALLOWED, vec![detail], number, mode);
     }
     let ctx = context_nip(&p.context_value);
     let buyer_is_context = facts.buyer.value.as_deref() == Some(ctx);
     if facts.seller_nip.as_str() != ctx && !(facts.is_self_invoicing && buyer_is_context) {
         let detail = format!("Kontekst {} nie ma uprawnień do wystawiania faktur w imieniu {}.", p.context_value, facts.seller_nip);
-        return failed(410, "Nieprawidłowy zakres uprawnień", vec![detail], number, mode);
+        return failed(invoice::PERMISSION_SCOPE, vec![detail], number, mode);
     }
     if facts.issue_date > to_warsaw(now).date_naive() {
         let detail = format!("Data wystawienia faktury (P_1 = {}) jest późniejsza niż data przyjęcia.", facts.issue_date);
-        return failed(450, "Błąd weryfikacji semantyki dokumentu faktury", vec![detail], number, mode);
+        return failed(invoice::SEMANTIC_INVALID, vec![detail], number, mode);
     }
     let Some(invoice_type) = InvoiceType::from_rodzaj_faktury(&facts.invoice_kind) else {
         let detail = format!("Nieznany rodzaj faktury '{}'.", facts.invoice_kind);
-        return failed(430, "Błąd weryfikacji pliku faktury", vec![detail], number, mode);
+        return failed(invoice::FILE_INVALID, vec![detail], number, mode);
     };
     let ksef_number = KsefNumber::generate(&facts.seller_nip, to_warsaw(now).date_naive());
     // Permanent storage always comes after the KSeF number is given.
@@ -174,7 +178,7 @@ fn accept(p: &PendingInvoice, size: usize, facts: InvoiceFacts, now: DateTime<Ut
         gross_amount: round2(facts.gross_amount),
         vat_amount: round2(facts.vat_amount),
         currency: facts.currency,
-        invoicing_mode: if mode == "Offline" { InvoicingMode::Offline } else { InvoicingMode::Online },
+        invoicing_mode: mode,
         invoice_type,
         form_code: p.form.clone(),
         is_self_invoicing: facts.is_self_invoicing,
@@ -202,51 +206,20 @@ fn round2(v: f64) -> f64 {
     (v * 100.0).round() / 100.0
 }
 
-fn upo_header<'a>(state: &'a AppState, session: &'a SessionRow) -> UpoHeader<'a> {
-    UpoHeader {
-        receiving_entity: &state.config.receiving_entity_name,
-        session_reference: &session.reference_number,
-        context: ContextIdentifier {
-            kind: ContextIdentifierType::parse(&session.context_type).unwrap_or(ContextIdentifierType::Nip),
-            value: session.context_value.clone(),
-        },
-        token_reference: session.token_reference.as_deref(),
-        form: &session.form,
-    }
-}
-
-fn upo_document(row: &InvoiceRow) -> UpoDocument {
-    UpoDocument {
-        seller_nip: row.seller_nip.clone().unwrap_or_default(),
-        ksef_number: row.ksef_number.clone().unwrap_or_default(),
-        invoice_number: row.invoice_number.clone().unwrap_or_default(),
-        issue_date: row.issue_date.clone().unwrap_or_default(),
-        invoicing_date: row.invoicing_date,
-        acquisition_date: row.acquisition_date.unwrap_or(row.invoicing_date),
-        invoice_hash: row.invoice_hash.clone(),
-        invoicing_mode: row.invoicing_mode.clone(),
-    }
-}
-
-/// The signed UPO of one accepted invoice (deterministic, so every download is identical).
-pub(crate) fn invoice_upo(state: &AppState, session: &SessionRow, row: &InvoiceRow) -> Vec<u8> {
-    crate::upo::render(&upo_header(state, session), None, &[upo_document(row)], &state.keys.upo_signing)
-}
-
 async fn finish_session(state: &AppState, session: &SessionRow) -> anyhow::Result<()> {
     let now = state.now();
     let accepted = state.db.accepted_invoices(&session.reference_number).await?;
     let (status, pages) = if session.invoice_count == 0 {
-        (StoredStatus::new(440, "Sesja anulowana").with_details(vec!["Nie przesłano faktur".into()]), Vec::new())
+        (no_invoices_sent(), Vec::new())
     } else if accepted.is_empty() {
-        (StoredStatus::new(445, "Błąd weryfikacji, brak poprawnych faktur"), Vec::new())
+        (StoredStatus::from(session::NO_VALID_INVOICES), Vec::new())
     } else {
-        let header = upo_header(state, session);
+        let header = crate::upo::session_header(state, session);
         let per_page = state.config.upo_page_size.max(1);
         let chunks: Vec<&[InvoiceRow]> = accepted.chunks(per_page).collect();
         let mut pages = Vec::with_capacity(chunks.len());
         for (i, chunk) in chunks.iter().enumerate() {
-            let documents: Vec<UpoDocument> = chunk.iter().map(upo_document).collect();
+            let documents: Vec<UpoDocument> = chunk.iter().map(crate::upo::document).collect();
             let paging = UpoPaging {
                 page: i + 1,
                 pages: chunks.len(),
@@ -259,9 +232,11 @@ async fn finish_session(state: &AppState, session: &SessionRow) -> anyhow::Resul
             let hash = sha256_base64(&xml);
             pages.push((reference, xml, hash));
         }
-        let description =
-            if session.kind == "Batch" { "Sesja wsadowa przetworzona pomyślnie" } else { "Sesja interaktywna przetworzona pomyślnie" };
-        (StoredStatus::new(200, description), pages)
+        let processed = match session.kind {
+            SessionType::Batch => session::BATCH_PROCESSED,
+            SessionType::Online => session::ONLINE_PROCESSED,
+        };
+        (StoredStatus::from(processed), pages)
     };
     state.db.finish_session(&session.reference_number, &status, &pages, now).await?;
     tracing::info!(session.reference = %session.reference_number, status = status.code, upo.pages = pages.len(), "session finished");

@@ -6,19 +6,22 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use ksef_core::crypto::{CbcEncryptor, Sha256, b64};
 use ksef_wire::CompressionType;
+use ksef_wire::codes::{Status, export as status};
 use ksef_wire::invoices::{
     InvoiceExportRequest, InvoiceMetadata, InvoicePackage, InvoicePackagePart, InvoiceQueryDateType, PackageMetadataFile,
 };
 
 use crate::query::{RangeError, date_of, matches, resolve};
-use crate::routes::invoices::PACKAGE_LIFETIME_DAYS;
+use crate::files::export_dir;
+use crate::limits::PACKAGE_LIFETIME;
+use crate::session::decode_encryption;
 use crate::state::{AppState, SessionKey};
 use crate::store::{ExportRow, QueryOrder, StoredStatus};
 
@@ -37,8 +40,8 @@ pub(crate) async fn run(state: AppState) {
                             continue;
                         }
                         tracing::error!(error = ?err, export.reference = %reference, "export failed");
-                        let status = StoredStatus::new(500, "Nieznany błąd (500)");
-                        if let Err(err) = state.db.finish_export(&reference, &status, None, state.now(), None).await {
+                        let failed = StoredStatus::from(status::UNKNOWN_ERROR);
+                        if let Err(err) = state.db.finish_export(&reference, &failed, None, state.now(), None).await {
                             tracing::error!(error = ?err, "failed to record a failed export");
                         }
                     }
@@ -53,34 +56,30 @@ pub(crate) async fn run(state: AppState) {
     }
 }
 
-fn export_dir(state: &AppState, reference: &str) -> PathBuf {
-    state.config.data_dir.join("exports").join(reference)
-}
-
 async fn build(state: &AppState, export: ExportRow) -> anyhow::Result<()> {
     let now = state.now();
     let request: InvoiceExportRequest = serde_json::from_str(&export.request).context("stored export request")?;
-    let finish_with = |code, description: &str| {
-        let status = StoredStatus::new(code, description);
+    let finish_with = |status: Status| {
+        let status = StoredStatus::from(status);
         let db = state.db.clone();
         let reference = export.reference_number.clone();
         async move { db.finish_export(&reference, &status, None, now, None).await }
     };
-    let key = crate::routes::sessions::decode_encryption(state, &request.encryption)
+    let key = decode_encryption(state, &request.encryption)
         .ok()
         .and_then(|(key, iv)| state.unwrap_session_key(&key, &iv));
     let Some(key) = key else {
-        finish_with(415, "Błąd odszyfrowania dostarczonego klucza").await?;
+        finish_with(status::KEY_DECRYPTION_FAILED).await?;
         return Ok(());
     };
     let resolved = match resolve(state, &export.context_value, request.filters.clone(), QueryOrder::Asc).await {
         Ok(Ok(q)) => q,
         Ok(Err(RangeError::AfterHwm)) => {
-            finish_with(420, "Zakres filtrowania wykracza poza dostępny zakres danych").await?;
+            finish_with(status::RANGE_BEYOND_DATA).await?;
             return Ok(());
         }
         Ok(Err(RangeError::Invalid(_))) | Err(_) => {
-            finish_with(500, "Nieznany błąd (500)").await?;
+            finish_with(status::UNKNOWN_ERROR).await?;
             return Ok(());
         }
     };
@@ -152,12 +151,12 @@ async fn build(state: &AppState, export: ExportRow) -> anyhow::Result<()> {
         compression_type: compression,
     };
     let completed = state.now();
-    let expires: DateTime<Utc> = completed + chrono::Duration::days(PACKAGE_LIFETIME_DAYS);
+    let expires: DateTime<Utc> = completed + PACKAGE_LIFETIME;
     state
         .db
         .finish_export(
             &export.reference_number,
-            &StoredStatus::new(200, "Eksport faktur zakończony sukcesem"),
+            &status::READY.into(),
             Some(&serde_json::to_string(&package)?),
             completed,
             Some(expires),
@@ -272,10 +271,4 @@ fn split_and_encrypt(
         }
     }
     Ok(parts)
-}
-
-/// Path of an export part file, if the name is one of ours (no path tricks).
-pub(crate) fn part_path(state: &AppState, reference: &str, part_name: &str) -> Option<PathBuf> {
-    let safe = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.') && !s.contains("..");
-    (safe(reference) && safe(part_name)).then(|| export_dir(state, reference).join(part_name))
 }

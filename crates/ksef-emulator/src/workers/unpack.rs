@@ -14,41 +14,20 @@ use anyhow::Context as _;
 use ksef_core::crypto::{CbcDecryptor, Sha256, b64};
 use ksef_core::ids::{ReferenceKind, ReferenceNumber};
 use ksef_wire::CompressionType;
+use ksef_wire::codes::{invoice, session as status};
 
-use crate::routes::sessions::MAX_INVOICE_BYTES;
+use crate::files::{batch_dir, discard_batch_parts};
+use crate::limits::{MAX_FILE_NAME, MAX_HASHED_BYTES, MAX_INVOICE_BYTES};
+use crate::session::no_invoices_sent;
 use crate::state::{AppState, SessionKey};
 use crate::store::{BatchPackage, NewInvoice, SessionRow, StoredStatus};
 
-/// Most parts in a package.
-pub(crate) const MAX_PARTS: usize = 50;
-/// Largest part before encryption (100 MB).
-pub(crate) const MAX_PART_PLAIN_BYTES: i64 = 100_000_000;
-/// Largest package before encryption (5 GB).
-pub(crate) const MAX_PACKAGE_BYTES: i64 = 5_000_000_000;
-/// Most bytes of an oversized entry read to report its hash and size.
-const MAX_HASHED_BYTES: u64 = 10_000_000;
-/// Longest `invoiceFileName`.
-const MAX_FILE_NAME: usize = 128;
-
-/// Where an uploaded part is kept until its package is unpacked.
-pub(crate) fn part_path(state: &AppState, session: &str, ordinal: i32) -> PathBuf {
-    session_dir(state, session).join(format!("{ordinal}.part"))
-}
-
-fn session_dir(state: &AppState, session: &str) -> PathBuf {
-    state.config.data_dir.join("batch").join(session)
-}
-
 fn package_error(details: Vec<String>) -> StoredStatus {
-    StoredStatus::new(
-        405,
-        "Błąd weryfikacji poprawności dostarczonych elementów paczki",
-    )
-    .with_details(details)
+    StoredStatus::from(status::PACKAGE_INVALID).with_details(details)
 }
 
 fn decompression_error(detail: String) -> StoredStatus {
-    StoredStatus::new(430, "Błąd dekompresji pierwotnego archiwum").with_details(vec![detail])
+    StoredStatus::from(status::DECOMPRESSION_FAILED).with_details(vec![detail])
 }
 
 /// Runs forever: unpacks closed batch packages one at a time, apart from invoice processing, so a large
@@ -66,11 +45,11 @@ pub(crate) async fn run(state: AppState) {
                     }
                     // Repeating cannot help (a part gone from disk, a fault): the session ends, as in KSeF, with 500.
                     tracing::error!(error = ?err, session.reference = %reference, "unpacking failed");
-                    let status = StoredStatus::new(500, "Nieznany błąd (500)");
-                    if let Err(err) = state.db.finish_session(&reference, &status, &[], state.now()).await {
+                    let failed = StoredStatus::from(status::UNKNOWN_ERROR);
+                    if let Err(err) = state.db.finish_session(&reference, &failed, &[], state.now()).await {
                         tracing::error!(error = ?err, session.reference = %reference, "failed to record a failed batch");
                     }
-                    discard_parts(&state, &reference).await;
+                    discard_batch_parts(&state, &reference).await;
                 }
             }
             Err(err) => tracing::error!(error = ?err, "failed to list closed batch sessions"),
@@ -90,10 +69,7 @@ pub(crate) async fn unpack(state: &AppState, session: SessionRow) -> anyhow::Res
     };
     let failure = match state.unwrap_session_key(&session.encrypted_key, &session.iv) {
         // Sessions whose key does not unwrap cannot be closed; this is for safety only.
-        None => Some(StoredStatus::new(
-            415,
-            "Błąd odszyfrowania dostarczonego klucza",
-        )),
+        None => Some(StoredStatus::from(status::KEY_DECRYPTION_FAILED)),
         Some(key) => {
             let (worker_state, runtime) = (state.clone(), tokio::runtime::Handle::current());
             tokio::task::spawn_blocking(move || {
@@ -112,18 +88,8 @@ pub(crate) async fn unpack(state: &AppState, session: SessionRow) -> anyhow::Res
         tracing::info!(session.reference = %reference, status = status.code, "batch package refused");
     }
     // The parts are no longer needed either way.
-    discard_parts(state, &reference).await;
+    discard_batch_parts(state, &reference).await;
     Ok(())
-}
-
-/// Removes a session's uploaded parts (after unpacking, or when the upload window closed without a close).
-pub(crate) async fn discard_parts(state: &AppState, session: &str) {
-    match tokio::fs::remove_dir_all(session_dir(state, session)).await {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            tracing::warn!(error = %err, session.reference = %session, "could not remove the batch parts");
-        }
-        _ => {}
-    }
 }
 
 /// The session-level failure, if any; otherwise the invoices are committed.
@@ -134,7 +100,7 @@ fn unpack_blocking(
     package: &BatchPackage,
     key: &SessionKey,
 ) -> anyhow::Result<Option<StoredStatus>> {
-    let dir = session_dir(state, &session.reference_number);
+    let dir = batch_dir(state, &session.reference_number);
     let archive = dir.join("package");
     if let Err(status) = assemble(&dir, &archive, package, key)? {
         return Ok(Some(status));
@@ -163,10 +129,7 @@ fn unpack_blocking(
         return Ok(Some(package_error(misplaced)));
     }
     if names.is_empty() {
-        return Ok(Some(
-            StoredStatus::new(440, "Sesja anulowana")
-                .with_details(vec!["Nie przesłano faktur".into()]),
-        ));
+        return Ok(Some(no_invoices_sent()));
     }
     let limit = state.config.max_invoices_per_session;
     if names.len() > limit as usize {
@@ -175,7 +138,7 @@ fn unpack_blocking(
             names.len()
         );
         return Ok(Some(
-            StoredStatus::new(420, "Przekroczony limit faktur w sesji").with_details(vec![detail]),
+            StoredStatus::from(status::INVOICE_LIMIT_EXCEEDED).with_details(vec![detail]),
         ));
     }
     let mut unpacking = runtime.block_on(state.db.begin_unpacking(&session.reference_number))?;
@@ -242,11 +205,7 @@ fn assemble(
         plain.clear();
         if decryptor.finish(&mut plain).is_err() {
             let detail = format!("Części '{n}' nie można odszyfrować kluczem sesji.");
-            return Ok(Err(StoredStatus::new(
-                435,
-                "Błąd odszyfrowania zaszyfrowanych części archiwum",
-            )
-            .with_details(vec![detail])));
+            return Ok(Err(StoredStatus::from(status::PART_DECRYPTION_FAILED).with_details(vec![detail])));
         }
         whole.update(&plain);
         total += plain.len() as i64;
@@ -301,7 +260,7 @@ fn read_invoice(
     let mut hash = Sha256::default();
     hash.update(&content);
     let mut size = content.len() as i64;
-    let refused = if size > MAX_INVOICE_BYTES {
+    let refused = if size > MAX_INVOICE_BYTES as i64 {
         // Hash the rest without keeping it, so the status names the file's real hash and size, up to a bound
         // (an archive entry can expand without end).
         let mut buf = vec![0u8; 64 * 1024];
@@ -319,7 +278,7 @@ fn read_invoice(
         } else {
             format!("Plik {name} ma {size} B; faktura może mieć najwyżej {MAX_INVOICE_BYTES} B.")
         };
-        Some(StoredStatus::new(430, "Błąd weryfikacji pliku faktury").with_details(vec![detail]))
+        Some(StoredStatus::from(invoice::FILE_INVALID).with_details(vec![detail]))
     } else {
         None
     };
