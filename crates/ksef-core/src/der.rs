@@ -1,28 +1,58 @@
-//! Just enough DER to read what KSeF needs out of an X.509 certificate: the public key, serial and validity.
+//! Just enough DER for KSeF's certificates: a strict reader (elements, object identifiers, times, the fields of
+//! `TBSCertificate` KSeF needs) and a writer ([`write`]) for the few structures the workspace builds itself
+//! (certificate requests, the emulator's certificates).
 //!
-//! A full X.509 stack is not needed to find three fields at fixed positions of `TBSCertificate`,
-//! and this reader refuses anything that is not well-formed DER rather than guessing.
+//! The reader refuses anything that is not well-formed DER rather than guessing.
 
 /// Why a certificate could not be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("malformed DER: {0}")]
-pub struct DerError(&'static str);
+pub struct DerError(pub &'static str);
 
 /// One DER element: its tag, its whole encoding and its content.
 #[derive(Debug, Clone, Copy)]
-struct Tlv<'a> {
-    tag: u8,
-    whole: &'a [u8],
-    content: &'a [u8],
+pub struct Tlv<'a> {
+    /// The tag byte.
+    pub tag: u8,
+    /// Tag, length and content.
+    pub whole: &'a [u8],
+    /// The content octets.
+    pub content: &'a [u8],
 }
 
-const SEQUENCE: u8 = 0x30;
-const INTEGER: u8 = 0x02;
-const CONTEXT_0: u8 = 0xA0;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
+/// `BOOLEAN`.
+pub const BOOLEAN: u8 = 0x01;
+/// `INTEGER`.
+pub const INTEGER: u8 = 0x02;
+/// `BIT STRING`.
+pub const BIT_STRING: u8 = 0x03;
+/// `OCTET STRING`.
+pub const OCTET_STRING: u8 = 0x04;
+/// `NULL`.
+pub const NULL: u8 = 0x05;
+/// `OBJECT IDENTIFIER`.
+pub const OID: u8 = 0x06;
+/// `UTF8String`.
+pub const UTF8_STRING: u8 = 0x0C;
+/// `PrintableString`.
+pub const PRINTABLE_STRING: u8 = 0x13;
+/// `IA5String`.
+pub const IA5_STRING: u8 = 0x16;
+/// `UTCTime`.
+pub const UTC_TIME: u8 = 0x17;
+/// `GeneralizedTime`.
+pub const GENERALIZED_TIME: u8 = 0x18;
+/// `SEQUENCE`.
+pub const SEQUENCE: u8 = 0x30;
+/// `SET`.
+pub const SET: u8 = 0x31;
+/// `[0]`, constructed.
+pub const CONTEXT_0: u8 = 0xA0;
+/// `[3]`, constructed.
+pub const CONTEXT_3: u8 = 0xA3;
 
-fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
+/// Reads one element off the front of `input`.
+pub fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     let (&tag, rest) = input.split_first().ok_or(DerError("unexpected end of input"))?;
     if tag & 0x1F == 0x1F {
         return Err(DerError("multi-byte tags are not used in certificates"));
@@ -46,7 +76,8 @@ fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), DerError> {
     Ok((tlv, &rest[len..]))
 }
 
-fn expect<'a>(input: &'a [u8], tag: u8, what: &'static str) -> Result<(Tlv<'a>, &'a [u8]), DerError> {
+/// Reads one element with `tag` off the front of `input`; `what` names it in the error.
+pub fn expect<'a>(input: &'a [u8], tag: u8, what: &'static str) -> Result<(Tlv<'a>, &'a [u8]), DerError> {
     let (tlv, rest) = read_tlv(input)?;
     if tlv.tag != tag {
         return Err(DerError(what));
@@ -100,6 +131,78 @@ pub fn certificate_fields(cert_der: &[u8]) -> Result<CertificateFields<'_>, DerE
     })
 }
 
+/// Every element of a `SEQUENCE` or `SET` content.
+pub fn elements(mut content: &[u8]) -> Result<Vec<Tlv<'_>>, DerError> {
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let (tlv, rest) = read_tlv(content)?;
+        out.push(tlv);
+        content = rest;
+    }
+    Ok(out)
+}
+
+/// An object identifier's content octets as dotted text (`2.5.4.97`).
+pub fn oid_text(content: &[u8]) -> Result<String, DerError> {
+    let (&first, rest) = content.split_first().ok_or(DerError("empty object identifier"))?;
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut value: u64 = 0;
+    let mut pending = false;
+    for &b in std::iter::once(&first).chain(rest) {
+        if value > u64::MAX >> 7 {
+            return Err(DerError("object identifier arc too large"));
+        }
+        value = (value << 7) | u64::from(b & 0x7F);
+        pending = true;
+        if b & 0x80 == 0 {
+            if arcs.is_empty() {
+                let (a, b) = if value < 40 { (0, value) } else if value < 80 { (1, value - 40) } else { (2, value - 80) };
+                arcs.extend([a, b]);
+            } else {
+                arcs.push(value);
+            }
+            value = 0;
+            pending = false;
+        }
+    }
+    if pending {
+        return Err(DerError("object identifier ends mid-arc"));
+    }
+    Ok(arcs.iter().map(u64::to_string).collect::<Vec<_>>().join("."))
+}
+
+/// The text of a directory string (UTF8String, PrintableString, IA5String, TeletexString read as Latin-1,
+/// BMPString), or `None` for another type.
+pub fn string_value(tlv: Tlv<'_>) -> Option<String> {
+    match tlv.tag {
+        UTF8_STRING | PRINTABLE_STRING | IA5_STRING | 0x12 | 0x1A => std::str::from_utf8(tlv.content).ok().map(str::to_owned),
+        0x14 => Some(tlv.content.iter().map(|&b| b as char).collect()),
+        0x1E => {
+            let units: Vec<u16> = tlv.content.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
+            String::from_utf16(&units).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The attributes of a distinguished name (`Name`'s content), in order: object identifier and value (values of
+/// types [`string_value`] does not read come as lowercase hex of their content).
+pub fn name_attributes(name_content: &[u8]) -> Result<Vec<(String, String)>, DerError> {
+    let mut out = Vec::new();
+    for rdn in elements(name_content)? {
+        if rdn.tag != SET {
+            return Err(DerError("a relative distinguished name is not a SET"));
+        }
+        for atv in elements(rdn.content)? {
+            let (oid, rest) = expect(atv.content, OID, "an attribute type is not an OBJECT IDENTIFIER")?;
+            let (value, _) = read_tlv(rest)?;
+            let text = string_value(value).unwrap_or_else(|| value.content.iter().map(|b| format!("{b:02x}")).collect());
+            out.push((oid_text(oid.content)?, text));
+        }
+    }
+    Ok(out)
+}
+
 fn time_text(t: Tlv<'_>) -> Result<&str, DerError> {
     std::str::from_utf8(t.content).map_err(|_| DerError("time is not ASCII"))
 }
@@ -124,9 +227,102 @@ pub fn certificate_spki(cert_der: &[u8]) -> Result<&[u8], DerError> {
     certificate_fields(cert_der).map(|f| f.spki)
 }
 
+/// Writing DER: each function returns one whole element.
+pub mod write {
+    use super::*;
+
+    /// An element with `tag` around `content`.
+    pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(content.len() + 6);
+        out.push(tag);
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len.to_be_bytes().into_iter().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// A `SEQUENCE` of already encoded elements.
+    pub fn sequence(parts: &[&[u8]]) -> Vec<u8> {
+        tlv(SEQUENCE, &parts.concat())
+    }
+
+    /// A `SET` of already encoded elements (sorted, as DER requires).
+    pub fn set(parts: &[&[u8]]) -> Vec<u8> {
+        let mut sorted: Vec<&[u8]> = parts.to_vec();
+        sorted.sort();
+        tlv(SET, &sorted.concat())
+    }
+
+    /// A non-negative `INTEGER` from its big-endian magnitude.
+    pub fn unsigned(magnitude: &[u8]) -> Vec<u8> {
+        let trimmed: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
+        let mut content = if trimmed.is_empty() { vec![0] } else { trimmed };
+        if content[0] & 0x80 != 0 {
+            content.insert(0, 0);
+        }
+        tlv(INTEGER, &content)
+    }
+
+    /// An `OBJECT IDENTIFIER` from dotted text; panics on text that is not one (they are constants here).
+    pub fn oid(dotted: &str) -> Vec<u8> {
+        let arcs: Vec<u64> = dotted.split('.').map(|a| a.parse().expect("an object identifier arc")).collect();
+        assert!(arcs.len() >= 2, "an object identifier has two arcs at least");
+        let mut content = Vec::new();
+        for arc in std::iter::once(arcs[0] * 40 + arcs[1]).chain(arcs[2..].iter().copied()) {
+            let mut groups = vec![(arc & 0x7F) as u8];
+            let mut rest = arc >> 7;
+            while rest > 0 {
+                groups.push(0x80 | (rest & 0x7F) as u8);
+                rest >>= 7;
+            }
+            content.extend(groups.into_iter().rev());
+        }
+        tlv(OID, &content)
+    }
+
+    /// A `BIT STRING` of whole bytes.
+    pub fn bit_string(bytes: &[u8]) -> Vec<u8> {
+        let mut content = vec![0u8];
+        content.extend_from_slice(bytes);
+        tlv(BIT_STRING, &content)
+    }
+
+    /// A time: `UTCTime` up to 2049, `GeneralizedTime` after, as RFC 5280 requires.
+    pub fn time(t: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+        use chrono::Datelike as _;
+        if t.year() < 2050 {
+            tlv(UTC_TIME, t.format("%y%m%d%H%M%SZ").to_string().as_bytes())
+        } else {
+            tlv(GENERALIZED_TIME, t.format("%Y%m%d%H%M%SZ").to_string().as_bytes())
+        }
+    }
+
+    /// An explicitly tagged element (`[n]`, constructed).
+    pub fn explicit(n: u8, inner: &[u8]) -> Vec<u8> {
+        tlv(0xA0 | n, inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn object_identifiers_and_integers_round_trip() {
+        for oid in ["2.5.4.97", "1.2.840.113549.1.1.11", "1.2.840.10045.3.1.7", "0.9.2342.19200300.100.1.1"] {
+            let der = write::oid(oid);
+            let (tlv, _) = read_tlv(&der).unwrap();
+            assert_eq!(oid_text(tlv.content).unwrap(), oid);
+        }
+        assert_eq!(write::unsigned(&[0x00, 0x80]), vec![0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(write::tlv(0x04, &[1; 200])[..3], [0x04, 0x81, 200]);
+    }
 
     #[test]
     fn lengths_in_short_and_long_form_are_read() {

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod der;
 pub mod env;
 pub mod ids;
+pub mod keys;
 pub mod limits;
 pub mod offline;
 pub mod xml;

@@ -55,7 +55,7 @@ pub(crate) struct UpoDocument {
 
 /// Escapes text the way canonical XML writes it.
 fn text(out: &mut String, value: &str) {
-    ksef_fa::escape_text(value, out);
+    ksef_core::xml::c14n::escape_text(value, out);
 }
 
 fn element(out: &mut String, name: &str, value: &str) {

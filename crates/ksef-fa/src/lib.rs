@@ -25,7 +25,8 @@ use std::sync::OnceLock;
 use serde::Serialize;
 
 pub use crate::amount::Amount;
-pub use crate::canonical::{canonical, escape_attribute, escape_text};
+pub use crate::canonical::canonical;
+pub use ksef_core::xml::c14n::{escape_attribute, escape_text};
 pub use crate::validate::{Finding, Kind, Severity, Validator};
 
 /// The FA(3) namespace.

@@ -145,7 +145,7 @@ pub fn kod2(
     }
     let base = env.qr_base().trim_start_matches("https://");
     let unsigned = format!("{base}/certificate/{}/{context_value}/{}/{}/{hash}", context.0.as_str(), nip.as_str(), certificate.serial);
-    let signature = certificate.key.sign(unsigned.as_bytes()).map_err(|e| LinkError::Certificate(e.to_string()))?;
+    let signature = ksef_core::offline::sign(&certificate.key, unsigned.as_bytes()).map_err(|e| LinkError::Certificate(e.to_string()))?;
     Ok(VerificationCode { link: format!("https://{unsigned}/{}", b64url(&signature)), caption: "CERTYFIKAT".to_owned() })
 }
 

@@ -1,5 +1,5 @@
-//! The one way XML is parsed in this workspace: no DTD (so no entities to expand), and the document's shape
-//! bounded in one linear pass before any tree is built.
+//! The one way XML is parsed in this workspace (and, in [`c14n`], canonicalized): no DTD (so no entities to
+//! expand), and the document's shape bounded in one linear pass before any tree is built.
 //!
 //! The pass exists because a tree builder pays more than linear time for some shapes: every attribute of an
 //! element is compared with the others, and namespace declarations are copied into each element's scope. A
@@ -7,6 +7,8 @@
 //! The bounds are far above what any KSeF document (invoice, UPO, authentication request) needs.
 
 use std::fmt;
+
+pub mod c14n;
 
 /// Bounds on a document's shape, checked before parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
