@@ -181,6 +181,10 @@ pub enum ReferenceKind {
     Export,
     /// `EC`: a KSeF token.
     Token,
+    /// `EG`: a permission operation.
+    PermissionOperation,
+    /// `EH`: a certificate enrollment (KSeF gives it the export's code).
+    Enrollment,
 }
 
 impl ReferenceKind {
@@ -195,6 +199,8 @@ impl ReferenceKind {
             ReferenceKind::Upo => "EU",
             ReferenceKind::Export => "EH",
             ReferenceKind::Token => "EC",
+            ReferenceKind::PermissionOperation => "EG",
+            ReferenceKind::Enrollment => "EH",
         }
     }
 }

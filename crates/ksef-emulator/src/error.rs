@@ -27,6 +27,9 @@ pub(crate) enum EmuError {
     /// 403: a valid token that may not do this.
     #[error("forbidden ({reason_code}): {detail}")]
     Forbidden { reason_code: &'static str, detail: String, security: Option<BTreeMap<String, serde_json::Value>> },
+    /// 404: no such endpoint.
+    #[error("no such endpoint")]
+    NotFound,
     /// 410: the operation has expired.
     #[error("gone: {0}")]
     Gone(String),
@@ -93,6 +96,7 @@ impl IntoResponse for EmuError {
             EmuError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             EmuError::Forbidden { .. } | EmuError::StorageDenied(_) => StatusCode::FORBIDDEN,
             EmuError::Gone(_) => StatusCode::GONE,
+            EmuError::NotFound => StatusCode::NOT_FOUND,
             EmuError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             EmuError::StorageNotFound => StatusCode::NOT_FOUND,
             EmuError::StorageRefused { code: "RequestBodyTooLarge", .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -200,6 +204,7 @@ fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCo
             (PROBLEM_JSON, json(&p))
         }
         EmuError::Gone(detail) => (PROBLEM_JSON, json(&problem("Gone", status, detail.clone(), path))),
+        EmuError::NotFound => (PROBLEM_JSON, json(&problem("Not Found", status, "Zasób nie istnieje.".to_owned(), path))),
         EmuError::TooManyRequests { detail, .. } if wants_problem => {
             (PROBLEM_JSON, json(&problem("Too Many Requests", status, detail.clone(), path)))
         }

@@ -62,6 +62,50 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for KsefQue
     }
 }
 
+/// Every query parameter, repeated keys kept (`?status=Active&status=Pending`), as KSeF's clients send lists.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct QueryPairs(pub(crate) Pairs);
+
+/// Query parameters in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    /// Every value of `name` (matched in any case, as ASP.NET binds parameters).
+    pub(crate) fn all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let name = name.to_owned();
+        self.0.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(&name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `name`.
+    pub(crate) fn first(&self, name: &str) -> Option<&str> {
+        self.all(name).next()
+    }
+
+    /// `pageSize` within `range`, `default` when absent; 21405 otherwise.
+    pub(crate) fn page_size(&self, default: i64, range: std::ops::RangeInclusive<i64>) -> Result<i64, EmuError> {
+        let Some(text) = self.first("pageSize") else { return Ok(default) };
+        text.parse::<i64>().ok().filter(|n| range.contains(n)).ok_or_else(|| {
+            EmuError::validation([format!("pageSize musi być z zakresu {}-{}, podano {text}.", range.start(), range.end())])
+        })
+    }
+
+    /// `pageOffset` (0 when absent); 21405 when negative or not a number.
+    pub(crate) fn page_offset(&self) -> Result<i64, EmuError> {
+        let Some(text) = self.first("pageOffset") else { return Ok(0) };
+        text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| EmuError::validation([format!("pageOffset '{text}' nie jest liczbą nieujemną.")]))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = EmuError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(QueryPairs(Pairs(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())))
+    }
+}
+
 /// Parses a reference number from a path, or 21405 naming it.
 pub(crate) fn reference(text: &str) -> Result<ReferenceNumber, EmuError> {
     ReferenceNumber::parse(text).map_err(|e| EmuError::validation([e.to_string()]))
@@ -171,6 +215,21 @@ impl FromRequestParts<AppState> for RefreshCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let claims = bearer_claims(parts, state, TokenType::RefreshToken)?;
         Ok(RefreshCaller { auth_reference: claims.arn })
+    }
+}
+
+/// A caller holding an access token or a refresh token (ending an authentication session takes either).
+#[derive(Debug, Clone)]
+pub(crate) struct SessionCaller {
+    pub(crate) auth_reference: String,
+}
+
+impl FromRequestParts<AppState> for SessionCaller {
+    type Rejection = EmuError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let claims = bearer_claims(parts, state, TokenType::ContextToken).or_else(|_| bearer_claims(parts, state, TokenType::RefreshToken))?;
+        Ok(SessionCaller { auth_reference: claims.arn })
     }
 }
 

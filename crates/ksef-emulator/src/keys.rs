@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use ksef_core::crypto::{RsaPrivateKey, random_array, sha256_base64};
+use ksef_core::keys::PrivateKey;
 use ksef_wire::PublicKeyCertificateUsage;
 
 /// A key pair with the certificate the emulator publishes for it.
@@ -22,12 +23,20 @@ pub(crate) struct PublishedKey {
     pub(crate) usage: Option<PublicKeyCertificateUsage>,
 }
 
+/// The emulator's certification authority: it issues KSeF certificates (Authentication and Offline).
+#[derive(Debug)]
+pub(crate) struct Authority {
+    pub(crate) key: PrivateKey,
+    pub(crate) certificate: ksef_xades::Certificate,
+}
+
 /// All of the emulator's secrets.
 #[derive(Debug)]
 pub(crate) struct KeyMaterial {
     pub(crate) token_encryption: PublishedKey,
     pub(crate) symmetric_key_encryption: PublishedKey,
     pub(crate) upo_signing: PublishedKey,
+    pub(crate) authority: Authority,
     /// Signs JWTs and pre-signed URLs.
     pub(crate) secret: [u8; 32],
 }
@@ -55,9 +64,41 @@ impl KeyMaterial {
                 now,
             )?,
             upo_signing: load_key(&dir, "upo-signing", None, now)?,
+            authority: load_authority(&dir, now)?,
             secret,
         })
     }
+}
+
+/// The certification authority's key and certificate, made on first use (valid ten years).
+fn load_authority(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<Authority> {
+    let (key_path, cert_path) = (dir.join("ca.key.der"), dir.join("ca.cert.der"));
+    if let (Ok(key), Ok(cert)) = (fs::read(&key_path), fs::read(&cert_path)) {
+        let key = PrivateKey::from_pkcs8(&key).with_context(|| format!("failed to read {}", key_path.display()))?;
+        let certificate = ksef_xades::Certificate::from_der(&cert).with_context(|| format!("failed to read {}", cert_path.display()))?;
+        return Ok(Authority { key, certificate });
+    }
+    let key = PrivateKey::generate_rsa_2048().context("failed to generate the CA key")?;
+    let name = ksef_xades::x509::name(&[
+        ksef_xades::x509::attribute(ksef_xades::oid::COMMON_NAME, "KSeF emulator certification authority (ksef-gateway)"),
+        ksef_xades::x509::attribute(ksef_xades::oid::ORGANIZATION, "ksef-gateway"),
+        ksef_xades::x509::attribute(ksef_xades::oid::COUNTRY, "PL"),
+    ]);
+    let spki = key.public_spki_der().context("the CA key's public half")?;
+    let usage = ksef_xades::KeyUsage { key_cert_sign: true, ..Default::default() };
+    let issue = ksef_xades::x509::Issue {
+        subject: &name,
+        spki: &spki,
+        serial: &random_array::<8>(),
+        not_before: now - Duration::days(1),
+        not_after: now + Duration::days(3650),
+        key_usage: usage,
+        ca: true,
+    };
+    let der = ksef_xades::x509::issue(&issue, None, &key).context("failed to make the CA certificate")?;
+    write_private(&key_path, &key.pkcs8_der().context("the CA key's PKCS#8")?)?;
+    write_private(&cert_path, &der)?;
+    Ok(Authority { key, certificate: ksef_xades::Certificate::from_der(&der).context("own CA certificate")? })
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -14,6 +14,7 @@ mod files;
 mod jwt;
 mod keys;
 mod limits;
+mod permissions;
 mod presign;
 mod query;
 mod rate_limit;
@@ -33,7 +34,7 @@ use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, ShiftedClock, SystemClock};
 pub use crate::config::{EmulatorConfig, RateLimitProfile};
-pub use crate::routes::auth::IssuedToken;
+pub use crate::routes::tokens::IssuedToken;
 pub use crate::upo::UPO_NAMESPACE;
 pub use crate::verify::{
     FA2_NAMESPACE, FA3_NAMESPACE, InvoiceFacts, InvoiceVerifier, MinimalVerifier, Rejection, RejectionKind, SchemaVerifier,
@@ -83,7 +84,7 @@ impl Emulator {
 
     /// Issues a KSeF token for the NIP context `nip`, with every permission or those listed.
     pub async fn issue_token(&self, nip: &str, permissions: Option<Vec<String>>) -> anyhow::Result<IssuedToken> {
-        routes::auth::issue_token(&self.state, nip, permissions, None)
+        routes::tokens::issue_token(&self.state, nip, permissions, None)
             .await
             .map_err(|e| anyhow::anyhow!("could not issue a token for {nip}: {e}"))
     }

@@ -22,44 +22,66 @@ struct Limits {
     per_hour: Option<u32>,
 }
 
-const fn limits(s: u32, m: u32, h: u32) -> Limits {
-    Limits { per_second: s, per_minute: Some(m), per_hour: Some(h) }
+/// KSeF's published limits per group (requests per second, minute, hour; −1: none), as `GET /rate-limits`
+/// reports them (OpenAPI 2.9.0).
+pub(crate) const OFFICIAL: [(&str, i32, i32, i32); 17] = [
+    ("onlineSession", 10, 30, 120),
+    ("onlineSessionClose", 20, 60, 240),
+    ("batchSession", 10, 20, 60),
+    ("batchSessionClose", 20, 40, 120),
+    ("invoiceSend", 10, 30, 180),
+    ("invoiceStatus", 30, 120, 1200),
+    ("sessionList", 5, 10, 60),
+    ("sessionInvoiceList", 10, 20, 200),
+    ("sessionMisc", 10, 120, 1200),
+    ("invoiceMetadata", 8, 16, 20),
+    ("invoiceExport", 8, 16, 20),
+    ("invoiceExportStatus", 10, 60, 600),
+    ("invoiceDownload", 8, 16, 64),
+    ("collectiveIdentifier", 20, 120, 240),
+    ("other", 10, 30, 120),
+    ("anonymous", 60, -1, -1),
+    ("global", 75, -1, -1),
+];
+
+fn official(name: &'static str) -> (&'static str, Limits) {
+    let (_, s, m, h) = OFFICIAL.iter().copied().find(|(n, ..)| *n == name).expect("a published group");
+    let window = |n: i32| u32::try_from(n).ok();
+    (name, Limits { per_second: window(s).unwrap_or(u32::MAX), per_minute: window(m), per_hour: window(h) })
 }
 
 /// The official group of an endpoint (`docs:limity/limity-api.md`); `None` for unlimited endpoints.
 fn group(method: &Method, path: &str) -> Option<(&'static str, Limits)> {
     let get = method == Method::GET;
     let post = method == Method::POST;
-    Some(match path {
-        "/v2/sessions/online" if post => ("onlineSession", limits(10, 30, 120)),
-        "/v2/sessions/online/{reference}/close" if post => ("onlineSessionClose", limits(20, 60, 240)),
-        "/v2/sessions/batch" if post => ("batchSession", limits(10, 20, 60)),
-        "/v2/sessions/batch/{reference}/close" if post => ("batchSessionClose", limits(20, 40, 120)),
-        "/v2/sessions/online/{reference}/invoices" if post => ("invoiceSend", limits(10, 30, 180)),
-        "/v2/sessions/{reference}/invoices/{invoice}" if get => ("invoiceStatus", limits(30, 120, 1200)),
-        "/v2/sessions" if get => ("sessionList", limits(5, 10, 60)),
-        "/v2/sessions/{reference}/invoices" | "/v2/sessions/{reference}/invoices/failed" if get => {
-            ("sessionInvoiceList", limits(10, 20, 200))
-        }
+    Some(official(match path {
+        "/v2/sessions/online" if post => "onlineSession",
+        "/v2/sessions/online/{reference}/close" if post => "onlineSessionClose",
+        "/v2/sessions/batch" if post => "batchSession",
+        "/v2/sessions/batch/{reference}/close" if post => "batchSessionClose",
+        "/v2/sessions/online/{reference}/invoices" if post => "invoiceSend",
+        "/v2/sessions/{reference}/invoices/{invoice}" if get => "invoiceStatus",
+        "/v2/sessions" if get => "sessionList",
+        "/v2/sessions/{reference}/invoices" | "/v2/sessions/{reference}/invoices/failed" if get => "sessionInvoiceList",
         "/v2/sessions/{reference}"
         | "/v2/sessions/{reference}/upo/{upo}"
         | "/v2/sessions/{reference}/invoices/{invoice}/upo"
         | "/v2/sessions/{reference}/invoices/ksef/{ksef_number}/upo"
             if get =>
         {
-            ("sessionMisc", limits(10, 120, 1200))
+            "sessionMisc"
         }
-        "/v2/invoices/query/metadata" if post => ("invoiceMetadata", limits(8, 16, 20)),
-        "/v2/invoices/exports" if post => ("invoiceExport", limits(8, 16, 20)),
-        "/v2/invoices/exports/{reference}" if get => ("invoiceExportStatus", limits(10, 60, 600)),
-        "/v2/invoices/ksef/{ksef_number}" if get => ("invoiceDownload", limits(8, 16, 64)),
-        p if p.starts_with("/v2/auth/") || p == "/v2/security/public-key-certificates" => {
-            ("public", Limits { per_second: 60, per_minute: None, per_hour: None })
+        "/v2/invoices/query/metadata" if post => "invoiceMetadata",
+        "/v2/invoices/exports" if post => "invoiceExport",
+        "/v2/invoices/exports/{reference}" if get => "invoiceExportStatus",
+        "/v2/invoices/ksef/{ksef_number}" if get => "invoiceDownload",
+        p if p.starts_with("/v2/auth/") || p.starts_with("/v2/testdata/") || p == "/v2/security/public-key-certificates" => {
+            "anonymous"
         }
-        p if p.starts_with("/v2/") => ("other", limits(10, 30, 120)),
+        p if p.starts_with("/v2/") => "other",
         // Pre-signed storage URLs and the emulator's own endpoints are not limited.
         _ => return None,
-    })
+    }))
 }
 
 /// Sliding-window counters per (group, context, IP).

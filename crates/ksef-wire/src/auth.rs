@@ -72,36 +72,38 @@ pub struct AuthenticationInitResponse {
     pub authentication_token: TokenInfo,
 }
 
-/// How the subject authenticated (deprecated in the API, still required in responses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AuthenticationMethod {
-    /// A KSeF token.
-    Token,
-    /// Poland's trusted profile.
-    TrustedProfile,
-    /// A KSeF-issued certificate.
-    InternalCertificate,
-    /// A qualified signature.
-    QualifiedSignature,
-    /// A qualified seal.
-    QualifiedSeal,
-    /// A personal signature.
-    PersonalSignature,
-    /// A Peppol signature.
-    PeppolSignature,
+crate::enums::wire_enum! {
+    /// How the subject authenticated (deprecated in the API, still required in responses).
+    pub enum AuthenticationMethod {
+        /// A KSeF token.
+        Token,
+        /// Poland's trusted profile.
+        TrustedProfile,
+        /// A KSeF-issued certificate.
+        InternalCertificate,
+        /// A qualified signature.
+        QualifiedSignature,
+        /// A qualified seal.
+        QualifiedSeal,
+        /// A personal signature.
+        PersonalSignature,
+        /// A Peppol signature.
+        PeppolSignature,
+    }
 }
 
-/// Category of an authentication method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AuthenticationMethodCategory {
-    /// XAdES-signed request.
-    XadesSignature,
-    /// National node.
-    NationalNode,
-    /// KSeF token.
-    Token,
-    /// Anything else.
-    Other,
+crate::enums::wire_enum! {
+    /// Category of an authentication method.
+    pub enum AuthenticationMethodCategory {
+        /// XAdES-signed request.
+        XadesSignature,
+        /// National node.
+        NationalNode,
+        /// KSeF token.
+        Token,
+        /// Anything else.
+        Other,
+    }
 }
 
 /// `{category, code, displayName}`.

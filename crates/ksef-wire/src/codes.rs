@@ -42,10 +42,22 @@ macro_rules! exception_codes {
 }
 
 exception_codes! {
+    /// The signed document is not one KSeF takes (not an enveloped signature of an `AuthTokenRequest`).
+    InvalidDocument = 9101, "Nieprawidłowy dokument.";
+    /// The document is not signed.
+    NoSignature = 9102, "Brak podpisu.";
+    /// The document has more than one signature.
+    TooManySignatures = 9103, "Przekroczona liczba dozwolonych podpisów.";
+    /// A digest or the signature value does not verify, or an algorithm is not accepted.
+    InvalidSignature = 9105, "Nieprawidłowy podpis.";
     /// The request body cannot be read.
     UnreadableContent = 21001, "Nieczytelna treść.";
     /// The challenge is unknown, used or expired.
     InvalidChallenge = 21111, "Nieprawidłowe wyzwanie autoryzacyjne.";
+    /// The signing certificate cannot be used (unreadable, not the one signed, an Offline certificate).
+    InvalidCertificate = 21115, "Nieprawidłowy certyfikat.";
+    /// The signer's identity does not fit the context's type.
+    SubjectIdentifierForContext = 21117, "Nieprawidłowy identyfikator podmiotu dla wskazanego typu kontekstu.";
     /// The session holds the most invoices it may.
     SessionInvoiceLimit = 21155, "Przekroczono dozwoloną liczbę faktur w sesji.";
     /// A batch part's size is out of range or differs from what was declared.
@@ -74,6 +86,8 @@ exception_codes! {
     ExportLimit = 21182, "Osiągnięto limit trwających eksportów.";
     /// The range starts after the high-water mark.
     RangeBeyondData = 21183, "Zakres filtrowania wykracza poza dostępny zakres danych.";
+    /// The document is not UTF-8.
+    InvalidEncoding = 21217, "Nieprawidłowe kodowanie znaków.";
     /// A declared batch part was never uploaded.
     EmptyPackage = 21205, "Pakiet nie może być pusty.";
     /// The batch upload window closed before the session was closed.
@@ -82,16 +96,50 @@ exception_codes! {
     Unauthorized = 21301, "Brak autoryzacji.";
     /// The authentication operation is unknown.
     Unauthenticated = 21304, "Brak uwierzytelnienia.";
+    /// The authentication uses a deceased person's credentials.
+    DeceasedPerson = 21308, "Próba wykorzystania metod autoryzacyjnych osoby zmarłej.";
+    /// The signed document departs from its schema.
+    SchemaViolation = 21401, "Dokument nie jest zgodny ze schemą (xsd).";
     /// A size does not match the content.
     InvalidFileSize = 21402, "Nieprawidłowy rozmiar pliku.";
     /// A hash does not match the content.
     InvalidFileHash = 21403, "Nieprawidłowy skrót pliku.";
     /// Input validation failed.
     Validation = 21405, "Błąd walidacji danych wejściowych.";
+    /// The certificate cannot identify the signer the way the request says.
+    SignatureAuthenticationConflict = 21406, "Konflikt podpisu i typu uwierzytelnienia.";
     /// The continuation token cannot be read.
     InvalidContinuationToken = 21418, "Przekazany token kontynuacji ma nieprawidłowy format.";
     /// The `publicKeyId` is unknown or withdrawn: fetch KSeF's certificates again.
     UnknownPublicKey = 21470, "Przesłany identyfikator klucza jest nieznany lub wskazuje na wycofany klucz.";
+    /// Enrollment data exists only for certificate logins.
+    EnrollmentDataUnavailable = 25001, "Brak możliwości pobrania danych do CSR dla wykorzystanego sposobu uwierzytelnienia.";
+    /// Enrollment takes a certificate login.
+    EnrollmentUnavailable = 25002, "Brak możliwości złożenia wniosku certyfikacyjnego dla wykorzystanego sposobu uwierzytelnienia.";
+    /// The request's subject is not the enrollment data.
+    CsrSubjectMismatch = 25003, "Dane w CSR nie zgadzają się z danymi w użytym wektorze uwierzytelniającym.";
+    /// The request is malformed or its signature does not verify.
+    InvalidCsr = 25004, "Niepoprawny format CSR lub niepoprawny podpis CSR.";
+    /// No such enrollment.
+    EnrollmentNotFound = 25005, "Wniosek certyfikacyjny o podanym numerze referencyjnym nie istnieje.";
+    /// Too many enrollments.
+    EnrollmentLimit = 25006, "Osiągnięto limit możliwych do złożenia wniosków certyfikacyjnych.";
+    /// Too many active certificates.
+    CertificateLimit = 25007, "Osiągnięto limit dopuszczalnej liczby posiadanych certyfikatów.";
+    /// No such certificate.
+    CertificateNotFound = 25008, "Certyfikat o podanym numerze seryjnym nie istnieje.";
+    /// The certificate is revoked, blocked or expired already.
+    CertificateNotRevocable = 25009, "Nie można odwołać wskazanego certyfikatu, ponieważ jest już odwołany, zablokowany lub nieważny.";
+    /// A key other than RSA 2048 or EC P-256.
+    InvalidKey = 25010, "Nieprawidłowy typ lub długość klucza.";
+    /// The request is signed by an algorithm not accepted.
+    InvalidCsrAlgorithm = 25011, "Nieprawidłowy algorytm podpisu CSR.";
+    /// A token may carry only permissions its maker holds.
+    TokenPermissionsNotHeld = 26001, "Nie można nadać tokenowi uprawnień których nie posiadasz.";
+    /// Tokens exist only in NIP and internal-identifier contexts.
+    TokenContextType = 26002, "Nie można wygenerować tokena dla obecnego typu kontekstu.";
+    /// Test data that exists already.
+    TestDataExists = 30001, "Podmiot lub uprawnienie już istnieje.";
 }
 
 /// A status code with the description KSeF gives it in one context (the same code may read differently for
@@ -124,14 +172,53 @@ pub mod auth {
     /// Succeeded: the tokens can be redeemed.
     pub const SUCCEEDED: Status = Status::new(200, "Uwierzytelnianie zakończone sukcesem");
     /// The subject has no permissions in the context.
-    pub const NO_PERMISSIONS: Status = Status::new(415, "Uwierzytelnianie zakończone niepowodzeniem z powodu braku nadanych uprawnień");
+    pub const NO_PERMISSIONS: Status = Status::new(415, "Uwierzytelnianie zakończone niepowodzeniem");
     /// The KSeF token was wrong, inactive or revoked, or the challenge did not match.
     pub const BAD_TOKEN: Status = Status::new(450, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędnego tokenu");
     /// The certificate is invalid, untrusted, revoked or malformed.
     pub const BAD_CERTIFICATE: Status =
         Status::new(460, "Uwierzytelnianie zakończone niepowodzeniem z powodu błędu certyfikatu");
+    /// The authentication was revoked with its refresh tokens.
+    pub const REVOKED: Status = Status::new(425, "Uwierzytelnienie unieważnione");
+    /// A deceased person's credentials.
+    pub const DECEASED: Status = Status::new(470, "Uwierzytelnianie zakończone niepowodzeniem");
+    /// The context is blocked.
+    pub const BLOCKED: Status = Status::new(480, "Uwierzytelnienie zablokowane");
     /// An unknown error.
     pub const UNKNOWN_ERROR: Status = Status::new(500, "Nieznany błąd");
+
+    /// The detail of [`NO_PERMISSIONS`].
+    pub const NO_PERMISSIONS_DETAIL: &str = "Brak przypisanych uprawnień";
+}
+
+/// Statuses of a certificate enrollment (`GET /certificates/enrollments/{referenceNumber}`).
+pub mod enrollment {
+    use super::Status;
+
+    /// Received.
+    pub const RECEIVED: Status = Status::new(100, "Wniosek przyjęty do realizacji");
+    /// The certificate is issued.
+    pub const ISSUED: Status = Status::new(200, "Wniosek obsłużony (certyfikat wygenerowany)");
+    /// Refused.
+    pub const REFUSED: Status = Status::new(400, "Wniosek odrzucony");
+}
+
+/// Statuses of a permission operation (`GET /permissions/operations/{referenceNumber}`).
+pub mod permission {
+    use super::Status;
+
+    /// Received.
+    pub const RECEIVED: Status = Status::new(100, "Operacja przyjęta do realizacji");
+    /// Done.
+    pub const DONE: Status = Status::new(200, "Operacja zakończona sukcesem");
+    /// The identifiers do not go together.
+    pub const MISMATCHED_IDENTIFIERS: Status = Status::new(410, "Podane identyfikatory są niezgodne lub pozostają w niewłaściwej relacji");
+    /// The credentials may not do it.
+    pub const NOT_PERMITTED: Status = Status::new(420, "Użyte poświadczenia nie mają uprawnień do wykonania tej operacji");
+    /// The context lacks the role it takes.
+    pub const WRONG_ROLE: Status = Status::new(430, "Kontekst identyfikatora nie odpowiada wymaganej roli lub uprawnieniom");
+    /// Not allowed for these identifiers' relations.
+    pub const NOT_ALLOWED_FOR_RELATION: Status = Status::new(440, "Operacja niedozwolona dla wskazanych powiązań identyfikatorów");
 }
 
 /// Statuses of a session (`GET /sessions/{referenceNumber}`).

@@ -82,35 +82,20 @@ pub struct TokenInfo {
     pub valid_until: DateTime<Utc>,
 }
 
-/// The kind of context an authentication acts in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ContextIdentifierType {
-    /// A taxpayer's NIP.
-    Nip,
-    /// An internal identifier (NIP-5 digits).
-    InternalId,
-    /// A NIP joined with an EU VAT number.
-    NipVatUe,
-    /// A Peppol service provider.
-    PeppolId,
-}
-
-impl ContextIdentifierType {
-    /// The name as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ContextIdentifierType::Nip => "Nip",
-            ContextIdentifierType::InternalId => "InternalId",
-            ContextIdentifierType::NipVatUe => "NipVatUe",
-            ContextIdentifierType::PeppolId => "PeppolId",
-        }
-    }
-
-    /// Reads the wire name.
-    pub fn parse(text: &str) -> Option<ContextIdentifierType> {
-        [Self::Nip, Self::InternalId, Self::NipVatUe, Self::PeppolId].into_iter().find(|t| t.as_str() == text)
+crate::enums::wire_enum! {
+    /// The kind of context an authentication acts in.
+    pub enum ContextIdentifierType {
+        /// A taxpayer's NIP.
+        Nip,
+        /// An internal identifier (NIP-5 digits).
+        InternalId,
+        /// A NIP joined with an EU VAT number.
+        NipVatUe,
+        /// A Peppol service provider.
+        PeppolId,
     }
 }
+
 
 /// `{type, value}` naming the context an authentication acts in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,13 +107,14 @@ pub struct ContextIdentifier {
     pub value: String,
 }
 
-/// What a public key certificate may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PublicKeyCertificateUsage {
-    /// Encrypting a KSeF token for `/auth/ksef-token`.
-    KsefTokenEncryption,
-    /// Wrapping a session or export AES key.
-    SymmetricKeyEncryption,
+crate::enums::wire_enum! {
+    /// What a public key certificate may be used for.
+    pub enum PublicKeyCertificateUsage {
+        /// Encrypting a KSeF token for `/auth/ksef-token`.
+        KsefTokenEncryption,
+        /// Wrapping a session or export AES key.
+        SymmetricKeyEncryption,
+    }
 }
 
 /// One of KSeF's public key certificates (`GET /security/public-key-certificates`).
@@ -151,86 +137,52 @@ pub struct PublicKeyCertificate {
     pub usage: Vec<PublicKeyCertificateUsage>,
 }
 
-/// Whether an invoice was issued online or offline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InvoicingMode {
-    /// Issued and sent online.
-    Online,
-    /// Issued offline and sent later.
-    Offline,
-}
-
-impl InvoicingMode {
-    /// As written on the wire: `Online` or `Offline`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            InvoicingMode::Online => "Online",
-            InvoicingMode::Offline => "Offline",
-        }
-    }
-
-    /// Reads [`InvoicingMode::as_str`]'s form.
-    pub fn parse(text: &str) -> Option<InvoicingMode> {
-        [InvoicingMode::Online, InvoicingMode::Offline].into_iter().find(|m| m.as_str() == text)
+crate::enums::wire_enum! {
+    /// Whether an invoice was issued online or offline.
+    pub enum InvoicingMode {
+        /// Issued and sent online.
+        Online,
+        /// Issued offline and sent later.
+        Offline,
     }
 }
 
-/// Archive format of a batch package or an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum CompressionType {
-    /// A ZIP archive (the default).
-    #[default]
-    Zip,
-    /// A gzip-compressed tar archive (since API 2.6.0).
-    TarGz,
-}
 
-/// Permissions a KSeF token or an authentication carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum TokenPermission {
-    /// Read invoices.
-    InvoiceRead,
-    /// Send invoices.
-    InvoiceWrite,
-    /// Read credentials.
-    CredentialsRead,
-    /// Manage credentials.
-    CredentialsManage,
-    /// Manage subunits.
-    SubunitManage,
-    /// Enforcement operations.
-    EnforcementOperations,
-    /// Read sessions and statuses.
-    Introspection,
-}
-
-impl TokenPermission {
-    /// Every permission.
-    pub const ALL: [TokenPermission; 7] = [
-        TokenPermission::InvoiceRead,
-        TokenPermission::InvoiceWrite,
-        TokenPermission::CredentialsRead,
-        TokenPermission::CredentialsManage,
-        TokenPermission::SubunitManage,
-        TokenPermission::EnforcementOperations,
-        TokenPermission::Introspection,
-    ];
-
-    /// The name as written on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenPermission::InvoiceRead => "InvoiceRead",
-            TokenPermission::InvoiceWrite => "InvoiceWrite",
-            TokenPermission::CredentialsRead => "CredentialsRead",
-            TokenPermission::CredentialsManage => "CredentialsManage",
-            TokenPermission::SubunitManage => "SubunitManage",
-            TokenPermission::EnforcementOperations => "EnforcementOperations",
-            TokenPermission::Introspection => "Introspection",
-        }
-    }
-
-    /// Reads the wire name.
-    pub fn parse(text: &str) -> Option<TokenPermission> {
-        TokenPermission::ALL.into_iter().find(|p| p.as_str() == text)
+impl Default for CompressionType {
+    fn default() -> CompressionType {
+        CompressionType::Zip
     }
 }
+
+crate::enums::wire_enum! {
+    /// Archive format of a batch package or an export.
+    pub enum CompressionType {
+        /// A ZIP archive (the default).
+        Zip,
+        /// A gzip-compressed tar archive (since API 2.6.0).
+        TarGz,
+    }
+}
+
+crate::enums::wire_enum! {
+    /// Permissions a KSeF token or an authentication carries.
+    pub enum TokenPermission {
+        /// Read invoices.
+        InvoiceRead,
+        /// Send invoices.
+        InvoiceWrite,
+        /// Read credentials.
+        CredentialsRead,
+        /// Manage credentials.
+        CredentialsManage,
+        /// Manage subunits.
+        SubunitManage,
+        /// Enforcement operations.
+        EnforcementOperations,
+        /// Read sessions and statuses.
+        Introspection,
+        /// Manage collective identifiers (API 2.9).
+        CollectiveIdentifierManage,
+    }
+}
+

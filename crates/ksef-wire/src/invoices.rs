@@ -5,28 +5,30 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{CompressionType, EncryptionInfo, FormCode, InvoicingMode, StatusInfo};
 
-/// Whose invoices a query asks for, by the caller's role on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InvoiceQuerySubjectType {
-    /// The caller is the seller (Podmiot1).
-    Subject1,
-    /// The caller is the buyer (Podmiot2).
-    Subject2,
-    /// The caller is a third party (Podmiot3).
-    Subject3,
-    /// The caller is an authorized subject (PodmiotUpowazniony).
-    SubjectAuthorized,
+crate::enums::wire_enum! {
+    /// Whose invoices a query asks for, by the caller's role on them.
+    pub enum InvoiceQuerySubjectType {
+        /// The caller is the seller (Podmiot1).
+        Subject1,
+        /// The caller is the buyer (Podmiot2).
+        Subject2,
+        /// The caller is a third party (Podmiot3).
+        Subject3,
+        /// The caller is an authorized subject (PodmiotUpowazniony).
+        SubjectAuthorized,
+    }
 }
 
-/// Which date a query's range applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InvoiceQueryDateType {
-    /// The issue date, `P_1`.
-    Issue,
-    /// When KSeF received the invoice.
-    Invoicing,
-    /// When KSeF stored it for good.
-    PermanentStorage,
+crate::enums::wire_enum! {
+    /// Which date a query's range applies to.
+    pub enum InvoiceQueryDateType {
+        /// The issue date, `P_1`.
+        Issue,
+        /// When KSeF received the invoice.
+        Invoicing,
+        /// When KSeF stored it for good.
+        PermanentStorage,
+    }
 }
 
 /// `{dateType, from, to?, restrictToPermanentStorageHwmDate?}`.
@@ -46,15 +48,16 @@ pub struct InvoiceQueryDateRange {
     pub restrict_to_permanent_storage_hwm_date: Option<bool>,
 }
 
-/// Which amount a query's amount filter applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AmountType {
-    /// Gross.
-    Brutto,
-    /// Net.
-    Netto,
-    /// VAT.
-    Vat,
+crate::enums::wire_enum! {
+    /// Which amount a query's amount filter applies to.
+    pub enum AmountType {
+        /// Gross.
+        Brutto,
+        /// Net.
+        Netto,
+        /// VAT.
+        Vat,
+    }
 }
 
 /// `{type, from?, to?}`.
@@ -72,17 +75,18 @@ pub struct InvoiceQueryAmount {
     pub to: Option<f64>,
 }
 
-/// How the buyer is identified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum BuyerIdentifierType {
-    /// A Polish NIP.
-    Nip,
-    /// An EU VAT number.
-    VatUe,
-    /// Another identifier.
-    Other,
-    /// No identifier.
-    None,
+crate::enums::wire_enum! {
+    /// How the buyer is identified.
+    pub enum BuyerIdentifierType {
+        /// A Polish NIP.
+        Nip,
+        /// An EU VAT number.
+        VatUe,
+        /// Another identifier.
+        Other,
+        /// No identifier.
+        None,
+    }
 }
 
 /// `{type, value?}` naming a buyer.
@@ -96,45 +100,46 @@ pub struct BuyerIdentifier {
     pub value: Option<String>,
 }
 
-/// Form family a query filters on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InvoiceQueryFormType {
-    /// FA invoices.
-    FA,
-    /// PEF invoices.
-    PEF,
-    /// FA_RR invoices.
-    #[serde(rename = "FA_RR")]
-    FaRr,
+crate::enums::wire_enum! {
+    /// Form family a query filters on.
+    pub enum InvoiceQueryFormType {
+        /// FA invoices.
+        FA,
+        /// PEF invoices.
+        PEF,
+        /// FA_RR invoices.
+            FaRr = "FA_RR",
+    }
 }
 
-/// Kind of invoice, as KSeF's metadata names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum InvoiceType {
-    /// VAT invoice.
-    Vat,
-    /// Advance invoice.
-    Zal,
-    /// Correction.
-    Kor,
-    /// Settlement invoice.
-    Roz,
-    /// Simplified invoice.
-    Upr,
-    /// Correction of an advance invoice.
-    KorZal,
-    /// Correction of a settlement invoice.
-    KorRoz,
-    /// PEF VAT invoice.
-    VatPef,
-    /// PEF VAT invoice (simplified).
-    VatPefSp,
-    /// PEF correction.
-    KorPef,
-    /// VAT RR invoice.
-    VatRr,
-    /// VAT RR correction.
-    KorVatRr,
+crate::enums::wire_enum! {
+    /// Kind of invoice, as KSeF's metadata names them.
+    pub enum InvoiceType {
+        /// VAT invoice.
+        Vat,
+        /// Advance invoice.
+        Zal,
+        /// Correction.
+        Kor,
+        /// Settlement invoice.
+        Roz,
+        /// Simplified invoice.
+        Upr,
+        /// Correction of an advance invoice.
+        KorZal,
+        /// Correction of a settlement invoice.
+        KorRoz,
+        /// PEF VAT invoice.
+        VatPef,
+        /// PEF VAT invoice (simplified).
+        VatPefSp,
+        /// PEF correction.
+        KorPef,
+        /// VAT RR invoice.
+        VatRr,
+        /// VAT RR correction.
+        KorVatRr,
+    }
 }
 
 impl InvoiceType {
@@ -237,19 +242,20 @@ pub struct InvoiceMetadataBuyer {
     pub name: Option<String>,
 }
 
-/// How a third party is identified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ThirdSubjectIdentifierType {
-    /// A Polish NIP.
-    Nip,
-    /// An internal identifier.
-    InternalId,
-    /// An EU VAT number.
-    VatUe,
-    /// Another identifier.
-    Other,
-    /// No identifier.
-    None,
+crate::enums::wire_enum! {
+    /// How a third party is identified.
+    pub enum ThirdSubjectIdentifierType {
+        /// A Polish NIP.
+        Nip,
+        /// An internal identifier.
+        InternalId,
+        /// An EU VAT number.
+        VatUe,
+        /// Another identifier.
+        Other,
+        /// No identifier.
+        None,
+    }
 }
 
 /// `{type, value?}` naming a third party.

@@ -11,9 +11,13 @@
 pub mod auth;
 pub mod codes;
 pub mod common;
+pub mod credentials;
 pub mod datetime;
+mod enums;
 pub mod errors;
 pub mod invoices;
+pub mod permissions;
 pub mod sessions;
+pub mod testdata;
 
 pub use common::*;

@@ -160,41 +160,29 @@ pub struct SessionInvoicesResponse {
     pub invoices: Vec<SessionInvoiceStatusResponse>,
 }
 
-/// Online or batch, as `GET /sessions` filters them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum SessionType {
-    /// Online (interactive) sessions.
-    Online,
-    /// Batch sessions.
-    Batch,
-}
-
-impl SessionType {
-    /// As written on the wire: `Online` or `Batch`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionType::Online => "Online",
-            SessionType::Batch => "Batch",
-        }
-    }
-
-    /// Reads [`SessionType::as_str`]'s form.
-    pub fn parse(text: &str) -> Option<SessionType> {
-        [SessionType::Online, SessionType::Batch].into_iter().find(|t| t.as_str() == text)
+crate::enums::wire_enum! {
+    /// Online or batch, as `GET /sessions` filters them.
+    pub enum SessionType {
+        /// Online (interactive) sessions.
+        Online,
+        /// Batch sessions.
+        Batch,
     }
 }
 
-/// The coarse state `GET /sessions` filters on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CommonSessionStatus {
-    /// Open or being processed.
-    InProgress,
-    /// Processed (some invoices may still have failed).
-    Succeeded,
-    /// Failed at session level.
-    Failed,
-    /// Cancelled.
-    Cancelled,
+
+crate::enums::wire_enum! {
+    /// The coarse state `GET /sessions` filters on.
+    pub enum CommonSessionStatus {
+        /// Open or being processed.
+        InProgress,
+        /// Processed (some invoices may still have failed).
+        Succeeded,
+        /// Failed at session level.
+        Failed,
+        /// Cancelled.
+        Cancelled,
+    }
 }
 
 /// One entry of `GET /sessions`.

@@ -4,9 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use chrono::Duration;
-use ksef_core::crypto::{b64, b64_decode, random_array, sha256_base64};
+use ksef_core::crypto::{b64, b64_decode, sha256_base64};
 use ksef_core::ids::{Challenge, Nip, ReferenceKind, ReferenceNumber, split_ksef_token_plaintext};
 use ksef_wire::auth::{
     AuthenticationChallengeResponse, AuthenticationInitResponse, AuthenticationMethod, AuthenticationMethodCategory,
@@ -14,11 +13,11 @@ use ksef_wire::auth::{
     AuthenticationTokensResponse, InitTokenAuthenticationRequest,
 };
 use ksef_wire::codes::{ExceptionCode, auth};
-use ksef_wire::{ContextIdentifier, ContextIdentifierType, PublicKeyCertificate, TokenInfo, TokenPermission};
-use serde::{Deserialize, Serialize};
+use ksef_wire::credentials::{AuthenticationListItem, AuthenticationListResponse};
+use ksef_wire::{ContextIdentifier, ContextIdentifierType, PublicKeyCertificate, TokenInfo};
 
 use crate::error::EmuError;
-use crate::extract::{ClientIp, KsefJson, KsefPath, OperationCaller, RefreshCaller};
+use crate::extract::{Caller, ClientIp, KsefJson, KsefPath, OperationCaller, QueryPairs, RefreshCaller, SessionCaller};
 use crate::jwt::{Claims, TokenType};
 use crate::keys::PublishedKey;
 use crate::state::AppState;
@@ -92,7 +91,7 @@ fn unknown_key(id: &str) -> EmuError {
 pub(crate) async fn ksef_token(
     State(state): State<AppState>,
     KsefJson(req): KsefJson<InitTokenAuthenticationRequest>,
-) -> Result<impl IntoResponse, EmuError> {
+) -> Result<(StatusCode, Json<AuthenticationInitResponse>), EmuError> {
     let now = state.now();
     Challenge::parse(&req.challenge).map_err(|e| EmuError::validation([e.to_string()]))?;
     validate_context(&req.context_identifier)?;
@@ -102,10 +101,7 @@ pub(crate) async fn ksef_token(
     }
     let encrypted = b64_decode(&req.encrypted_token)
         .map_err(|_| EmuError::validation(["Pole encryptedToken nie jest poprawnym Base64.".to_owned()]))?;
-    let timestamp_ms = state.db.use_challenge(&req.challenge).await?.ok_or_else(|| EmuError::code(ExceptionCode::InvalidChallenge, []))?;
-    if now.timestamp_millis() - timestamp_ms > CHALLENGE_LIFETIME_MINUTES * 60_000 {
-        return Err(EmuError::code(ExceptionCode::InvalidChallenge, ["Wyzwanie autoryzacyjne wygasło.".to_owned()]));
-    }
+    let timestamp_ms = use_challenge(&state, &req.challenge).await?;
 
     let verdict = check_token(&state, &req.context_identifier, &encrypted, timestamp_ms).await?;
     let reference = ReferenceNumber::generate(ReferenceKind::Authentication, now.date_naive());
@@ -118,22 +114,36 @@ pub(crate) async fn ksef_token(
             Vec::new(),
         ),
     };
-    state
-        .db
-        .insert_auth_operation(&NewAuthOperation {
-            reference_number: reference.to_string(),
-            context_type: req.context_identifier.kind.as_str().to_owned(),
-            context_value: req.context_identifier.value.clone(),
-            token_reference,
-            permissions,
-            status,
-            started_at: now,
-        })
-        .await?;
-    let expires = now + Duration::minutes(OPERATION_TOKEN_MINUTES);
-    let claims = Claims::new(TokenType::OperationToken, reference.as_str(), &req.context_identifier, &[], now, expires);
-    let body = AuthenticationInitResponse {
+    if let Some(token) = &token_reference {
+        state.db.touch_token(token, now).await?;
+    }
+    let operation = NewAuthOperation {
         reference_number: reference.to_string(),
+        context_type: req.context_identifier.kind.as_str().to_owned(),
+        context_value: req.context_identifier.value.clone(),
+        token_reference,
+        permissions,
+        status,
+        started_at: now,
+        identity: None,
+        method: AuthenticationMethod::Token.as_str(),
+        certificate: None,
+    };
+    start_operation(&state, operation, &req.context_identifier).await
+}
+
+/// Records an authentication operation and answers 202 with its operation token.
+pub(crate) async fn start_operation(
+    state: &AppState,
+    operation: NewAuthOperation,
+    context: &ContextIdentifier,
+) -> Result<(StatusCode, Json<AuthenticationInitResponse>), EmuError> {
+    state.db.insert_auth_operation(&operation).await?;
+    let now = operation.started_at;
+    let expires = now + Duration::minutes(OPERATION_TOKEN_MINUTES);
+    let claims = Claims::new(TokenType::OperationToken, &operation.reference_number, context, &[], now, expires);
+    let body = AuthenticationInitResponse {
+        reference_number: operation.reference_number,
         authentication_token: TokenInfo { token: crate::jwt::issue(&state.keys.secret, &claims), valid_until: expires },
     };
     Ok((StatusCode::ACCEPTED, Json(body)))
@@ -167,6 +177,15 @@ async fn check_token(
     Ok(Ok(record))
 }
 
+/// Uses up a challenge, giving its timestamp: 21111 if unknown, used, or older than ten minutes.
+pub(crate) async fn use_challenge(state: &AppState, challenge: &str) -> Result<i64, EmuError> {
+    let timestamp_ms = state.db.use_challenge(challenge).await?.ok_or_else(|| EmuError::code(ExceptionCode::InvalidChallenge, []))?;
+    if state.now().timestamp_millis() - timestamp_ms > CHALLENGE_LIFETIME_MINUTES * 60_000 {
+        return Err(EmuError::code(ExceptionCode::InvalidChallenge, ["Wyzwanie autoryzacyjne wygasło.".to_owned()]));
+    }
+    Ok(timestamp_ms)
+}
+
 async fn operation_for(state: &AppState, caller: &OperationCaller, reference: &str) -> Result<crate::store::AuthOperation, EmuError> {
     crate::extract::reference(reference)?;
     if caller.auth_reference != reference {
@@ -192,19 +211,28 @@ pub(crate) async fn status(
     KsefPath(reference): KsefPath<String>,
 ) -> Result<Json<AuthenticationOperationStatusResponse>, EmuError> {
     let op = operation_for(&state, &caller, &reference).await?;
+    let (authentication_method, authentication_method_info) = method_of(&op);
     Ok(Json(AuthenticationOperationStatusResponse {
         start_date: op.started_at,
-        authentication_method: AuthenticationMethod::Token,
-        authentication_method_info: AuthenticationMethodInfo {
-            category: AuthenticationMethodCategory::Token,
-            code: "token".to_owned(),
-            display_name: "Token KSeF".to_owned(),
-        },
+        authentication_method,
+        authentication_method_info,
         status: op.status.to_wire(),
         is_token_redeemed: Some(op.redeemed),
         last_token_refresh_date: op.last_refresh_at,
         refresh_token_valid_until: op.refresh_valid_until,
     }))
+}
+
+/// How an operation authenticated, as KSeF reports it.
+pub(crate) fn method_of(op: &crate::store::AuthOperation) -> (AuthenticationMethod, AuthenticationMethodInfo) {
+    let method = AuthenticationMethod::parse(&op.method).unwrap_or(AuthenticationMethod::Token);
+    let (category, code, name) = match method {
+        AuthenticationMethod::Token => (AuthenticationMethodCategory::Token, "token.ksef", "Token KSeF"),
+        AuthenticationMethod::QualifiedSeal => (AuthenticationMethodCategory::XadesSignature, "xades.qualified-seal", "Pieczęć kwalifikowana"),
+        AuthenticationMethod::InternalCertificate => (AuthenticationMethodCategory::XadesSignature, "xades.ksef-certificate", "Certyfikat KSeF"),
+        _ => (AuthenticationMethodCategory::XadesSignature, "xades.qualified-signature", "Podpis kwalifikowany"),
+    };
+    (method, AuthenticationMethodInfo { category, code: code.to_owned(), display_name: name.to_owned() })
 }
 
 async fn token_still_active(state: &AppState, op: &crate::store::AuthOperation) -> Result<(), EmuError> {
@@ -274,78 +302,65 @@ pub(crate) async fn refresh(
     Ok(Json(AuthenticationTokenRefreshResponse { access_token: access_token(&state, &op)? }))
 }
 
-/// `POST /emulator/v1/tokens` body (emulator only; not part of KSeF).
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IssueTokenRequest {
-    nip: String,
-    #[serde(default)]
-    permissions: Option<Vec<String>>,
-    #[serde(default)]
-    description: Option<String>,
-}
-
-/// `POST /emulator/v1/tokens` answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct IssueTokenResponse {
-    token: String,
-    reference_number: String,
-    context_identifier: ContextIdentifier,
-    permissions: Vec<String>,
-}
-
-/// A KSeF token as the emulator issues it.
-#[derive(Debug, Clone)]
-pub struct IssuedToken {
-    /// The token, to be used with `/v2/auth/ksef-token`; shown once, stored only as a hash.
-    pub token: String,
-    /// The token's reference number (`…-EC-…`).
-    pub reference_number: String,
-    /// The permissions it carries.
-    pub permissions: Vec<String>,
-}
-
-/// Issues a KSeF token for the NIP context `nip` (every permission unless `permissions` narrows it).
-pub(crate) async fn issue_token(
-    state: &AppState,
-    nip: &str,
-    permissions: Option<Vec<String>>,
-    description: Option<String>,
-) -> Result<IssuedToken, EmuError> {
-    let nip = Nip::parse(nip).map_err(|e| EmuError::validation([e.to_string()]))?;
-    let permissions = match permissions {
-        None => TokenPermission::ALL.iter().map(|p| p.as_str().to_owned()).collect(),
-        Some(list) => {
-            if let Some(bad) = list.iter().find(|p| TokenPermission::parse(p).is_none()) {
-                return Err(EmuError::validation([format!("Nieznane uprawnienie '{bad}'.")]));
-            }
-            list
-        }
-    };
-    let now = state.now();
-    let reference = ReferenceNumber::generate(ReferenceKind::Token, now.date_naive());
-    let secret: String = random_array::<32>().iter().map(|b| format!("{b:02x}")).collect();
-    let token = format!("{reference}|nip-{nip}|{secret}");
-    let description = description.unwrap_or_else(|| "Token wydany przez emulator KSeF".to_owned());
-    state
-        .db
-        .insert_token(reference.as_str(), &sha256_base64(token.as_bytes()), ("Nip", nip.as_str()), &permissions, &description, now)
-        .await?;
-    Ok(IssuedToken { token, reference_number: reference.to_string(), permissions })
-}
-
-/// `POST /emulator/v1/tokens`: a KSeF token for any test NIP, without a qualified certificate.
-pub(crate) async fn issue_token_route(
+/// `GET /v2/auth/sessions`: the caller's active authentication sessions in its context, newest first.
+pub(crate) async fn sessions(
     State(state): State<AppState>,
-    KsefJson(req): KsefJson<IssueTokenRequest>,
-) -> Result<impl IntoResponse, EmuError> {
-    let issued = issue_token(&state, &req.nip, req.permissions, req.description).await?;
-    let body = IssueTokenResponse {
-        token: issued.token,
-        reference_number: issued.reference_number,
-        context_identifier: ContextIdentifier { kind: ContextIdentifierType::Nip, value: req.nip },
-        permissions: issued.permissions,
-    };
-    Ok(Json(body))
+    caller: Caller,
+    QueryPairs(params): QueryPairs,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<AuthenticationListResponse>, EmuError> {
+    let size = params.page_size(10, 10..=100)?;
+    let offset = crate::routes::sessions::continuation(&headers, 'a')?;
+    let current = state.db.auth_operation(&caller.auth_reference).await?.ok_or_else(|| EmuError::Unauthorized("unknown session".into()))?;
+    let all = state.db.auth_sessions(&current, state.now()).await?;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+    let end = (start + size as usize).min(all.len());
+    let items = all[start..end]
+        .iter()
+        .map(|op| {
+            let (authentication_method, authentication_method_info) = method_of(op);
+            AuthenticationListItem {
+                start_date: op.started_at,
+                authentication_method,
+                authentication_method_info,
+                status: op.status.to_wire(),
+                is_token_redeemed: Some(op.redeemed),
+                last_token_refresh_date: op.last_refresh_at,
+                refresh_token_valid_until: op.refresh_valid_until,
+                reference_number: op.reference_number.clone(),
+                is_current: Some(op.reference_number == current.reference_number),
+            }
+        })
+        .collect();
+    Ok(Json(AuthenticationListResponse {
+        continuation_token: (end < all.len()).then(|| crate::routes::sessions::continuation_token('a', end as i64)),
+        items,
+    }))
+}
+
+fn revoked_status() -> StoredStatus {
+    StoredStatus::from(auth::REVOKED).with_details(vec!["Uwierzytelnienie i powiązane refresh tokeny zostały unieważnione przez użytkownika".to_owned()])
+}
+
+/// `DELETE /v2/auth/sessions/current` → 204, with the access or the refresh token: the refresh token stops
+/// working; access tokens already issued last until they expire.
+pub(crate) async fn revoke_current_session(State(state): State<AppState>, caller: SessionCaller) -> Result<StatusCode, EmuError> {
+    state.db.revoke_auth_operation(&caller.auth_reference, &revoked_status()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /v2/auth/sessions/{referenceNumber}` → 204: one of the caller's own sessions.
+pub(crate) async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    KsefPath(target): KsefPath<String>,
+) -> Result<StatusCode, EmuError> {
+    crate::extract::reference(&target)?;
+    let current = state.db.auth_operation(&caller.auth_reference).await?.ok_or_else(|| EmuError::Unauthorized("unknown session".into()))?;
+    let mine = state.db.auth_sessions(&current, state.now()).await?.iter().any(|op| op.reference_number == target);
+    if !mine {
+        return Err(EmuError::validation([format!("Sesja uwierzytelniania {target} nie należy do bieżącego podmiotu.")]));
+    }
+    state.db.revoke_auth_operation(&target, &revoked_status()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -2,15 +2,21 @@
 
 pub(crate) mod auth;
 pub(crate) mod batch;
+pub(crate) mod certificates;
 pub(crate) mod invoices;
+pub(crate) mod limits;
+pub(crate) mod permissions;
 pub(crate) mod sessions;
 pub(crate) mod storage;
+pub(crate) mod testdata;
+pub(crate) mod tokens;
+pub(crate) mod xades;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -21,9 +27,50 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/security/public-key-certificates", get(auth::public_key_certificates))
         .route("/auth/challenge", post(auth::challenge))
         .route("/auth/ksef-token", post(auth::ksef_token))
+        .route("/auth/xades-signature", post(xades::xades_signature))
         .route("/auth/token/redeem", post(auth::redeem))
         .route("/auth/token/refresh", post(auth::refresh))
         .route("/auth/{reference}", get(auth::status))
+        .route("/auth/sessions", get(auth::sessions))
+        .route("/auth/sessions/current", delete(auth::revoke_current_session))
+        .route("/auth/sessions/{reference}", delete(auth::revoke_session))
+        .route("/certificates/limits", get(certificates::limits))
+        .route("/certificates/enrollments/data", get(certificates::enrollment_data))
+        .route("/certificates/enrollments", post(certificates::enroll))
+        .route("/certificates/enrollments/{reference}", get(certificates::enrollment_status))
+        .route("/certificates/retrieve", post(certificates::retrieve))
+        .route("/certificates/{serial}/revoke", post(certificates::revoke))
+        .route("/certificates/query", post(certificates::query))
+        .route("/permissions/persons/grants", post(permissions::grant_persons))
+        .route("/permissions/entities/grants", post(permissions::grant_entities))
+        .route("/permissions/indirect/grants", post(permissions::grant_indirect))
+        .route("/permissions/common/grants/{id}", delete(permissions::revoke))
+        .route("/permissions/operations/{reference}", get(permissions::operation_status))
+        .route("/permissions/query/personal/grants", post(permissions::query_personal))
+        .route("/permissions/query/persons/grants", post(permissions::query_persons))
+        .route("/permissions/query/entities/grants", post(permissions::query_entities))
+        .route("/permissions/attachments/status", get(permissions::attachment_status))
+        .route("/testdata/subject", post(testdata::subject))
+        .route("/testdata/subject/remove", post(testdata::remove_subject))
+        .route("/testdata/person", post(testdata::person))
+        .route("/testdata/person/remove", post(testdata::remove_person))
+        .route("/testdata/permissions", post(testdata::permissions))
+        .route("/testdata/permissions/revoke", post(testdata::revoke_permissions))
+        .route("/testdata/attachment", post(testdata::attachment))
+        .route("/testdata/attachment/revoke", post(testdata::revoke_attachment))
+        .route("/testdata/context/block", post(testdata::block_context))
+        .route("/testdata/context/unblock", post(testdata::unblock_context))
+        .route("/testdata/limits/context/session", post(testdata::set_context_limits).delete(testdata::reset_context_limits))
+        .route("/testdata/limits/subject/certificate", post(testdata::set_subject_limits).delete(testdata::reset_subject_limits))
+        .route("/testdata/rate-limits", post(testdata::set_rate_limits).delete(testdata::reset_rate_limits))
+        .route("/testdata/rate-limits/production", post(testdata::reset_rate_limits))
+        .route("/testdata/certificates/{serial}", put(testdata::certificate_validity))
+        .route("/limits/context", get(limits::context))
+        .route("/limits/subject", get(limits::subject))
+        .route("/rate-limits", get(limits::rate_limits))
+        .route("/peppol/query", get(limits::peppol))
+        .route("/tokens", post(tokens::generate).get(tokens::list))
+        .route("/tokens/{reference}", get(tokens::status).delete(tokens::revoke))
         .route("/sessions", get(sessions::list_sessions))
         .route("/sessions/online", post(sessions::open_online))
         .route("/sessions/online/{reference}/invoices", post(sessions::send_invoice))
@@ -40,18 +87,22 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/invoices/ksef/{ksef_number}", get(invoices::download))
         .route("/invoices/query/metadata", post(invoices::query_metadata))
         .route("/invoices/exports", post(invoices::start_export))
-        .route("/invoices/exports/{reference}", get(invoices::export_status));
+        .route("/invoices/exports/{reference}", get(invoices::export_status))
+        // KSeF answers 404 for what it does not have, whatever the method; never 405 from a look-alike.
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found);
     let storage = Router::new()
         .route("/upo/{session}/{file}", get(storage::session_upo))
         .route("/invoice-upo/{session}/{file}", get(storage::invoice_upo))
         .route("/exports/{reference}/{part}", get(storage::export_part))
         .route("/batch/{session}/{ordinal}", put(batch::upload_part));
-    let emulator = Router::new().route("/tokens", post(auth::issue_token_route)).route("/health", get(|| async { "ok" }));
+    let emulator = Router::new().route("/tokens", post(tokens::issue_token_route)).route("/health", get(|| async { "ok" }));
     let max_body = state.config.max_json_body;
     Router::new()
         .nest("/v2", v2)
         .nest("/storage", storage)
         .nest("/emulator/v1", emulator)
+        .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::enforce))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::error::panic_response))
@@ -70,4 +121,8 @@ pub(crate) fn xml_with_hash(content: Vec<u8>, hash: String) -> Response {
         headers.insert("x-ms-meta-hash", v);
     }
     response
+}
+
+async fn not_found() -> crate::error::EmuError {
+    crate::error::EmuError::NotFound
 }

@@ -18,7 +18,7 @@ use ksef_wire::InvoiceStatusInfo;
 use serde::Deserialize;
 
 use crate::error::EmuError;
-use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, reference};
+use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, QueryPairs, reference};
 use crate::limits::{MAX_INVOICE_BYTES, ONLINE_SESSION_LIFETIME};
 use crate::routes::xml_with_hash;
 use crate::session::{decode_encryption, session_not_found};
@@ -425,8 +425,6 @@ pub(crate) struct SessionsQuery {
     date_closed_to: Option<String>,
     date_modified_from: Option<String>,
     date_modified_to: Option<String>,
-    #[serde(default)]
-    statuses: Option<CommonSessionStatus>,
 }
 
 fn common_status_codes(status: CommonSessionStatus) -> Vec<i32> {
@@ -450,8 +448,15 @@ pub(crate) async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     KsefQuery(q): KsefQuery<SessionsQuery>,
+    QueryPairs(pairs): QueryPairs,
     headers: HeaderMap,
 ) -> Result<Json<SessionsQueryResponse>, EmuError> {
+    // `statuses` is a list, sent as repeated keys (`statuses=InProgress&statuses=Failed`): any of them.
+    let mut status_codes = Vec::new();
+    for text in pairs.all("statuses") {
+        let status = CommonSessionStatus::parse(text).ok_or_else(|| EmuError::validation([format!("Nieznany status sesji '{text}'.")]))?;
+        status_codes.extend(common_status_codes(status));
+    }
     caller.require_any(READ_STATUS)?;
     let kind = q.session_type.ok_or_else(|| EmuError::validation(["Parametr sessionType jest wymagany.".to_owned()]))?;
     let size = page_size(&PageQuery { page_size: q.page_size })?;
@@ -465,7 +470,7 @@ pub(crate) async fn list_sessions(
         closed_to: query_date("dateClosedTo", q.date_closed_to.as_ref())?,
         updated_from: query_date("dateModifiedFrom", q.date_modified_from.as_ref())?,
         updated_to: query_date("dateModifiedTo", q.date_modified_to.as_ref())?,
-        status_codes: q.statuses.map(common_status_codes).unwrap_or_default(),
+        status_codes,
     };
     let mut rows = state.db.list_sessions(&caller.context.value, &filter, offset, size + 1).await?;
     let more = rows.len() as i64 > size;

@@ -3,10 +3,13 @@
 
 mod auth;
 mod batch;
+mod certificates;
 mod exports;
 pub(crate) mod invoices;
 mod metadata;
+mod permissions;
 mod sessions;
+mod testdata;
 
 use std::path::Path;
 use std::str::FromStr as _;
@@ -17,7 +20,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use ksef_wire::codes::Status;
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-pub(crate) use auth::{AuthOperation, NewAuthOperation, TokenRecord};
+pub(crate) use auth::{AuthOperation, NewAuthOperation, NewToken, SubjectKey, TokenRecord};
+pub(crate) use certificates::CertificateRow;
+pub(crate) use permissions::PermissionRow;
+pub(crate) use testdata::TestPerson;
 pub(crate) use batch::BatchPackage;
 pub(crate) use exports::ExportRow;
 pub(crate) use invoices::{InvoiceRow, NewInvoice};
