@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ksef_client::wire::FormCode;
-use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, TokenCredentials};
+use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, Credentials};
 use ksef_core::crypto::{AesKey, Iv};
 use ksef_emulator::{EmulatorConfig, EmulatorServer};
 
@@ -59,7 +59,7 @@ fn openssl_enc_seconds(path: &std::path::Path) -> Option<f64> {
 async fn emulator(dir: &std::path::Path) -> (EmulatorServer, ContextClient) {
     let server = EmulatorServer::bind("127.0.0.1:0".parse().expect("addr"), EmulatorConfig::new(dir)).await.expect("emulator");
     let token = server.emulator().issue_token(NIP, None).await.expect("token").token;
-    let ctx = ContextClient::new(KsefClient::new(&server.base_url()).expect("client"), TokenCredentials::nip(NIP, &token))
+    let ctx = ContextClient::new(KsefClient::new(&server.base_url()).expect("client"), Credentials::nip(NIP, &token))
         .with_polling(ksef_client::Polling { interval: Duration::from_millis(50), timeout: Duration::from_secs(1800) });
     (server, ctx)
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ksef_client::wire::FormCode;
-use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, Credentials};
 use ksef_emulator::{EmulatorConfig, EmulatorServer};
 
 const NIP: &str = "5265877635";
@@ -31,7 +31,7 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = EmulatorServer::bind("127.0.0.1:0".parse().expect("addr"), EmulatorConfig::new(dir.path())).await.expect("emulator");
     let token = server.emulator().issue_token(NIP, None).await.expect("token").token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&server.base_url()).expect("client"), TokenCredentials::nip(NIP, &token)));
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&server.base_url()).expect("client"), Credentials::nip(NIP, &token)));
     let access = ctx.access_token().await.expect("auth");
 
     let mut prepared = Vec::new();

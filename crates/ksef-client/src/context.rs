@@ -8,12 +8,22 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use ksef_wire::auth::InitTokenAuthenticationRequest;
+use ksef_wire::codes::enrollment as enrollment_codes;
+use ksef_wire::credentials::{
+    CertificateEnrollmentDataResponse, CertificateEnrollmentStatusResponse, CertificateLimitsResponse, EnrollCertificateRequest,
+    EnrollCertificateResponse, GenerateTokenRequest, GenerateTokenResponse, KsefCertificateType, QueryCertificatesRequest,
+    QueryCertificatesResponse, RetrieveCertificatesRequest, RetrieveCertificatesResponse, RevokeCertificateRequest, TokenStatusResponse,
+};
 use ksef_wire::invoices::{ExportInvoicesResponse, InvoiceExportRequest, InvoiceExportStatusResponse};
+use ksef_wire::permissions::{
+    EntityPermissionsGrantRequest, PermissionsOperationResponse, PermissionsOperationStatusResponse, PersonPermissionsGrantRequest,
+};
 use ksef_wire::sessions::{
     OpenBatchSessionRequest, OpenBatchSessionResponse, OpenOnlineSessionRequest, OpenOnlineSessionResponse, SendInvoiceRequest,
     SendInvoiceResponse, SessionInvoiceStatusResponse, SessionInvoicesResponse, SessionStatusResponse,
 };
 use ksef_wire::codes::{ExceptionCode, auth, invoice as invoice_status, session as session_status};
+use ksef_xades::{AuthTokenRequest, SubjectIdentifierType};
 use ksef_wire::{ContextIdentifier, ContextIdentifierType, FormCode, TokenInfo};
 use tokio::sync::Mutex;
 
@@ -21,27 +31,86 @@ use crate::error::KsefError;
 use crate::http::{Download, KsefClient};
 use crate::keys::{KsefKeys, SymmetricKey};
 
-/// A context and the KSeF token that authenticates in it. `Debug` hides the token.
+/// What a client logs in with: a KSeF token, or a certificate with its key (signing a XAdES request).
 #[derive(Clone)]
-pub struct TokenCredentials {
-    /// The context to act in.
-    pub context: ContextIdentifier,
-    ksef_token: String,
+enum Secret {
+    Token(String),
+    Certificate {
+        credential: Arc<ksef_xades::Credential>,
+        identify_by: SubjectIdentifierType,
+        verify_chain: bool,
+    },
 }
 
-impl TokenCredentials {
-    /// Credentials for a NIP context.
-    pub fn nip(nip: &str, ksef_token: &str) -> TokenCredentials {
-        TokenCredentials {
-            context: ContextIdentifier { kind: ContextIdentifierType::Nip, value: nip.to_owned() },
-            ksef_token: ksef_token.trim().to_owned(),
+/// A context and what authenticates in it. `Debug` hides the secret.
+#[derive(Clone)]
+pub struct Credentials {
+    /// The context to act in.
+    pub context: ContextIdentifier,
+    secret: Secret,
+}
+
+impl Credentials {
+    /// A KSeF token, in `context`.
+    pub fn token(context: ContextIdentifier, ksef_token: &str) -> Credentials {
+        Credentials { context, secret: Secret::Token(ksef_token.trim().to_owned()) }
+    }
+
+    /// A KSeF token, in the NIP context `nip`.
+    pub fn nip(nip: &str, ksef_token: &str) -> Credentials {
+        Credentials::token(ContextIdentifier { kind: ContextIdentifierType::Nip, value: nip.to_owned() }, ksef_token)
+    }
+
+    /// A certificate (a KSeF certificate of type Authentication, or a qualified signature or seal), in `context`
+    /// (its own, or one where its subject was granted permissions). KSeF identifies the signer by the subject's
+    /// NIP or PESEL.
+    pub fn certificate(context: ContextIdentifier, credential: Arc<ksef_xades::Credential>) -> Credentials {
+        Credentials {
+            context,
+            secret: Secret::Certificate { credential, identify_by: SubjectIdentifierType::CertificateSubject, verify_chain: false },
+        }
+    }
+
+    /// Identifies the signer by the certificate's fingerprint instead (certificate credentials only).
+    pub fn by_fingerprint(mut self) -> Credentials {
+        if let Secret::Certificate { identify_by, .. } = &mut self.secret {
+            *identify_by = SubjectIdentifierType::CertificateFingerprint;
+        }
+        self
+    }
+
+    /// Asks KSeF to verify the certificate's chain (certificate credentials only; self-signed ones then fail).
+    pub fn verifying_chain(mut self) -> Credentials {
+        if let Secret::Certificate { verify_chain, .. } = &mut self.secret {
+            *verify_chain = true;
+        }
+        self
+    }
+
+    /// `token` or `certificate`.
+    pub fn kind(&self) -> &'static str {
+        match self.secret {
+            Secret::Token(_) => "token",
+            Secret::Certificate { .. } => "certificate",
+        }
+    }
+
+    /// The certificate, for certificate credentials.
+    pub fn certificate_of(&self) -> Option<&ksef_xades::Certificate> {
+        match &self.secret {
+            Secret::Certificate { credential, .. } => Some(credential.certificate()),
+            Secret::Token(_) => None,
         }
     }
 }
 
-impl fmt::Debug for TokenCredentials {
+impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenCredentials").field("context", &self.context).field("ksef_token", &"<redacted>").finish()
+        let secret = match &self.secret {
+            Secret::Token(_) => "token <redacted>".to_owned(),
+            Secret::Certificate { credential, .. } => format!("certificate {}", credential.certificate().subject_text()),
+        };
+        f.debug_struct("Credentials").field("context", &self.context).field("secret", &secret).finish()
     }
 }
 
@@ -69,7 +138,7 @@ struct Tokens {
 /// A KSeF client bound to one context.
 pub struct ContextClient {
     client: KsefClient,
-    credentials: TokenCredentials,
+    credentials: Credentials,
     keys: Mutex<Option<(Arc<KsefKeys>, Instant)>>,
     tokens: Mutex<Option<Tokens>>,
     /// Refresh the access token when it has less than this left.
@@ -90,7 +159,7 @@ const KEYS_TTL: Duration = Duration::from_secs(3600);
 
 impl ContextClient {
     /// A context client over `client`.
-    pub fn new(client: KsefClient, credentials: TokenCredentials) -> ContextClient {
+    pub fn new(client: KsefClient, credentials: Credentials) -> ContextClient {
         ContextClient {
             client,
             credentials,
@@ -231,18 +300,37 @@ impl ContextClient {
         }
     }
 
-    /// Challenge → encrypted token → wait for status 200 → redeem.
+    /// Challenge → encrypted token (or signed request) → wait for status 200 → redeem.
     async fn authenticate(&self) -> Result<Tokens, KsefError> {
-        let keys = self.keys().await?;
         let challenge = self.client.challenge().await?;
-        let request = InitTokenAuthenticationRequest {
-            challenge: challenge.challenge,
-            context_identifier: self.credentials.context.clone(),
-            encrypted_token: keys.encrypt_ksef_token(&self.credentials.ksef_token, challenge.timestamp_ms)?,
-            public_key_id: Some(keys.token_encryption.public_key_id.clone()),
-            authorization_policy: None,
+        let init = match &self.credentials.secret {
+            Secret::Token(ksef_token) => {
+                let keys = self.keys().await?;
+                let request = InitTokenAuthenticationRequest {
+                    challenge: challenge.challenge,
+                    context_identifier: self.credentials.context.clone(),
+                    encrypted_token: keys.encrypt_ksef_token(ksef_token, challenge.timestamp_ms)?,
+                    public_key_id: Some(keys.token_encryption.public_key_id.clone()),
+                    authorization_policy: None,
+                };
+                self.client.ksef_token_auth(&request).await?
+            }
+            Secret::Certificate { credential, identify_by, verify_chain } => {
+                let request = AuthTokenRequest {
+                    challenge: challenge.challenge,
+                    context: self.credentials.context.clone(),
+                    subject_identifier_type: *identify_by,
+                    allowed_ips: None,
+                };
+                let credential = credential.clone();
+                // Signing canonicalizes and signs with the private key: CPU work, off the async workers.
+                let signed = tokio::task::spawn_blocking(move || ksef_xades::sign(&request.to_xml(), &credential, Utc::now()))
+                    .await
+                    .map_err(|e| KsefError::Signing(e.to_string()))?
+                    .map_err(|e| KsefError::Signing(e.to_string()))?;
+                self.client.xades_auth(signed.as_bytes(), *verify_chain).await?
+            }
         };
-        let init = self.client.ksef_token_auth(&request).await?;
         let operation_token = init.authentication_token.token;
         let deadline = Instant::now() + self.polling.timeout;
         loop {
@@ -393,4 +481,79 @@ context_calls! {
     fn start_export(request: &InvoiceExportRequest) -> ExportInvoicesResponse;
     /// `GET /invoices/exports/{reference}`.
     fn export_status(export: &str) -> InvoiceExportStatusResponse;
+    /// `GET /certificates/limits`.
+    fn certificate_limits() -> CertificateLimitsResponse;
+    /// `GET /certificates/enrollments/data`.
+    fn enrollment_data() -> CertificateEnrollmentDataResponse;
+    /// `POST /certificates/enrollments`.
+    fn enroll_certificate(request: &EnrollCertificateRequest) -> EnrollCertificateResponse;
+    /// `GET /certificates/enrollments/{reference}`.
+    fn enrollment_status(enrollment: &str) -> CertificateEnrollmentStatusResponse;
+    /// `POST /certificates/retrieve`.
+    fn retrieve_certificates(request: &RetrieveCertificatesRequest) -> RetrieveCertificatesResponse;
+    /// `POST /certificates/{serial}/revoke`.
+    fn revoke_certificate(serial: &str, request: &RevokeCertificateRequest) -> ();
+    /// `POST /certificates/query`.
+    fn query_certificates(request: &QueryCertificatesRequest) -> QueryCertificatesResponse;
+    /// `POST /tokens`.
+    fn generate_token(request: &GenerateTokenRequest) -> GenerateTokenResponse;
+    /// `GET /tokens/{reference}`.
+    fn token_status(token: &str) -> TokenStatusResponse;
+    /// `DELETE /tokens/{reference}`.
+    fn revoke_token(token: &str) -> ();
+    /// `POST /permissions/persons/grants`.
+    fn grant_person_permissions(request: &PersonPermissionsGrantRequest) -> PermissionsOperationResponse;
+    /// `POST /permissions/entities/grants`.
+    fn grant_entity_permissions(request: &EntityPermissionsGrantRequest) -> PermissionsOperationResponse;
+    /// `GET /permissions/operations/{reference}`.
+    fn permission_operation(operation: &str) -> PermissionsOperationStatusResponse;
+}
+
+impl ContextClient {
+    /// Enrolls a KSeF certificate of `kind` named `name` for the subject this client logged in as (which takes a
+    /// certificate login): a fresh EC P-256 key, a request naming exactly the subject KSeF gives, then waits
+    /// for the certificate and returns it with its key.
+    pub async fn enroll(&self, kind: KsefCertificateType, name: &str) -> Result<ksef_xades::Credential, KsefError> {
+        let data = self.enrollment_data().await?;
+        let mut subject = Vec::new();
+        let mut push = |oid: &str, value: Option<String>| {
+            if let Some(value) = value {
+                subject.push(ksef_xades::x509::attribute(oid, &value));
+            }
+        };
+        use ksef_xades::oid;
+        push(oid::COMMON_NAME, Some(data.common_name));
+        push(oid::SURNAME, data.surname);
+        push(oid::GIVEN_NAME, data.given_name);
+        push(oid::ORGANIZATION, data.organization_name);
+        push(oid::ORGANIZATION_IDENTIFIER, data.organization_identifier);
+        push(oid::COUNTRY, Some(data.country_name));
+        push(oid::SERIAL_NUMBER, data.serial_number);
+        push(oid::UNIQUE_IDENTIFIER, data.unique_identifier);
+        let key = ksef_core::keys::PrivateKey::generate_p256()?;
+        let csr = ksef_xades::x509::certificate_request(&subject, &key).map_err(|e| KsefError::Signing(e.to_string()))?;
+        let request = EnrollCertificateRequest { certificate_name: name.to_owned(), certificate_type: kind, csr: ksef_core::crypto::b64(&csr), valid_from: None };
+        let enrollment = self.enroll_certificate(&request).await?.reference_number;
+        let deadline = Instant::now() + self.polling.timeout;
+        let serial = loop {
+            let status = self.enrollment_status(&enrollment).await?;
+            match (status.status.code, status.certificate_serial_number) {
+                (code, Some(serial)) if enrollment_codes::ISSUED.is(code) => break serial,
+                (code, _) if enrollment_codes::RECEIVED.is(code) && Instant::now() < deadline => tokio::time::sleep(self.polling.interval).await,
+                (code, _) if enrollment_codes::RECEIVED.is(code) => return Err(KsefError::Timeout("certificate enrollment")),
+                (code, _) => {
+                    return Err(KsefError::AuthenticationFailed {
+                        code,
+                        description: status.status.description,
+                        details: status.status.details.unwrap_or_default(),
+                    });
+                }
+            }
+        };
+        let retrieved = self.retrieve_certificates(&RetrieveCertificatesRequest { certificate_serial_numbers: vec![serial.clone()] }).await?;
+        let item = retrieved.certificates.into_iter().next().ok_or_else(|| KsefError::Signing(format!("KSeF returned no certificate {serial}")))?;
+        let der = ksef_core::crypto::b64_decode(&item.certificate)?;
+        let certificate = ksef_xades::Certificate::from_der(&der).map_err(|e| KsefError::Signing(e.to_string()))?;
+        ksef_xades::Credential::new(certificate, key).map_err(|e| KsefError::Signing(e.to_string()))
+    }
 }

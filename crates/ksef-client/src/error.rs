@@ -99,6 +99,9 @@ pub enum KsefError {
     /// KSeF publishes no currently valid certificate for a usage.
     #[error("KSeF publishes no valid certificate for {0}")]
     NoCertificate(&'static str),
+    /// Signing the authentication request failed.
+    #[error("signing the authentication request failed: {0}")]
+    Signing(String),
     /// A batch package could not be built as KSeF requires.
     #[error("batch package: {0}")]
     Package(String),

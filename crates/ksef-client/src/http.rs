@@ -24,6 +24,14 @@ use ksef_wire::sessions::{
     SessionStatusResponse, SessionsQueryResponse,
 };
 use ksef_wire::PublicKeyCertificate;
+use ksef_wire::credentials::{
+    CertificateEnrollmentDataResponse, CertificateEnrollmentStatusResponse, CertificateLimitsResponse, EnrollCertificateRequest,
+    EnrollCertificateResponse, GenerateTokenRequest, GenerateTokenResponse, QueryCertificatesRequest, QueryCertificatesResponse,
+    RetrieveCertificatesRequest, RetrieveCertificatesResponse, RevokeCertificateRequest, TokenStatusResponse,
+};
+use ksef_wire::permissions::{
+    EntityPermissionsGrantRequest, PermissionsOperationResponse, PermissionsOperationStatusResponse, PersonPermissionsGrantRequest,
+};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -279,6 +287,21 @@ impl KsefClient {
         self.post_json("KSeF token authentication", "auth/ksef-token", None, Some(req), Repeat::Unsafe).await
     }
 
+    /// `POST /auth/xades-signature` with a signed `AuthTokenRequest`.
+    pub async fn xades_auth(&self, signed: &[u8], verify_certificate_chain: bool) -> Result<AuthenticationInitResponse, KsefError> {
+        let mut url = self.url("auth/xades-signature")?;
+        if verify_certificate_chain {
+            url.query_pairs_mut().append_pair("verifyCertificateChain", "true");
+        }
+        let body = bytes::Bytes::copy_from_slice(signed);
+        let response = self
+            .execute(Repeat::Unsafe, || {
+                self.http.post(url.clone()).header(reqwest::header::CONTENT_TYPE, "application/xml").body(body.clone())
+            })
+            .await?;
+        self.json("XAdES authentication", response).await
+    }
+
     /// `GET /auth/{reference}` with the operation token.
     pub async fn auth_status(&self, reference: &str, operation_token: &str) -> Result<AuthenticationOperationStatusResponse, KsefError> {
         self.get_json("authentication status", &format!("auth/{reference}"), Some(operation_token)).await
@@ -292,6 +315,83 @@ impl KsefClient {
     /// `POST /auth/token/refresh` with the refresh token.
     pub async fn refresh_access_token(&self, refresh_token: &str) -> Result<AuthenticationTokenRefreshResponse, KsefError> {
         self.post_json::<(), _>("token refresh", "auth/token/refresh", Some(refresh_token), None, Repeat::Safe).await
+    }
+
+    /// `GET /certificates/limits`.
+    pub async fn certificate_limits(&self, access_token: &str) -> Result<CertificateLimitsResponse, KsefError> {
+        self.get_json("certificate limits", "certificates/limits", Some(access_token)).await
+    }
+
+    /// `GET /certificates/enrollments/data`: the subject a certificate request must name.
+    pub async fn enrollment_data(&self, access_token: &str) -> Result<CertificateEnrollmentDataResponse, KsefError> {
+        self.get_json("enrollment data", "certificates/enrollments/data", Some(access_token)).await
+    }
+
+    /// `POST /certificates/enrollments` → 202.
+    pub async fn enroll_certificate(&self, access_token: &str, req: &EnrollCertificateRequest) -> Result<EnrollCertificateResponse, KsefError> {
+        self.post_json("certificate enrollment", "certificates/enrollments", Some(access_token), Some(req), Repeat::Unsafe).await
+    }
+
+    /// `GET /certificates/enrollments/{reference}`.
+    pub async fn enrollment_status(&self, access_token: &str, enrollment: &str) -> Result<CertificateEnrollmentStatusResponse, KsefError> {
+        self.get_json("enrollment status", &format!("certificates/enrollments/{enrollment}"), Some(access_token)).await
+    }
+
+    /// `POST /certificates/retrieve`.
+    pub async fn retrieve_certificates(&self, access_token: &str, req: &RetrieveCertificatesRequest) -> Result<RetrieveCertificatesResponse, KsefError> {
+        self.post_json("certificate retrieval", "certificates/retrieve", Some(access_token), Some(req), Repeat::Safe).await
+    }
+
+    /// `POST /certificates/{serial}/revoke` → 204.
+    pub async fn revoke_certificate(&self, access_token: &str, serial: &str, req: &RevokeCertificateRequest) -> Result<(), KsefError> {
+        let url = self.url(&format!("certificates/{serial}/revoke"))?;
+        self.execute(Repeat::Safe, || with_token(self.http.post(url.clone()), Some(access_token)).json(req)).await?;
+        Ok(())
+    }
+
+    /// `POST /certificates/query` (first page of 50).
+    pub async fn query_certificates(&self, access_token: &str, req: &QueryCertificatesRequest) -> Result<QueryCertificatesResponse, KsefError> {
+        self.post_json("certificate query", "certificates/query?pageSize=50", Some(access_token), Some(req), Repeat::Safe).await
+    }
+
+    /// `POST /tokens` → 202: a KSeF token in the current context.
+    pub async fn generate_token(&self, access_token: &str, req: &GenerateTokenRequest) -> Result<GenerateTokenResponse, KsefError> {
+        self.post_json("token generation", "tokens", Some(access_token), Some(req), Repeat::Unsafe).await
+    }
+
+    /// `GET /tokens/{reference}`.
+    pub async fn token_status(&self, access_token: &str, token: &str) -> Result<TokenStatusResponse, KsefError> {
+        self.get_json("token status", &format!("tokens/{token}"), Some(access_token)).await
+    }
+
+    /// `DELETE /tokens/{reference}` → 204.
+    pub async fn revoke_token(&self, access_token: &str, token: &str) -> Result<(), KsefError> {
+        let url = self.url(&format!("tokens/{token}"))?;
+        self.execute(Repeat::Safe, || with_token(self.http.delete(url.clone()), Some(access_token))).await?;
+        Ok(())
+    }
+
+    /// `POST /permissions/persons/grants` → 202.
+    pub async fn grant_person_permissions(
+        &self,
+        access_token: &str,
+        req: &PersonPermissionsGrantRequest,
+    ) -> Result<PermissionsOperationResponse, KsefError> {
+        self.post_json("permission grant", "permissions/persons/grants", Some(access_token), Some(req), Repeat::Unsafe).await
+    }
+
+    /// `POST /permissions/entities/grants` → 202.
+    pub async fn grant_entity_permissions(
+        &self,
+        access_token: &str,
+        req: &EntityPermissionsGrantRequest,
+    ) -> Result<PermissionsOperationResponse, KsefError> {
+        self.post_json("permission grant", "permissions/entities/grants", Some(access_token), Some(req), Repeat::Unsafe).await
+    }
+
+    /// `GET /permissions/operations/{reference}`.
+    pub async fn permission_operation(&self, access_token: &str, operation: &str) -> Result<PermissionsOperationStatusResponse, KsefError> {
+        self.get_json("permission operation", &format!("permissions/operations/{operation}"), Some(access_token)).await
     }
 
     /// `POST /sessions/online` → 201.

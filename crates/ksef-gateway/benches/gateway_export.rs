@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use ksef_client::wire::FormCode;
 use ksef_client::wire::invoices::{InvoiceExportRequest, InvoiceQueryDateRange, InvoiceQueryDateType, InvoiceQueryFilters, InvoiceQuerySubjectType};
-use ksef_client::{ContextClient, KsefClient, SymmetricKey, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, SymmetricKey, Credentials};
 use ksef_gateway::config::Settings;
 use ksef_gateway::startup::Application;
 use serde_json::{Value, json};
@@ -127,7 +127,7 @@ async fn main() {
     let (api_key, nip) = (demo.api_key.clone(), demo.nip.clone());
     let emulator = app.emulator().expect("embedded emulator");
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), TokenCredentials::nip(&nip, &token)));
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), Credentials::nip(&nip, &token)));
 
     let from = chrono::Utc::now() - chrono::Duration::minutes(1);
     let filled = Instant::now();

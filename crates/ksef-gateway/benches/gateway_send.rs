@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ksef_client::wire::FormCode;
-use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, Credentials};
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
 use ksef_gateway::config::Settings;
 use ksef_gateway::startup::Application;
@@ -123,7 +123,7 @@ async fn main() {
 
     // Straight to the emulator with our client.
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), TokenCredentials::nip(&nip, &token)));
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), Credentials::nip(&nip, &token)));
     let access = ctx.access_token().await.expect("auth");
     let mut direct = Vec::new();
     for s in 0..senders {

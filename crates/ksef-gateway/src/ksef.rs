@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, Credentials};
 
 /// KSeF as the gateway sees it.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ impl Ksef {
     }
 
     /// The context client of `tenant_id`, made with `credentials` unless one exists.
-    pub fn context(&self, tenant_id: &str, credentials: TokenCredentials) -> Arc<ContextClient> {
+    pub fn context(&self, tenant_id: &str, credentials: Credentials) -> Arc<ContextClient> {
         let mut contexts = self.contexts.lock().expect("context cache lock");
         contexts
             .entry(tenant_id.to_owned())

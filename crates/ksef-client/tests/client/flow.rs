@@ -106,7 +106,7 @@ async fn an_access_token_is_reused_and_refreshed_shortly_before_it_expires() {
 #[tokio::test]
 async fn a_wrong_ksef_token_fails_authentication_with_status_450() {
     let h = harness(|_| {}).await;
-    let ctx = ksef_client::ContextClient::new(h.ctx.client().clone(), ksef_client::TokenCredentials::nip(NIP, "not-a-token"));
+    let ctx = ksef_client::ContextClient::new(h.ctx.client().clone(), ksef_client::Credentials::nip(NIP, "not-a-token"));
     match ctx.access_token().await {
         Err(KsefError::AuthenticationFailed { code, .. }) => assert_eq!(code, 450),
         other => panic!("expected a failed authentication, got {other:?}"),

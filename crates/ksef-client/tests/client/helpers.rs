@@ -1,6 +1,6 @@
 //! An emulator on port 0 and a context client for it.
 
-use ksef_client::{ClientOptions, ContextClient, KsefClient, Polling, TokenCredentials};
+use ksef_client::{ClientOptions, ContextClient, KsefClient, Polling, Credentials};
 use ksef_emulator::{EmulatorConfig, EmulatorServer};
 
 pub const NIP: &str = "5265877635";
@@ -23,7 +23,7 @@ pub async fn harness_with(configure: impl FnOnce(&mut EmulatorConfig), options: 
     let token = server.emulator().issue_token(NIP, None).await.unwrap().token;
     let client = KsefClient::with_options(&server.base_url(), options).unwrap();
     let polling = Polling { interval: std::time::Duration::from_millis(20), timeout: std::time::Duration::from_secs(20) };
-    let ctx = ContextClient::new(client, TokenCredentials::nip(NIP, &token)).with_polling(polling);
+    let ctx = ContextClient::new(client, Credentials::nip(NIP, &token)).with_polling(polling);
     Harness { server, ctx, _dir: dir }
 }
 

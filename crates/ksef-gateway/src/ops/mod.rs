@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use ksef_client::{ContextClient, KsefError, TokenCredentials};
+use ksef_client::{ContextClient, KsefError, Credentials};
 use ksef_store::Store;
 
 use crate::errors::ErrorCode;
@@ -187,5 +187,5 @@ pub(crate) async fn tenant_ksef(ctx: &Context, tenant: &Tenant) -> Result<Arc<Co
         .ok_or_else(|| anyhow::anyhow!("tenant {} vanished", tenant.id))?;
     let token = ctx.master_key.open(&tenant.id, &record.ksef_token_sealed)?;
     let token = String::from_utf8(token).map_err(|_| anyhow::anyhow!("tenant {}'s KSeF token is not text", tenant.id))?;
-    Ok(ctx.ksef.context(&tenant.id, TokenCredentials::nip(&record.nip, &token)))
+    Ok(ctx.ksef.context(&tenant.id, Credentials::nip(&record.nip, &token)))
 }

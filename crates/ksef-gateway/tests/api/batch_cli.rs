@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use ksef_client::wire::FormCode;
-use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, TokenCredentials};
+use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, Credentials};
 use serde_json::{Value, json};
 
 use crate::helpers::{NIP, invoice, run_binary, spawn_app};
@@ -76,7 +76,7 @@ async fn a_run_cut_short_after_close_or_mid_upload_continues_without_opening_ano
     let app = spawn_app().await;
     let emulator = app.app.emulator().unwrap();
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
-    let ctx = ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), TokenCredentials::nip(NIP, &token));
+    let ctx = ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token));
     let base = emulator.base_url();
     let remote = ["--ksef-url", base.as_str(), "--nip", NIP, "--token", token.as_str()];
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use ksef_client::wire::FormCode;
-use ksef_client::{ContextClient, KsefClient, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, Credentials};
 
 use crate::helpers::{NIP, OTHER_NIP, TestApp, invoice, minutes_ago, run_binary, spawn_app};
 
@@ -36,7 +36,7 @@ fn exported(dir: &Path) -> BTreeSet<String> {
 async fn fill_emulator(app: &TestApp, prefix: &str, count: usize) {
     let emulator = app.app.emulator().expect("embedded emulator");
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), TokenCredentials::nip(NIP, &token)));
+    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token)));
     let mut sessions = Vec::new();
     for chunk in (0..count).collect::<Vec<_>>().chunks(5_000) {
         let session = Arc::new(ctx.open_online_session(FormCode::fa3()).await.unwrap());

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use ksef_client::wire::FormCode;
 use ksef_client::wire::codes::export as export_status;
 use ksef_client::wire::sessions::PartUploadRequest;
-use ksef_client::{ContextClient, KsefClient, PackagedBatch, SymmetricKey, TokenCredentials};
+use ksef_client::{ContextClient, KsefClient, PackagedBatch, SymmetricKey, Credentials};
 use serde::Serialize;
 
 use crate::ops::queries::SubjectType;
@@ -143,7 +143,7 @@ impl Connected {
                 let nip = args.nip.clone().context("--ksef-url needs --nip")?;
                 let token = super::tenant::token(args.token.as_deref().context("--ksef-url needs --token (or KSEF_TOKEN)")?)?;
                 let base = url.parse::<ksef_core::Environment>().map_or(url.as_str(), |env| env.api_base());
-                let ctx = ContextClient::new(KsefClient::new(base)?, TokenCredentials::nip(&nip, &token));
+                let ctx = ContextClient::new(KsefClient::new(base)?, Credentials::nip(&nip, &token));
                 Ok(Connected::Ksef(ksef::KsefRemote::new(ctx, format!("KSeF {base} NIP {nip}"))))
             }
             _ => bail!("give exactly one of --gateway (with --api-key) and --ksef-url (with --nip and --token)"),
