@@ -100,11 +100,49 @@ pub(crate) enum TenantCommand {
         #[arg(long)]
         nip: String,
         /// Its KSeF token; `-` reads it from standard input (keeps it out of the process list).
-        #[arg(long)]
-        ksef_token: String,
+        #[arg(long, required_unless_present = "key", conflicts_with = "key")]
+        ksef_token: Option<String>,
+        /// Authenticate with a certificate instead of a token (see `set-certificate`).
+        #[command(flatten)]
+        certificate: CertificateArgs,
         /// A name for people.
         #[arg(long)]
         name: Option<String>,
+    },
+    /// Make --tenant authenticate in KSeF with a certificate (a KSeF Authentication certificate, or a qualified
+    /// signature or seal) instead of its token; its key is sealed under the master key.
+    SetCertificate {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        certificate: CertificateArgs,
+    },
+    /// Record a certificate many tenants may use (an accounting office's), each in its own KSeF context once it
+    /// granted the certificate's subject permissions there.
+    AddShared {
+        /// A name for the credential (used by `use-shared`).
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        certificate: CertificateArgs,
+    },
+    /// Make --tenant authenticate with the shared credential --name.
+    UseShared {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
+        /// The shared credential's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Obtain KSeF certificates for --tenant through KSeF (it must be logged in with a certificate already): an
+    /// Authentication one it switches to, and an Offline one for KOD II links. Calls the configured KSeF;
+    /// with the embedded emulator, run it while the gateway is stopped.
+    Enroll {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: String,
     },
     /// Revoke every API key of --tenant and print a new one.
     RotateKey {
@@ -142,6 +180,20 @@ pub(crate) enum TenantCommand {
     },
     /// List tenants.
     List,
+}
+
+/// A certificate and its key, as files.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CertificateArgs {
+    /// The certificate (PEM or DER); not needed with a PKCS#12 --key.
+    #[arg(long, requires = "key")]
+    pub(crate) certificate: Option<PathBuf>,
+    /// Its private key: PKCS#8 (plain or encrypted), PKCS#1, SEC 1 (PEM or DER), or a PKCS#12 file.
+    #[arg(long)]
+    pub(crate) key: Option<PathBuf>,
+    /// Opens an encrypted key or PKCS#12 file; `-` reads it from standard input.
+    #[arg(long, requires = "key")]
+    pub(crate) password: Option<String>,
 }
 
 /// Arguments of `ksef-gateway emulator`.

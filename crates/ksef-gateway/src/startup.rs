@@ -40,6 +40,7 @@ pub struct Application {
     emulator: Option<EmulatorServer>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
+    workers: JoinHandle<()>,
 }
 
 /// The Prometheus recorder; one per process.
@@ -61,19 +62,7 @@ impl Application {
         let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
         let database_url = settings.database_url()?;
         let store = ksef_store::Store::open(&database_url).await.with_context(|| format!("failed to open the database {database_url}"))?;
-        let (base_url, emulator) = match settings.ksef.target {
-            KsefTarget::Embedded => {
-                let config = EmulatorConfig::new(settings.data_dir.join("emulator"));
-                let server = EmulatorServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
-                    .await
-                    .context("failed to start the embedded KSeF emulator")?;
-                (server.base_url(), Some(server))
-            }
-            KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
-            KsefTarget::Test | KsefTarget::Demo | KsefTarget::Production => {
-                (settings.ksef.target.environment().api_base().to_owned(), None)
-            }
-        };
+        let (base_url, emulator) = ksef_base_url(&settings).await?;
         let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
         ops.qr_environment = settings.ksef.target.environment();
         let demo = match &emulator {
@@ -98,8 +87,9 @@ impl Application {
                 })
                 .await
         });
+        let workers = crate::workers::start(ops.clone());
         tracing::info!(listen = %address, ksef = %base_url, database = %database_url, "gateway listening");
-        Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server })
+        Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server, workers })
     }
 
     /// The address bound.
@@ -133,6 +123,7 @@ impl Application {
             let _ = tx.send(());
         }
         (&mut self.server).await.context("server task panicked")?.context("server failed")?;
+        self.workers.abort();
         if let Some(emulator) = self.emulator.take() {
             emulator.shutdown().await?;
         }
@@ -145,6 +136,22 @@ impl Application {
         signal.await;
         self.shutdown().await
     }
+}
+
+/// Where KSeF is for `settings`: the embedded emulator (started here, on a free port), a custom URL, or one of
+/// the Ministry's environments.
+pub(crate) async fn ksef_base_url(settings: &Settings) -> anyhow::Result<(String, Option<EmulatorServer>)> {
+    Ok(match settings.ksef.target {
+        KsefTarget::Embedded => {
+            let config = EmulatorConfig::new(settings.data_dir.join("emulator"));
+            let server = EmulatorServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+                .await
+                .context("failed to start the embedded KSeF emulator")?;
+            (server.base_url(), Some(server))
+        }
+        KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
+        KsefTarget::Test | KsefTarget::Demo | KsefTarget::Production => (settings.ksef.target.environment().api_base().to_owned(), None),
+    })
 }
 
 /// On a fresh embedded setup, a tenant for the demo NIP with a token from the emulator; on later starts, the

@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+mod credentials;
 mod idempotency;
 mod invoices;
 mod queries;
@@ -23,11 +24,12 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
+pub use crate::credentials::CredentialRecord;
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice};
 pub use crate::queries::QueryRecord;
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
-pub use crate::states::{DeliveryState, KeyMode, SessionKind};
+pub use crate::states::{CredentialKind, DeliveryState, KeyMode, SessionKind};
 pub use crate::tenants::{NewTenant, OfflineCertificateRecord, TenantRecord};
 
 /// Why a store operation failed.

@@ -60,6 +60,16 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// What authenticates a tenant in KSeF.
+    pub enum CredentialKind {
+        /// A KSeF token (valid until KSeF withdraws tokens; see the README).
+        Token = "token",
+        /// A certificate with its private key: a KSeF certificate or a qualified signature or seal (XAdES).
+        Certificate = "certificate",
+    }
+}
+
 /// Reads an enum column by name, refusing a value the enum does not know.
 pub(crate) fn column<T>(row: &sqlx::any::AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
     use sqlx::Row as _;

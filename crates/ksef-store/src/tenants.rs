@@ -28,10 +28,12 @@ pub struct TenantRecord {
     pub name: String,
     /// The NIP of its KSeF context.
     pub nip: String,
-    /// Its KSeF token, sealed.
+    /// Its original KSeF token, sealed (used while it has no credential).
     pub ksef_token_sealed: Vec<u8>,
     /// When it was added.
     pub created_at: i64,
+    /// The credential it authenticates with, if it has one.
+    pub credential_id: Option<String>,
 }
 
 fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
@@ -41,6 +43,7 @@ fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
         nip: r.try_get("nip")?,
         ksef_token_sealed: r.try_get("ksef_token_sealed")?,
         created_at: r.try_get("created_at")?,
+        credential_id: r.try_get("credential_id")?,
     })
 }
 
@@ -77,7 +80,7 @@ impl Store {
 
     /// The tenant `id`.
     pub async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at FROM tenants WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id FROM tenants WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -86,7 +89,7 @@ impl Store {
 
     /// Every tenant, oldest first.
     pub async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at FROM tenants ORDER BY created_at, id")
+        let rows = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id FROM tenants ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(tenant_from_row).collect::<Result<_, _>>()?)
@@ -127,7 +130,7 @@ impl Store {
     /// The tenant owning the live API key whose hash is `key_hash`.
     pub async fn tenant_by_api_key(&self, key_hash: &str) -> Result<Option<TenantRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.name, t.nip, t.ksef_token_sealed, t.created_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+            "SELECT t.id, t.name, t.nip, t.ksef_token_sealed, t.created_at, t.credential_id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
         )
         .bind(key_hash)

@@ -148,6 +148,8 @@ crate::enums::wire_enum! {
 }
 
 
+// Declared through `wire_enum!`, which derives no Default.
+#[allow(clippy::derivable_impls)]
 impl Default for CompressionType {
     fn default() -> CompressionType {
         CompressionType::Zip

@@ -167,7 +167,7 @@ impl Signature {
 
 /// An ECDSA signature `r‖s` (two halves of equal length) as a DER `Ecdsa-Sig-Value`.
 fn fixed_to_der(signature: &[u8]) -> Option<Vec<u8>> {
-    if signature.is_empty() || signature.len() % 2 != 0 || signature.len() > 132 {
+    if signature.is_empty() || !signature.len().is_multiple_of(2) || signature.len() > 132 {
         return None;
     }
     let (r, s) = signature.split_at(signature.len() / 2);

@@ -9,3 +9,4 @@ mod invoices;
 mod persistence;
 mod schema;
 mod sessions;
+mod xades;

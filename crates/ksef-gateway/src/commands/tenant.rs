@@ -1,5 +1,6 @@
-//! `ksef-gateway tenant …`: add tenants, rotate their API keys, replace their KSeF tokens, list them.
-//! Works on the database directly, so the gateway may be running or not.
+//! `ksef-gateway tenant …`: add tenants, rotate their API keys, set their KSeF tokens or certificates, list
+//! them. Works on the database directly, so the gateway may be running or not (except `enroll`, which calls
+//! KSeF).
 
 use std::io::Read as _;
 use std::process::ExitCode;
@@ -7,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::cli::{TenantArgs, TenantCommand};
+use crate::cli::{CertificateArgs, TenantArgs, TenantCommand};
 use crate::config::{Overrides, Settings};
 use crate::ksef::Ksef;
-use crate::ops::{self, tenants};
+use crate::ops::{self, credentials, tenants};
 use crate::secrets::MasterKey;
 
 /// The token from the argument, or from standard input when it is `-`.
@@ -23,19 +24,91 @@ pub(crate) fn token(arg: &str) -> anyhow::Result<String> {
     Ok(text.trim().to_owned())
 }
 
+/// A certificate and key read from the files named, ready for [`ops::credentials`].
+struct CertificateFiles {
+    certificate: Option<Vec<u8>>,
+    key: Vec<u8>,
+    password: Option<String>,
+}
+
+impl CertificateFiles {
+    fn read(args: &CertificateArgs) -> anyhow::Result<CertificateFiles> {
+        let read = |path: &std::path::Path| std::fs::read(path).with_context(|| format!("failed to read {}", path.display()));
+        let key = args.key.as_deref().context("--key is needed")?;
+        let password = match args.password.as_deref() {
+            Some("-") => {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).context("failed to read the password from standard input")?;
+                Some(text.trim_end_matches(['\r', '\n']).to_owned())
+            }
+            other => other.map(str::to_owned),
+        };
+        Ok(CertificateFiles { certificate: args.certificate.as_deref().map(read).transpose()?, key: read(key)?, password })
+    }
+
+    fn input(&self) -> credentials::CertificateInput<'_> {
+        credentials::CertificateInput { certificate: self.certificate.as_deref(), key: &self.key, password: self.password.as_deref() }
+    }
+}
+
+fn describe(summary: &credentials::CredentialSummary) -> String {
+    let expires = summary.expires_at.map(|t| format!(", expires {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
+    let shared = if summary.shared { " (shared)" } else { "" };
+    format!("{} '{}'{shared}, {}{expires}", summary.kind.as_str(), summary.name, summary.subject.as_deref().unwrap_or("-"))
+}
+
 pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &Overrides { listen: None, data_dir: args.data_dir })?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let store = ksef_store::Store::open(&settings.database_url()?).await?;
     let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    // Tenant commands never call KSeF; the client only satisfies the context's shape.
-    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new("http://127.0.0.1:9")?));
+    // Only `enroll` calls KSeF; for the rest the client only satisfies the context's shape.
+    let mut emulator = None;
+    let ksef_url = match &args.command {
+        TenantCommand::Enroll { .. } => {
+            let (url, server) = crate::startup::ksef_base_url(&settings).await?;
+            emulator = server;
+            url
+        }
+        _ => "http://127.0.0.1:9".to_owned(),
+    };
+    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new(&ksef_url)?));
     let fail = |e: ops::OpError| anyhow::anyhow!("{e}");
     match args.command {
-        TenantCommand::Add { nip, ksef_token, name } => {
-            let added = tenants::add(&ctx, name.as_deref().unwrap_or(&nip), &nip, &token(&ksef_token)?).await.map_err(fail)?;
+        TenantCommand::Add { nip, ksef_token, certificate, name } => {
+            let name = name.as_deref().unwrap_or(&nip);
+            let added = match ksef_token {
+                Some(ksef_token) => tenants::add(&ctx, name, &nip, &token(&ksef_token)?).await.map_err(fail)?,
+                None => {
+                    let files = CertificateFiles::read(&certificate)?;
+                    let (added, summary) = credentials::add_tenant(&ctx, name, &nip, files.input()).await.map_err(fail)?;
+                    println!("credential: {}", describe(&summary));
+                    added
+                }
+            };
             println!("tenant {} (NIP {})", added.tenant.id, added.tenant.nip);
             println!("API key (shown once): {}", added.api_key.expose());
+        }
+        TenantCommand::SetCertificate { tenant, certificate } => {
+            let files = CertificateFiles::read(&certificate)?;
+            let summary = credentials::set_certificate(&ctx, &tenant, files.input()).await.map_err(fail)?;
+            println!("{tenant} now authenticates with {}", describe(&summary));
+        }
+        TenantCommand::AddShared { name, certificate } => {
+            let files = CertificateFiles::read(&certificate)?;
+            let summary = credentials::add_shared(&ctx, &name, files.input()).await.map_err(fail)?;
+            println!("recorded {}", describe(&summary));
+            println!("each tenant using it must grant {} permissions in its own KSeF context", summary.subject.as_deref().unwrap_or("its subject"));
+        }
+        TenantCommand::UseShared { tenant, name } => {
+            let summary = credentials::use_shared(&ctx, &tenant, &name).await.map_err(fail)?;
+            println!("{tenant} now authenticates with {}", describe(&summary));
+        }
+        TenantCommand::Enroll { tenant } => {
+            let record = ctx.store.tenant(&tenant).await?.with_context(|| format!("no tenant {tenant}"))?;
+            let enrolled = credentials::enroll(&ctx, &ops::Tenant { id: record.id, nip: record.nip }).await.map_err(fail)?;
+            println!("{tenant} now authenticates with KSeF certificate {} (expires {})", enrolled.authentication, enrolled.expires_at.format("%Y-%m-%d"));
+            println!("its Offline certificate {} signs KOD II links", enrolled.offline);
         }
         TenantCommand::RotateKey { tenant } => {
             let key = tenants::rotate_key(&ctx, &tenant).await.map_err(fail)?;
@@ -57,11 +130,15 @@ pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
             println!("Offline certificate {serial} of {tenant} recorded (context {} {value}); its key is sealed", context.as_str());
         }
         TenantCommand::List => {
-            for t in ctx.store.tenants().await? {
-                println!("{}  NIP {}  {}", t.id, t.nip, t.name);
+            for (t, credential) in credentials::tenants_with_credentials(&ctx).await.map_err(fail)? {
+                let credential = credential.as_ref().map_or_else(|| "KSeF token".to_owned(), describe);
+                println!("{}  NIP {}  {}  [{credential}]", t.id, t.nip, t.name);
             }
         }
     }
     ctx.store.close().await;
+    if let Some(server) = emulator {
+        server.shutdown().await?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
 pub mod batch;
+pub mod credentials;
 pub mod documents;
 pub mod invoices;
 pub mod queries;
@@ -12,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use ksef_client::{ContextClient, KsefError, Credentials};
+use ksef_client::{ContextClient, KsefError};
 use ksef_store::Store;
 
 use crate::errors::ErrorCode;
@@ -119,6 +120,11 @@ impl OpError {
 
     /// KSeF refused or failed: reported as `code`, with KSeF's code and message kept.
     pub fn ksef(code: ErrorCode, err: &KsefError) -> OpError {
+        // Whatever was being done, a login KSeF refused is a credential problem (1101), said as such.
+        let code = match err {
+            KsefError::AuthenticationFailed { .. } | KsefError::Signing(_) => ErrorCode::SessionToken,
+            _ => code,
+        };
         let http_status = match err {
             KsefError::Api { status, .. } | KsefError::Server { status, .. } | KsefError::UnexpectedStatus { status, .. } => *status,
             KsefError::Unauthorized { .. } => 401,
@@ -134,7 +140,13 @@ impl OpError {
             429 => 503,
             _ => 502,
         };
-        OpError::Refused { code, status, details: format!("KSeF: {err}"), ksef: Some(failure) }
+        let details = match err {
+            KsefError::AuthenticationFailed { code: status_code, .. } => {
+                format!("KSeF refused the tenant's credential (authentication status {status_code}): {err}; check it with `ksef-gateway tenant list`")
+            }
+            _ => format!("KSeF: {err}"),
+        };
+        OpError::Refused { code, status, details, ksef: Some(failure) }
     }
 
     /// A store failure, reported as `code` (1108 or 1206) and logged with its cause.
@@ -174,7 +186,7 @@ pub fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
 
-/// The tenant's authenticated KSeF client, made from its sealed KSeF token on first use.
+/// The tenant's authenticated KSeF client, made from its sealed credential on first use.
 pub(crate) async fn tenant_ksef(ctx: &Context, tenant: &Tenant) -> Result<Arc<ContextClient>, OpError> {
     if let Some(existing) = ctx.ksef.cached(&tenant.id) {
         return Ok(existing);
@@ -185,7 +197,6 @@ pub(crate) async fn tenant_ksef(ctx: &Context, tenant: &Tenant) -> Result<Arc<Co
         .await
         .map_err(OpError::store(ErrorCode::SessionSave))?
         .ok_or_else(|| anyhow::anyhow!("tenant {} vanished", tenant.id))?;
-    let token = ctx.master_key.open(&tenant.id, &record.ksef_token_sealed)?;
-    let token = String::from_utf8(token).map_err(|_| anyhow::anyhow!("tenant {}'s KSeF token is not text", tenant.id))?;
-    Ok(ctx.ksef.context(&tenant.id, Credentials::nip(&record.nip, &token)))
+    let credentials = credentials::credentials_of(ctx, &record).await?;
+    Ok(ctx.ksef.context(&tenant.id, credentials))
 }

@@ -48,14 +48,20 @@ pub struct AddedTenant {
 
 /// Adds a tenant acting in the KSeF context of `nip` with `ksef_token`, and issues its first API key.
 pub async fn add(ctx: &Context, name: &str, nip: &str, ksef_token: &str) -> Result<AddedTenant, OpError> {
-    let nip = Nip::parse(nip).map_err(|e| OpError::refused(ErrorCode::RequestInvalid, e.to_string()))?;
     if ksef_token.trim().is_empty() {
         return Err(OpError::refused(ErrorCode::RequestInvalid, "the KSeF token is empty"));
     }
+    insert(ctx, name, nip, Some(ksef_token)).await
+}
+
+/// Adds a tenant with `ksef_token`, or with none when a certificate is set right after (by
+/// [`super::credentials`]), and issues its first API key.
+pub(crate) async fn insert(ctx: &Context, name: &str, nip: &str, ksef_token: Option<&str>) -> Result<AddedTenant, OpError> {
+    let nip = Nip::parse(nip).map_err(|e| OpError::refused(ErrorCode::RequestInvalid, e.to_string()))?;
     let id = uuid::Uuid::now_v7().to_string();
     let now = micros(Utc::now());
     let tenant = NewTenant {
-        ksef_token_sealed: ctx.master_key.seal(&id, ksef_token.trim().as_bytes()),
+        ksef_token_sealed: ctx.master_key.seal(&id, ksef_token.unwrap_or_default().trim().as_bytes()),
         id: id.clone(),
         name: name.to_owned(),
         nip: nip.to_string(),
@@ -93,6 +99,8 @@ pub async fn set_ksef_token(ctx: &Context, tenant_id: &str, ksef_token: &str) ->
     if !ctx.store.set_tenant_token(tenant_id, &sealed).await.map_err(OpError::store(ErrorCode::Internal))? {
         return Err(OpError::refused(ErrorCode::RequestInvalid, format!("no tenant {tenant_id}")));
     }
+    // A token set now is what the tenant logs in with, whatever credential it had.
+    ctx.store.set_tenant_credential(tenant_id, None).await.map_err(OpError::store(ErrorCode::Internal))?;
     ctx.ksef.forget(tenant_id);
     Ok(())
 }

@@ -52,7 +52,7 @@ fn open_body(package: &PackagedBatch, encryption: &Value) -> Value {
 }
 
 impl TestApp {
-    async fn wait_session(&self, key: &str, session: &str) -> Value {
+    pub(crate) async fn wait_session(&self, key: &str, session: &str) -> Value {
         for _ in 0..400 {
             let v: Value = self.get(&format!("/ksefSessionStatus/{session}"), key).await.json().await.unwrap();
             if v["sessionInfo"]["status"]["code"].as_i64().unwrap_or(0) >= 200 {
@@ -63,7 +63,7 @@ impl TestApp {
         panic!("session {session} never finished");
     }
 
-    async fn send_zip(&self, zip: Vec<u8>) -> reqwest::Response {
+    pub(crate) async fn send_zip(&self, zip: Vec<u8>) -> reqwest::Response {
         self.http
             .post(format!("{}/ksefSessionSendBatch?invoiceVersion=v3", self.base))
             .bearer_auth(&self.api_key)

@@ -2,6 +2,7 @@
 
 mod batch;
 mod batch_cli;
+mod credentials;
 mod documents;
 mod errors;
 mod export_cli;

@@ -37,12 +37,12 @@ impl GatewayRemote {
     }
 
     async fn get(&self, path: &str) -> anyhow::Result<reqwest::Response> {
-        Ok(self.http.get(format!("{}/{path}", self.base)).bearer_auth(&self.api_key).send().await.context("the gateway is unreachable")?)
+        self.http.get(format!("{}/{path}", self.base)).bearer_auth(&self.api_key).send().await.context("the gateway is unreachable")
     }
 
     async fn post<B: serde::Serialize>(&self, path: &str, body: &B) -> anyhow::Result<reqwest::Response> {
         let request = self.http.post(format!("{}/{path}", self.base)).bearer_auth(&self.api_key).json(body);
-        Ok(request.send().await.context("the gateway is unreachable")?)
+        request.send().await.context("the gateway is unreachable")
     }
 }
 

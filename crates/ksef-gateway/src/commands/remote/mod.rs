@@ -123,6 +123,8 @@ impl ExportWindow {
 }
 
 /// The remote the arguments name.
+// One value per command run: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Connected {
     /// KSeF itself.
     Ksef(ksef::KsefRemote),
