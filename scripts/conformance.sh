@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs two KSeF clients we did not write through the whole KSeF 2.0 flow against `ksef-gateway emulator`:
-# PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py in several variants, and through batch
-# sessions by scripts/peer_batch.py) and, where a
-# Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by scripts/peer_ksef2.py).
+# PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py in several variants, through batch
+# sessions by scripts/peer_batch.py, and through XAdES certificate login, certificates, tokens and test data by
+# scripts/peer_xades.py) and, where a Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by
+# scripts/peer_ksef2.py, and with XAdES login by scripts/peer_ksef2_xades.py).
 #
 #   bash scripts/conformance.sh            (from the repository root; needs ../shared and PyPI)
 #
@@ -51,6 +52,16 @@ batch() {
 }
 batch || status=1
 batch --compression TarGz --part-size library --invoices 5 || status=1
+# XAdES (certificate) login through the same client: self-signed seals for $nip, RSA and EC; its signer needs
+# python-xmlsec (the library's "xml" extra).
+"$venv/bin/python" -m pip install -q --disable-pip-version-check "ksef-client[xml]==0.20.0"
+xades() {
+  echo "conformance: peer_xades.py $*"
+  "$venv/bin/python" scripts/peer_xades.py --base-url "http://127.0.0.1:$port" --nip "$nip" \
+    --resolve storage.ksef-emu.test=127.0.0.1 "$@"
+}
+xades --key rsa || status=1
+xades --key ec --schema 2.0 --verify-chain false || status=1
 # ksef2 needs Python >= 3.12; the machine's default python3 may be older, pyenv may have a newer one.
 py312=""
 for candidate in python3.13 python3.12 /root/.pyenv/versions/3.1[2-9]*/bin/python3; do
@@ -66,6 +77,12 @@ if [ -n "$py312" ]; then
     echo "conformance: peer_ksef2.py $variant"
     # shellcheck disable=SC2086
     "$venv2/bin/python" scripts/peer_ksef2.py --base-url "http://127.0.0.1:$port" --nip "$nip" --token "$token" \
+      --resolve storage.ksef-emu.test=127.0.0.1 $variant || status=1
+  done
+  for variant in "--key rsa" "--key ec"; do
+    echo "conformance: peer_ksef2_xades.py $variant"
+    # shellcheck disable=SC2086
+    "$venv2/bin/python" scripts/peer_ksef2_xades.py --base-url "http://127.0.0.1:$port" --nip "$nip" \
       --resolve storage.ksef-emu.test=127.0.0.1 $variant || status=1
   done
 else

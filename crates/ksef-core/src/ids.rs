@@ -28,6 +28,9 @@ pub enum IdError {
     /// Not a challenge.
     #[error("'{0}' is not a challenge (YYYYMMDD-CR-XXXXXXXXXX-XXXXXXXXXX-XX)")]
     Challenge(String),
+    /// Not a PESEL: eleven digits whose third and fourth encode a month (plus 20, 40, 60 or 80 by century).
+    #[error("'{0}' is not a PESEL (11 digits with a month in the 3rd and 4th)")]
+    Pesel(String),
 }
 
 /// CRC-8 with polynomial 0x07, initial value 0, no reflection and no final XOR (CRC-8/SMBUS).
@@ -84,6 +87,48 @@ impl Nip {
     /// The ten digits.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A PESEL, a person's national identification number.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Pesel(String);
+
+impl Pesel {
+    /// Parses a PESEL by KSeF's pattern: 11 digits, the 3rd and 4th a month 01–12 shifted by 20, 40, 60 or 80
+    /// for other centuries. The checksum is a separate check, as with [`Nip`].
+    pub fn parse(text: &str) -> Result<Pesel, IdError> {
+        let b = text.as_bytes();
+        let ok = b.len() == 11 && b.iter().all(u8::is_ascii_digit) && {
+            let month = u32::from(b[2] - b'0') * 10 + u32::from(b[3] - b'0');
+            (1..=12).contains(&(month % 20))
+        };
+        if ok { Ok(Pesel(text.to_owned())) } else { Err(IdError::Pesel(text.to_owned())) }
+    }
+
+    /// Whether the eleventh digit is the weighted checksum of the first ten.
+    pub fn has_valid_checksum(&self) -> bool {
+        const WEIGHTS: [u32; 10] = [1, 3, 7, 9, 1, 3, 7, 9, 1, 3];
+        let digits: Vec<u32> = self.0.bytes().map(|b| u32::from(b - b'0')).collect();
+        let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+        (10 - sum % 10) % 10 == digits[10]
+    }
+
+    /// The eleven digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Pesel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Pesel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pesel({})", self.0)
     }
 }
 

@@ -48,6 +48,8 @@ pub struct EmulatorConfig {
     pub refresh_token_ttl: Duration,
     /// Lifetime of the tokenless URLs in statuses (KSeF's examples: 72 hours for UPO, 1 hour for export parts).
     pub download_url_ttl: Duration,
+    /// Serve HTTPS instead of HTTP.
+    pub tls: Option<crate::TlsSource>,
 }
 
 impl EmulatorConfig {
@@ -68,6 +70,7 @@ impl EmulatorConfig {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             download_url_ttl: Duration::from_secs(72 * 3600),
+            tls: None,
         }
     }
 }

@@ -101,7 +101,7 @@ fn load_authority(dir: &Path, now: DateTime<Utc>) -> anyhow::Result<Authority> {
     Ok(Authority { key, certificate: ksef_xades::Certificate::from_der(&der).context("own CA certificate")? })
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut options = fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

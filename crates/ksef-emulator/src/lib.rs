@@ -22,11 +22,13 @@ mod routes;
 mod session;
 mod state;
 mod store;
+mod tls;
 mod upo;
 mod verify;
 mod workers;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -35,6 +37,7 @@ use tokio::task::JoinHandle;
 pub use crate::clock::{Clock, ShiftedClock, SystemClock};
 pub use crate::config::{EmulatorConfig, RateLimitProfile};
 pub use crate::routes::tokens::IssuedToken;
+pub use crate::tls::TlsSource;
 pub use crate::upo::UPO_NAMESPACE;
 pub use crate::verify::{
     FA2_NAMESPACE, FA3_NAMESPACE, InvoiceFacts, InvoiceVerifier, MinimalVerifier, Rejection, RejectionKind, SchemaVerifier,
@@ -103,10 +106,31 @@ impl Drop for Emulator {
     }
 }
 
-/// An emulator serving HTTP on a bound address.
+/// The names a generated TLS certificate holds: loopback, the bound address and the public URL's host.
+fn tls_names(local: SocketAddr, public_url: &str) -> Vec<String> {
+    let mut names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+    if !local.ip().is_unspecified() {
+        names.push(local.ip().to_string());
+    }
+    let host = public_url.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    if !host.is_empty() {
+        names.push(host.to_owned());
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// An emulator serving HTTP (or HTTPS) on a bound address.
 #[derive(Debug)]
 pub struct EmulatorServer {
     local_addr: SocketAddr,
+    scheme: &'static str,
+    tls_ca: Option<PathBuf>,
     emulator: Emulator,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
@@ -115,7 +139,8 @@ pub struct EmulatorServer {
 impl EmulatorServer {
     /// Binds `listen` (port 0 picks a free port), opens the emulator and starts serving.
     ///
-    /// The public URL is `config.public_url` with `{port}` replaced by the bound port, or `http://{bound address}`.
+    /// The public URL is `config.public_url` with `{port}` replaced by the bound port, or
+    /// `http(s)://{bound address}`.
     pub async fn bind(listen: SocketAddr, config: EmulatorConfig) -> anyhow::Result<EmulatorServer> {
         EmulatorServer::bind_with(listen, config, Arc::new(SystemClock), Arc::new(SchemaVerifier)).await
     }
@@ -129,21 +154,31 @@ impl EmulatorServer {
     ) -> anyhow::Result<EmulatorServer> {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("failed to bind {listen}"))?;
         let local_addr = listener.local_addr()?;
+        let scheme = if config.tls.is_some() { "https" } else { "http" };
         let public_url = match &config.public_url {
             Some(url) => url.replace("{port}", &local_addr.port().to_string()),
-            None => format!("http://{local_addr}"),
+            None => format!("{scheme}://{local_addr}"),
+        };
+        let tls = match &config.tls {
+            Some(source) => Some(tls::prepare(source, &config.data_dir, &tls_names(local_addr, &public_url))?),
+            None => None,
         };
         let emulator = Emulator::open_with(config, &public_url, clock, verifier).await?;
         let app = emulator.router().into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(EmulatorServer { local_addr, emulator, shutdown: Some(tx), server })
+        let stopped = async move {
+            let _ = rx.await;
+        };
+        let tls_ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
+        let server = match tls {
+            Some(prepared) => {
+                // Through `tap_io`, whose connections axum knows how to give a `ConnectInfo` of their address.
+                let listener = axum::serve::ListenerExt::tap_io(tls::TlsListener::new(listener, prepared.config)?, |_| {});
+                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+            }
+            None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+        };
+        Ok(EmulatorServer { local_addr, scheme, tls_ca, emulator, shutdown: Some(tx), server })
     }
 
     /// The address actually bound.
@@ -151,9 +186,14 @@ impl EmulatorServer {
         self.local_addr
     }
 
-    /// `http://{bound address}`, for clients on this machine.
+    /// `http(s)://{bound address}`, for clients on this machine.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr)
+        format!("{}://{}", self.scheme, self.local_addr)
+    }
+
+    /// With a generated TLS certificate, the PEM file of the CA that issued it (for clients to trust).
+    pub fn tls_ca(&self) -> Option<&std::path::Path> {
+        self.tls_ca.as_deref()
     }
 
     /// The emulator behind the server.

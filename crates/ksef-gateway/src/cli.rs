@@ -221,6 +221,16 @@ pub(crate) struct EmulatorArgs {
     /// Keep accepted invoices at status 100 this long before processing them.
     #[arg(long, default_value_t = 0, env = "KSEF_EMULATOR_PROCESSING_DELAY_MS")]
     pub(crate) processing_delay_ms: u64,
+    /// Serve HTTPS with a certificate made at start, issued by a CA kept in --data-dir/tls (its path is
+    /// printed: clients trust that ca.pem). Combine with --public-url https://NAME:{port} for pre-signed URLs.
+    #[arg(long, env = "KSEF_EMULATOR_TLS")]
+    pub(crate) tls: bool,
+    /// Serve HTTPS with this certificate chain (PEM) instead of a made one; needs --tls-key.
+    #[arg(long, requires = "tls_key", env = "KSEF_EMULATOR_TLS_CERTIFICATE")]
+    pub(crate) tls_certificate: Option<PathBuf>,
+    /// The private key of --tls-certificate (PEM or DER).
+    #[arg(long, requires = "tls_certificate", env = "KSEF_EMULATOR_TLS_KEY")]
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 /// Arguments of `ksef-gateway export`.

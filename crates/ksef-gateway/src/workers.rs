@@ -6,16 +6,18 @@ use chrono::Utc;
 
 use crate::ops;
 
-/// How often certificates' expiry is checked (and logged, and published as a metric).
-const EXPIRY_CHECK_EVERY: Duration = Duration::from_secs(12 * 3600);
+/// How often the expiry metric is refreshed (credentials change from the command line, in another process).
+const EXPIRY_REFRESH_EVERY: Duration = Duration::from_secs(3600);
+/// Warnings about expiring certificates are logged at start and every this many refreshes (twice a day).
+const EXPIRY_WARN_EVERY: u32 = 12;
 
-/// Checks every tenant's credential at start and every [`EXPIRY_CHECK_EVERY`] after, until aborted.
+/// Checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after, until aborted.
 pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(EXPIRY_CHECK_EVERY);
-        loop {
+        let mut tick = tokio::time::interval(EXPIRY_REFRESH_EVERY);
+        for round in 0u32.. {
             tick.tick().await;
-            if let Err(e) = ops::credentials::check_expiry(&ops, Utc::now()).await {
+            if let Err(e) = ops::credentials::check_expiry(&ops, Utc::now(), round % EXPIRY_WARN_EVERY == 0).await {
                 tracing::warn!(error = %e, "failed to check credentials' expiry");
             }
         }

@@ -11,7 +11,7 @@ use ksef_wire::testdata::{
     ContextLimits, SubjectLimits, TestDataAttachmentRevokeRequest, TestDataContextRequest, TestDataNipRequest, TestDataPermissionsGrantRequest,
     TestDataPermissionsRevokeRequest, TestDataPersonRequest, TestDataSubjectRemoveRequest, TestDataSubjectRequest,
 };
-use ksef_core::ids::{Nip, ReferenceKind, ReferenceNumber};
+use ksef_core::ids::{Nip, Pesel, ReferenceKind, ReferenceNumber};
 use serde::Deserialize;
 
 use crate::error::EmuError;
@@ -20,11 +20,8 @@ use crate::routes::tokens::caller_subject;
 use crate::state::AppState;
 use crate::store::{PermissionRow, TestPerson};
 
+/// A NIP by KSeF's pattern (TEST does not check the checksum of test data).
 fn nip(text: &str) -> Result<String, EmuError> {
-    // TEST takes any well-formed NIP (the checksum is not checked for test data).
-    if text.len() == 10 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0') {
-        return Ok(text.to_owned());
-    }
     Nip::parse(text).map(|n| n.to_string()).map_err(|e| EmuError::validation([e.to_string()]))
 }
 
@@ -54,10 +51,8 @@ pub(crate) async fn remove_subject(
 
 /// `POST /v2/testdata/person`: a PESEL linked to a NIP, who then logs in there as its owner.
 pub(crate) async fn person(State(state): State<AppState>, KsefJson(req): KsefJson<TestDataPersonRequest>) -> Result<StatusCode, EmuError> {
-    if req.pesel.len() != 11 || !req.pesel.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(EmuError::validation([format!("'{}' nie jest numerem PESEL.", req.pesel)]));
-    }
-    let person = TestPerson { nip: nip(&req.nip)?, pesel: req.pesel, is_bailiff: req.is_bailiff, is_deceased: req.is_deceased == Some(true) };
+    let pesel = Pesel::parse(&req.pesel).map_err(|_| EmuError::validation([format!("'{}' nie jest numerem PESEL.", req.pesel)]))?;
+    let person = TestPerson { nip: nip(&req.nip)?, pesel: pesel.to_string(), is_bailiff: req.is_bailiff, is_deceased: req.is_deceased == Some(true) };
     if !state.db.insert_test_person(&person, &req.description, state.now()).await? {
         return Err(exists());
     }

@@ -77,10 +77,13 @@ pub(crate) async fn xades_signature(
             (Some(row), _) => row.identity.clone(),
             (None, Some(identity)) => (identity.kind().to_owned(), identity.value().to_owned()),
             (None, None) => {
-                return Err(EmuError::code(
-                    ExceptionCode::SignatureAuthenticationConflict,
-                    ["Certyfikat nie zawiera identyfikatora NIP (VATPL-, TINPL-) ani PESEL (PNOPL-) w podmiocie.".to_owned()],
-                ));
+                let detail = if certificate.names_a_person() && certificate.subject_value(ksef_xades::oid::ORGANIZATION_IDENTIFIER).is_some() {
+                    "Certyfikat wskazuje osobę (givenName/surname), więc identyfikuje ją serialNumber (PNOPL-, TINPL-), którego brak; \
+                     organizationIdentifier (VATPL-) identyfikuje tylko pieczęć, bez imienia i nazwiska."
+                } else {
+                    "Certyfikat nie zawiera identyfikatora NIP (VATPL-, TINPL-) ani PESEL (PNOPL-) w podmiocie."
+                };
+                return Err(EmuError::code(ExceptionCode::SignatureAuthenticationConflict, [detail.to_owned()]));
             }
         },
     };

@@ -9,4 +9,5 @@ mod invoices;
 mod persistence;
 mod schema;
 mod sessions;
+mod tls;
 mod xades;

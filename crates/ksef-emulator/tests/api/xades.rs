@@ -97,7 +97,15 @@ async fn each_unacceptable_document_is_refused_with_its_own_code() {
     let other_challenge = emu.challenge().await;
     let with_dtd = good.replacen("<AuthTokenRequest", "<!DOCTYPE AuthTokenRequest [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<AuthTokenRequest", 1);
     let off_schema = signed(&document.replace("<SubjectIdentifierType>", "<Extra>1</Extra><SubjectIdentifierType>"), &seal);
+    let object = good.find("<ds:Object>").unwrap()..good.find("</ds:Object>").unwrap() + "</ds:Object>".len();
+    let without_signed_properties = format!("{}{}", &good[..object.start], &good[object.end..]);
+    let detached = good.replacen("<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"></ds:Transform>", "", 1);
+    let method = good.split("<ds:SignatureMethod Algorithm=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let md5 = good.replacen(&method, "http://www.w3.org/2001/04/xmldsig-more#rsa-md5", 1);
     let cases: Vec<(&str, Vec<u8>, i64)> = vec![
+        ("without SignedProperties (not XAdES)", without_signed_properties.into_bytes(), 9101),
+        ("detached (no enveloped transform)", detached.into_bytes(), 9105),
+        ("an unsupported algorithm", md5.into_bytes(), 9105),
         ("unsigned", document.clone().into_bytes(), 9102),
         ("signed twice", signed(&good, &seal).into_bytes(), 9103),
         ("altered after signing", good.replace(&challenge, &other_challenge).into_bytes(), 9105),
@@ -122,6 +130,12 @@ async fn identity_conflicts_are_refused_and_a_fingerprint_identifies_any_certifi
     let by_subject = emu.request(ContextIdentifierType::Nip, SELLER, SubjectIdentifierType::CertificateSubject).await;
     let (status, code, body) = TestEmulator::error_code(emu.post_xades("", signed(&by_subject, &nameless)).await).await;
     assert_eq!((status, code), (400, 21406), "{body}");
+    // A seal's identifier on a certificate naming a person: the detail says which rule it breaks.
+    let mixed = credential(&[(oid::ORGANIZATION_IDENTIFIER, &format!("VATPL-{SELLER}")), (oid::GIVEN_NAME, "Jan"), (oid::SURNAME, "Nowak"), (oid::COMMON_NAME, "Jan Nowak")], 30);
+    let by_subject = emu.request(ContextIdentifierType::Nip, SELLER, SubjectIdentifierType::CertificateSubject).await;
+    let (status, code, body) = TestEmulator::error_code(emu.post_xades("", signed(&by_subject, &mixed)).await).await;
+    assert_eq!((status, code), (400, 21406), "{body}");
+    assert!(body.to_string().contains("givenName"), "{body}");
 
     let vat_ue = emu.request(ContextIdentifierType::NipVatUe, &format!("{SELLER}-DE123456789"), SubjectIdentifierType::CertificateSubject).await;
     let (status, code, body) = TestEmulator::error_code(emu.post_xades("", signed(&vat_ue, &seal(SELLER))).await).await;
@@ -151,8 +165,48 @@ async fn an_untrusted_chain_on_request_and_an_expired_certificate_end_with_statu
 }
 
 #[tokio::test]
+async fn enrollment_refuses_token_logins_mismatched_names_and_malformed_requests_with_their_codes() {
+    let emu = spawn().await;
+    let by_token = emu.login(SELLER).await;
+    let csr_body = |csr: &str| json!({ "certificateName": "Certyfikat testowy", "certificateType": "Authentication", "csr": csr });
+    let (status, code, body) = TestEmulator::error_code(emu.get("/v2/certificates/enrollments/data", Some(&by_token)).await).await;
+    assert_eq!((status, code), (400, 25001), "{body}");
+
+    let seal = seal(SELLER);
+    let document = emu.request(ContextIdentifierType::Nip, SELLER, SubjectIdentifierType::CertificateSubject).await;
+    let outcome = emu.auth_outcome(emu.post_xades("", signed(&document, &seal)).await).await;
+    let redeemed: Value = emu.post("/v2/auth/token/redeem", outcome["token"].as_str(), None).await.json().await.unwrap();
+    let access = redeemed["accessToken"]["token"].as_str().unwrap().to_owned();
+    let data: Value = emu.get("/v2/certificates/enrollments/data", Some(&access)).await.json().await.unwrap();
+    assert_eq!(data["organizationIdentifier"], format!("VATPL-{SELLER}"), "{data}");
+
+    let key = PrivateKey::generate_p256().unwrap();
+    let stranger = x509::certificate_request(&[x509::attribute(oid::ORGANIZATION_IDENTIFIER, "VATPL-7010002137"), x509::attribute(oid::COMMON_NAME, "Obcy")], &key).unwrap();
+    let cases = [
+        ("a name not from the enrollment data", csr_body(&ksef_core::crypto::b64(&stranger)), 25003),
+        ("not Base64", csr_body("***"), 25004),
+        ("not a CSR", csr_body(&ksef_core::crypto::b64(b"garbage")), 25004),
+    ];
+    for (why, body, code) in cases {
+        let (status, got, body) = TestEmulator::error_code(emu.post("/v2/certificates/enrollments", Some(&access), Some(&body)).await).await;
+        assert_eq!((status, got), (400, code), "{why}: {body}");
+    }
+    let mut short_name = csr_body(&ksef_core::crypto::b64(&stranger));
+    short_name["certificateName"] = json!("ab");
+    let (status, code, _) = TestEmulator::error_code(emu.post("/v2/certificates/enrollments", Some(&access), Some(&short_name)).await).await;
+    assert_eq!((status, code), (400, 21405));
+    let (status, code, body) = TestEmulator::error_code(emu.post("/v2/certificates/enrollments", Some(&by_token), Some(&csr_body("AA=="))).await).await;
+    assert_eq!((status, code), (400, 25002), "{body}");
+}
+
+#[tokio::test]
 async fn test_data_links_a_person_to_a_nip_and_limits_are_published_and_adjustable() {
     let emu = spawn().await;
+    for (nip, pesel, why) in [("3001234567", "85121411111", "a NIP off KSeF's pattern"), (SELLER, "89130986781", "month 13"), (SELLER, "8512141111", "ten digits")] {
+        let body = json!({"nip": nip, "pesel": pesel, "isBailiff": false, "description": "Właściciel"});
+        let (status, code, body) = TestEmulator::error_code(emu.post("/v2/testdata/person", None, Some(&body)).await).await;
+        assert_eq!((status, code), (400, 21405), "{why}: {body}");
+    }
     let linked = emu.post("/v2/testdata/person", None, Some(&json!({"nip": SELLER, "pesel": "85121411111", "isBailiff": false, "description": "Właściciel"}))).await;
     assert_eq!(linked.status(), 200);
     let person = credential(&[(oid::SERIAL_NUMBER, "PNOPL-85121411111"), (oid::COMMON_NAME, "Jan Kowalski"), (oid::GIVEN_NAME, "Jan"), (oid::SURNAME, "Kowalski")], 30);

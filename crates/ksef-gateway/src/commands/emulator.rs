@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ksef_emulator::{EmulatorConfig, EmulatorServer, RateLimitProfile};
+use ksef_emulator::{EmulatorConfig, EmulatorServer, RateLimitProfile, TlsSource};
 
 use crate::cli::{EmulatorArgs, RateLimits};
 
@@ -17,6 +17,12 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     };
     config.processing_delay = Duration::from_millis(args.processing_delay_ms);
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.tls = match (args.tls, args.tls_certificate, args.tls_key) {
+        (_, Some(certificate), Some(key)) => Some(TlsSource::Files { certificate, key }),
+        (true, None, None) => Some(TlsSource::Generated),
+        (false, None, None) => None,
+        _ => anyhow::bail!("--tls-certificate and --tls-key go together"),
+    };
     let server = EmulatorServer::bind(args.listen, config).await.context("failed to start the emulator")?;
     let emulator = server.emulator();
     tracing::info!(listen = %server.local_addr(), public_url = emulator.public_url(), "KSeF emulator listening");
@@ -27,6 +33,9 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     println!("KSeF emulator (offline, not the Ministry's KSeF) listening on {}", server.base_url());
     println!("  API:             {}/v2", server.base_url());
     println!("  handed-out URLs: {}", emulator.public_url());
+    if let Some(ca) = server.tls_ca() {
+        println!("  TLS CA to trust: {}", ca.display());
+    }
     println!("  demo context:    NIP {}", args.demo_nip);
     println!("  demo KSeF token: {}", demo.token);
     println!("  (also in {}; more tokens: POST /emulator/v1/tokens {{\"nip\": \"...\"}})", demo_file.display());

@@ -233,9 +233,10 @@ pub async fn tenants_with_credentials(ctx: &Context) -> Result<Vec<(TenantRecord
     Ok(out)
 }
 
-/// Logs a warning for every certificate credential expiring within 30 days (an error within 7), and publishes
-/// each tenant's time left as `ksef_gateway_credential_expiry_seconds`.
-pub async fn check_expiry(ctx: &Context, now: DateTime<Utc>) -> Result<(), OpError> {
+/// Publishes each tenant's time left as `ksef_gateway_credential_expiry_seconds` (labelled with the
+/// credential's kind; a token has no expiry: +Inf) and, if `warn`, logs a warning for every certificate
+/// expiring within 30 days (an error within 7).
+pub async fn check_expiry(ctx: &Context, now: DateTime<Utc>, warn: bool) -> Result<(), OpError> {
     for (tenant, credential) in tenants_with_credentials(ctx).await? {
         let kind = credential.as_ref().map_or("token", |c| c.kind.as_str());
         let Some(expires) = credential.as_ref().and_then(|c| c.expires_at) else {
@@ -245,6 +246,9 @@ pub async fn check_expiry(ctx: &Context, now: DateTime<Utc>) -> Result<(), OpErr
         let left = expires - now;
         metrics::gauge!("ksef_gateway_credential_expiry_seconds", "tenant" => tenant.id.clone(), "kind" => kind).set(left.num_seconds() as f64);
         let name = credential.as_ref().map_or("", |c| c.name.as_str());
+        if !warn {
+            continue;
+        }
         if left < chrono::Duration::days(7) {
             tracing::error!(tenant = %tenant.id, credential = %name, expires = %expires, "the tenant's KSeF certificate expires within 7 days: enroll or set a new one");
         } else if left < chrono::Duration::days(30) {
