@@ -86,12 +86,12 @@ exception_codes! {
     ExportLimit = 21182, "Osiągnięto limit trwających eksportów.";
     /// The range starts after the high-water mark.
     RangeBeyondData = 21183, "Zakres filtrowania wykracza poza dostępny zakres danych.";
-    /// The document is not UTF-8.
-    InvalidEncoding = 21217, "Nieprawidłowe kodowanie znaków.";
     /// A declared batch part was never uploaded.
     EmptyPackage = 21205, "Pakiet nie może być pusty.";
     /// The batch upload window closed before the session was closed.
     UploadTimeout = 21208, "Czas oczekiwania na requesty upload lub finish został przekroczony.";
+    /// The document is not UTF-8.
+    InvalidEncoding = 21217, "Nieprawidłowe kodowanie znaków.";
     /// Tokens cannot be issued (already redeemed, failed operation, revoked KSeF token).
     Unauthorized = 21301, "Brak autoryzacji.";
     /// The authentication operation is unknown.
