@@ -10,6 +10,10 @@ use ksef_wire::{ContextIdentifier, ContextIdentifierType, TokenPermission};
 use crate::state::AppState;
 use crate::store::SubjectKey;
 
+/// Why a login in a context blocked by test data ends with status 480.
+pub(crate) const BLOCKED_DETAIL: &str =
+    "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez formularz zgłoszeniowy.";
+
 /// What the owner of a context may do (all but enforcement, which takes an enforcement role).
 pub(crate) fn owner_permissions() -> Vec<String> {
     TokenPermission::ALL.iter().filter(|p| **p != TokenPermission::EnforcementOperations).map(|p| p.as_str().to_owned()).collect()

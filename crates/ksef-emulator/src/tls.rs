@@ -40,6 +40,8 @@ pub(crate) struct Prepared {
 
 /// How long a client may take to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at once.
+const MAX_HANDSHAKES: usize = 256;
 /// Handshakes completed but not yet taken by the server.
 const BACKLOG: usize = 64;
 /// Validity of the CA (made once) and of each server certificate (made at each start).
@@ -186,8 +188,11 @@ impl TlsListener {
         let local = tcp.local_addr()?;
         let (tx, incoming) = mpsc::channel(BACKLOG);
         let acceptor = TlsAcceptor::from(config);
+        let handshakes = Arc::new(tokio::sync::Semaphore::new(MAX_HANDSHAKES));
         let acceptor = tokio::spawn(async move {
             loop {
+                // A slot first: idle connections that never finish a handshake cannot pile up past the bound.
+                let Ok(slot) = handshakes.clone().acquire_owned().await else { return };
                 let (stream, remote) = match tcp.accept().await {
                     Ok(accepted) => accepted,
                     Err(e) => {
@@ -198,7 +203,9 @@ impl TlsListener {
                 };
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    drop(slot);
+                    match handshake {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, remote)).await;
                         }

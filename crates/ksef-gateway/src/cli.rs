@@ -183,7 +183,7 @@ pub(crate) enum TenantCommand {
 }
 
 /// A certificate and its key, as files.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 pub(crate) struct CertificateArgs {
     /// The certificate (PEM or DER); not needed with a PKCS#12 --key.
     #[arg(long, requires = "key")]
@@ -191,9 +191,20 @@ pub(crate) struct CertificateArgs {
     /// Its private key: PKCS#8 (plain or encrypted), PKCS#1, SEC 1 (PEM or DER), or a PKCS#12 file.
     #[arg(long)]
     pub(crate) key: Option<PathBuf>,
-    /// Opens an encrypted key or PKCS#12 file; `-` reads it from standard input.
+    /// Opens an encrypted key or PKCS#12 file; `-` reads it from standard input (a password given here is
+    /// visible to other users in the process list).
     #[arg(long, requires = "key")]
     pub(crate) password: Option<String>,
+}
+
+impl std::fmt::Debug for CertificateArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateArgs")
+            .field("certificate", &self.certificate)
+            .field("key", &self.key)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Arguments of `ksef-gateway emulator`.

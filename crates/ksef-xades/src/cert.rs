@@ -299,8 +299,10 @@ impl Certificate {
 }
 
 fn person_identity(serial: &str) -> Option<Identity> {
-    let pesel = Regex::new(r"(PNOPL|PESEL).*?(\d{11})").expect("a valid pattern");
-    let nip = Regex::new(r"(TINPL|NIP).*?(\d{10})").expect("a valid pattern");
+    static PATTERNS: std::sync::OnceLock<(Regex, Regex)> = std::sync::OnceLock::new();
+    let (pesel, nip) = PATTERNS.get_or_init(|| {
+        (Regex::new(r"(PNOPL|PESEL).*?(\d{11})").expect("a valid pattern"), Regex::new(r"(TINPL|NIP).*?(\d{10})").expect("a valid pattern"))
+    });
     if let Some(c) = pesel.captures(serial) {
         return Some(Identity::Pesel(c[2].to_owned()));
     }
@@ -308,7 +310,8 @@ fn person_identity(serial: &str) -> Option<Identity> {
 }
 
 fn seal_identity(identifier: &str) -> Option<Identity> {
-    let nip = Regex::new(r"VATPL.*?(\d{10})").expect("a valid pattern");
+    static PATTERN: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    let nip = PATTERN.get_or_init(|| Regex::new(r"VATPL.*?(\d{10})").expect("a valid pattern"));
     nip.captures(identifier).map(|c| Identity::Nip(c[1].to_owned()))
 }
 
@@ -352,10 +355,11 @@ pub(crate) fn rfc4514(attributes: &[Attribute]) -> String {
                 other => other,
             };
             let mut value = String::new();
+            let count = a.value.chars().count();
             for (i, c) in a.value.chars().enumerate() {
                 let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
                     || (i == 0 && matches!(c, ' ' | '#'))
-                    || (i + 1 == a.value.chars().count() && c == ' ');
+                    || (i + 1 == count && c == ' ');
                 if special {
                     value.push('\\');
                 }

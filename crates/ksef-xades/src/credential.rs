@@ -120,10 +120,58 @@ pub fn read_key(bytes: &[u8], password: Option<&str>) -> Result<PrivateKey, Cred
     }
 }
 
+/// Most PBKDF2 iterations an encrypted key may ask for (OpenSSL writes 2,048; current guidance is 600,000).
+const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
+/// Most memory scrypt may ask for (128 · r · N bytes), and its parallelism.
+const MAX_SCRYPT_BYTES: u64 = 1 << 30;
+const MAX_SCRYPT_PARALLELISM: u16 = 16;
+
+/// Refuses key-derivation parameters that would take minutes or gigabytes: they come from the file, and a
+/// hostile or corrupt one must not hang the command that reads it.
+fn check_key_derivation(scheme: &pkcs8::pkcs5::EncryptionScheme) -> Result<(), CredentialError> {
+    use pkcs8::pkcs5::pbes2::Kdf;
+    let Some(params) = scheme.pbes2() else { return Ok(()) };
+    let too_costly = match &params.kdf {
+        Kdf::Pbkdf2(p) => p.iteration_count > MAX_PBKDF2_ITERATIONS,
+        Kdf::Scrypt(p) => {
+            let memory = 128u64.saturating_mul(u64::from(p.block_size)).saturating_mul(p.cost_parameter);
+            memory > MAX_SCRYPT_BYTES || p.parallelization > MAX_SCRYPT_PARALLELISM
+        }
+        // A derivation this library does not know cannot decrypt anyway.
+        _ => false,
+    };
+    if too_costly {
+        return Err(CredentialError::Key("the key's password derivation asks for more work than is reasonable".into()));
+    }
+    Ok(())
+}
+
 fn decrypt(der: &[u8], password: Option<&str>) -> Result<PrivateKey, CredentialError> {
     let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(der)
         .map_err(|_| CredentialError::Key("neither PKCS#8 (plain or encrypted), PKCS#1 nor SEC 1".into()))?;
     let password = password.ok_or(CredentialError::PasswordNeeded)?;
+    check_key_derivation(&info.encryption_algorithm)?;
     let plain = info.decrypt(password).map_err(|_| CredentialError::WrongPassword("encrypted private key"))?;
     PrivateKey::from_pkcs8(plain.as_bytes()).map_err(|e| CredentialError::Key(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use pkcs8::pkcs5::pbes2::{self, Kdf, Pbkdf2Params, Pbkdf2Prf, Salt};
+
+    use super::*;
+
+    fn pbkdf2(iterations: u32) -> pkcs8::pkcs5::EncryptionScheme {
+        // Built field by field: the library's constructor refuses such counts, its decryption does not.
+        let params = Pbkdf2Params { salt: Salt::new([7; 16]).unwrap(), iteration_count: iterations, key_length: None, prf: Pbkdf2Prf::HmacWithSha256 };
+        let kdf = Kdf::Pbkdf2(params);
+        pbes2::Parameters { kdf, encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: [0; 16] } }.into()
+    }
+
+    #[test]
+    fn a_key_asking_for_billions_of_iterations_is_refused_before_any_are_run() {
+        assert!(check_key_derivation(&pbkdf2(2048)).is_ok());
+        assert!(check_key_derivation(&pbkdf2(600_000)).is_ok());
+        assert!(matches!(check_key_derivation(&pbkdf2(u32::MAX)), Err(CredentialError::Key(_))));
+    }
 }

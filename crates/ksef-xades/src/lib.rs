@@ -20,7 +20,7 @@ pub use crate::cert::{Attribute, Certificate, CertificateError, Identity, KeyUsa
 pub use crate::credential::{Credential, CredentialError, read_key};
 pub use crate::request::{AUTH_NAMESPACE_2_0, AUTH_NAMESPACE_2_1, AllowedIps, AuthTokenRequest, SubjectIdentifierType};
 pub use crate::sign::{SignError, sign};
-pub use crate::verify::{Verified, VerifyError, verify};
+pub use crate::verify::{MAX_SIGNED_REQUEST_BYTES, Verified, VerifyError, verify};
 
 /// The XML-DSig namespace.
 pub const DSIG: &str = "http://www.w3.org/2000/09/xmldsig#";

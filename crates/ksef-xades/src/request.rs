@@ -101,9 +101,9 @@ impl AuthTokenRequest {
             match fields.peek() {
                 Some(n) if n.tag_name().name() == name => fields.next().copied(),
                 other => {
-                    findings.push(format!(
+                    note(findings, format!(
                         "Oczekiwano elementu {name}, znaleziono {}.",
-                        other.map_or("koniec dokumentu".to_owned(), |n| n.tag_name().name().to_owned())
+                        other.map_or("koniec dokumentu".to_owned(), |n| shown(n.tag_name().name()))
                     ));
                     None
                 }
@@ -115,7 +115,7 @@ impl AuthTokenRequest {
             "certificateSubject" => Some(SubjectIdentifierType::CertificateSubject),
             "certificateFingerprint" => Some(SubjectIdentifierType::CertificateFingerprint),
             other => {
-                findings.push(format!("SubjectIdentifierType '{other}' nie jest certificateSubject ani certificateFingerprint."));
+                note(&mut findings, format!("SubjectIdentifierType '{}' nie jest certificateSubject ani certificateFingerprint.", shown(other)));
                 None
             }
         });
@@ -127,12 +127,12 @@ impl AuthTokenRequest {
             _ => None,
         };
         if let Some(extra) = fields.next() {
-            findings.push(format!("Element {} jest niedozwolony w tym miejscu.", extra.tag_name().name()));
+            note(&mut findings, format!("Element {} jest niedozwolony w tym miejscu.", shown(extra.tag_name().name())));
         }
         if let Some(c) = &challenge
             && !patterns().challenge.is_match(c)
         {
-            findings.push(format!("Challenge '{c}' nie ma postaci RRRRMMDD-CR-XXXXXXXXXX-XXXXXXXXXX-XX."));
+            note(&mut findings, format!("Challenge '{}' nie ma postaci RRRRMMDD-CR-XXXXXXXXXX-XXXXXXXXXX-XX.", shown(c)));
         }
         match (challenge, context, subject) {
             (Some(challenge), Some(context), Some(subject_identifier_type)) if findings.is_empty() => {
@@ -173,6 +173,26 @@ fn patterns() -> &'static Patterns {
     })
 }
 
+/// Findings reported at most (a hostile document could otherwise have one per element).
+const MAX_FINDINGS: usize = 20;
+
+/// Records a finding, unless [`MAX_FINDINGS`] are recorded already (then the last one says so).
+fn note(findings: &mut Vec<String>, message: String) {
+    match findings.len() {
+        n if n < MAX_FINDINGS - 1 => findings.push(message),
+        n if n == MAX_FINDINGS - 1 => findings.push("Dalsze błędy pominięto.".to_owned()),
+        _ => {}
+    }
+}
+
+/// At most 64 characters of a value a document supplied, for a message.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &value[..end]),
+        None => value.to_owned(),
+    }
+}
+
 /// The element children of `node` in `namespace`, with a finding for any other child.
 fn elements<'a, 'i>(node: Node<'a, 'i>, skip: Option<roxmltree::NodeId>, namespace: &str, findings: &mut Vec<String>) -> Vec<Node<'a, 'i>> {
     let mut out = Vec::new();
@@ -181,16 +201,16 @@ fn elements<'a, 'i>(node: Node<'a, 'i>, skip: Option<roxmltree::NodeId>, namespa
             continue;
         }
         if child.is_text() && !child.text().unwrap_or_default().trim().is_empty() {
-            findings.push(format!("Element {} nie może zawierać tekstu.", node.tag_name().name()));
+            note(findings, format!("Element {} nie może zawierać tekstu.", shown(node.tag_name().name())));
         } else if child.is_element() {
             if child.tag_name().namespace() == Some(namespace) {
                 out.push(child);
             } else {
-                findings.push(format!(
+                note(findings, format!(
                     "Element {{{}}}{} jest niedozwolony w {}.",
-                    child.tag_name().namespace().unwrap_or(""),
-                    child.tag_name().name(),
-                    node.tag_name().name()
+                    shown(child.tag_name().namespace().unwrap_or("")),
+                    shown(child.tag_name().name()),
+                    shown(node.tag_name().name())
                 ));
             }
         }
@@ -201,7 +221,7 @@ fn elements<'a, 'i>(node: Node<'a, 'i>, skip: Option<roxmltree::NodeId>, namespa
 /// A simple element's text, whitespace collapsed as `xsd:token` does.
 fn text(node: Node<'_, '_>, findings: &mut Vec<String>) -> String {
     if node.children().any(|c| c.is_element()) {
-        findings.push(format!("Element {} może zawierać tylko tekst.", node.tag_name().name()));
+        note(findings, format!("Element {} może zawierać tylko tekst.", shown(node.tag_name().name())));
     }
     node.text().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -209,7 +229,7 @@ fn text(node: Node<'_, '_>, findings: &mut Vec<String>) -> String {
 fn context(node: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>) -> Option<ContextIdentifier> {
     let children = elements(node, None, namespace, findings);
     let [choice] = children.as_slice() else {
-        findings.push("ContextIdentifier musi zawierać dokładnie jeden z elementów Nip, InternalId, NipVatUe, PeppolId.".to_owned());
+        note(findings, "ContextIdentifier musi zawierać dokładnie jeden z elementów Nip, InternalId, NipVatUe, PeppolId.".to_owned());
         return None;
     };
     let value = text(*choice, findings);
@@ -220,12 +240,12 @@ fn context(node: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>) -> O
         "NipVatUe" => (ContextIdentifierType::NipVatUe, &p.nip_vat_ue),
         "PeppolId" => (ContextIdentifierType::PeppolId, &p.peppol),
         other => {
-            findings.push(format!("Element {other} nie jest dozwolony w ContextIdentifier."));
+            note(findings, format!("Element {} nie jest dozwolony w ContextIdentifier.", shown(other)));
             return None;
         }
     };
     if !pattern.is_match(&value) {
-        findings.push(format!("Wartość '{value}' nie jest poprawnym identyfikatorem typu {}.", kind.as_str()));
+        note(findings, format!("Wartość '{}' nie jest poprawnym identyfikatorem typu {}.", shown(&value), kind.as_str()));
         return None;
     }
     Some(ContextIdentifier { kind, value })
@@ -234,11 +254,11 @@ fn context(node: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>) -> O
 fn policy_ips(policy: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>) -> Option<AllowedIps> {
     let children = elements(policy, None, namespace, findings);
     let [allowed] = children.as_slice() else {
-        findings.push("AuthorizationPolicy musi zawierać dokładnie jeden element AllowedIps.".to_owned());
+        note(findings, "AuthorizationPolicy musi zawierać dokładnie jeden element AllowedIps.".to_owned());
         return None;
     };
     if allowed.tag_name().name() != "AllowedIps" {
-        findings.push(format!("Oczekiwano elementu AllowedIps, znaleziono {}.", allowed.tag_name().name()));
+        note(findings, format!("Oczekiwano elementu AllowedIps, znaleziono {}.", shown(allowed.tag_name().name())));
         return None;
     }
     let p = patterns();
@@ -250,21 +270,21 @@ fn policy_ips(policy: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>)
             "Ip4Range" => (1, &p.ip4_range, &mut ips.ranges),
             "Ip4Mask" => (2, &p.ip4_mask, &mut ips.masks),
             other => {
-                findings.push(format!("Element {other} nie jest dozwolony w AllowedIps."));
+                note(findings, format!("Element {} nie jest dozwolony w AllowedIps.", shown(other)));
                 continue;
             }
         };
         if order < stage {
-            findings.push(format!("Element {} stoi poza kolejnością Ip4Address, Ip4Range, Ip4Mask.", item.tag_name().name()));
+            note(findings, format!("Element {} stoi poza kolejnością Ip4Address, Ip4Range, Ip4Mask.", item.tag_name().name()));
         }
         stage = order;
         let value = text(item, findings);
         if !pattern.is_match(&value) {
-            findings.push(format!("Wartość '{value}' nie jest poprawna dla {}.", item.tag_name().name()));
+            note(findings, format!("Wartość '{}' nie jest poprawna dla {}.", shown(&value), item.tag_name().name()));
         }
         list.push(value);
         if list.len() > 10 {
-            findings.push(format!("AllowedIps może zawierać najwyżej 10 elementów {}.", item.tag_name().name()));
+            note(findings, format!("AllowedIps może zawierać najwyżej 10 elementów {}.", item.tag_name().name()));
         }
     }
     Some(ips)

@@ -17,6 +17,27 @@ use crate::cert::Certificate;
 use crate::request::AuthTokenRequest;
 use crate::{DSIG, XADES};
 
+/// The largest signed request read: one is a few kilobytes, with a certificate chain a few tens (bounds the
+/// work a hostile request costs, before anything else is looked at).
+pub const MAX_SIGNED_REQUEST_BYTES: usize = 256 * 1024;
+
+/// The shape a signed request may have: far beyond any real one, well within what canonicalizing and digesting
+/// it costs a server.
+const REQUEST_LIMITS: ksef_core::xml::XmlLimits = ksef_core::xml::XmlLimits {
+    max_bytes: MAX_SIGNED_REQUEST_BYTES,
+    max_depth: 32,
+    max_attributes: 32,
+    max_namespace_declarations: 64,
+    max_nodes: 20_000,
+};
+/// References a signature may have: the document, `SignedProperties` and at most a few parts of the signature.
+const MAX_REFERENCES: usize = 8;
+/// Prefixes an `InclusiveNamespaces` list may name.
+const MAX_INCLUSIVE_PREFIXES: usize = 32;
+/// Certificates in `KeyInfo`, and the size of each.
+const MAX_CERTIFICATES: usize = 8;
+const MAX_CERTIFICATE_BYTES: usize = 16 * 1024;
+
 /// What a verified signature says.
 #[derive(Debug, Clone)]
 pub struct Verified {
@@ -67,7 +88,7 @@ pub fn verify(bytes: &[u8]) -> Result<Verified, VerifyError> {
     {
         return Err(VerifyError::Encoding);
     }
-    let doc = ksef_core::xml::parse(text).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
+    let doc = ksef_core::xml::parse_with(text, &REQUEST_LIMITS).map_err(|e| VerifyError::Unreadable(e.to_string()))?;
     let signatures: Vec<Node<'_, '_>> = doc.descendants().filter(|n| n.has_tag_name((DSIG, "Signature"))).collect();
     let signature = match signatures.as_slice() {
         [] => return Err(VerifyError::NoSignature),
@@ -172,7 +193,7 @@ impl Reference {
                     other => match Method::from_uri(other) {
                         Some(method) => {
                             canonicalization = method;
-                            inclusive_prefixes = prefix_list(transform).into_iter().map(str::to_owned).collect();
+                            inclusive_prefixes = prefix_list(transform)?.into_iter().map(str::to_owned).collect();
                         }
                         None => return Err(VerifyError::Signature(format!("the transform {other} is not accepted"))),
                     },
@@ -261,6 +282,9 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
         if references.is_empty() {
             return Err(missing("Reference"));
         }
+        if references.len() > MAX_REFERENCES {
+            return Err(VerifyError::Signature(format!("{} references; at most {MAX_REFERENCES} are accepted", references.len())));
+        }
         let signature_value = decode(child(signature, "SignatureValue").and_then(|n| n.text()).ok_or_else(|| missing("SignatureValue"))?)
             .ok_or_else(|| VerifyError::Document("the SignatureValue is not base64".into()))?;
         let certificates: Vec<Vec<u8>> = child(signature, "KeyInfo")
@@ -271,6 +295,11 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
             .collect();
         if certificates.is_empty() {
             return Err(missing("KeyInfo/X509Data/X509Certificate"));
+        }
+        if certificates.len() > MAX_CERTIFICATES || certificates.iter().any(|c| c.len() > MAX_CERTIFICATE_BYTES) {
+            return Err(VerifyError::Certificate(format!(
+                "KeyInfo may hold at most {MAX_CERTIFICATES} certificates of at most {MAX_CERTIFICATE_BYTES} bytes"
+            )));
         }
         let signed_properties = signature
             .descendants()
@@ -292,7 +321,7 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
         Ok(SignatureParts {
             signed_info,
             canonicalization,
-            inclusive_prefixes: prefix_list(c14n_method),
+            inclusive_prefixes: prefix_list(c14n_method)?,
             method,
             references,
             signature_value,
@@ -303,7 +332,7 @@ impl<'a, 'i> SignatureParts<'a, 'i> {
         })
     }
 
-    /// The signing certificate: the one whose digest `SigningCertificate` gives (the first if none is named).
+    /// The signing certificate: the one whose digest `SigningCertificate` (or V2) gives; XAdES-BES must name it.
     fn certificate(&self) -> Result<Certificate, VerifyError> {
         let Some((digest, value)) = &self.cert_digest else {
             return Err(VerifyError::Certificate("SignedProperties name no signing certificate (SigningCertificate or V2)".into()));
@@ -323,13 +352,20 @@ fn children<'a, 'i>(node: Node<'a, 'i>, name: &'static str) -> impl Iterator<Ite
     node.children().filter(move |n| n.has_tag_name((DSIG, name)))
 }
 
-/// The `PrefixList` of an `InclusiveNamespaces` child (exclusive canonicalization).
-fn prefix_list<'a>(node: Node<'a, '_>) -> Vec<&'a str> {
-    node.children()
+/// The `PrefixList` of an `InclusiveNamespaces` child (exclusive canonicalization), each prefix once.
+fn prefix_list<'a>(node: Node<'a, '_>) -> Result<Vec<&'a str>, VerifyError> {
+    let mut prefixes: Vec<&str> = node
+        .children()
         .find(|n| n.tag_name().name() == "InclusiveNamespaces")
         .and_then(|n| n.attribute("PrefixList"))
         .map(|list| list.split_whitespace().collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    if prefixes.len() > MAX_INCLUSIVE_PREFIXES {
+        return Err(VerifyError::Signature(format!("an InclusiveNamespaces PrefixList may name at most {MAX_INCLUSIVE_PREFIXES} prefixes")));
+    }
+    Ok(prefixes)
 }
 
 fn decode(text: &str) -> Option<Vec<u8>> {

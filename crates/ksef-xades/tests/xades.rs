@@ -332,3 +332,37 @@ fn we_verify_what_pythons_signxml_xades_signer_signs() {
         assert!(matches!(verify(tampered.as_bytes()), Err(VerifyError::Signature(_))));
     }
 }
+
+/// Hostile shapes cost bounded work and give a short answer: every one is refused with the code KSeF gives,
+/// and the messages neither repeat per element nor echo what the document supplied at length.
+#[test]
+fn hostile_requests_are_refused_briefly() {
+    let seal = seal("5265877635", false);
+    let good = sign(&request("5265877635").to_xml(), &seal, Utc::now()).unwrap();
+
+    // Thousands of foreign children with a long namespace: one short list of findings.
+    let namespace = format!("urn:{}", "x".repeat(50_000));
+    let children = "<p:a/>".repeat(10_000);
+    let flood = good.replacen("<AuthTokenRequest xmlns=", &format!("<AuthTokenRequest xmlns:p=\"{namespace}\" xmlns="), 1).replacen("</AuthTokenRequest>", &format!("{children}</AuthTokenRequest>"), 1);
+    match verify(flood.as_bytes()) {
+        Err(VerifyError::Schema(findings)) => {
+            assert!(findings.len() <= 20, "{} findings", findings.len());
+            assert!(findings.iter().all(|f| f.len() < 400), "{:?}", findings.iter().map(String::len).max());
+        }
+        other => panic!("expected a schema refusal, got {other:?}"),
+    }
+
+    // A PrefixList naming a prefix thousands of times, and a reference repeated: refused as signatures.
+    let prefixes = format!("<ec:InclusiveNamespaces xmlns:ec=\"http://www.w3.org/2001/10/xml-exc-c14n#\" PrefixList=\"{}\"/>", (0..100).map(|i| format!("p{i}")).collect::<Vec<_>>().join(" "));
+    let many_prefixes = good.replacen("<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"></ds:CanonicalizationMethod>", &format!("<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\">{prefixes}</ds:CanonicalizationMethod>"), 1);
+    assert_ne!(many_prefixes, good, "the canonicalization method is where the test expects it");
+    assert!(matches!(verify(many_prefixes.as_bytes()), Err(VerifyError::Signature(_))));
+    let start = good.find("<ds:Reference").unwrap();
+    let end = good[start..].find("</ds:Reference>").unwrap() + start + "</ds:Reference>".len();
+    let repeated = format!("{}{}{}", &good[..end], good[start..end].repeat(10), &good[end..]);
+    assert!(matches!(verify(repeated.as_bytes()), Err(VerifyError::Signature(m)) if m.contains("references")));
+
+    // Past the size a login can have: unreadable, before any tree is built.
+    let padded = good.replacen("</AuthTokenRequest>", &format!("<!--{}--></AuthTokenRequest>", "x".repeat(ksef_xades::MAX_SIGNED_REQUEST_BYTES)), 1);
+    assert!(matches!(verify(padded.as_bytes()), Err(VerifyError::Unreadable(_))));
+}

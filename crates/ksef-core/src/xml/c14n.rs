@@ -5,6 +5,7 @@
 //! reference: the element keeps the namespace declarations (and, for inclusive C14N, the `xml:*` attributes) it
 //! inherits from its ancestors, so a signer that digested it inside its document and a verifier agree.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use roxmltree::{Document, Node, NodeId, NodeType};
@@ -58,7 +59,8 @@ pub struct Options<'a> {
 /// The canonical form of the whole document `doc` by `method`.
 pub fn document(doc: &Document<'_>, method: Method, options: &Options<'_>) -> String {
     let mut out = String::with_capacity(doc.input_text().len());
-    let writer = Writer { doc, method, options };
+    let prefixes = distinct(&options.inclusive_prefixes);
+    let writer = Writer { doc, method, options, inclusive_prefixes: &prefixes };
     let mut after_element = false;
     for node in doc.root().children() {
         if options.exclude.contains(&node.id()) {
@@ -66,7 +68,7 @@ pub fn document(doc: &Document<'_>, method: Method, options: &Options<'_>) -> St
         }
         match node.node_type() {
             NodeType::Element => {
-                writer.element(node, &Rendered::default(), true, &mut out);
+                writer.element(node, &Rendered::default(), None, &mut out);
                 after_element = true;
             }
             NodeType::PI | NodeType::Comment if node.is_pi() || options.comments => {
@@ -88,9 +90,21 @@ pub fn document(doc: &Document<'_>, method: Method, options: &Options<'_>) -> St
 /// The canonical form of `element` in place, with what it inherits from its ancestors.
 pub fn element(doc: &Document<'_>, element: Node<'_, '_>, method: Method, options: &Options<'_>) -> String {
     let mut out = String::new();
-    Writer { doc, method, options }.element(element, &Rendered::default(), true, &mut out);
+    let prefixes = distinct(&options.inclusive_prefixes);
+    Writer { doc, method, options, inclusive_prefixes: &prefixes }.element(element, &Rendered::default(), None, &mut out);
     out
 }
+
+/// `prefixes` without repeats (a signature may list one many times; each element looks at every one).
+fn distinct<'a>(prefixes: &[&'a str]) -> Vec<&'a str> {
+    let mut out = prefixes.to_vec();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The namespaces in scope at an element (without the implicit `xml`): prefix (`""` for the default) → URI.
+type Scope<'a> = BTreeMap<&'a str, &'a str>;
 
 /// Namespace declarations already written by output ancestors: prefix (`""` for the default) → URI.
 #[derive(Debug, Clone, Default)]
@@ -100,6 +114,7 @@ struct Writer<'d, 'input, 'o> {
     doc: &'d Document<'input>,
     method: Method,
     options: &'o Options<'o>,
+    inclusive_prefixes: &'o [&'o str],
 }
 
 impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
@@ -110,22 +125,81 @@ impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
         &self.doc.input_text()[node.range().start + 1..node.range().start + end]
     }
 
-    fn element(&self, node: Node<'d, 'input>, rendered: &Rendered<'d>, apex: bool, out: &mut String) {
+    /// The prefixes an element's own start tag declares (`""` for the default namespace), read from the
+    /// source: roxmltree gives only the namespaces in scope, and rebuilding those at every element would cost
+    /// elements × declarations.
+    fn own_declarations(&self, node: Node<'d, 'input>) -> Vec<&'d str> {
+        let text = &self.doc.input_text()[node.range()];
+        let bytes = text.as_bytes();
+        let mut declared = Vec::new();
+        // Past the name, then attribute after attribute until the tag ends.
+        let mut i = 1 + self.written_name(node).len();
+        loop {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i >= bytes.len() || bytes[i] == b'>' || bytes[i] == b'/' {
+                return declared;
+            }
+            let start = i;
+            while i < bytes.len() && bytes[i] != b'=' && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let attribute = &text[start..i];
+            while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\'' {
+                i += 1;
+            }
+            let Some(&quote) = bytes.get(i) else { return declared };
+            i += 1;
+            while i < bytes.len() && bytes[i] != quote {
+                i += 1;
+            }
+            i += 1;
+            if attribute == "xmlns" {
+                declared.push("");
+            } else if let Some(prefix) = attribute.strip_prefix("xmlns:")
+                && prefix != "xml"
+            {
+                declared.push(prefix);
+            }
+        }
+    }
+
+    /// `parent` (`None` at the apex) updated with what `node` declares itself.
+    fn scope<'s>(&self, node: Node<'d, 'input>, parent: Option<&'s Scope<'d>>, own: &[&'d str]) -> Cow<'s, Scope<'d>> {
+        match parent {
+            None => Cow::Owned(
+                node.namespaces().filter(|ns| ns.name() != Some("xml")).map(|ns| (ns.name().unwrap_or(""), ns.uri())).collect(),
+            ),
+            Some(parent) if own.is_empty() => Cow::Borrowed(parent),
+            Some(parent) => {
+                let mut scope = parent.clone();
+                for prefix in own {
+                    match node.lookup_namespace_uri(if prefix.is_empty() { None } else { Some(prefix) }) {
+                        Some(uri) if !uri.is_empty() => scope.insert(prefix, uri),
+                        _ => scope.remove(prefix),
+                    };
+                }
+                Cow::Owned(scope)
+            }
+        }
+    }
+
+    fn element(&self, node: Node<'d, 'input>, rendered: &Rendered<'d>, parent_scope: Option<&Scope<'d>>, out: &mut String) {
+        let apex = parent_scope.is_none();
         let name = self.written_name(node);
         out.push('<');
         out.push_str(name);
 
-        // The namespaces in scope here (without the implicit `xml`), by prefix.
-        let in_scope: BTreeMap<&str, &str> = node
-            .namespaces()
-            .filter(|ns| ns.name() != Some("xml"))
-            .map(|ns| (ns.name().unwrap_or(""), ns.uri()))
-            .collect();
+        let own = self.own_declarations(node);
+        let in_scope = self.scope(node, parent_scope, &own);
         let attributes: Vec<(&'d str, &'d str, &'d str, &'d str)> = node
             .attributes()
             .map(|a| (a.namespace().unwrap_or(""), a.name(), &self.doc.input_text()[a.range_qname()], a.value()))
             .collect();
         let candidates: Vec<&str> = match self.method {
+            // Below the apex an element that declares nothing has its parent's scope, all of it rendered already.
+            Method::Inclusive10 | Method::Inclusive11 if !apex && own.is_empty() => Vec::new(),
             Method::Inclusive10 | Method::Inclusive11 => {
                 let mut all: Vec<&str> = in_scope.keys().copied().collect();
                 // A default namespace an ancestor declared and this element is out of.
@@ -137,7 +211,7 @@ impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
             Method::Exclusive => {
                 let mut used = vec![prefix_of(name)];
                 used.extend(attributes.iter().map(|a| prefix_of(a.2)).filter(|p| !p.is_empty() && *p != "xml"));
-                for p in &self.options.inclusive_prefixes {
+                for p in self.inclusive_prefixes {
                     used.push(if *p == "#default" { "" } else { p });
                 }
                 used
@@ -158,7 +232,7 @@ impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
             }
         }
         declarations.sort();
-        let mut rendered_here = rendered.clone();
+        let mut rendered_here = Cow::Borrowed(rendered);
         for (prefix, uri) in &declarations {
             if prefix.is_empty() {
                 out.push_str(" xmlns=\"");
@@ -169,7 +243,7 @@ impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
             }
             escape_attribute(uri, out);
             out.push('"');
-            rendered_here.0.insert(prefix, uri);
+            rendered_here.to_mut().0.insert(prefix, uri);
         }
 
         let mut attributes = attributes;
@@ -190,7 +264,7 @@ impl<'d, 'input: 'd> Writer<'d, 'input, '_> {
                 continue;
             }
             match child.node_type() {
-                NodeType::Element => self.element(child, &rendered_here, false, out),
+                NodeType::Element => self.element(child, &rendered_here, Some(&in_scope), out),
                 NodeType::Text => escape_text(child.text().unwrap_or_default(), out),
                 NodeType::PI => self.leaf(child, out),
                 NodeType::Comment if self.options.comments => self.leaf(child, out),
@@ -323,4 +397,26 @@ mod tests {
         let c = document(&doc, Method::Exclusive, &Options { exclude: vec![f.id()], ..Options::default() });
         assert_eq!(c, "<r xmlns=\"urn:d\" xml:lang=\"pl\">\n  <a:e xmlns:a=\"urn:a\" b=\"2\" a:c=\"1\">t&amp;x</a:e>\n  \n</r>");
     }
+
+    /// Outputs of `xmllint --c14n` and `--exc-c14n` for a document that redeclares and undeclares namespaces
+    /// below its root (where each element's scope is carried from its parent's, not rebuilt).
+    #[test]
+    fn nested_declarations_canonicalize_as_libxml2_does() {
+        let source = "<r xmlns=\"urn:d\" xmlns:a=\"urn:a\"><a:x><b xmlns:a=\"urn:a2\" xmlns:c=\"urn:c\"><c:y a:z=\"1\"><e xmlns=\"\"><f xmlns=\"urn:f\"><g/></f></e></c:y></b><h xmlns:a=\"urn:a\"/></a:x><i xmlns:a=\"urn:a\"><a:j/></i></r>";
+        let doc = crate::xml::parse(source).unwrap();
+        assert_eq!(
+            document(&doc, Method::Inclusive10, &Options::default()),
+            "<r xmlns=\"urn:d\" xmlns:a=\"urn:a\"><a:x><b xmlns:a=\"urn:a2\" xmlns:c=\"urn:c\"><c:y a:z=\"1\"><e xmlns=\"\"><f xmlns=\"urn:f\"><g></g></f></e></c:y></b><h></h></a:x><i><a:j></a:j></i></r>"
+        );
+        assert_eq!(
+            document(&doc, Method::Exclusive, &Options::default()),
+            "<r xmlns=\"urn:d\"><a:x xmlns:a=\"urn:a\"><b><c:y xmlns:a=\"urn:a2\" xmlns:c=\"urn:c\" a:z=\"1\"><e xmlns=\"\"><f xmlns=\"urn:f\"><g></g></f></e></c:y></b><h></h></a:x><i><a:j xmlns:a=\"urn:a\"></a:j></i></r>"
+        );
+        let y = doc.descendants().find(|n| n.tag_name().name() == "y").unwrap();
+        assert_eq!(
+            element(&doc, y, Method::Inclusive10, &Options::default()),
+            "<c:y xmlns=\"urn:d\" xmlns:a=\"urn:a2\" xmlns:c=\"urn:c\" a:z=\"1\"><e xmlns=\"\"><f xmlns=\"urn:f\"><g></g></f></e></c:y>"
+        );
+    }
+
 }

@@ -106,6 +106,11 @@ pub(crate) async fn ksef_token(
     let verdict = check_token(&state, &req.context_identifier, &encrypted, timestamp_ms).await?;
     let reference = ReferenceNumber::generate(ReferenceKind::Authentication, now.date_naive());
     let (status, token_reference, permissions) = match verdict {
+        Ok(_) if state.db.context_blocked(&req.context_identifier.value).await? => (
+            StoredStatus::from(auth::BLOCKED).with_details(vec![crate::permissions::BLOCKED_DETAIL.to_owned()]),
+            None,
+            Vec::new(),
+        ),
         Ok(token) => (StoredStatus::from(auth::SUCCEEDED), Some(token.reference_number), token.permissions),
         Err(detail) => (
             StoredStatus::from(auth::BAD_TOKEN)

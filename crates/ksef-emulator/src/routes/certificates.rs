@@ -53,7 +53,7 @@ async fn login_certificate(state: &AppState, caller: &Caller) -> Result<Option<C
 pub(crate) async fn limits(State(state): State<AppState>, caller: Caller) -> Result<Json<CertificateLimitsResponse>, EmuError> {
     let subject = subject(&state, &caller).await?;
     let (max_enrollments, max_certificates) = limits_of(&state, &subject).await?;
-    let (enrollments, active) = state.db.certificate_counts(&subject).await?;
+    let (enrollments, active) = state.db.certificate_counts(&subject, state.now()).await?;
     let remaining = |limit: i64, used: i64| i32::try_from((limit - used).max(0)).unwrap_or(i32::MAX);
     Ok(Json(CertificateLimitsResponse {
         can_request: enrollments < max_enrollments && active < max_certificates,
@@ -131,7 +131,7 @@ pub(crate) async fn enroll(
     }
     let subject = subject(&state, &caller).await?;
     let (max_enrollments, max_certificates) = limits_of(&state, &subject).await?;
-    let (enrollments, active) = state.db.certificate_counts(&subject).await?;
+    let (enrollments, active) = state.db.certificate_counts(&subject, state.now()).await?;
     if enrollments >= max_enrollments {
         return Err(EmuError::code(ExceptionCode::EnrollmentLimit, []));
     }
@@ -246,11 +246,11 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn status_of(row: &CertificateRow) -> CertificateStatus {
+fn status_of(row: &CertificateRow, now: chrono::DateTime<Utc>) -> CertificateStatus {
     match row.status.as_str() {
         "Revoked" => CertificateStatus::Revoked,
         "Blocked" => CertificateStatus::Blocked,
-        _ if row.valid_to < Utc::now() => CertificateStatus::Expired,
+        _ if row.valid_to < now => CertificateStatus::Expired,
         _ => CertificateStatus::Active,
     }
 }
@@ -270,6 +270,7 @@ pub(crate) async fn query(
     let size = params.page_size(10, 10..=50)?;
     let offset = params.page_offset()?;
     let subject = subject(&state, &caller).await?;
+    let now = state.now();
     let matching: Vec<CertificateListItem> = state
         .db
         .subject_certificates(&subject)
@@ -278,10 +279,10 @@ pub(crate) async fn query(
         .filter(|c| filter.certificate_serial_number.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(&c.serial)))
         .filter(|c| filter.name.as_deref().is_none_or(|n| c.name.to_lowercase().contains(&n.to_lowercase())))
         .filter(|c| filter.kind.is_none_or(|k| k.as_str() == c.certificate_type))
-        .filter(|c| filter.status.is_none_or(|s| s == status_of(c)))
+        .filter(|c| filter.status.is_none_or(|s| s == status_of(c, now)))
         .filter(|c| filter.expires_after.is_none_or(|t| c.valid_to > t))
         .map(|c| CertificateListItem {
-            status: status_of(&c),
+            status: status_of(&c, now),
             certificate_serial_number: c.serial,
             name: c.name,
             kind: KsefCertificateType::parse(&c.certificate_type).unwrap_or(KsefCertificateType::Authentication),

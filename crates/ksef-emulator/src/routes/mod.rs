@@ -96,7 +96,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/invoice-upo/{session}/{file}", get(storage::invoice_upo))
         .route("/exports/{reference}/{part}", get(storage::export_part))
         .route("/batch/{session}/{ordinal}", put(batch::upload_part));
-    let emulator = Router::new().route("/tokens", post(tokens::issue_token_route)).route("/health", get(|| async { "ok" }));
+    let emulator = Router::new()
+        .route("/tokens", post(tokens::issue_token_route))
+        .route("/health", get(|| async { "ok" }))
+        .method_not_allowed_fallback(not_found);
     let max_body = state.config.max_json_body;
     Router::new()
         .nest("/v2", v2)

@@ -227,13 +227,14 @@ pub(crate) async fn revoke(
 /// `GET /v2/permissions/operations/{referenceNumber}`.
 pub(crate) async fn operation_status(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     KsefPath(operation): KsefPath<String>,
 ) -> Result<Json<PermissionsOperationStatusResponse>, EmuError> {
     reference(&operation)?;
+    // Another context's operation does not exist for this caller.
     let (status, _) = state
         .db
-        .permission_operation(&operation)
+        .permission_operation(&operation, &caller.context.value)
         .await?
         .ok_or_else(|| EmuError::validation([format!("Operacja {operation} nie istnieje.")]))?;
     Ok(Json(PermissionsOperationStatusResponse { status: status.to_wire() }))

@@ -103,7 +103,10 @@ fn authorized(kind: SubjectIdentifierType, value: &str) -> Result<(String, Strin
         SubjectIdentifierType::Nip => value.len() == 10,
         SubjectIdentifierType::Pesel => value.len() == 11,
         SubjectIdentifierType::Fingerprint => (10..=64).contains(&value.len()),
-    } && value.bytes().all(|b| b.is_ascii_hexdigit());
+    } && match kind {
+        SubjectIdentifierType::Fingerprint => value.bytes().all(|b| b.is_ascii_hexdigit()),
+        SubjectIdentifierType::Nip | SubjectIdentifierType::Pesel => value.bytes().all(|b| b.is_ascii_digit()),
+    };
     if !valid {
         return Err(EmuError::validation([format!("'{value}' nie jest poprawnym identyfikatorem typu {}.", kind.as_str())]));
     }
@@ -116,8 +119,12 @@ pub(crate) async fn revoke_permissions(
     State(state): State<AppState>,
     KsefJson(req): KsefJson<TestDataPermissionsRevokeRequest>,
 ) -> Result<StatusCode, EmuError> {
+    if req.context_identifier.kind != ContextIdentifierType::Nip {
+        return Err(EmuError::validation(["contextIdentifier.type musi być Nip.".to_owned()]));
+    }
+    let context = nip(&req.context_identifier.value)?;
     let subject = authorized(req.authorized_identifier.kind, &req.authorized_identifier.value)?;
-    state.db.revoke_test_permissions(&req.context_identifier.value, &subject).await?;
+    state.db.revoke_test_permissions(&context, &subject).await?;
     Ok(StatusCode::OK)
 }
 
@@ -132,7 +139,8 @@ pub(crate) async fn revoke_attachment(
     State(state): State<AppState>,
     KsefJson(req): KsefJson<TestDataAttachmentRevokeRequest>,
 ) -> Result<StatusCode, EmuError> {
-    state.db.set_attachment_consent(&nip(&req.nip)?, false, req.expected_end_date).await?;
+    let end = req.expected_end_date.unwrap_or_else(|| state.now().date_naive());
+    state.db.set_attachment_consent(&nip(&req.nip)?, false, Some(end)).await?;
     Ok(StatusCode::OK)
 }
 
@@ -227,12 +235,14 @@ pub(crate) struct CertificateValidity {
 /// `PUT /v2/testdata/certificates/{serial}`: brings a certificate's expiry forward (to test expiry handling).
 pub(crate) async fn certificate_validity(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     KsefPath(serial): KsefPath<String>,
     KsefJson(req): KsefJson<CertificateValidity>,
 ) -> Result<StatusCode, EmuError> {
     let serial = serial.to_ascii_uppercase();
-    if state.db.certificate(&serial).await?.is_none() {
+    // Only the authenticated subject's own certificates.
+    let subject = crate::routes::tokens::caller_subject(&state, &caller).await?;
+    if state.db.certificate(&serial).await?.is_none_or(|c| Some(&c.identity) != subject.as_ref()) {
         return Err(EmuError::code(ExceptionCode::CertificateNotFound, []));
     }
     if !state.db.shorten_certificate(&serial, req.valid_to).await? {

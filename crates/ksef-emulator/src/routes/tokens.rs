@@ -58,7 +58,8 @@ async fn mint(
     Ok(IssuedToken { token, reference_number: reference.to_string(), permissions })
 }
 
-/// Issues a KSeF token for the NIP context `nip` (every permission unless `permissions` narrows it).
+/// Issues a KSeF token for the NIP context `nip` (every permission a context's owner holds, unless
+/// `permissions` narrows it: `EnforcementOperations` belongs to enforcement authorities only, so only on request).
 pub(crate) async fn issue_token(
     state: &AppState,
     nip: &str,
@@ -67,7 +68,11 @@ pub(crate) async fn issue_token(
 ) -> Result<IssuedToken, EmuError> {
     let nip = Nip::parse(nip).map_err(|e| EmuError::validation([e.to_string()]))?;
     let permissions = match permissions {
-        None => TokenPermission::ALL.iter().map(|p| p.as_str().to_owned()).collect(),
+        None => TokenPermission::ALL
+            .iter()
+            .filter(|p| **p != TokenPermission::EnforcementOperations)
+            .map(|p| p.as_str().to_owned())
+            .collect(),
         Some(list) => {
             let mut parsed = Vec::new();
             for p in &list {

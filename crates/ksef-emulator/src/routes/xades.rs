@@ -99,9 +99,7 @@ pub(crate) async fn xades_signature(
     let mut permissions = Vec::new();
     let status = match certificate_problem(&state, &certificate, issued.as_ref(), verify_chain, now) {
         Some(detail) => StoredStatus::from(auth::BAD_CERTIFICATE).with_details(vec![detail.to_owned()]),
-        None if state.db.context_blocked(&context.value).await? => StoredStatus::from(auth::BLOCKED).with_details(vec![
-            "Podejrzenie incydentu bezpieczeństwa. Skontaktuj się z Ministerstwem Finansów przez formularz zgłoszeniowy.".to_owned(),
-        ]),
+        None if state.db.context_blocked(&context.value).await? => StoredStatus::from(auth::BLOCKED).with_details(vec![crate::permissions::BLOCKED_DETAIL.to_owned()]),
         None if deceased(&state, &identity).await? => StoredStatus::from(auth::DECEASED)
             .with_details(vec!["Próba wykorzystania metod autoryzacyjnych osoby zmarłej".to_owned()]),
         None => {

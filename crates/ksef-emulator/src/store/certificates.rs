@@ -122,7 +122,7 @@ impl Db {
     }
 
     /// How many enrollments a subject made, and how many of its certificates are active.
-    pub(crate) async fn certificate_counts(&self, identity: &SubjectKey) -> Result<(i64, i64), sqlx::Error> {
+    pub(crate) async fn certificate_counts(&self, identity: &SubjectKey, now: DateTime<Utc>) -> Result<(i64, i64), sqlx::Error> {
         let enrollments: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM certificate_enrollments WHERE identity_type = $1 AND identity_value = $2")
                 .bind(&identity.0)
@@ -130,9 +130,12 @@ impl Db {
                 .fetch_one(&self.pool)
                 .await?;
         let active: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM certificates WHERE identity_type = $1 AND identity_value = $2 AND status = 'Active'")
-                .bind(&identity.0)
-                .bind(&identity.1)
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM certificates WHERE identity_type = $1 AND identity_value = $2 AND status = 'Active' AND valid_to >= $3",
+            )
+            .bind(&identity.0)
+            .bind(&identity.1)
+            .bind(to_micros(now))
                 .fetch_one(&self.pool)
                 .await?;
         Ok((enrollments, active))

@@ -112,11 +112,13 @@ impl Db {
         tx.commit().await
     }
 
-    pub(crate) async fn permission_operation(&self, reference: &str) -> Result<Option<(StoredStatus, DateTime<Utc>)>, sqlx::Error> {
+    pub(crate) async fn permission_operation(&self, reference: &str, context: &str) -> Result<Option<(StoredStatus, DateTime<Utc>)>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT status_code, status_description, status_details, created_at FROM permission_operations WHERE reference_number = $1",
+            "SELECT status_code, status_description, status_details, created_at FROM permission_operations
+             WHERE reference_number = $1 AND context_value = $2",
         )
         .bind(reference)
+        .bind(context)
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| {

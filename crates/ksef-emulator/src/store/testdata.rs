@@ -84,12 +84,16 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Removes the person of a NIP and every permission granted to it.
+    /// Removes the person of a NIP and every permission granted to it in that NIP's context.
     pub(crate) async fn remove_test_person(&self, nip: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.begin_write().await?;
         let pesel: Option<String> = sqlx::query_scalar("DELETE FROM test_persons WHERE nip = $1 RETURNING pesel").bind(nip).fetch_optional(&mut *tx).await?;
         if let Some(pesel) = pesel {
-            sqlx::query("DELETE FROM permissions WHERE subject_type = 'Pesel' AND subject_value = $1").bind(pesel).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM permissions WHERE subject_type = 'Pesel' AND subject_value = $1 AND context_value = $2")
+                .bind(pesel)
+                .bind(nip)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await
     }
@@ -116,7 +120,7 @@ impl Db {
                 .execute(&self.pool)
                 .await?;
         } else {
-            let end = end.map(|d| d.to_string()).unwrap_or_else(|| chrono::Utc::now().date_naive().to_string());
+            let end = end.map(|d| d.to_string());
             sqlx::query("INSERT INTO attachment_consents (nip, revoked_date) VALUES ($1, $2) ON CONFLICT (nip) DO UPDATE SET revoked_date = $2")
                 .bind(nip)
                 .bind(end)

@@ -253,3 +253,47 @@ async fn unknown_routes_are_404_with_a_body_enums_read_in_any_case_and_query_key
     let none: Value = emu.get("/v2/sessions?sessionType=Online&statuses=Failed&statuses=Cancelled", Some(&access)).await.json().await.unwrap();
     assert!(none["sessions"].as_array().unwrap().iter().all(|s| s["referenceNumber"] != session.reference.as_str()), "{none}");
 }
+
+#[tokio::test]
+async fn a_context_blocked_by_test_data_ends_token_and_certificate_logins_with_480_until_unblocked() {
+    let emu = spawn().await;
+    let token = emu.issue_token(SELLER).await;
+    let block = json!({ "contextIdentifier": { "type": "Nip", "value": SELLER } });
+    assert_eq!(emu.post("/v2/testdata/context/block", None, Some(&block)).await.status(), 200);
+
+    let init = emu.start_auth(SELLER, &token).await;
+    let operation = init["authenticationToken"]["token"].as_str().unwrap();
+    let status: Value = emu.get(&format!("/v2/auth/{}", init["referenceNumber"].as_str().unwrap()), Some(operation)).await.json().await.unwrap();
+    assert_eq!(status["status"]["code"], 480, "{status}");
+    let document = emu.request(ContextIdentifierType::Nip, SELLER, SubjectIdentifierType::CertificateSubject).await;
+    let outcome = emu.auth_outcome(emu.post_xades("", signed(&document, &seal(SELLER))).await).await;
+    assert_eq!(outcome["status"]["status"]["code"], 480, "{outcome}");
+
+    assert_eq!(emu.post("/v2/testdata/context/unblock", None, Some(&block)).await.status(), 200);
+    assert_eq!(emu.login_tokens(SELLER, &token).await["accessToken"]["token"].as_str().map(str::is_empty), Some(false));
+}
+
+#[tokio::test]
+async fn a_permission_operation_is_visible_only_in_its_own_context_and_wrong_methods_on_the_api_are_404() {
+    let emu = spawn().await;
+    let owner = emu.login(SELLER).await;
+    let grant = json!({
+        "subjectIdentifier": { "type": "Nip", "value": "7010002137" },
+        "permissions": ["InvoiceRead"],
+        "description": "Biuro rachunkowe",
+        "subjectDetails": { "subjectDetailsType": "PersonByIdentifier", "personById": { "firstName": "Biuro", "lastName": "Rachunkowe" } }
+    });
+    let r = emu.post("/v2/permissions/persons/grants", Some(&owner), Some(&grant)).await;
+    assert_eq!(r.status(), 202);
+    let reference = r.json::<Value>().await.unwrap()["referenceNumber"].as_str().unwrap().to_owned();
+    let mine: Value = emu.get(&format!("/v2/permissions/operations/{reference}"), Some(&owner)).await.json().await.unwrap();
+    assert_eq!(mine["status"]["code"], 200, "{mine}");
+    let stranger = emu.login("1111111111").await;
+    let (status, code, _) = TestEmulator::error_code(emu.get(&format!("/v2/permissions/operations/{reference}"), Some(&stranger)).await).await;
+    assert_eq!((status, code), (400, 21405), "another context's operation does not exist for it");
+
+    for (method, path) in [(reqwest::Method::GET, "/emulator/v1/tokens"), (reqwest::Method::PATCH, "/v2/sessions")] {
+        let r = emu.http.request(method.clone(), emu.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+}
