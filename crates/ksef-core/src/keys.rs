@@ -124,18 +124,33 @@ impl PrivateKey {
 /// The DER inside a PEM block labelled `label`, or `bytes` themselves when they are not PEM.
 pub fn pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, CryptoError> {
     let Ok(text) = std::str::from_utf8(bytes) else { return Ok(bytes.to_vec()) };
-    let begin = format!("-----BEGIN {label}-----");
-    let Some(start) = text.find(&begin) else {
-        return if text.trim_start().starts_with("-----BEGIN") {
-            Err(CryptoError::KeyRejected(format!("expected a PEM block `{label}`")))
-        } else {
-            Ok(bytes.to_vec())
-        };
-    };
-    let body = &text[start + begin.len()..];
-    let end = body.find(&format!("-----END {label}-----")).ok_or_else(|| CryptoError::KeyRejected(format!("unterminated PEM block `{label}`")))?;
-    let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD.decode(b64).map_err(|_| CryptoError::Base64)
+    match pem_blocks(text, label)?.into_iter().next() {
+        Some(der) => Ok(der),
+        None if text.trim_start().starts_with("-----BEGIN") => Err(CryptoError::KeyRejected(format!("expected a PEM block `{label}`"))),
+        None => Ok(bytes.to_vec()),
+    }
+}
+
+/// The DER of every PEM block labelled `label` in `text`, in order (a certificate chain has several).
+pub fn pem_blocks(text: &str, label: &str) -> Result<Vec<Vec<u8>>, CryptoError> {
+    let (begin, end) = (format!("-----BEGIN {label}-----"), format!("-----END {label}-----"));
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(&begin) {
+        let body = &rest[start + begin.len()..];
+        let stop = body.find(&end).ok_or_else(|| CryptoError::KeyRejected(format!("unterminated PEM block `{label}`")))?;
+        let b64: String = body[..stop].chars().filter(|c| !c.is_whitespace()).collect();
+        blocks.push(STANDARD.decode(b64).map_err(|_| CryptoError::Base64)?);
+        rest = &body[stop + end.len()..];
+    }
+    Ok(blocks)
+}
+
+/// `der` as a PEM block labelled `label`, in lines of 64 characters.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use ksef_core::keys::{pem_blocks, pem_encode};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -72,26 +73,10 @@ pub(crate) fn prepare(source: &TlsSource, data_dir: &Path, names: &[String]) -> 
     Ok(Prepared { config: Arc::new(config), ca_pem })
 }
 
-fn pem_blocks(text: &str, label: &str) -> Vec<Vec<u8>> {
-    let (begin, end) = (format!("-----BEGIN {label}-----"), format!("-----END {label}-----"));
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(&begin) {
-        let after = &rest[start + begin.len()..];
-        let Some(stop) = after.find(&end) else { break };
-        let body: String = after[..stop].chars().filter(|c| !c.is_whitespace()).collect();
-        if let Ok(der) = ksef_core::crypto::b64_decode(&body) {
-            blocks.push(der);
-        }
-        rest = &after[stop + end.len()..];
-    }
-    blocks
-}
-
 fn read_chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let bytes = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
     let blocks = match std::str::from_utf8(&bytes) {
-        Ok(text) if text.contains("-----BEGIN") => pem_blocks(text, "CERTIFICATE"),
+        Ok(text) if text.contains("-----BEGIN") => pem_blocks(text, "CERTIFICATE").with_context(|| format!("{} is not PEM we can read", path.display()))?,
         _ => vec![bytes],
     };
     anyhow::ensure!(!blocks.is_empty(), "{} holds no certificate", path.display());
@@ -107,19 +92,13 @@ fn read_key(bytes: &[u8]) -> anyhow::Result<PrivateKeyDer<'static>> {
             ("RSA PRIVATE KEY", |d| PrivateKeyDer::Pkcs1(d.into())),
             ("EC PRIVATE KEY", |d| PrivateKeyDer::Sec1(d.into())),
         ] {
-            if let Some(der) = pem_blocks(text, label).into_iter().next() {
+            if let Some(der) = pem_blocks(text, label)?.into_iter().next() {
                 return Ok(make(der));
             }
         }
         anyhow::bail!("no PRIVATE KEY, RSA PRIVATE KEY or EC PRIVATE KEY block");
     }
     PrivateKeyDer::try_from(bytes.to_vec()).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = ksef_core::crypto::b64(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 fn ca_params() -> rcgen::CertificateParams {
@@ -161,7 +140,7 @@ fn generate(dir: &Path, names: &[String]) -> anyhow::Result<(Vec<CertificateDer<
         }
     };
     // The CA's certificate is public: readable by clients that must trust it.
-    std::fs::write(&pem_path, pem("CERTIFICATE", &ca_der)).with_context(|| format!("failed to write {}", pem_path.display()))?;
+    std::fs::write(&pem_path, pem_encode("CERTIFICATE", &ca_der)).with_context(|| format!("failed to write {}", pem_path.display()))?;
     let issuer = rcgen::Issuer::new(ca_params(), ca_key);
     let mut params = rcgen::CertificateParams::new(names.to_vec()).context("a name the TLS certificate cannot hold")?;
     let mut dn = rcgen::DistinguishedName::new();

@@ -90,9 +90,13 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The tenants using the credential `credential_id`.
-    pub async fn credential_tenants(&self, credential_id: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query("SELECT id FROM tenants WHERE credential_id = $1 ORDER BY created_at, id").bind(credential_id).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| r.try_get::<String, _>("id")).collect::<Result<_, _>>()?)
+    /// Every credential a tenant uses, in one query (listings and the expiry check read them all).
+    pub async fn credentials_in_use(&self) -> Result<Vec<CredentialRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM credentials WHERE id IN (SELECT credential_id FROM tenants WHERE credential_id IS NOT NULL)"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(from_row).collect::<Result<_, _>>()?)
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::Utc;
 use ksef_core::crypto::b64;
-use ksef_core::keys::PrivateKey;
+use ksef_core::keys::{PrivateKey, pem_encode as pem};
 use ksef_wire::{ContextIdentifier, ContextIdentifierType};
 use ksef_xades::x509::{self, attribute};
 use ksef_xades::{AuthTokenRequest, Credential, Identity, SubjectIdentifierType, VerifyError, oid, sign, verify};
@@ -41,12 +41,6 @@ fn tool(name: &str) -> bool {
         eprintln!("skipping: {name} is not installed");
     }
     present
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = b64(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
 }
 
 #[test]

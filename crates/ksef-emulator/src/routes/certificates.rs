@@ -163,10 +163,10 @@ pub(crate) async fn enroll(
         serial: issued.serial_hex(),
         identity: subject.clone(),
         name: req.certificate_name,
-        certificate_type: req.certificate_type.as_str().to_owned(),
+        certificate_type: req.certificate_type,
         common_name: issued.subject_value(oid::COMMON_NAME).unwrap_or_default().to_owned(),
         der,
-        status: "Active".to_owned(),
+        status: CertificateStatus::Active,
         valid_from,
         valid_to: valid_from + VALIDITY,
         requested_at: now,
@@ -216,7 +216,7 @@ pub(crate) async fn retrieve(
                 certificate: b64(&row.der),
                 certificate_name: row.name,
                 certificate_serial_number: row.serial,
-                certificate_type: KsefCertificateType::parse(&row.certificate_type).unwrap_or(KsefCertificateType::Authentication),
+                certificate_type: row.certificate_type,
             });
         }
     }
@@ -247,11 +247,9 @@ pub(crate) async fn revoke(
 }
 
 fn status_of(row: &CertificateRow, now: chrono::DateTime<Utc>) -> CertificateStatus {
-    match row.status.as_str() {
-        "Revoked" => CertificateStatus::Revoked,
-        "Blocked" => CertificateStatus::Blocked,
-        _ if row.valid_to < now => CertificateStatus::Expired,
-        _ => CertificateStatus::Active,
+    match row.status {
+        CertificateStatus::Active if row.valid_to < now => CertificateStatus::Expired,
+        stored => stored,
     }
 }
 
@@ -278,14 +276,14 @@ pub(crate) async fn query(
         .into_iter()
         .filter(|c| filter.certificate_serial_number.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(&c.serial)))
         .filter(|c| filter.name.as_deref().is_none_or(|n| c.name.to_lowercase().contains(&n.to_lowercase())))
-        .filter(|c| filter.kind.is_none_or(|k| k.as_str() == c.certificate_type))
+        .filter(|c| filter.kind.is_none_or(|k| k == c.certificate_type))
         .filter(|c| filter.status.is_none_or(|s| s == status_of(c, now)))
         .filter(|c| filter.expires_after.is_none_or(|t| c.valid_to > t))
         .map(|c| CertificateListItem {
             status: status_of(&c, now),
             certificate_serial_number: c.serial,
             name: c.name,
-            kind: KsefCertificateType::parse(&c.certificate_type).unwrap_or(KsefCertificateType::Authentication),
+            kind: c.certificate_type,
             common_name: c.common_name,
             subject_identifier: SubjectIdentifier {
                 kind: SubjectIdentifierType::parse(&c.identity.0).unwrap_or(SubjectIdentifierType::Nip),

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use ksef_core::ids::{ReferenceKind, ReferenceNumber};
 use ksef_wire::auth::{AuthenticationInitResponse, AuthenticationMethod};
 use ksef_wire::codes::{ExceptionCode, auth};
+use ksef_wire::credentials::{CertificateStatus, KsefCertificateType};
 use ksef_wire::ContextIdentifierType;
 use ksef_xades::{Certificate, SubjectIdentifierType, VerifyError};
 use serde::Deserialize;
@@ -65,7 +66,7 @@ pub(crate) async fn xades_signature(
     } else {
         None
     };
-    if issued.as_ref().is_some_and(|c| c.certificate_type == "Offline") {
+    if issued.as_ref().is_some_and(|c| c.certificate_type == KsefCertificateType::Offline) {
         return Err(EmuError::code(
             ExceptionCode::InvalidCertificate,
             ["Certyfikat KSeF typu Offline nie służy do uwierzytelniania.".to_owned()],
@@ -146,9 +147,9 @@ fn certificate_problem(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<&'static str> {
     if let Some(row) = issued {
-        return match row.status.as_str() {
-            "Revoked" => Some("Certyfikat odwołany"),
-            "Blocked" => Some("Certyfikat zawieszony"),
+        return match row.status {
+            CertificateStatus::Revoked => Some("Certyfikat odwołany"),
+            CertificateStatus::Blocked => Some("Certyfikat zawieszony"),
             _ if !(row.valid_from <= now && now <= row.valid_to) => Some("Nieważny certyfikat"),
             _ => None,
         };

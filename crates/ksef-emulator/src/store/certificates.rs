@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row as _};
 
+use ksef_wire::credentials::{CertificateStatus, KsefCertificateType};
+
 use super::auth::SubjectKey;
 use super::{Db, StoredStatus, parse_details};
 use crate::clock::{from_micros, to_micros};
@@ -14,10 +16,11 @@ pub(crate) struct CertificateRow {
     pub(crate) serial: String,
     pub(crate) identity: SubjectKey,
     pub(crate) name: String,
-    pub(crate) certificate_type: String,
+    pub(crate) certificate_type: KsefCertificateType,
     pub(crate) common_name: String,
     pub(crate) der: Vec<u8>,
-    pub(crate) status: String,
+    /// As stored: `Active`, `Blocked` or `Revoked` (`Expired` is read from `valid_to`).
+    pub(crate) status: CertificateStatus,
     pub(crate) valid_from: DateTime<Utc>,
     pub(crate) valid_to: DateTime<Utc>,
     pub(crate) requested_at: DateTime<Utc>,
@@ -41,10 +44,10 @@ fn certificate_from_row(r: &SqliteRow) -> CertificateRow {
         serial: r.get("serial"),
         identity: (r.get("identity_type"), r.get("identity_value")),
         name: r.get("name"),
-        certificate_type: r.get("certificate_type"),
+        certificate_type: KsefCertificateType::parse(r.get("certificate_type")).unwrap_or(KsefCertificateType::Authentication),
         common_name: r.get("common_name"),
         der: r.get("der"),
-        status: r.get("status"),
+        status: CertificateStatus::parse(r.get("status")).unwrap_or(CertificateStatus::Active),
         valid_from: from_micros(r.get("valid_from")),
         valid_to: from_micros(r.get("valid_to")),
         requested_at: from_micros(r.get("requested_at")),
@@ -73,10 +76,10 @@ impl Db {
             .bind(&c.identity.0)
             .bind(&c.identity.1)
             .bind(&c.name)
-            .bind(&c.certificate_type)
+            .bind(c.certificate_type.as_str())
             .bind(&c.common_name)
             .bind(&c.der)
-            .bind(&c.status)
+            .bind(c.status.as_str())
             .bind(to_micros(c.valid_from))
             .bind(to_micros(c.valid_to))
             .bind(to_micros(c.requested_at))

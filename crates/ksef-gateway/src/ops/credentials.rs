@@ -222,15 +222,16 @@ fn summary(record: &CredentialRecord) -> CredentialSummary {
 
 /// Every tenant with its credential (`None`: its original KSeF token).
 pub async fn tenants_with_credentials(ctx: &Context) -> Result<Vec<(TenantRecord, Option<CredentialSummary>)>, OpError> {
-    let mut out = Vec::new();
-    for tenant in ctx.store.tenants().await.map_err(OpError::store(ErrorCode::Internal))? {
-        let credential = match &tenant.credential_id {
-            Some(id) => ctx.store.credential(id).await.map_err(OpError::store(ErrorCode::Internal))?.map(|c| summary(&c)),
-            None => None,
-        };
-        out.push((tenant, credential));
-    }
-    Ok(out)
+    let credentials: std::collections::HashMap<String, CredentialSummary> =
+        ctx.store.credentials_in_use().await.map_err(OpError::store(ErrorCode::Internal))?.iter().map(|c| (c.id.clone(), summary(c))).collect();
+    let tenants = ctx.store.tenants().await.map_err(OpError::store(ErrorCode::Internal))?;
+    Ok(tenants
+        .into_iter()
+        .map(|tenant| {
+            let credential = tenant.credential_id.as_ref().and_then(|id| credentials.get(id).cloned());
+            (tenant, credential)
+        })
+        .collect())
 }
 
 /// Publishes each tenant's time left as `ksef_gateway_credential_expiry_seconds` (labelled with the
