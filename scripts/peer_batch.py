@@ -38,27 +38,26 @@ Usage (from the repository root, with the emulator started with
 
 Exit codes: 0 all passed; 1 a step failed; 2 bad arguments / missing library.
 Only ksef-client's public API is used (plus swapping its httpx client for a recording transport that
-honours --resolve); nothing is copied from it. Self-contained: imports nothing from ../shared.
+honours --resolve); nothing is copied from it. Imports nothing from ../shared; the helpers it shares with the
+other drivers are in scripts/peer_common.py.
 """
 from __future__ import annotations
 
 import argparse
-import base64
 import dataclasses
 import datetime as dt
-import hashlib
 import ipaddress
 import json
 import math
 import random
-import re
 import sys
-import time
 import traceback
-from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import urlparse
 from xml.etree import ElementTree as ET
+
+from peer_common import (KSEF_NUMBER_RE, Exchange, ExchangeLog, StepFailed, StepReporter, b64sha256,
+                         buyer_nip_for, fa3_invoice, poll, require, require_ref, resolve_arg)
 
 try:
     import httpx
@@ -75,56 +74,16 @@ except ImportError as exc:  # pragma: no cover - environment problem
     print(f"FAIL  setup: cannot import ksef-client ({exc}); pip install ksef-client==0.20.0", file=sys.stderr)
     sys.exit(2)
 
-FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 FORM_CODE = m.FormCode(system_code="FA (3)", schema_version="1-0E", value="FA")
 PENDING_AUTH = {100}
 PENDING_BATCH = {100, 150}  # 100 started, 150 processing (spec §6; no 170 for batch)
 MAX_PART = 100_000_000      # spec: part <= 100 MB before encryption
 BAD_FILE = b"this is not XML: <Faktura><P_2>broken</Faktura\n"
 
-# Formats from the OpenAPI spec (components.schemas).
-KSEF_NUMBER_RE = re.compile(r"^([1-9](\d[1-9]|[1-9]\d)\d{7})-(20[2-9][0-9]|2[1-9]\d{2}|[3-9]\d{3})"
-                            r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2})$")
-
-
-class StepFailed(Exception):
-    pass
-
-
-def require(cond: bool, msg: str) -> None:
-    if not cond:
-        raise StepFailed(msg)
-
-
-def require_ref(value: str | None, what: str) -> None:
-    """ReferenceNumber / Challenge: exactly 36 characters in the spec."""
-    require(bool(value) and len(value) == 36, f"{what} {value!r} is not a 36-character reference number")
-
-
-def b64sha(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
 
 # --------------------------------------------------------------------------- transport
 
-@dataclass
-class Exchange:
-    """One HTTP exchange as ksef-client made it (URL before --resolve; status 0 = transport error)."""
-    method: str
-    url: str
-    status: int
-    req_headers: httpx.Headers
-    req_size: int
-    req_sha: str | None
-    body: bytes
-    headers: httpx.Headers
-
-    def describe(self) -> str:
-        body = self.body[:700].decode("utf-8", "replace").replace("\n", " ")
-        return f"{self.method} {self.url} -> HTTP {self.status}; body: {body}"
-
-
-class RecordingTransport(httpx.BaseTransport):
+class RecordingTransport(ExchangeLog, httpx.BaseTransport):
     """curl --resolve for httpx (requests to HOST go to ADDR[:PORT], Host header kept) that also
     records every exchange, so a FAIL can show what was sent and answered.
 
@@ -144,23 +103,19 @@ class RecordingTransport(httpx.BaseTransport):
             addr, port = target
             request.url = request.url.copy_with(host=addr, port=port if port else request.url.port)
         content = request.read() if request.method in ("PUT", "POST") else b""
-        req_sha = b64sha(content) if request.method == "PUT" else None
+        req_sha = b64sha256(content) if request.method == "PUT" else None
         try:
             resp = self._inner.handle_request(request)
             resp.read()
         except httpx.TransportError as exc:
-            self.log.append(Exchange(request.method, orig, 0, request.headers, len(content), req_sha,
-                                     str(exc).encode(), httpx.Headers()))
+            self.log.append(Exchange(request.method, orig, 0, str(exc).encode(), httpx.Headers(),
+                                     req_headers=request.headers, req_size=len(content), req_sha=req_sha))
             raise
-        self.log.append(Exchange(request.method, orig, resp.status_code, request.headers, len(content), req_sha,
-                                 resp.content, resp.headers))
+        self.log.append(Exchange(request.method, orig, resp.status_code, resp.content, resp.headers,
+                                 req_headers=request.headers, req_size=len(content), req_sha=req_sha))
         if self._verbose:
             print(f"      > {request.method} {orig} -> {resp.status_code} ({len(resp.content)} bytes)", flush=True)
         return resp
-
-    def calls(self, since: int, method: str, path_re: str = "") -> list[Exchange]:
-        rx = re.compile(path_re)
-        return [e for e in self.log[since:] if e.method == method and rx.search(urlparse(e.url).path)]
 
     def close(self) -> None:
         self._inner.close()
@@ -169,11 +124,11 @@ class RecordingTransport(httpx.BaseTransport):
 def parse_resolve(values: list[str]) -> dict[str, tuple[str, int | None]]:
     out: dict[str, tuple[str, int | None]] = {}
     for v in values:
-        host, sep, target = v.partition("=")
-        addr, _, port = target.rpartition(":") if ":" in target else (target, "", "")
-        if not sep or not host or not addr or (port and not port.isdigit()):
-            raise SystemExit(f"bad --resolve {v!r}; expected HOST=ADDR[:PORT]")
-        out[host.lower()] = (addr, int(port) if port else None)
+        try:
+            host, target = resolve_arg(v)
+        except ValueError:
+            raise SystemExit(f"bad --resolve {v!r}; expected HOST=ADDR[:PORT]") from None
+        out[host] = target
     return out
 
 
@@ -191,27 +146,11 @@ def is_loopback_host(url: str) -> bool:
 
 # --------------------------------------------------------------------------- reporting
 
-class Reporter:
+class Reporter(StepReporter):
     def __init__(self, transport: RecordingTransport, verbose: bool) -> None:
-        self.tr, self.verbose, self.n, self.warnings = transport, verbose, 0, 0
+        super().__init__(verbose, transport.log)
 
-    def step(self, name: str, fn: Callable[[], tuple[Any, str]]) -> Any:
-        """Run fn, which returns (value, one-line summary)."""
-        self.n += 1
-        label, mark, t0 = f"[{self.n:02d}] {name}", len(self.tr.log), time.monotonic()
-        try:
-            value, summary = fn()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
-            self._fail(label, exc, mark, t0)
-        ms = (time.monotonic() - t0) * 1000
-        print(f"PASS  {label} ({ms:.0f} ms){'  ' + summary if summary else ''}", flush=True)
-        return value
-
-    def warn(self, msg: str) -> None:
-        self.warnings += 1
-        print(f"WARN        {msg}", flush=True)
-
-    def _fail(self, label: str, exc: Exception, mark: int, t0: float) -> None:
+    def failure(self, exc: Exception, mark: int) -> tuple[str, list[str], bool]:
         if isinstance(exc, StepFailed):
             msg = str(exc)
         elif isinstance(exc, KsefApiError):
@@ -222,13 +161,7 @@ class Reporter:
             msg = f"{kind}: {exc}"
         else:  # ksef-client raised on a malformed response (TypeError = missing required field), URL guard...
             msg = "".join(traceback.format_exception_only(type(exc), exc)).strip().replace("\n", " | ")
-        print(f"FAIL  {label} ({(time.monotonic() - t0) * 1000:.0f} ms)  {msg}", flush=True)
-        if len(self.tr.log) > mark:
-            print(f"      exchange: {self.tr.log[-1].describe()}", flush=True)
-        if self.verbose:
-            traceback.print_exception(exc)
-        print(f"RESULT: FAIL at step {self.n} ({label.split('] ', 1)[1]}); {self.n - 1} step(s) passed", flush=True)
-        sys.exit(1)
+        return msg, ([f"exchange: {self.log[-1].describe()}"] if len(self.log) > mark else []), True
 
 
 # --------------------------------------------------------------------------- invoices
@@ -239,92 +172,6 @@ def nip_checksum_ok(nip: str) -> bool:
         return False
     c = sum(int(d) * x for d, x in zip(nip[:9], w)) % 11
     return c != 10 and c == int(nip[9])
-
-
-def make_buyer_nip(seller: str) -> str:
-    """A checksum-valid NIP different from the seller's (deterministic per seller)."""
-    rng = random.Random(seller)
-    while True:
-        digits = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(8)]
-        c = sum(d * x for d, x in zip(digits, [6, 5, 7, 2, 3, 4, 5, 6, 7])) % 11
-        nip = "".join(map(str, digits)) + str(c)
-        if c != 10 and nip != seller:
-            return nip
-
-
-def build_invoice(seller_nip: str, invoice_number: str, issue_date: dt.date, net: int) -> bytes:
-    """A minimal FA(3) VAT invoice (one line, 23% VAT, `net` PLN net) issued by `seller_nip`."""
-    buyer = make_buyer_nip(seller_nip)
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    vat = net * 23 / 100
-    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="{FA3_NS}">
-  <Naglowek>
-    <KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza>
-    <WariantFormularza>3</WariantFormularza>
-    <DataWytworzeniaFa>{now}</DataWytworzeniaFa>
-    <SystemInfo>ksef-emulator peer_batch.py</SystemInfo>
-  </Naglowek>
-  <Podmiot1>
-    <DaneIdentyfikacyjne>
-      <NIP>{seller_nip}</NIP>
-      <Nazwa>Sprzedawca Testowy Sp. z o.o.</Nazwa>
-    </DaneIdentyfikacyjne>
-    <Adres>
-      <KodKraju>PL</KodKraju>
-      <AdresL1>ul. Testowa 1, 00-001 Warszawa</AdresL1>
-    </Adres>
-  </Podmiot1>
-  <Podmiot2>
-    <DaneIdentyfikacyjne>
-      <NIP>{buyer}</NIP>
-      <Nazwa>Nabywca Testowy S.A.</Nazwa>
-    </DaneIdentyfikacyjne>
-    <Adres>
-      <KodKraju>PL</KodKraju>
-      <AdresL1>ul. Przykladowa 2, 30-001 Krakow</AdresL1>
-    </Adres>
-    <JST>2</JST>
-    <GV>2</GV>
-  </Podmiot2>
-  <Fa>
-    <KodWaluty>PLN</KodWaluty>
-    <P_1>{issue_date.isoformat()}</P_1>
-    <P_2>{invoice_number}</P_2>
-    <P_6>{issue_date.isoformat()}</P_6>
-    <P_13_1>{net:.2f}</P_13_1>
-    <P_14_1>{vat:.2f}</P_14_1>
-    <P_15>{net + vat:.2f}</P_15>
-    <Adnotacje>
-      <P_16>2</P_16>
-      <P_17>2</P_17>
-      <P_18>2</P_18>
-      <P_18A>2</P_18A>
-      <Zwolnienie>
-        <P_19N>1</P_19N>
-      </Zwolnienie>
-      <NoweSrodkiTransportu>
-        <P_22N>1</P_22N>
-      </NoweSrodkiTransportu>
-      <P_23>2</P_23>
-      <PMarzy>
-        <P_PMarzyN>1</P_PMarzyN>
-      </PMarzy>
-    </Adnotacje>
-    <RodzajFaktury>VAT</RodzajFaktury>
-    <FaWiersz>
-      <NrWierszaFa>1</NrWierszaFa>
-      <P_7>Usluga testowa (batch)</P_7>
-      <P_8A>szt.</P_8A>
-      <P_8B>1</P_8B>
-      <P_9A>{net:.2f}</P_9A>
-      <P_11>{net:.2f}</P_11>
-      <P_12>23</P_12>
-    </FaWiersz>
-  </Fa>
-</Faktura>
-"""
-    return xml.encode("utf-8")
 
 
 def xsd_precheck(xml: bytes, rep: Reporter) -> bool:
@@ -363,24 +210,7 @@ def upo_documents(xml: bytes, where: str) -> list[str]:
     return out
 
 
-# --------------------------------------------------------------------------- polling
-
-def poll(what: str, fetch: Callable[[], Any], pending: set[int], interval: float, attempts: int,
-         done: Callable[[Any], bool] | None = None) -> tuple[Any, list[int]]:
-    seen: list[int] = []
-    for _ in range(attempts):
-        last = fetch()
-        code = last.status.code
-        if not seen or seen[-1] != code:
-            seen.append(code)
-        if code == 200 and (done is None or done(last)):
-            return last, seen
-        if code != 200 and code not in pending:
-            raise StepFailed(f"{what}: terminal status {code} {last.status.description!r} "
-                             f"details={last.status.details!r} (codes seen {seen})")
-        time.sleep(interval)
-    raise StepFailed(f"{what}: not finished after {attempts} polls (codes seen {seen})")
-
+# --------------------------------------------------------------------------- arguments
 
 def part_size_arg(v: str) -> str | int:
     if v in ("auto", "library"):
@@ -450,11 +280,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 0. local: invoices and archive ---------------------------------------------------------
     run_id = f"{dt.datetime.now(dt.timezone.utc):%Y%m%d%H%M%S}-{random.randint(1000, 9999)}"
-    today = dt.date.today()
+    today, buyer = dt.date.today(), buyer_nip_for(args.nip)
     good: dict[str, tuple[str, bytes]] = {}  # file name -> (P_2, xml)
     for i in range(1, args.invoices + 1):
         number = f"PEER-BATCH/{run_id}/{i}"
-        good[f"invoice-{i:03d}.xml"] = (number, build_invoice(args.nip, number, today, 100 + i))
+        good[f"invoice-{i:03d}.xml"] = (number, fa3_invoice(args.nip, buyer, number, today, "ksef-emulator peer_batch.py",
+                                                            net=100 + i, item="Usluga testowa (batch)"))
     bad_name = f"invoice-{args.invoices + 1:03d}-not-xml.xml" if args.with_bad_invoice else None
     files: dict[str, bytes] = {}
     for idx, (name, (_, xml)) in enumerate(good.items()):
@@ -567,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         if "-SB-" not in handle.reference_number:
             rep.warn(f"batch session referenceNumber {handle.reference_number} has no -SB- (real KSeF's batch marker)")
         bf, reqs = handle.batch_file, handle.part_upload_requests
-        require(bf.file_size == len(archive) and bf.file_hash == b64sha(archive), "batchFile size/hash != archive")
+        require(bf.file_size == len(archive) and bf.file_hash == b64sha256(archive), "batchFile size/hash != archive")
         ordinals = sorted(r.ordinal_number for r in reqs)
         require(ordinals == [p.ordinal_number for p in bf.file_parts],
                 f"partUploadRequests ordinals {ordinals} != fileParts {[p.ordinal_number for p in bf.file_parts]}")
@@ -741,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
             if h is None:
                 rep.warn(f"{where}: no x-ms-meta-hash header (the spec lists it)")
             else:
-                require(h == b64sha(xml), f"{where}: x-ms-meta-hash does not match the body")
+                require(h == b64sha256(xml), f"{where}: x-ms-meta-hash does not match the body")
             upo_pages.append(xml)
         for name, num in ksef_numbers.items():
             require(any(num.encode() in x for x in upo_pages), f"{name}: ksefNumber {num} is in no UPO page")

@@ -20,16 +20,14 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import hashlib
-import json
 import random
-import re
 import sys
 import time
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable
-from xml.etree import ElementTree as ET
+from typing import Callable
+
+from peer_common import (Exchange, ExchangeLog, StepFailed, StepReporter, b64sha256, buyer_nip_for, check_upo,
+                         fa3_invoice, require, require_ref, resolve_arg)
 
 try:
     import httpx
@@ -42,52 +40,12 @@ except ImportError as exc:  # pragma: no cover - environment problem
     sys.exit(2)
 
 KSEF_HOST = httpx.URL(Environment.TEST.base_url).host  # api-test.ksef.mf.gov.pl
-FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 DATE_TYPES = {"PermanentStorage": "permanent_storage", "Invoicing": "invoicing_date", "Issue": "issue_date"}
-
-
-@dataclass
-class Exchange:
-    """One HTTP exchange as ksef2 made it (URL before rewriting; status 0 = transport error)."""
-    method: str
-    url: str
-    status: int
-    body: bytes
-    headers: httpx.Headers
-    ms: float = 0.0
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-    def describe(self) -> str:
-        body = self.body[:700].decode("utf-8", "replace").replace("\n", " ")
-        return f"{self.method} {self.url} -> HTTP {self.status}; body: {body}"
-
-
-class StepFailed(Exception):
-    """A driver-side check failed; `ex` is the offending exchange, if any."""
-
-    def __init__(self, msg: str, ex: Exchange | None = None) -> None:
-        super().__init__(msg)
-        self.ex = ex
-
-
-def require(cond: bool, msg: str, ex: Exchange | None = None) -> None:
-    if not cond:
-        raise StepFailed(msg, ex)
-
-
-def require_ref(value: str | None, what: str) -> None:
-    """ReferenceNumber / Challenge: exactly 36 characters in the spec."""
-    require(bool(value) and len(value) == 36, f"{what} {value!r} is not a 36-character reference number")
 
 
 # --------------------------------------------------------------------------- transport
 
-class RedirectTransport(httpx.BaseTransport):
+class RedirectTransport(ExchangeLog, httpx.BaseTransport):
     """Send ksef2's api-test.ksef.mf.gov.pl requests to --base-url, apply --resolve (like curl,
     Host header kept) to every other host, and record every exchange."""
 
@@ -116,23 +74,10 @@ class RedirectTransport(httpx.BaseTransport):
             self.log.append(Exchange(request.method, str(orig), 0, str(exc).encode(), httpx.Headers()))
             raise
         self.log.append(Exchange(request.method, str(orig), resp.status_code, resp.content, resp.headers,
-                                 (time.monotonic() - t0) * 1000))
+                                 ms=(time.monotonic() - t0) * 1000))
         if self._verbose:
             print(f"      > {request.method} {orig} -> {resp.status_code} ({len(resp.content)} bytes)", flush=True)
         return resp
-
-    def calls(self, since: int, method: str, path_re: str) -> list[Exchange]:
-        rx = re.compile(path_re)
-        return [e for e in self.log[since:] if e.method == method and rx.search(httpx.URL(e.url).path)]
-
-
-def resolve_arg(v: str) -> tuple[str, tuple[str, int | None]]:
-    """argparse type for --resolve HOST=ADDR[:PORT] (a ValueError makes argparse exit 2)."""
-    host, sep, target = v.partition("=")
-    addr, _, port = target.rpartition(":") if ":" in target else (target, "", "")
-    if not sep or not host or not addr or (port and not port.isdigit()):
-        raise ValueError(v)
-    return host.lower(), (addr, int(port) if port else None)
 
 
 def http_status(calls: list[Exchange], want: int, what: str) -> None:
@@ -167,88 +112,46 @@ def ksef2_frames(exc: BaseException | None) -> list[str]:
     return out
 
 
-class Reporter:
+class Reporter(StepReporter):
     def __init__(self, transport: RedirectTransport, verbose: bool) -> None:
-        self.tr, self.verbose, self.n, self.warnings = transport, verbose, 0, 0
+        super().__init__(verbose, transport.log)
 
-    def step(self, name: str, fn: Callable[[], tuple[Any, str]], ms: float | None = None) -> Any:
-        """Run fn, which returns (value, one-line summary); ms overrides the measured duration."""
-        self.n += 1
-        label, mark, t0 = f"[{self.n:02d}] {name}", len(self.tr.log), time.monotonic()
-        try:
-            value, summary = fn()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported the same way
-            self._fail(label, exc, mark, t0)
-        ms = (time.monotonic() - t0) * 1000 if ms is None else ms
-        print(f"PASS  {label} ({ms:.0f} ms){'  ' + summary if summary else ''}", flush=True)
-        return value
-
-    def warn(self, msg: str) -> None:
-        self.warnings += 1
-        print(f"WARN        {msg}", flush=True)
-
-    def _fail(self, label: str, exc: Exception, mark: int, t0: float) -> None:
+    def failure(self, exc: Exception, mark: int) -> tuple[str, list[str], bool]:
         msg, ex = str(exc), getattr(exc, "ex", None)
         if not isinstance(exc, StepFailed):
             msg = f"{type(exc).__name__}: {exc}".replace("\n", " | ")
             details = getattr(exc, "details", None)  # pydantic field errors / KSeF error details
             if isinstance(exc, KSeFException) and details and str(details) not in msg:
                 msg += f" | details: {details}"
-            if self.tr.log and (len(self.tr.log) > mark or isinstance(exc, KSeFException)):
-                ex = self.tr.log[-1]
-        print(f"FAIL  {label} ({(time.monotonic() - t0) * 1000:.0f} ms)  {msg}", flush=True)
-        if ex is not None:
-            print(f"      exchange: {ex.describe()}", flush=True)
-        for loc in ksef2_frames(exc):
-            print(f"      raised at: {loc}", flush=True)
-        if self.verbose:
-            traceback.print_exception(exc)
-        print(f"RESULT: FAIL at step {self.n} ({label.split('] ', 1)[1]}); {self.n - 1} step(s) passed", flush=True)
-        sys.exit(1)
+            if self.log and (len(self.log) > mark or isinstance(exc, KSeFException)):
+                ex = self.log[-1]
+        lines = [f"exchange: {ex.describe()}"] if ex is not None else []
+        return msg, lines + [f"raised at: {loc}" for loc in ksef2_frames(exc)], True
+
+
+def report_calls(rep: Reporter, tr: RedirectTransport, mark: int, err: Exception | None,
+                 steps: list[tuple[str, str, str, int, Callable[[list[Exchange]], str] | None]]) -> list[list[Exchange]]:
+    """Report the requests one ksef2 call made (tr.log[mark:]) as steps (label, method, path regex, the spec's
+    HTTP status, summary of the matching exchanges or None for their status codes). If the call raised err,
+    the step of the last request made FAILs with it. Returns the exchanges matched by each step."""
+    groups = [tr.calls(mark, method, rx) for _, method, rx, _, _ in steps]
+    last = tr.log[-1] if len(tr.log) > mark else None
+    failing = next((i for i, g in enumerate(groups) if g and g[-1] is last), 0)
+    for i, (label, _, _, want, summarize) in enumerate(steps):
+        def step(i=i, want=want, summarize=summarize, label=label):
+            if err is not None and i == failing:
+                raise err
+            http_status(groups[i], want, label.split(" (")[0].split(" until")[0].split(" ->")[0])
+            return None, summarize(groups[i]) if summarize else f"codes {status_codes(groups[i])}"
+        rep.step(label, step, ms=sum(e.ms for e in groups[i]))
+    return groups
 
 
 # --------------------------------------------------------------------------- invoice
 
-def buyer_nip_for(seller: str) -> str:
-    """A checksum-valid NIP different from the seller's (deterministic per seller)."""
-    rng = random.Random(seller)
-    while True:
-        d = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(8)]
-        c = sum(x * w for x, w in zip(d, (6, 5, 7, 2, 3, 4, 5, 6, 7))) % 11
-        nip = "".join(map(str, d)) + str(c)
-        if c != 10 and nip != seller:
-            return nip
-
-
-def fa3_invoice(seller: str, number: str, day: dt.date) -> bytes:
-    """Minimal FA(3) VAT invoice: seller = `seller`, one line 100.00 net at 23%."""
-    created = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    party = "<DaneIdentyfikacyjne><NIP>{}</NIP><Nazwa>{}</Nazwa></DaneIdentyfikacyjne>" \
-            "<Adres><KodKraju>PL</KodKraju><AdresL1>{}</AdresL1></Adres>"
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="{FA3_NS}">
-  <Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza>
-    <WariantFormularza>3</WariantFormularza><DataWytworzeniaFa>{created}</DataWytworzeniaFa>
-    <SystemInfo>peer_ksef2.py</SystemInfo></Naglowek>
-  <Podmiot1>{party.format(seller, "Sprzedawca Testowy Sp. z o.o.", "ul. Testowa 1, 00-001 Warszawa")}</Podmiot1>
-  <Podmiot2>{party.format(buyer_nip_for(seller), "Nabywca Testowy S.A.", "ul. Przykladowa 2, 30-001 Krakow")}<JST>2</JST><GV>2</GV></Podmiot2>
-  <Fa><KodWaluty>PLN</KodWaluty><P_1>{day}</P_1><P_2>{number}</P_2><P_6>{day}</P_6>
-    <P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15>
-    <Adnotacje><P_16>2</P_16><P_17>2</P_17><P_18>2</P_18><P_18A>2</P_18A><Zwolnienie><P_19N>1</P_19N></Zwolnienie>
-      <NoweSrodkiTransportu><P_22N>1</P_22N></NoweSrodkiTransportu><P_23>2</P_23><PMarzy><P_PMarzyN>1</P_PMarzyN></PMarzy></Adnotacje>
-    <RodzajFaktury>VAT</RodzajFaktury>
-    <FaWiersz><NrWierszaFa>1</NrWierszaFa><P_7>Usluga testowa</P_7><P_8A>szt.</P_8A><P_8B>1</P_8B>
-      <P_9A>100.00</P_9A><P_11>100.00</P_11><P_12>23</P_12></FaWiersz></Fa>
-</Faktura>
-""".encode("utf-8")
-
-
-def check_upo(xml: bytes, ksef_number: str, where: str) -> None:
-    try:
-        ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise StepFailed(f"{where}: not well-formed XML ({exc}): {xml[:200]!r}")
-    require(ksef_number.encode() in xml, f"{where}: UPO does not mention ksefNumber {ksef_number}")
+def seller_invoice(seller: str, number: str, day: dt.date) -> bytes:
+    """The FA(3) invoice this driver and peer_ksef2_xades.py send: seller `seller`, one line 100.00 net at 23%."""
+    return fa3_invoice(seller, buyer_nip_for(seller), number, day, "peer_ksef2.py")
 
 
 # --------------------------------------------------------------------------- flow
@@ -282,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         rep.warn(f"this driver was written for ksef2 1.1.0, found {ksef2.__version__}")
 
     flow_start = dt.datetime.now(dt.timezone.utc)
-    invoice_xml = fa3_invoice(args.nip, f"PEER2/{flow_start:%Y%m%d%H%M%S}/{random.randint(1000, 9999)}", dt.date.today())
-    invoice_hash = base64.b64encode(hashlib.sha256(invoice_xml).digest()).decode()
+    invoice_xml = seller_invoice(args.nip, f"PEER2/{flow_start:%Y%m%d%H%M%S}/{random.randint(1000, 9999)}", dt.date.today())
+    invoice_hash = b64sha256(invoice_xml)
 
     # 1. certificates, loaded into the store that with_token()/online_session()/export() then use
     def certs():
@@ -303,25 +206,15 @@ def main(argv: list[str] | None = None) -> int:
         auth = client.authentication.with_token(ksef_token=args.token, nip=args.nip, timeout=budget, poll_interval=every)
     except Exception as exc:  # noqa: BLE001
         auth_err = exc
-    auth_steps = [
+    report_calls(rep, tr, mark, auth_err, [
         ("POST /auth/challenge", "POST", r"/auth/challenge$", 200,
-         lambda j: f"challenge={j.get('challenge')} timestampMs={j.get('timestampMs')}"),
+         lambda g: f"challenge={(g[-1].json() or {}).get('challenge')} timestampMs={(g[-1].json() or {}).get('timestampMs')}"),
         ("POST /auth/ksef-token (RSA-OAEP-SHA256 of 'token|timestampMs') -> 202", "POST", r"/auth/ksef-token$", 202,
-         lambda j: f"ref={j.get('referenceNumber')}"),
+         lambda g: f"ref={(g[-1].json() or {}).get('referenceNumber')}"),
         ("GET /auth/{ref} until 200", "GET", r"/auth/(?!challenge$|ksef-token$|token/|sessions)[^/]+$", 200, None),
         ("POST /auth/token/redeem", "POST", r"/auth/token/redeem$", 200,
-         lambda j: f"accessToken validUntil={(j.get('accessToken') or {}).get('validUntil')}"),
-    ]
-    groups = [tr.calls(mark, method, rx) for _, method, rx, _, _ in auth_steps]
-    last = tr.log[-1] if len(tr.log) > mark else None
-    failing = next((i for i, g in enumerate(groups) if g and g[-1] is last), 0)
-    for i, (label, _, _, want, summarize) in enumerate(auth_steps):
-        def auth_step(i=i, want=want, summarize=summarize, label=label):
-            if auth_err is not None and i == failing:
-                raise auth_err
-            http_status(groups[i], want, label.split(" (")[0].split(" until")[0])
-            return None, (summarize(groups[i][-1].json() or {}) if summarize else f"codes {status_codes(groups[i])}")
-        rep.step(label, auth_step, ms=sum(e.ms for e in groups[i]))
+         lambda g: f"accessToken validUntil={((g[-1].json() or {}).get('accessToken') or {}).get('validUntil')}"),
+    ])
     assert auth is not None
 
     # 3. online session

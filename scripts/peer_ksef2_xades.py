@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime as dt
-import hashlib
 import os
 import random
 import re
@@ -47,8 +46,9 @@ try:
     from ksef2.models import FormSchema, Identifier, Permission, TokenListParams
     from ksef2.testdata import generate_nip, generate_pesel
     from ksef2.xades import generate_test_certificate
-    from peer_ksef2 import (KSEF_HOST, Exchange, RedirectTransport, Reporter, StepFailed, check_upo, fa3_invoice,
-                            http_status, require, require_ref, resolve_arg, status_codes)
+    from peer_common import StepFailed, b64sha256, check_upo, name_attr, require, require_ref, resolve_arg
+    from peer_ksef2 import (KSEF_HOST, Exchange, RedirectTransport, Reporter, http_status, report_calls,
+                            seller_invoice, status_codes)
 except ImportError as exc:  # pragma: no cover - environment problem
     print(f"FAIL  setup: cannot import ksef2 / scripts/peer_ksef2.py ({exc}); pip install ksef2==1.1.0 (Python >= 3.12)",
           file=sys.stderr)
@@ -57,11 +57,6 @@ except ImportError as exc:  # pragma: no cover - environment problem
 OID_ORG_ID = ObjectIdentifier("2.5.4.97")
 OID_UNIQUE_ID = ObjectIdentifier("2.5.4.45")
 AUTH_STATUS_PATH = r"/auth/(?!challenge$|ksef-token$|xades-signature$|token/|sessions)[^/]+$"
-
-
-def attr(name: x509.Name, oid: ObjectIdentifier) -> str | None:
-    got = name.get_attributes_for_oid(oid)
-    return str(got[0].value) if got else None
 
 
 def ec_seal_like(template: x509.Certificate) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -123,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rng = random.Random(f"{args.nip}-{time.time_ns()}")
     flow_start = dt.datetime.now(dt.timezone.utc)
-    invoice_xml = fa3_invoice(args.nip, f"XADES2/{flow_start:%Y%m%d%H%M%S}/{rng.randint(1000, 9999)}", dt.date.today())
-    invoice_hash = base64.b64encode(hashlib.sha256(invoice_xml).digest()).decode()
+    invoice_xml = seller_invoice(args.nip, f"XADES2/{flow_start:%Y%m%d%H%M%S}/{rng.randint(1000, 9999)}", dt.date.today())
+    invoice_hash = b64sha256(invoice_xml)
 
     def last_auth_status(mark: int) -> Exchange:
         got = tr.calls(mark, "GET", AUTH_STATUS_PATH)
@@ -163,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         cert, key = generate_test_certificate(args.nip)
         if args.key == "ec":
             cert, key = ec_seal_like(cert)
-        require(attr(cert.subject, OID_ORG_ID) == f"VATPL-{args.nip}", f"subject {cert.subject.rfc4514_string()}")
+        require(name_attr(cert.subject, OID_ORG_ID) == f"VATPL-{args.nip}", f"subject {cert.subject.rfc4514_string()}")
         return (cert, key), f"{cert.subject.rfc4514_string()}, {type(key).__name__.lstrip('_')}"
     seal_cert, seal_key = rep.step(f"generate_test_certificate({args.nip})" + (" with an EC P-256 key" if args.key == "ec" else ""),
                                    make_cert)
@@ -193,16 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         ("POST /auth/token/redeem", "POST", r"/auth/token/redeem$", 200,
          lambda g: f"accessToken validUntil={((g[-1].json() or {}).get('accessToken') or {}).get('validUntil')}"),
     ]
-    groups = [tr.calls(mark, method, rx) for _, method, rx, _, _ in auth_steps]
-    last = tr.log[-1] if len(tr.log) > mark else None
-    failing = next((i for i, g in enumerate(groups) if g and g[-1] is last), 0)
-    for i, (label, _, _, want, summarize) in enumerate(auth_steps):
-        def auth_step(i=i, want=want, summarize=summarize, label=label):
-            if auth_err is not None and i == failing:
-                raise auth_err
-            http_status(groups[i], want, label.split(" (")[0].split(" until")[0].split(" ->")[0])
-            return None, summarize(groups[i])
-        rep.step(label, auth_step, ms=sum(e.ms for e in groups[i]))
+    groups = report_calls(rep, tr, mark, auth_err, auth_steps)
     assert auth is not None
     auth_ref = (groups[1][-1].json() or {}).get("referenceNumber")
 
@@ -304,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     # 5. KSeF certificate ---------------------------------------------------------------------------------
     def enrollment_data():
         d = auth.certificates.get_enrollment_data()
-        want = (attr(seal_cert.subject, NameOID.COMMON_NAME), attr(seal_cert.subject, NameOID.COUNTRY_NAME),
-                attr(seal_cert.subject, NameOID.ORGANIZATION_NAME))
+        want = (name_attr(seal_cert.subject, NameOID.COMMON_NAME), name_attr(seal_cert.subject, NameOID.COUNTRY_NAME),
+                name_attr(seal_cert.subject, NameOID.ORGANIZATION_NAME))
         require((d.common_name, d.iso_country_code, d.organization_name) == want,
                 f"enrollment data {d.model_dump()} does not carry the login certificate's CN, C, O {want}", tr.log[-1])
         require(args.nip in (d.organization_identifier or ""), f"organizationIdentifier {d.organization_identifier!r}", tr.log[-1])

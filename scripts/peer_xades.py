@@ -45,8 +45,11 @@ import re
 import sys
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any
 from xml.etree import ElementTree as ET
+
+from peer_common import (KSEF_NUMBER_RE, StepFailed, StepReporter, check_upo, fa3_invoice, name_attr, poll, require,
+                         require_ref, resolve_arg)
 
 try:
     import httpx
@@ -71,7 +74,6 @@ except ImportError as exc:  # pragma: no cover - environment problem
           "pip install 'ksef-client[xml]==0.20.0'", file=sys.stderr)
     sys.exit(2)
 
-FA3_NS = "http://crd.gov.pl/wzor/2025/06/25/13775/"
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
 OID_ORG_ID = ObjectIdentifier("2.5.4.97")        # organizationIdentifier (seal: VATPL-<nip>)
 OID_UNIQUE_ID = ObjectIdentifier("2.5.4.45")     # x500UniqueIdentifier
@@ -79,22 +81,6 @@ PENDING_INVOICE = {100, 150}
 PENDING_SESSION = {100, 150, 170}
 SIG_METHOD = {"rsa": "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
               "ec": "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"}
-KSEF_NUMBER_RE = re.compile(r"^([1-9](\d[1-9]|[1-9]\d)\d{7})-(20[2-9][0-9]|2[1-9]\d{2}|[3-9]\d{3})"
-                            r"(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2})$")
-
-
-class StepFailed(Exception):
-    pass
-
-
-def require(cond: bool, msg: str) -> None:
-    if not cond:
-        raise StepFailed(msg)
-
-
-def require_ref(value: str | None, what: str) -> None:
-    """ReferenceNumber / Challenge: exactly 36 characters in the spec."""
-    require(bool(value) and len(value) == 36, f"{what} {value!r} is not a 36-character reference number")
 
 
 def enum_value(v: Any) -> Any:
@@ -110,45 +96,21 @@ def api_codes(body: Any) -> list[int]:
     return [e.get("exceptionCode", e.get("code")) for e in legacy + problem if isinstance(e, dict)]
 
 
-class Reporter:
-    def __init__(self, verbose: bool) -> None:
-        self.verbose, self.n, self.warnings = verbose, 0, 0
-
-    def step(self, name: str, fn: Callable[[], tuple[Any, str]]) -> Any:
-        """Run fn, which returns (value, one-line summary); any exception is this step's FAIL."""
-        self.n += 1
-        label, t0 = f"[{self.n:02d}] {name}", time.monotonic()
-        try:
-            value, summary = fn()
-        except StepFailed as exc:
-            self._fail(label, str(exc), t0)
-        except KsefApiError as exc:
+class Reporter(StepReporter):
+    def failure(self, exc: Exception, mark: int) -> tuple[str, list[str], bool]:
+        if isinstance(exc, StepFailed):
+            return str(exc), [], False
+        if isinstance(exc, KsefApiError):
             body = json.dumps(exc.response_body, ensure_ascii=False)[:800] if exc.response_body is not None else ""
-            self._fail(label, f"HTTP {exc.status_code} API error: {body}", t0, exc)
-        except KsefHttpError as exc:
+            msg = f"HTTP {exc.status_code} API error: {body}"
+        elif isinstance(exc, KsefHttpError):
             kind = "connection error" if exc.status_code == 0 else f"HTTP {exc.status_code}"
-            self._fail(label, f"{kind}: {exc}", t0, exc)
-        except Exception as exc:  # noqa: BLE001 - the library raised on a malformed response, etc.
-            self._fail(label, "".join(traceback.format_exception_only(type(exc), exc)).strip(), t0, exc)
-        print(f"PASS  {label} ({(time.monotonic() - t0) * 1000:.0f} ms){'  ' + summary if summary else ''}", flush=True)
-        return value
-
-    def warn(self, msg: str) -> None:
-        self.warnings += 1
-        print(f"WARN        {msg}", flush=True)
-
-    def _fail(self, label: str, msg: str, t0: float, exc: BaseException | None = None) -> None:
-        print(f"FAIL  {label} ({(time.monotonic() - t0) * 1000:.0f} ms)  {msg}", flush=True)
-        if exc is not None:
-            frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/ksef_client/" in f.filename]
-            if frames:
-                f = frames[-1]
-                print(f"      raised at: ksef_client/{f.filename.split('/ksef_client/', 1)[1]}:{f.lineno} "
-                      f"in {f.name}: {(f.line or '').strip()}", flush=True)
-            if self.verbose:
-                traceback.print_exception(exc)
-        print(f"RESULT: FAIL at step {self.n} ({label.split('] ', 1)[1]}); {self.n - 1} step(s) passed", flush=True)
-        sys.exit(1)
+            msg = f"{kind}: {exc}"
+        else:  # the library raised on a malformed response, etc.
+            msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/ksef_client/" in f.filename]
+        return msg, [f"raised at: ksef_client/{f.filename.split('/ksef_client/', 1)[1]}:{f.lineno} "
+                     f"in {f.name}: {(f.line or '').strip()}" for f in frames[-1:]], True
 
 
 # --------------------------------------------------------------------------- identities and certificates
@@ -208,44 +170,6 @@ def key_pair(cert: x509.Certificate, key: Any) -> XadesKeyPair:
                                           serialization.NoEncryption()).decode("ascii"))
 
 
-def name_attr(name: x509.Name, oid: ObjectIdentifier) -> str | None:
-    got = name.get_attributes_for_oid(oid)
-    return str(got[0].value) if got else None
-
-
-# --------------------------------------------------------------------------- invoice
-
-def fa3_invoice(seller: str, buyer: str, number: str, day: dt.date) -> bytes:
-    """Minimal FA(3) VAT invoice: one line, 100.00 net at 23%."""
-    created = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    party = "<DaneIdentyfikacyjne><NIP>{}</NIP><Nazwa>{}</Nazwa></DaneIdentyfikacyjne>" \
-            "<Adres><KodKraju>PL</KodKraju><AdresL1>{}</AdresL1></Adres>"
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<Faktura xmlns="{FA3_NS}">
-  <Naglowek><KodFormularza kodSystemowy="FA (3)" wersjaSchemy="1-0E">FA</KodFormularza>
-    <WariantFormularza>3</WariantFormularza><DataWytworzeniaFa>{created}</DataWytworzeniaFa>
-    <SystemInfo>peer_xades.py</SystemInfo></Naglowek>
-  <Podmiot1>{party.format(seller, "Sprzedawca Testowy Sp. z o.o.", "ul. Testowa 1, 00-001 Warszawa")}</Podmiot1>
-  <Podmiot2>{party.format(buyer, "Nabywca Testowy S.A.", "ul. Przykladowa 2, 30-001 Krakow")}<JST>2</JST><GV>2</GV></Podmiot2>
-  <Fa><KodWaluty>PLN</KodWaluty><P_1>{day}</P_1><P_2>{number}</P_2><P_6>{day}</P_6>
-    <P_13_1>100.00</P_13_1><P_14_1>23.00</P_14_1><P_15>123.00</P_15>
-    <Adnotacje><P_16>2</P_16><P_17>2</P_17><P_18>2</P_18><P_18A>2</P_18A><Zwolnienie><P_19N>1</P_19N></Zwolnienie>
-      <NoweSrodkiTransportu><P_22N>1</P_22N></NoweSrodkiTransportu><P_23>2</P_23><PMarzy><P_PMarzyN>1</P_PMarzyN></PMarzy></Adnotacje>
-    <RodzajFaktury>VAT</RodzajFaktury>
-    <FaWiersz><NrWierszaFa>1</NrWierszaFa><P_7>Usluga testowa</P_7><P_8A>szt.</P_8A><P_8B>1</P_8B>
-      <P_9A>100.00</P_9A><P_11>100.00</P_11><P_12>23</P_12></FaWiersz></Fa>
-</Faktura>
-""".encode("utf-8")
-
-
-def check_upo(xml: bytes, ksef_number: str, where: str) -> None:
-    try:
-        ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise StepFailed(f"{where}: not well-formed XML ({exc}): {xml[:200]!r}")
-    require(ksef_number.encode() in xml, f"{where}: UPO does not mention ksefNumber {ksef_number}")
-
-
 # --------------------------------------------------------------------------- transport
 
 class ResolveTransport(httpx.BaseTransport):
@@ -262,33 +186,6 @@ class ResolveTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self._inner.close()
-
-
-def resolve_arg(v: str) -> tuple[str, tuple[str, int | None]]:
-    """argparse type for --resolve HOST=ADDR[:PORT] (a ValueError makes argparse exit 2)."""
-    host, sep, target = v.partition("=")
-    addr, _, port = target.rpartition(":") if ":" in target else (target, "", "")
-    if not sep or not host or not addr or (port and not port.isdigit()):
-        raise ValueError(v)
-    return host.lower(), (addr, int(port) if port else None)
-
-
-def poll(what: str, fetch: Callable[[], Any], code_of: Callable[[Any], int], pending: set[int],
-         interval: float, attempts: int, done: Callable[[Any], bool] | None = None) -> tuple[Any, list[int]]:
-    seen: list[int] = []
-    for _ in range(attempts):
-        last = fetch()
-        code = code_of(last)
-        if not seen or seen[-1] != code:
-            seen.append(code)
-        if code == 200 and (done is None or done(last)):
-            return last, seen
-        if code != 200 and code not in pending:
-            st = getattr(last, "status", None)
-            raise StepFailed(f"{what}: terminal status {code} {getattr(st, 'description', '')!r} "
-                             f"details={getattr(st, 'details', None)!r} (codes seen {seen})")
-        time.sleep(interval)
-    raise StepFailed(f"{what}: not finished after {attempts} polls (codes seen {seen})")
 
 
 # --------------------------------------------------------------------------- flow
@@ -333,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(f"{args.nip}-{time.time_ns()}")
     flow_start = dt.datetime.now(dt.timezone.utc)
     buyer = nip_with_checksum(random.Random(args.nip), {args.nip})
-    invoice_xml = fa3_invoice(args.nip, buyer, f"XADES/{flow_start:%Y%m%d%H%M%S}/{rng.randint(1000, 9999)}", dt.date.today())
+    invoice_xml = fa3_invoice(args.nip, buyer, f"XADES/{flow_start:%Y%m%d%H%M%S}/{rng.randint(1000, 9999)}", dt.date.today(),
+                              "peer_xades.py")
     invoice_hash = sha256_base64(invoice_xml)
     auth = AuthCoordinator(client.auth)
 
@@ -499,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def invoice_status():
         st, seen = poll("invoice status", lambda: client.sessions.get_session_invoice_status(sref, iref, access_token=access),
-                        lambda s: s.status.code, PENDING_INVOICE, args.poll_interval, args.max_attempts)
+                        PENDING_INVOICE, args.poll_interval, args.max_attempts)
         require(bool(st.ksef_number) and bool(KSEF_NUMBER_RE.match(st.ksef_number)), f"ksefNumber {st.ksef_number!r}")
         require(st.ksef_number.startswith(args.nip + "-"), f"ksefNumber {st.ksef_number!r} does not start with {args.nip}")
         require(st.invoice_hash == invoice_hash, f"invoiceHash {st.invoice_hash} != sent {invoice_hash}")
@@ -512,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def session_status():
         st, seen = poll("session status", lambda: client.sessions.get_session_status(sref, access_token=access),
-                        lambda s: s.status.code, PENDING_SESSION, args.poll_interval, args.max_attempts,
+                        PENDING_SESSION, args.poll_interval, args.max_attempts,
                         done=lambda s: bool(s.upo and s.upo.pages))
         for pg in st.upo.pages:
             require_ref(pg.reference_number, "upo.pages[].referenceNumber")
@@ -599,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def enrollment_status():
         st, seen = poll("enrollment", lambda: client.certificates.get_enrollment_status(enr.reference_number, access_token=access),
-                        lambda s: s.status.code, {100}, args.poll_interval, args.max_attempts)
+                        {100}, args.poll_interval, args.max_attempts)
         require(bool(re.fullmatch(r"[0-9A-F]{16}", st.certificate_serial_number or "")),
                 f"certificateSerialNumber {st.certificate_serial_number!r} is not 16 upper-case hex digits")
         return st.certificate_serial_number, f"codes {seen} certificateSerialNumber={st.certificate_serial_number}"
