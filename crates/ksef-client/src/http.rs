@@ -65,6 +65,8 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Error body format to request.
     pub error_format: ErrorFormat,
+    /// Headers sent with every request (e.g. the secret a private emulator asks for), name and value.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Default for ClientOptions {
@@ -75,6 +77,7 @@ impl Default for ClientOptions {
             max_retry_after: Duration::from_secs(120),
             backoff: Duration::from_millis(250),
             error_format: ErrorFormat::Legacy,
+            headers: Vec::new(),
         }
     }
 }
@@ -150,7 +153,15 @@ impl KsefClient {
         let base = Url::parse(&with_version).map_err(|e| KsefError::Url(format!("{base_url}: {e}")))?;
         // No overall limit on the client: a part of 100 MB may take longer than any JSON call should. Each call
         // gets `options.timeout` as a whole (see `execute`); transfers from and to storage only between reads.
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in &options.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|e| KsefError::Url(format!("header {name}: {e}")))?;
+            let mut value = reqwest::header::HeaderValue::from_str(value).map_err(|e| KsefError::Url(format!("header {name}: {e}")))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(options.timeout.min(Duration::from_secs(10)))
             .read_timeout(options.timeout)
             .user_agent(concat!("ksef-gateway/", env!("CARGO_PKG_VERSION")))

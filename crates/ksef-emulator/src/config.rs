@@ -50,7 +50,15 @@ pub struct EmulatorConfig {
     pub download_url_ttl: Duration,
     /// Serve HTTPS instead of HTTP.
     pub tls: Option<crate::TlsSource>,
+    /// When set, every request must carry it in [`ACCESS_SECRET_HEADER`]; others get 403. The gateway's
+    /// embedded emulator is made with a random one, so other local processes cannot use it.
+    pub access_secret: Option<String>,
+    /// Serve the emulator's own `/emulator/v1/*` (tokens for any NIP without authentication: for tests).
+    pub test_api: bool,
 }
+
+/// The header carrying [`EmulatorConfig::access_secret`].
+pub const ACCESS_SECRET_HEADER: &str = "x-ksef-emulator-secret";
 
 impl EmulatorConfig {
     /// Defaults matching KSeF, with state in `data_dir`.
@@ -71,6 +79,8 @@ impl EmulatorConfig {
             refresh_token_ttl: Duration::from_secs(7 * 24 * 3600),
             download_url_ttl: Duration::from_secs(72 * 3600),
             tls: None,
+            access_secret: None,
+            test_api: true,
         }
     }
 }

@@ -35,7 +35,7 @@ use anyhow::Context as _;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, ShiftedClock, SystemClock};
-pub use crate::config::{EmulatorConfig, RateLimitProfile};
+pub use crate::config::{ACCESS_SECRET_HEADER, EmulatorConfig, RateLimitProfile};
 pub use crate::routes::tokens::IssuedToken;
 pub use crate::tls::TlsSource;
 pub use crate::upo::UPO_NAMESPACE;
@@ -67,7 +67,7 @@ impl Emulator {
         clock: Arc<dyn Clock>,
         verifier: Arc<dyn InvoiceVerifier>,
     ) -> anyhow::Result<Emulator> {
-        std::fs::create_dir_all(&config.data_dir)
+        private_dir(&config.data_dir)
             .with_context(|| format!("failed to create data directory {}", config.data_dir.display()))?;
         let data_dir = config.data_dir.clone();
         let now = clock.now();
@@ -104,6 +104,18 @@ impl Drop for Emulator {
             worker.abort();
         }
     }
+}
+
+/// Creates the data folder `path` with mode 0700 on Unix (it holds keys and every invoice).
+fn private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 /// The names a generated TLS certificate holds: loopback, the bound address and the public URL's host.
@@ -164,19 +176,19 @@ impl EmulatorServer {
             None => None,
         };
         let emulator = Emulator::open_with(config, &public_url, clock, verifier).await?;
-        let app = emulator.router().into_make_service_with_connect_info::<SocketAddr>();
+        let app = emulator.router();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let stopped = async move {
             let _ = rx.await;
         };
         let tls_ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
+        let limits = ksef_server::ServerLimits::default();
         let server = match tls {
             Some(prepared) => {
-                // Through `tap_io`, whose connections axum knows how to give a `ConnectInfo` of their address.
-                let listener = axum::serve::ListenerExt::tap_io(tls::TlsListener::new(listener, prepared.config)?, |_| {});
-                tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await })
+                let listener = tls::TlsListener::new(listener, prepared.config)?;
+                tokio::spawn(ksef_server::serve(listener, app, limits, stopped))
             }
-            None => tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stopped).await }),
+            None => tokio::spawn(ksef_server::serve(listener, app, limits, stopped)),
         };
         Ok(EmulatorServer { local_addr, scheme, tls_ca, emulator, shutdown: Some(tx), server })
     }
@@ -189,6 +201,12 @@ impl EmulatorServer {
     /// `http(s)://{bound address}`, for clients on this machine.
     pub fn base_url(&self) -> String {
         format!("{}://{}", self.scheme, self.local_addr)
+    }
+
+    /// The headers every request to this emulator must carry (its access secret, when it has one).
+    pub fn access_headers(&self) -> Vec<(String, String)> {
+        let secret = self.emulator.state.config.access_secret.clone();
+        secret.map(|s| (config::ACCESS_SECRET_HEADER.to_owned(), s)).into_iter().collect()
     }
 
     /// With a generated TLS certificate, the PEM file of the CA that issued it (for clients to trust).

@@ -24,3 +24,11 @@ pub(crate) const EXPORT_RETENTION: Duration = Duration::days(7);
 pub(crate) const PACKAGE_LIFETIME: Duration = Duration::days(3);
 /// How long a part URL handed out in an export status works.
 pub(crate) const PART_URL_LIFETIME: Duration = Duration::minutes(60);
+
+/// Longest pause between two pieces of a request body (a part upload included) before the request is dropped.
+pub(crate) const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A package may unpack to at most this many times its own size (XML invoices compress 5 to 30 times)...
+pub(crate) const MAX_UNPACK_RATIO: u64 = 100;
+/// ...or this many bytes, whichever is more.
+pub(crate) const MIN_UNPACK_BUDGET: u64 = 64 * 1024 * 1024;

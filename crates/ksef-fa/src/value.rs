@@ -340,12 +340,13 @@ fn parse_date_time(v: &str, with_date: bool, with_time: bool) -> Option<f64> {
         if b.len() < 6 || b[0] != b'-' || b[3] != b'-' {
             return None;
         }
-        month = two_digits(&rest[1..3])?;
-        day = two_digits(&rest[4..6])?;
+        // `get`, not indexing: the bytes checked above may be inside a multi-byte character.
+        month = two_digits(rest.get(1..3)?)?;
+        day = two_digits(rest.get(4..6)?)?;
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return None;
         }
-        rest = &rest[6..];
+        rest = rest.get(6..)?;
     }
     let mut seconds = 0f64;
     if with_time {
@@ -353,9 +354,9 @@ fn parse_date_time(v: &str, with_date: bool, with_time: bool) -> Option<f64> {
         if b.len() < 9 || b[0] != b'T' || b[3] != b':' || b[6] != b':' {
             return None;
         }
-        let (h, m) = (two_digits(&rest[1..3])?, two_digits(&rest[4..6])?);
-        let s = two_digits(&rest[7..9])?;
-        rest = &rest[9..];
+        let (h, m) = (two_digits(rest.get(1..3)?)?, two_digits(rest.get(4..6)?)?);
+        let s = two_digits(rest.get(7..9)?)?;
+        rest = rest.get(9..)?;
         let mut fraction = 0f64;
         if let Some(after) = rest.strip_prefix('.') {
             let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());

@@ -49,6 +49,10 @@ pub struct KsefSettings {
     /// The API base when `target = "custom"`.
     #[serde(default)]
     pub base_url: Option<String>,
+    /// With `target = "embedded"`: also serve the emulator's `/emulator/v1/*` (KSeF tokens for any NIP, without
+    /// authentication) to local processes that know the emulator's address and secret. Off by default.
+    #[serde(default)]
+    pub emulator_test_api: bool,
 }
 
 /// The `[limits]` section.
@@ -58,14 +62,25 @@ pub struct LimitSettings {
     /// Largest request body accepted (an encrypted 3 MB invoice in base64 is about 4 MB).
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
-    /// Longest a request may take before it is answered 408.
+    /// Longest a request may take before it is answered 408 (batch packages have no overall bound).
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+    /// Longest pause between two pieces of a request body before the request is dropped (uploads included).
+    #[serde(default = "default_body_idle_timeout")]
+    pub body_idle_timeout_secs: u64,
+    /// Longest wait for a request's headers, and for the next request on an idle keep-alive connection.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout_secs: u64,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        LimitSettings { max_body_bytes: default_max_body(), request_timeout_secs: default_request_timeout() }
+        LimitSettings {
+            max_body_bytes: default_max_body(),
+            request_timeout_secs: default_request_timeout(),
+            body_idle_timeout_secs: default_body_idle_timeout(),
+            header_read_timeout_secs: default_header_read_timeout(),
+        }
     }
 }
 
@@ -75,6 +90,14 @@ fn default_max_body() -> usize {
 
 fn default_request_timeout() -> u64 {
     120
+}
+
+fn default_body_idle_timeout() -> u64 {
+    30
+}
+
+fn default_header_read_timeout() -> u64 {
+    10
 }
 
 fn default_listen() -> SocketAddr {
@@ -110,6 +133,27 @@ pub struct Settings {
     /// Request limits.
     #[serde(default)]
     pub limits: LimitSettings,
+    /// `/metrics`.
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// The `[metrics]` section: whether `/metrics` is served, and whether it asks for a token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Serve `/metrics` (Prometheus text); off answers 404.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings { enabled: true, bearer_token: None }
+    }
 }
 
 fn default_true() -> bool {
@@ -125,6 +169,7 @@ impl Default for Settings {
             master_key: None,
             demo_tenant: true,
             ksef: KsefSettings::default(),
+            metrics: MetricsSettings::default(),
             limits: LimitSettings::default(),
         }
     }

@@ -71,13 +71,15 @@ pub enum ErrorCode {
     IdempotencyMismatch,
     /// 1904 (ours): the first request with this `Idempotency-Key` is still running.
     IdempotencyInProgress,
+    /// 1905 (ours): too much at once: a tenant's share of heavy work, or repeated wrong API keys from one address.
+    TooManyRequests,
     /// 1999 (ours): an unexpected failure inside the gateway.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 35] = [
         ErrorCode::AuthChallenge,
         ErrorCode::AesIvLength,
         ErrorCode::AesKeyLength,
@@ -111,6 +113,7 @@ impl ErrorCode {
         ErrorCode::RequestInvalid,
         ErrorCode::IdempotencyMismatch,
         ErrorCode::IdempotencyInProgress,
+        ErrorCode::TooManyRequests,
         ErrorCode::Internal,
     ];
 
@@ -151,6 +154,7 @@ impl ErrorCode {
             E::RequestInvalid => (1902, "REQUEST_INVALID", "The request is not valid JSON of the documented shape", 400),
             E::IdempotencyMismatch => (1903, "IDEMPOTENCY_MISMATCH", "The Idempotency-Key was used with a different request", 422),
             E::IdempotencyInProgress => (1904, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still in progress", 409),
+            E::TooManyRequests => (1905, "TOO_MANY_REQUESTS", "Too many requests at once; retry after the time in Retry-After", 429),
             E::Internal => (1999, "INTERNAL", "Unexpected error in the gateway", 500),
         }
     }

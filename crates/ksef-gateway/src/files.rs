@@ -1,4 +1,4 @@
-//! Writing files that hold credentials.
+//! Writing files and folders that hold credentials and data: readable by their owner only.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -13,4 +13,16 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         options.mode(0o600);
     }
     options.open(path)?.write_all(bytes)
+}
+
+/// Creates the folder `path` (and its parents) with mode 0700 on Unix; an existing one keeps its mode.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }

@@ -14,9 +14,10 @@ pub struct Ksef {
 }
 
 impl Ksef {
-    /// Talks to the KSeF API at `base_url`.
-    pub fn new(base_url: &str) -> anyhow::Result<Ksef> {
-        Ok(Ksef { client: KsefClient::new(base_url)?, contexts: Mutex::new(HashMap::new()) })
+    /// Talks to the KSeF API at `base_url`, sending `headers` with every request.
+    pub fn new(base_url: &str, headers: Vec<(String, String)>) -> anyhow::Result<Ksef> {
+        let options = ksef_client::ClientOptions { headers, ..ksef_client::ClientOptions::default() };
+        Ok(Ksef { client: KsefClient::with_options(base_url, options)?, contexts: Mutex::new(HashMap::new()) })
     }
 
     /// The unauthenticated client (public keys).

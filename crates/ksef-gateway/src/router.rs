@@ -9,15 +9,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState, batch, documents, invoices, queries, sessions};
 
-/// Builds the router.
-pub fn router(state: AppState, request_timeout: Duration) -> Router {
+/// Builds the router: requests end after `request_timeout` (batch packages excepted), bodies that pause for
+/// `body_idle_timeout` are dropped.
+pub fn router(state: AppState, request_timeout: Duration, body_idle_timeout: Duration) -> Router {
     let api = Router::new()
         .route("/ksefPublicKey", get(invoices::public_key))
         .route("/ksefSessionOpenOnline", post(sessions::open_online))
@@ -49,12 +50,15 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     bounded
         .merge(packages)
+        // A body that stops arriving ends its request (uploads included, which have no overall timeout).
+        .layer(RequestBodyTimeoutLayer::new(body_idle_timeout))
         .layer(middleware::from_fn(record_metrics))
         .layer(middleware::from_fn(api::error::log_errors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
-            tracing::info_span!("request", http.method = %req.method(), http.path = %req.uri().path(), request.id = %id)
+            let path = api::error::loggable(req.uri().path());
+            tracing::info_span!("request", http.method = %req.method(), http.path = %path, request.id = %api::error::loggable(id))
         }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
@@ -71,9 +75,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text exposition.
-async fn metrics(State(state): State<AppState>) -> String {
-    state.metrics.render()
+/// Prometheus text exposition: 404 when off, 401 without the configured token.
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (StatusCode::NOT_FOUND, "metrics are off\n").into_response();
+    };
+    if let Some(token) = &state.metrics_token {
+        let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        // Compared as hashes, so the time taken says nothing about how much of the token was right.
+        if given.map(|g| ksef_core::crypto::sha256(g.as_bytes())) != Some(ksef_core::crypto::sha256(token.as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, "metrics need Authorization: Bearer <metrics.bearer_token>\n").into_response();
+        }
+    }
+    handle.render().into_response()
 }
 
 /// Counts requests and their durations by route and status.

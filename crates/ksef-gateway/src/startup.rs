@@ -58,12 +58,12 @@ fn metrics_handle() -> PrometheusHandle {
 impl Application {
     /// Builds and starts the gateway described by `settings`.
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("failed to create {}", settings.data_dir.display()))?;
+        crate::files::private_dir(&settings.data_dir).with_context(|| format!("failed to create {}", settings.data_dir.display()))?;
         let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
         let database_url = settings.database_url()?;
         let store = ksef_store::Store::open(&database_url).await.with_context(|| format!("failed to open the database {database_url}"))?;
-        let (base_url, emulator) = ksef_base_url(&settings).await?;
-        let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url)?));
+        let KsefEndpoint { base_url, headers, emulator } = ksef_endpoint(&settings).await?;
+        let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url, headers)?));
         ops.qr_environment = settings.ksef.target.environment();
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
@@ -76,17 +76,17 @@ impl Application {
             ops: ops.clone(),
             api_keys: Arc::default(),
             max_body: settings.limits.max_body_bytes,
-            metrics: metrics_handle(),
+            metrics: settings.metrics.enabled.then(metrics_handle),
+            metrics_token: settings.metrics.bearer_token.as_deref().map(Arc::from),
         };
-        let app = crate::router::router(state, Duration::from_secs(settings.limits.request_timeout_secs));
+        let limits = &settings.limits;
+        let app = crate::router::router(state, Duration::from_secs(limits.request_timeout_secs), Duration::from_secs(limits.body_idle_timeout_secs));
+        let server_limits =
+            ksef_server::ServerLimits { header_read_timeout: Duration::from_secs(limits.header_read_timeout_secs), ..ksef_server::ServerLimits::default() };
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let server = tokio::spawn(ksef_server::serve(listener, app, server_limits, async move {
+            let _ = rx.await;
+        }));
         let workers = crate::workers::start(ops.clone());
         tracing::info!(listen = %address, ksef = %base_url, database = %database_url, "gateway listening");
         Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server, workers })
@@ -138,19 +138,34 @@ impl Application {
     }
 }
 
-/// Where KSeF is for `settings`: the embedded emulator (started here, on a free port), a custom URL, or one of
-/// the Ministry's environments.
-pub(crate) async fn ksef_base_url(settings: &Settings) -> anyhow::Result<(String, Option<EmulatorServer>)> {
+/// Where KSeF is, and what every request to it carries.
+#[derive(Debug)]
+pub(crate) struct KsefEndpoint {
+    /// The API base.
+    pub base_url: String,
+    /// Headers for every request (the embedded emulator's access secret).
+    pub headers: Vec<(String, String)>,
+    /// The embedded emulator, when started here.
+    pub emulator: Option<EmulatorServer>,
+}
+
+/// Where KSeF is for `settings`: the embedded emulator (started here, on a free loopback port, answering only
+/// requests that carry a secret made for this process), a custom URL, or one of the Ministry's environments.
+pub(crate) async fn ksef_endpoint(settings: &Settings) -> anyhow::Result<KsefEndpoint> {
     Ok(match settings.ksef.target {
         KsefTarget::Embedded => {
-            let config = EmulatorConfig::new(settings.data_dir.join("emulator"));
+            let mut config = EmulatorConfig::new(settings.data_dir.join("emulator"));
+            config.access_secret = Some(ksef_core::crypto::b64(&ksef_core::crypto::random_array::<32>()));
+            config.test_api = settings.ksef.emulator_test_api;
             let server = EmulatorServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await
                 .context("failed to start the embedded KSeF emulator")?;
-            (server.base_url(), Some(server))
+            KsefEndpoint { base_url: server.base_url(), headers: server.access_headers(), emulator: Some(server) }
         }
-        KsefTarget::Custom => (settings.ksef.base_url.clone().context("ksef.base_url")?, None),
-        KsefTarget::Test | KsefTarget::Demo | KsefTarget::Production => (settings.ksef.target.environment().api_base().to_owned(), None),
+        KsefTarget::Custom => KsefEndpoint { base_url: settings.ksef.base_url.clone().context("ksef.base_url")?, headers: Vec::new(), emulator: None },
+        KsefTarget::Test | KsefTarget::Demo | KsefTarget::Production => {
+            KsefEndpoint { base_url: settings.ksef.target.environment().api_base().to_owned(), headers: Vec::new(), emulator: None }
+        }
     })
 }
 

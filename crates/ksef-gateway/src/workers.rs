@@ -1,4 +1,5 @@
-//! Background work apart from HTTP handlers: watching tenants' certificates expire.
+//! Background work apart from HTTP handlers: watching tenants' certificates expire, forgetting old
+//! idempotency keys.
 
 use std::time::Duration;
 
@@ -19,6 +20,12 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = ops::credentials::check_expiry(&ops, Utc::now(), round % EXPIRY_WARN_EVERY == 0).await {
                 tracing::warn!(error = %e, "failed to check credentials' expiry");
+            }
+            let expired = ops::micros(Utc::now() - ops::IDEMPOTENCY_KEY_LIFETIME);
+            match ops.store.purge_idempotency(expired).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(keys = n, "expired idempotency keys forgotten"),
+                Err(e) => tracing::warn!(error = %e, "failed to forget expired idempotency keys"),
             }
         }
     })

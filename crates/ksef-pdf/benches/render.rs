@@ -61,7 +61,7 @@ fn main() {
         let mut pages = 0;
         for xml in &invoices {
             let view = view::build(xml, &Options::default()).unwrap();
-            pages += ksef_pdf::render_counted(&view, language, xml).unwrap().1;
+            pages += ksef_pdf::render_pdf(&view, language, xml).unwrap().pages;
         }
         (pages, started.elapsed().as_secs_f64())
     };

@@ -21,9 +21,35 @@ const FONTS: [&[u8]; 3] = [
     include_bytes!("../fonts/DejaVuSans-Oblique.ttf"),
 ];
 
+/// Most table rows (invoice lines, attachment rows, …) one PDF lays out. Layout memory grows with the document
+/// (11,000 lines took 1.3 GB); the largest sample invoice has far fewer. HTML has no such bound.
+pub const MAX_TABLE_ROWS: usize = 2_000;
+
+/// Most characters of text one PDF lays out (about 100 dense pages).
+pub const MAX_TEXT_CHARACTERS: usize = 400_000;
+
+/// A PDF and what making it found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pdf {
+    /// The PDF/A-3b document.
+    pub bytes: Vec<u8>,
+    /// Its pages.
+    pub pages: usize,
+    /// Characters the embedded fonts cannot draw (CJK, emoji), shown as U+FFFD instead.
+    pub replaced_characters: usize,
+}
+
 /// Why no PDF was made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PdfError {
+    /// The document is larger than one PDF lays out.
+    #[error("the document has {rows} table rows and {characters} characters of text; a PDF lays out at most {MAX_TABLE_ROWS} rows and {MAX_TEXT_CHARACTERS} characters")]
+    TooLarge {
+        /// Its table rows.
+        rows: usize,
+        /// Its characters of text.
+        characters: usize,
+    },
     /// The layout failed (a bug in the template, reported with typst's message).
     #[error("layout failed: {0}")]
     Layout(String),
@@ -40,21 +66,72 @@ fn engine() -> &'static TypstEngine<typst_as_lib::TypstTemplateMainFile> {
 /// Renders `view` in `language` as a PDF/A-3b document with `xml` (the document's exact bytes: an invoice or a
 /// UPO) attached.
 pub fn render(view: &View, language: Language, xml: &[u8]) -> Result<Vec<u8>, PdfError> {
-    render_counted(view, language, xml).map(|(pdf, _)| pdf)
+    render_pdf(view, language, xml).map(|pdf| pdf.bytes)
 }
 
-/// [`render`], with the number of pages.
-pub fn render_counted(view: &View, language: Language, xml: &[u8]) -> Result<(Vec<u8>, usize), PdfError> {
+/// [`render`], with the page count and the characters replaced; refuses a view over [`MAX_TABLE_ROWS`] or
+/// [`MAX_TEXT_CHARACTERS`] before laying anything out.
+pub fn render_pdf(view: &View, language: Language, xml: &[u8]) -> Result<Pdf, PdfError> {
+    let mut json = view_json(view, language);
+    let size = Size::of(&json);
+    if size.rows > MAX_TABLE_ROWS || size.characters > MAX_TEXT_CHARACTERS {
+        return Err(PdfError::TooLarge { rows: size.rows, characters: size.characters });
+    }
+    let replaced_characters = replace_undrawable(&mut json);
     let mut inputs = Dict::new();
-    inputs.insert("view".into(), view_json(view, language).to_string().into_value());
+    inputs.insert("view".into(), json.to_string().into_value());
     inputs.insert("xml".into(), Bytes::new(xml.to_vec()).into_value());
     let document: PagedDocument = engine().compile_with_input(inputs).output.map_err(|e| PdfError::Layout(format!("{e:?}")))?;
     let options = typst_pdf::PdfOptions {
         standards: typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::A_3b]).map_err(|e| PdfError::Export(format!("{e:?}")))?,
         ..Default::default()
     };
-    let pdf = typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(format!("{e:?}")))?;
-    Ok((pdf, document.pages().len()))
+    let bytes = typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(format!("{e:?}")))?;
+    Ok(Pdf { bytes, pages: document.pages().len(), replaced_characters })
+}
+
+/// How much a view holds: table rows and characters of text.
+#[derive(Debug, Default)]
+struct Size {
+    rows: usize,
+    characters: usize,
+}
+
+impl Size {
+    fn of(json: &Value) -> Size {
+        let mut size = Size::default();
+        size.add(json);
+        size
+    }
+
+    fn add(&mut self, json: &Value) {
+        match json {
+            Value::String(s) => self.characters += s.chars().count(),
+            Value::Array(items) => items.iter().for_each(|v| self.add(v)),
+            Value::Object(map) => {
+                if let Some(Value::Array(rows)) = map.get("rows") {
+                    self.rows += rows.len();
+                }
+                map.values().for_each(|v| self.add(v));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Replaces, in every text of the view, the characters the embedded fonts cannot draw with U+FFFD; how many.
+fn replace_undrawable(json: &mut Value) -> usize {
+    match json {
+        Value::String(s) if !s.chars().all(measure::drawable) => {
+            let replacement = if measure::drawable('\u{FFFD}') { '\u{FFFD}' } else { '?' };
+            let mut replaced = 0;
+            *s = s.chars().map(|c| if measure::drawable(c) { c } else { replaced += 1; replacement }).collect();
+            replaced
+        }
+        Value::Array(items) => items.iter_mut().map(replace_undrawable).sum(),
+        Value::Object(map) => map.values_mut().map(replace_undrawable).sum(),
+        _ => 0,
+    }
 }
 
 fn label(l: &Label) -> Value {

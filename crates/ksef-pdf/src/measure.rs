@@ -25,6 +25,7 @@ pub(crate) fn available(landscape: bool) -> f64 {
 struct Faces {
     regular: ttf_parser::Face<'static>,
     bold: ttf_parser::Face<'static>,
+    oblique: ttf_parser::Face<'static>,
 }
 
 fn faces() -> &'static Faces {
@@ -32,7 +33,17 @@ fn faces() -> &'static Faces {
     FACES.get_or_init(|| Faces {
         regular: ttf_parser::Face::parse(crate::FONTS[0], 0).expect("the vendored DejaVu Sans parses"),
         bold: ttf_parser::Face::parse(crate::FONTS[1], 0).expect("the vendored DejaVu Sans Bold parses"),
+        oblique: ttf_parser::Face::parse(crate::FONTS[2], 0).expect("the vendored DejaVu Sans Oblique parses"),
     })
+}
+
+/// Whether every embedded face can draw `c` (whitespace and invisible format characters need no glyph). With
+/// `fallback: false`, a character without a glyph would make the PDF/A export fail.
+pub(crate) fn drawable(c: char) -> bool {
+    let f = faces();
+    c.is_whitespace()
+        || matches!(c, '\u{200B}'..='\u{200D}' | '\u{00AD}' | '\u{2060}' | '\u{FEFF}')
+        || [&f.regular, &f.bold, &f.oblique].iter().all(|face| face.glyph_index(c).is_some())
 }
 
 /// The advance width of `text` at `size` pt (no kerning: a slight overestimate, which is the safe side).

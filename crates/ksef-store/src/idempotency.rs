@@ -11,8 +11,8 @@ pub struct StoredResponse {
     pub status: u16,
     /// Content type.
     pub content_type: String,
-    /// Body.
-    pub body: Vec<u8>,
+    /// Body; `None` when it was too large to keep (a repeat then runs again).
+    pub body: Option<Vec<u8>>,
 }
 
 /// What a request with an idempotency key should do.
@@ -22,6 +22,8 @@ pub enum IdempotencyStart {
     Run,
     /// An earlier identical request finished: answer this.
     Replay(StoredResponse),
+    /// An earlier identical request finished with an answer too large to keep: run it again, store nothing.
+    Rerun,
     /// An earlier identical request is still running.
     InProgress,
     /// The key was used with a different request.
@@ -29,14 +31,22 @@ pub enum IdempotencyStart {
 }
 
 impl Store {
-    /// Claims `key` for a request whose body hashes to `request_hash`, or reports what happened to it before.
+    /// Claims `key` for a request whose body hashes to `request_hash`, or reports what happened to it before;
+    /// a use of the key made before `expired_before` is forgotten first.
     pub async fn begin_idempotent(
         &self,
         tenant_id: &str,
         key: &str,
         request_hash: &str,
         now: i64,
+        expired_before: i64,
     ) -> Result<IdempotencyStart, StoreError> {
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND created_at < $3")
+            .bind(tenant_id)
+            .bind(key)
+            .bind(expired_before)
+            .execute(&self.pool)
+            .await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, key) DO NOTHING",
@@ -60,12 +70,14 @@ impl Store {
             return Ok(IdempotencyStart::Mismatch);
         }
         let status: Option<i64> = row.try_get("status")?;
+        let body = row.try_get::<Option<Vec<u8>>, _>("body")?;
         Ok(match status {
             None => IdempotencyStart::InProgress,
+            Some(_) if body.is_none() => IdempotencyStart::Rerun,
             Some(status) => IdempotencyStart::Replay(StoredResponse {
                 status: u16::try_from(status).unwrap_or(500),
                 content_type: row.try_get::<Option<String>, _>("content_type")?.unwrap_or_default(),
-                body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                body,
             }),
         })
     }
@@ -81,6 +93,12 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Forgets every key used before `before`; how many.
+    pub async fn purge_idempotency(&self, before: i64) -> Result<u64, StoreError> {
+        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(purged.rows_affected())
     }
 
     /// Releases `key` after its request failed in a way worth retrying, so a repeat runs again.

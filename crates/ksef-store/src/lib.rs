@@ -44,6 +44,9 @@ pub enum StoreError {
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file could not be created or protected.
+    #[error("database file: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// Which engine a store runs on.
@@ -115,11 +118,40 @@ pub struct Store {
     backend: Backend,
 }
 
+/// Creates the SQLite database `file` readable by its owner only (mode 0600), and makes an existing one and its
+/// WAL files so; SQLite gives the files it creates beside a database the database's own mode.
+fn owner_only(file: &std::path::Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        if file.as_os_str().is_empty() || file.to_str() == Some(":memory:") {
+            return Ok(());
+        }
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::Io(std::io::Error::new(e.kind(), format!("{}: {e}", file.display()))));
+            }
+            _ => {}
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let path = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::Io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Connects to `url` and brings the schema up to date.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend();
+        if backend == Backend::Sqlite && !url.expose().contains(":memory:") && !url.expose().contains("mode=memory") {
+            let file = sqlx::sqlite::SqliteConnectOptions::from_str(url.expose())?.get_filename().to_owned();
+            owner_only(&file)?;
+        }
         let options = AnyConnectOptions::from_str(url.expose())?;
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })

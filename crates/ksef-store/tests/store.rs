@@ -153,19 +153,26 @@ async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
 }
 
 #[tokio::test]
-async fn an_idempotency_key_runs_once_then_replays() {
+async fn an_idempotency_key_runs_once_then_replays_until_it_expires() {
     let (stores, _dir) = fresh_stores().await;
     for (engine, store) in stores {
         tenant(&store, "t1").await;
-        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 1).await.unwrap(), IdempotencyStart::Run, "{engine}");
-        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 2).await.unwrap(), IdempotencyStart::InProgress, "{engine}");
-        assert_eq!(store.begin_idempotent("t1", "k", "req-b", 2).await.unwrap(), IdempotencyStart::Mismatch, "{engine}");
-        let response = StoredResponse { status: 201, content_type: "application/json".into(), body: b"{}".to_vec() };
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 1, 0).await.unwrap(), IdempotencyStart::Run, "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 2, 0).await.unwrap(), IdempotencyStart::InProgress, "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "k", "req-b", 2, 0).await.unwrap(), IdempotencyStart::Mismatch, "{engine}");
+        let response = StoredResponse { status: 201, content_type: "application/json".into(), body: Some(b"{}".to_vec()) };
         store.finish_idempotent("t1", "k", &response).await.unwrap();
-        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 3).await.unwrap(), IdempotencyStart::Replay(response), "{engine}");
-        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 3).await.unwrap(), IdempotencyStart::Run, "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "k", "req-a", 3, 0).await.unwrap(), IdempotencyStart::Replay(response), "{engine}");
+        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 3, 0).await.unwrap(), IdempotencyStart::Run, "{engine}");
         store.abandon_idempotent("t1", "other").await.unwrap();
-        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 4).await.unwrap(), IdempotencyStart::Run, "{engine}: released");
+        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 4, 0).await.unwrap(), IdempotencyStart::Run, "{engine}: released");
+        // An answer too large to keep: a repeat runs again.
+        let large = StoredResponse { status: 200, content_type: "application/pdf".into(), body: None };
+        store.finish_idempotent("t1", "other", &large).await.unwrap();
+        assert_eq!(store.begin_idempotent("t1", "other", "req-a", 5, 0).await.unwrap(), IdempotencyStart::Rerun, "{engine}");
+        // Expired: the key is free again, for any request; and purged keys are gone.
+        assert_eq!(store.begin_idempotent("t1", "k", "req-b", 10, 5).await.unwrap(), IdempotencyStart::Run, "{engine}: expired");
+        assert_eq!(store.purge_idempotency(6).await.unwrap(), 1, "{engine}: `other` (used at 4) purged, `k` (10) kept");
     }
 }
 

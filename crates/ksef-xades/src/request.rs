@@ -223,7 +223,10 @@ fn text(node: Node<'_, '_>, findings: &mut Vec<String>) -> String {
     if node.children().any(|c| c.is_element()) {
         note(findings, format!("Element {} może zawierać tylko tekst.", shown(node.tag_name().name())));
     }
-    node.text().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ")
+    // Every text child, not only the first: a comment splits a value in two, and comments are not signed, so
+    // reading up to the first one would take a value other than the one signed.
+    let whole: String = node.children().filter(|c| c.is_text()).filter_map(|c| c.text()).collect();
+    whole.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn context(node: Node<'_, '_>, namespace: &str, findings: &mut Vec<String>) -> Option<ContextIdentifier> {

@@ -54,13 +54,20 @@ pub enum XmlError {
     },
     /// Not well-formed, or it has a DTD.
     Malformed(roxmltree::Error),
+    /// Not well-formed in a way the parser would let through.
+    NotWellFormed {
+        /// What is wrong, in English.
+        what: String,
+        /// The 1-based line.
+        line: u32,
+    },
 }
 
 impl XmlError {
     /// The 1-based line the problem is on.
     pub fn line(&self) -> u32 {
         match self {
-            XmlError::Limit { line, .. } => *line,
+            XmlError::Limit { line, .. } | XmlError::NotWellFormed { line, .. } => *line,
             XmlError::Malformed(e) => e.pos().row,
         }
     }
@@ -69,7 +76,7 @@ impl XmlError {
 impl fmt::Display for XmlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            XmlError::Limit { what, line } => write!(f, "{what} at line {line}"),
+            XmlError::Limit { what, line } | XmlError::NotWellFormed { what, line } => write!(f, "{what} at line {line}"),
             XmlError::Malformed(e) => write!(f, "{e}"),
         }
     }
@@ -106,6 +113,17 @@ pub fn check_shape(text: &str, limits: &XmlLimits) -> Result<(), XmlError> {
         } else if rest.starts_with(b"<![CDATA[") {
             skip_past(b"]]>", start + 9)
         } else if rest.starts_with(b"<?") {
+            // The parser is lax about processing instructions named `xml`: only a well-formed declaration, first
+            // in the document, may use that name.
+            let name_char = |c: &u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b':') || *c >= 0x80;
+            let target_end = rest[2..].iter().position(|c| !name_char(c)).map_or(rest.len(), |p| p + 2);
+            if rest[2..target_end].eq_ignore_ascii_case(b"xml") {
+                let first = b[..start].iter().all(|c| c.is_ascii_whitespace()) || &b[..start] == "\u{feff}".as_bytes();
+                let declares = rest.get(target_end).is_some_and(u8::is_ascii_whitespace) && first && &rest[2..target_end] == b"xml";
+                if !declares {
+                    return Err(XmlError::NotWellFormed { what: "a processing instruction named `xml` that is not the XML declaration".to_owned(), line: line_at(b, start) });
+                }
+            }
             skip_past(b"?>", start + 2)
         } else if rest.starts_with(b"<!") {
             // A DTD: the parser refuses it.

@@ -13,7 +13,7 @@ pub(crate) mod tokens;
 pub(crate) mod xades;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, get, post, put};
@@ -101,18 +101,35 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .method_not_allowed_fallback(not_found);
     let max_body = state.config.max_json_body;
-    Router::new()
-        .nest("/v2", v2)
-        .nest("/storage", storage)
-        .nest("/emulator/v1", emulator)
+    let mut router = Router::new().nest("/v2", v2).nest("/storage", storage);
+    if state.config.test_api {
+        router = router.nest("/emulator/v1", emulator);
+    }
+    router
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::enforce))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(crate::error::render_errors))
         .layer(DefaultBodyLimit::max(max_body))
+        // A part upload that stops sending is dropped, not kept waiting for ever.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(crate::limits::BODY_IDLE_TIMEOUT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), private_access))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// With an access secret configured, refuses requests that do not carry it, before anything else runs. Pre-signed
+/// `/storage` URLs are exempt: each is a capability of its own, handed to whoever uploads a batch's parts.
+async fn private_access(State(state): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Some(secret) = state.config.access_secret.as_ref().filter(|_| !request.uri().path().starts_with("/storage/")) {
+        let given = request.headers().get(crate::config::ACCESS_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        // Compared as hashes, so the time taken says nothing about how much of the secret was right.
+        if ksef_core::crypto::sha256(given) != ksef_core::crypto::sha256(secret.as_bytes()) {
+            return (axum::http::StatusCode::FORBIDDEN, "this emulator serves only the gateway that started it\n").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// An XML body with `x-ms-meta-hash`, as KSeF serves UPOs and invoices.

@@ -131,6 +131,15 @@ impl Unpacking {
         Ok(())
     }
 
+    /// Drops what was staged: the package is refused as a whole.
+    pub(crate) async fn abandon(mut self) -> Result<(), sqlx::Error> {
+        if let Some(tx) = self.tx.take() {
+            tx.rollback().await?;
+        }
+        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(&self.session_reference).execute(&self.db.pool).await?;
+        Ok(())
+    }
+
     /// Makes the staged invoices pending, and records the session's counts and the package's unpacked mark,
     /// in one transaction.
     pub(crate) async fn commit(mut self, now: chrono::DateTime<chrono::Utc>) -> Result<(), sqlx::Error> {

@@ -85,10 +85,31 @@ pub(crate) fn is_transient(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Creates the database file readable by its owner only, and makes an existing one and its WAL files so (SQLite
+/// gives the files it creates beside a database the database's mode).
+fn owner_only(file: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e).with_context(|| format!("failed to create {}", file.display())),
+            _ => {}
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let path = std::path::PathBuf::from(format!("{}{suffix}", file.display()));
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).with_context(|| format!("failed to protect {}", path.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Db {
     /// Opens (creating if needed) `dir/emulator.sqlite` and brings its schema up to date.
     pub(crate) async fn open(dir: &Path) -> anyhow::Result<Db> {
         let path = dir.join("emulator.sqlite");
+        owner_only(&path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .context("invalid database path")?
             .create_if_missing(true)

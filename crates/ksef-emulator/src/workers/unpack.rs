@@ -17,7 +17,7 @@ use ksef_wire::CompressionType;
 use ksef_wire::codes::{invoice, session as status};
 
 use crate::files::{batch_dir, discard_batch_parts};
-use crate::limits::{MAX_FILE_NAME, MAX_HASHED_BYTES, MAX_INVOICE_BYTES};
+use crate::limits::{MAX_FILE_NAME, MAX_HASHED_BYTES, MAX_INVOICE_BYTES, MAX_UNPACK_RATIO, MIN_UNPACK_BUDGET};
 use crate::session::no_invoices_sent;
 use crate::state::{AppState, SessionKey};
 use crate::store::{BatchPackage, NewInvoice, SessionRow, StoredStatus};
@@ -141,6 +141,21 @@ fn unpack_blocking(
             StoredStatus::from(status::INVOICE_LIMIT_EXCEEDED).with_details(vec![detail]),
         ));
     }
+    // What a package may occupy once unpacked: a ratio no real package of XML comes near, so a small archive
+    // cannot fill the disk. Measured in a pass of its own, before anything is stored.
+    let budget = unpack_budget(package.file_size);
+    let mut kept: u64 = 0;
+    let measured = entries.for_each(|name, reader| {
+        let (invoice, _) = read_invoice(session, package, name, reader)?;
+        kept += invoice.content.as_ref().map_or(0, |c| c.len() as u64);
+        if kept > budget {
+            return Err(std::io::Error::other(format!("paczka rozpakowuje się do ponad {budget} B (najwyżej {MAX_UNPACK_RATIO} razy jej rozmiar)")));
+        }
+        Ok(())
+    });
+    if let Err(err) = measured {
+        return Ok(Some(decompression_error(format!("Archiwum jest uszkodzone lub zbyt duże po rozpakowaniu: {err}"))));
+    }
     let mut unpacking = runtime.block_on(state.db.begin_unpacking(&session.reference_number))?;
     // A database failure is the emulator's, not the package's: it goes up to be retried, not reported as 430.
     let mut db_failure = None;
@@ -155,7 +170,8 @@ fn unpack_blocking(
         return Err(err.into());
     }
     if let Err(err) = result {
-        // What was staged stays invisible, and is removed when the package is unpacked again.
+        // What was staged was never visible; it goes now, as the session ends here.
+        runtime.block_on(unpacking.abandon())?;
         return Ok(Some(decompression_error(format!(
             "Archiwum jest uszkodzone: {err}"
         ))));
@@ -260,7 +276,11 @@ fn read_invoice(
     let mut hash = Sha256::default();
     hash.update(&content);
     let mut size = content.len() as i64;
-    let refused = if size > MAX_INVOICE_BYTES as i64 {
+    let refused = if size <= MAX_INVOICE_BYTES as i64 && !looks_like_xml(&content) {
+        // Not kept: a file that is not XML cannot become an invoice, and zeros compress without end.
+        let detail = format!("Plik {name} nie jest dokumentem XML.");
+        Some(StoredStatus::from(invoice::FILE_INVALID).with_details(vec![detail]))
+    } else if size > MAX_INVOICE_BYTES as i64 {
         // Hash the rest without keeping it, so the status names the file's real hash and size, up to a bound
         // (an archive entry can expand without end).
         let mut buf = vec![0u8; 64 * 1024];
@@ -299,6 +319,17 @@ fn read_invoice(
         file_name: Some(name.to_owned()),
     };
     Ok((invoice, refused))
+}
+
+/// Whether `content` can be an XML document at all: UTF-8 whose first character (after a BOM and whitespace) is `<`.
+fn looks_like_xml(content: &[u8]) -> bool {
+    let text = content.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(content);
+    text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') && std::str::from_utf8(text).is_ok()
+}
+
+/// How many bytes of invoices a package of `file_size` bytes may unpack to.
+fn unpack_budget(file_size: i64) -> u64 {
+    (u64::try_from(file_size).unwrap_or(0).saturating_mul(MAX_UNPACK_RATIO)).max(MIN_UNPACK_BUDGET)
 }
 
 /// The entries of an archive on disk, ZIP or tar.gz.

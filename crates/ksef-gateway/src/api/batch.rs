@@ -94,6 +94,7 @@ fn v3() -> String {
     responses(
         (status = 200, body = KsefSessionSendBatchResponse),
         (status = 400, description = "1201, 1203 (every problem with the ZIP)", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of uploads or document jobs is taken; retry after Retry-After", body = super::dto::Error),
         (status = 413, description = "1202: over 5 GB", body = super::dto::Error),
         (status = 502, description = "1004, 1103, 1106, 1204", body = super::dto::Error),
     ),
@@ -106,11 +107,14 @@ pub async fn send_batch(
 ) -> Result<Json<KsefSessionSendBatchResponse>, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::refused(ErrorCode::RequestInvalid, format!("query parameters: {e}")))?;
     let version = InvoiceVersion::parse(&params.invoice_version)?;
-    // Each send holds its ZIP and the encrypted parts on disk (up to twice 5 GB): only a few at a time.
-    let _turn = SENDING.acquire().await.map_err(|e| ApiError(OpError::Internal(e.into())))?;
+    // A tenant receives at most its share of packages at once; a slow upload holds nothing anyone else needs.
+    let _receiving = state.ops.uploads.claim(&tenant.id)?;
     let work = tempfile::tempdir().map_err(internal)?;
     let zip_path = work.path().join("package.zip");
     spool(body, &zip_path).await?;
+    // Each send holds its ZIP and the encrypted parts on disk (up to twice 5 GB): only a few at a time, counted
+    // once the package is in.
+    let _turn = SENDING.acquire().await.map_err(|e| ApiError(OpError::Internal(e.into())))?;
     let sent = batch::send_zip(&state.ops, &tenant, version, params.offline, &zip_path, &work.path().join("parts")).await?;
     Ok(Json(KsefSessionSendBatchResponse {
         id: sent.id,

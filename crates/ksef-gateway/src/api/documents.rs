@@ -15,7 +15,6 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, Authenticated, RequestBody};
 use crate::errors::ErrorCode;
-use crate::ops::OpError;
 use crate::ops::documents;
 use crate::ops::sessions::InvoiceVersion;
 
@@ -29,18 +28,17 @@ use crate::ops::sessions::InvoiceVersion;
     responses(
         (status = 200, body = KsefInvoiceValidateResponse),
         (status = 400, description = "1201, 1203: every finding in `findings`", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of document jobs is taken; retry after Retry-After", body = super::dto::Error),
         (status = 413, description = "1202", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
 pub async fn validate(
-    Authenticated(_tenant): Authenticated,
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<KsefInvoiceValidateResponse>, ApiError> {
     let body = body.map_err(|e| ApiError::refused(ErrorCode::InvoiceSize, format!("the request body could not be read: {e}")))?;
-    // Parsing and checking a 3 MB document is CPU work: off the async workers.
-    let validated = tokio::task::spawn_blocking(move || documents::validate(&body))
-        .await
-        .map_err(|e| ApiError(OpError::Internal(e.into())))??;
+    let validated = documents::validate(&state.ops, &tenant, body).await?;
     Ok(Json(KsefInvoiceValidateResponse {
         invoice_version: match validated.version {
             InvoiceVersion::V2 => KsefInvoiceVersion::V2,
@@ -105,15 +103,15 @@ impl RequestBody for KsefInvoiceGenerateRequest {
     responses(
         (status = 200, body = KsefInvoiceGenerateResponse),
         (status = 400, description = "1208 (the request: unknown fields, wrong kinds of values, totals that do not add up), 1203 (the result), every finding in `findings`", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of document jobs is taken; retry after Retry-After", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
 pub async fn generate(
-    Authenticated(_tenant): Authenticated,
+    State(state): State<AppState>,
+    Authenticated(tenant): Authenticated,
     ApiJson(request): ApiJson<KsefInvoiceGenerateRequest>,
 ) -> Result<Json<KsefInvoiceGenerateResponse>, ApiError> {
-    let (xml, warnings) = tokio::task::spawn_blocking(move || documents::generate(&request.0))
-        .await
-        .map_err(|e| ApiError(OpError::Internal(e.into())))??;
+    let (xml, warnings) = documents::generate_for(&state.ops, &tenant, request.0).await?;
     Ok(Json(KsefInvoiceGenerateResponse { invoice: xml, findings: warnings.iter().map(FindingInfo::from).collect() }))
 }
 
@@ -163,7 +161,8 @@ pub async fn links(
     request_body = KsefInvoiceVisualizeRequest,
     responses(
         (status = 200, description = "The visualization: TextHtmlContent (text/html) or ApplicationPdfContent (application/pdf)", content_type = "text/html", body = String),
-        (status = 400, description = "1209 (unknown template), 1203 (not an FA invoice), 1208 (bad KSeF number or base64)", body = super::dto::Error),
+        (status = 400, description = "1209 (unknown template; a PDF over 2,000 table rows or 400,000 characters), 1203 (not an FA invoice), 1208 (bad KSeF number or base64)", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of document jobs is taken; retry after Retry-After", body = super::dto::Error),
         (status = 413, description = "1202: over 3 MB", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
@@ -183,7 +182,7 @@ pub async fn visualize(
         OutputLanguage::En => ksef_visualize::Language::En,
         OutputLanguage::PlEn => ksef_visualize::Language::PlEn,
     };
-    let body = documents::visualize(
+    let rendered = documents::visualize(
         &state.ops,
         &tenant,
         request.template_name.as_deref(),
@@ -194,9 +193,21 @@ pub async fn visualize(
         language,
     )
     .await?;
+    Ok(rendered_response(format, rendered))
+}
+
+/// A visualization as an answer; characters its fonts could not draw are counted in `Ksef-Replaced-Characters`.
+pub(crate) fn rendered_response(format: documents::OutputFormat, rendered: documents::Rendered) -> axum::response::Response {
     let content_type = match format {
         documents::OutputFormat::Html => "text/html; charset=utf-8",
         documents::OutputFormat::Pdf => "application/pdf",
     };
-    Ok(([(header::CONTENT_TYPE, content_type)], body))
+    let mut response = ([(header::CONTENT_TYPE, content_type)], rendered.bytes).into_response();
+    if rendered.replaced > 0 {
+        response.headers_mut().insert(REPLACED_CHARACTERS, axum::http::HeaderValue::from(rendered.replaced));
+    }
+    response
 }
+
+/// Set on a PDF in which characters the embedded fonts cannot draw were shown as U+FFFD: how many.
+pub const REPLACED_CHARACTERS: &str = "ksef-replaced-characters";

@@ -52,14 +52,30 @@ impl IntoResponse for ApiError {
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
         response.extensions_mut().insert(Logged(Arc::new(self.0)));
         response
     }
 }
 
+/// Longest text taken from a request into a log line.
+const MAX_LOGGED_CHARS: usize = 200;
+
+/// `text` as it may go into a log: at most [`MAX_LOGGED_CHARS`] characters, control characters (CR, LF, ESC)
+/// escaped, so a caller cannot forge log lines or fill the disk with one request.
+pub(crate) fn loggable(text: &str) -> String {
+    let mut shown: String = text.chars().take(MAX_LOGGED_CHARS).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    if text.chars().nth(MAX_LOGGED_CHARS).is_some() {
+        shown.push_str(&format!("… ({} bytes)", text.len()));
+    }
+    shown
+}
+
 /// Logs each error response once: unexpected ones as errors with their cause chain, refusals as info.
 pub async fn log_errors(request: Request, next: Next) -> Response {
-    let route = request.uri().path().to_owned();
+    let route = loggable(request.uri().path());
     let response = next.run(request).await;
     if let Some(Logged(err)) = response.extensions().get::<Logged>() {
         match err.as_ref() {
@@ -69,7 +85,7 @@ pub async fn log_errors(request: Request, next: Next) -> Response {
             }
             OpError::Refused { code, details, ksef, .. } => tracing::info!(
                 error.code = code.code(),
-                error.details = %details,
+                error.details = %loggable(details),
                 ksef.code = ksef.as_ref().and_then(|k| k.code),
                 http.route = %route,
                 "request refused"

@@ -1,10 +1,11 @@
 //! Extractors that turn bad input into our error envelope: the API key, and JSON bodies.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -12,15 +13,47 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::errors::ErrorCode;
-use crate::ops::{Tenant, tenants};
+use crate::ops::{OpError, Tenant, tenants};
 
 /// How long a verified API key is trusted without asking the database again (a revoked key stops working
 /// within this time).
 const KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 
-/// Verified API keys by hash.
+/// Wrong API keys one address may present within [`FAILURE_WINDOW`] before it is refused (1905) until the
+/// window has passed: guessing keys is slowed to a crawl, and a client with a stale key is told why.
+const MAX_KEY_FAILURES: u32 = 20;
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Addresses remembered at once; past it, the oldest windows are forgotten first.
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+/// Verified API keys by hash, and recent failures by address.
 #[derive(Debug, Default)]
-pub struct ApiKeyCache(Mutex<HashMap<String, (Tenant, Instant)>>);
+pub struct ApiKeyCache {
+    keys: Mutex<HashMap<String, (Tenant, Instant)>>,
+    failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+}
+
+impl ApiKeyCache {
+    fn locked_out(&self, address: IpAddr) -> bool {
+        let failures = self.failures.lock().expect("key failures lock");
+        failures.get(&address).is_some_and(|(count, since)| *count >= MAX_KEY_FAILURES && since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn failed(&self, address: IpAddr) {
+        let mut failures = self.failures.lock().expect("key failures lock");
+        if failures.len() >= MAX_TRACKED_ADDRESSES {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if failures.len() >= MAX_TRACKED_ADDRESSES {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(address).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+}
 
 /// The tenant whose API key came with the request (`Authorization: Bearer kgw_…` or `X-API-Key: kgw_…`).
 #[derive(Debug, Clone)]
@@ -44,12 +77,24 @@ impl FromRequestParts<AppState> for Authenticated {
         }
         let key = presented_key(parts).ok_or_else(|| ApiError::refused(ErrorCode::ApiKey, "send your API key as Authorization: Bearer kgw_…"))?;
         let hash = tenants::api_key_hash(key);
-        let cached = state.api_keys.0.lock().expect("key cache lock").get(&hash).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(t, _)| t.clone());
+        let cache = &state.api_keys;
+        let cached = cache.keys.lock().expect("key cache lock").get(&hash).filter(|(_, at)| at.elapsed() < KEY_CACHE_TTL).map(|(t, _)| t.clone());
         let tenant = match cached {
             Some(tenant) => tenant,
             None => {
-                let tenant = tenants::authenticate(&state.ops, key).await?;
-                state.api_keys.0.lock().expect("key cache lock").insert(hash, (tenant.clone(), Instant::now()));
+                let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+                if address.is_some_and(|a| cache.locked_out(a)) {
+                    return Err(ApiError::refused(
+                        ErrorCode::TooManyRequests,
+                        format!("more than {MAX_KEY_FAILURES} wrong API keys from this address within {} s; wait", FAILURE_WINDOW.as_secs()),
+                    ));
+                }
+                let tenant = tenants::authenticate(&state.ops, key).await.inspect_err(|err| {
+                    if let (Some(address), OpError::Refused { code: ErrorCode::ApiKey, .. }) = (address, err) {
+                        cache.failed(address);
+                    }
+                })?;
+                cache.keys.lock().expect("key cache lock").insert(hash, (tenant.clone(), Instant::now()));
                 tenant
             }
         };

@@ -1,6 +1,8 @@
 //! `Idempotency-Key` on POST requests: the first request with a key runs; a repeat of the same request gets the
 //! stored answer; the key with a different request is refused (1903); a repeat while the first still runs is 1904.
-//! Answers of 5xx are not stored, so a failed attempt can be retried under the same key.
+//! Answers of 5xx are not stored, so a failed attempt can be retried under the same key. A key is kept for
+//! [`IDEMPOTENCY_KEY_LIFETIME`]; answers over [`MAX_STORED_BODY`] (PDFs, generated XML: the answers of operations that
+//! change nothing) are not kept, and a repeat of such a request runs it again.
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequestParts as _, OriginalUri, Request, State};
@@ -15,10 +17,12 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::Authenticated;
 use crate::errors::ErrorCode;
-use crate::ops::{OpError, micros};
+use crate::ops::{IDEMPOTENCY_KEY_LIFETIME, OpError, micros};
 
 /// Longest key accepted.
 const MAX_KEY_LEN: usize = 200;
+/// Largest answer kept for repeats.
+const MAX_STORED_BODY: usize = 64 * 1024;
 
 /// The middleware.
 pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -42,9 +46,11 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     let path = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
     let fingerprint = fingerprint(&path, &bytes);
     let store = &state.ops.store;
-    match store.begin_idempotent(&tenant.id, &key, &fingerprint, micros(Utc::now())).await {
+    let now = Utc::now();
+    match store.begin_idempotent(&tenant.id, &key, &fingerprint, micros(now), micros(now - IDEMPOTENCY_KEY_LIFETIME)).await {
         Ok(IdempotencyStart::Run) => {}
         Ok(IdempotencyStart::Replay(stored)) => return replay(stored),
+        Ok(IdempotencyStart::Rerun) => return next.run(Request::from_parts(parts, Body::from(bytes))).await,
         Ok(IdempotencyStart::InProgress) => {
             return ApiError(OpError::conflict(ErrorCode::IdempotencyInProgress, "the first request with this key is still running"))
                 .into_response();
@@ -64,7 +70,8 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         let _ = store.abandon_idempotent(&tenant.id, &key).await;
     } else {
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let stored = StoredResponse { status: parts.status.as_u16(), content_type, body: body.to_vec() };
+        let kept = (body.len() <= MAX_STORED_BODY).then(|| body.to_vec());
+        let stored = StoredResponse { status: parts.status.as_u16(), content_type, body: kept };
         if let Err(err) = store.finish_idempotent(&tenant.id, &key, &stored).await {
             tracing::error!(error = %err, "failed to store an idempotent response; a repeat will run again");
             let _ = store.abandon_idempotent(&tenant.id, &key).await;
@@ -79,7 +86,7 @@ pub fn fingerprint(path: &str, body: &[u8]) -> String {
 }
 
 fn replay(stored: StoredResponse) -> Response {
-    let mut response = Response::new(Body::from(stored.body));
+    let mut response = Response::new(Body::from(stored.body.unwrap_or_default()));
     *response.status_mut() = axum::http::StatusCode::from_u16(stored.status).unwrap_or(axum::http::StatusCode::OK);
     if let Ok(v) = HeaderValue::from_str(&stored.content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, v);

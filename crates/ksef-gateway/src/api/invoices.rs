@@ -33,8 +33,8 @@ pub async fn public_key(State(state): State<AppState>, _tenant: Authenticated) -
     responses(
         (status = 200, body = KsefInvoiceSendResponse),
         (status = 400, description = "1005, 1203, 1208", body = super::dto::Error),
-        (status = 403, description = "1110", body = super::dto::Error),
-        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of document jobs is taken; retry after Retry-After", body = super::dto::Error),
+        (status = 404, description = "1109 (another tenant's session too)", body = super::dto::Error),
         (status = 409, description = "1204: the session is closed", body = super::dto::Error),
         (status = 413, description = "1202", body = super::dto::Error),
         (status = 422, description = "1204: KSeF refused it (its code in `ksef`)", body = super::dto::Error),

@@ -29,8 +29,10 @@ pub struct AppState {
     pub api_keys: Arc<extract::ApiKeyCache>,
     /// Largest request body.
     pub max_body: usize,
-    /// Renders `/metrics`.
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Renders `/metrics`; `None` when it is off.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The bearer token `/metrics` asks for, if any.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// Decodes a base64 request field, or refuses with 1005 naming it.

@@ -49,8 +49,7 @@ pub async fn open_online(
     params(("sessionId" = String, Path, description = "SessionId")),
     responses(
         (status = 200, body = KsefSessionStatusResponse),
-        (status = 403, description = "1110", body = super::dto::Error),
-        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 404, description = "1109 (another tenant's session too)", body = super::dto::Error),
         (status = 502, description = "1105", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
@@ -76,8 +75,7 @@ pub async fn status(
     params(("sessionId" = String, Path, description = "SessionId")),
     responses(
         (status = 200, body = KsefSessionInvoicesResponse),
-        (status = 403, description = "1110", body = super::dto::Error),
-        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 404, description = "1109 (another tenant's session too)", body = super::dto::Error),
         (status = 502, description = "1205", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
@@ -95,8 +93,7 @@ pub async fn invoices(
     params(("sessionId" = String, Path, description = "SessionId")),
     responses(
         (status = 200, body = KsefSessionCloseResponse),
-        (status = 403, description = "1110", body = super::dto::Error),
-        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 404, description = "1109 (another tenant's session too)", body = super::dto::Error),
         (status = 502, description = "1106", body = super::dto::Error),
     ),
     security(("api_key" = [])))]
@@ -129,8 +126,8 @@ pub struct UpoParams {
     responses(
         (status = 200, description = "UPO XML (TextXmlContent), or its rendering (text/html, application/pdf)", content_type = "text/xml", body = String),
         (status = 400, description = "1208: an unknown format or language", body = super::dto::Error),
-        (status = 403, description = "1110", body = super::dto::Error),
-        (status = 404, description = "1109", body = super::dto::Error),
+        (status = 429, description = "1905: the tenant's share of document jobs is taken; retry after Retry-After", body = super::dto::Error),
+        (status = 404, description = "1109 (another tenant's session too)", body = super::dto::Error),
         (status = 409, description = "1111: not closed, or KSeF is still processing", body = super::dto::Error),
         (status = 502, description = "1107", body = super::dto::Error),
     ),
@@ -157,14 +154,8 @@ pub async fn upo(
     let language = ksef_visualize::Language::parse(lang).ok_or_else(|| ApiError::refused(ErrorCode::InvoiceInput, format!("lang {lang:?}: use pl, en or pl_en")))?;
     let xml = sessions::upo(&state.ops, &tenant, &session_id).await?;
     let Some(format) = format else {
-        return Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml));
+        return Ok(([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], xml).into_response());
     };
-    let body = tokio::task::spawn_blocking(move || documents::render_upo(&xml, format, language))
-        .await
-        .map_err(|e| ApiError(crate::ops::OpError::Internal(e.into())))??;
-    let content_type = match format {
-        documents::OutputFormat::Html => "text/html; charset=utf-8",
-        documents::OutputFormat::Pdf => "application/pdf",
-    };
-    Ok(([(header::CONTENT_TYPE, content_type)], body))
+    let rendered = documents::render_upo(&state.ops, &tenant, xml, format, language).await?;
+    Ok(super::documents::rendered_response(format, rendered))
 }

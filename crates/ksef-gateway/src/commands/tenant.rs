@@ -59,20 +59,20 @@ fn describe(summary: &credentials::CredentialSummary) -> String {
 
 pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &Overrides { listen: None, data_dir: args.data_dir })?;
-    std::fs::create_dir_all(&settings.data_dir)?;
+    crate::files::private_dir(&settings.data_dir)?;
     let store = ksef_store::Store::open(&settings.database_url()?).await?;
     let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
     // Only `enroll` calls KSeF; for the rest the client only satisfies the context's shape.
     let mut emulator = None;
-    let ksef_url = match &args.command {
+    let (ksef_url, headers) = match &args.command {
         TenantCommand::Enroll { .. } => {
-            let (url, server) = crate::startup::ksef_base_url(&settings).await?;
-            emulator = server;
-            url
+            let endpoint = crate::startup::ksef_endpoint(&settings).await?;
+            emulator = endpoint.emulator;
+            (endpoint.base_url, endpoint.headers)
         }
-        _ => "http://127.0.0.1:9".to_owned(),
+        _ => ("http://127.0.0.1:9".to_owned(), Vec::new()),
     };
-    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new(&ksef_url)?));
+    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new(&ksef_url, headers)?));
     let fail = |e: ops::OpError| anyhow::anyhow!("{e}");
     match args.command {
         TenantCommand::Add { nip, ksef_token, certificate, name } => {

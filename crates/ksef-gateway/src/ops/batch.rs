@@ -183,7 +183,7 @@ pub async fn send_zip(
     let keys = ksef.keys().await.map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
     let key = SymmetricKey::generate(&keys).map_err(|e| OpError::ksef(ErrorCode::KsefPublicKey, &e))?;
     let (zip_path, work_dir, aes, iv) = (zip_path.to_owned(), work_dir.to_owned(), key.key.clone(), key.iv);
-    let packaged = tokio::task::spawn_blocking(move || -> Result<_, OpError> {
+    let packaged = ctx.cpu.run(tenant, super::cpu::Job::Document, move || {
         let check = ksef_client::check_zip(&zip_path).map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, e.to_string()))?;
         if !check.problems.is_empty() {
             return Err(OpError::refused(ErrorCode::InvoiceFormat, check.problems.join("; ")));
@@ -192,8 +192,7 @@ pub async fn send_zip(
             .package_zip(&zip_path, &aes, &iv, &work_dir)
             .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the ZIP could not be repackaged: {e}")))
     })
-    .await
-    .map_err(anyhow::Error::from)??;
+    .await?;
 
     let session = new_session(tenant, version, KeyMode::Gateway);
     let (id, created) = (session.id.clone(), super::from_micros(session.created_at));

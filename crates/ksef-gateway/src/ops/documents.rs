@@ -5,6 +5,7 @@
 use ksef_fa::precheck::Precheck;
 use ksef_fa::{Report, Severity};
 
+use super::cpu::Job;
 use super::{Context, OpError, Tenant};
 use super::sessions::InvoiceVersion;
 use crate::errors::ErrorCode;
@@ -24,6 +25,11 @@ pub fn generate(request: &serde_json::Value) -> Result<(String, Vec<ksef_fa::Fin
     }
 }
 
+/// [`generate`] for `tenant`, on the CPU pool.
+pub async fn generate_for(ctx: &Context, tenant: &Tenant, request: serde_json::Value) -> Result<(String, Vec<ksef_fa::Finding>), OpError> {
+    ctx.cpu.run(tenant, Job::Document, move || generate(&request)).await
+}
+
 /// A document that passed: its version, its Canonical XML 1.0 form, and any warnings.
 #[derive(Debug, Clone)]
 pub struct Validated {
@@ -35,9 +41,14 @@ pub struct Validated {
     pub warnings: Vec<ksef_fa::Finding>,
 }
 
+/// Checks `bytes` as an invoice for `tenant`, on the CPU pool (see [`check`]).
+pub async fn validate(ctx: &Context, tenant: &Tenant, bytes: bytes::Bytes) -> Result<Validated, OpError> {
+    ctx.cpu.run(tenant, Job::Document, move || check(&bytes)).await
+}
+
 /// Checks `bytes` as an invoice. NIP checksums are checked (as KSeF does in production) and `P_1` may not be
 /// later than today in Poland.
-pub fn validate(bytes: &[u8]) -> Result<Validated, OpError> {
+pub fn check(bytes: &[u8]) -> Result<Validated, OpError> {
     let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
     let report = ksef_fa::check(bytes, &ksef_fa::rules::Options { nip_checksums: true, received: Some(today) });
     let Report { version, findings } = report;
@@ -131,7 +142,7 @@ pub async fn visualize(
     xml: Vec<u8>,
     format: OutputFormat,
     language: ksef_visualize::Language,
-) -> Result<Vec<u8>, OpError> {
+) -> Result<Rendered, OpError> {
     if let Some(name) = template.map(str::trim).filter(|t| !t.is_empty() && !matches!(*t, "default" | "ksef")) {
         return Err(OpError::refused(ErrorCode::InvoiceVisualize, format!("unknown template `{name}` (available: `default`)")));
     }
@@ -141,32 +152,59 @@ pub async fn visualize(
     let ksef_number = ksef_number.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
     let certificate = if offline { super::tenants::offline_certificate(ctx, &tenant.id).await? } else { None };
     let environment = ctx.qr_environment;
-    tokio::task::spawn_blocking(move || {
-        let options = ksef_visualize::view::Options {
-            ksef_number: ksef_number.as_deref(),
-            offline,
-            environment: Some(environment),
-            certificate: certificate.as_ref().map(|(c, t, v)| (c, *t, v.as_str())),
-            without_codes: false,
-        };
-        let view = ksef_visualize::view::build(&xml, &options).map_err(|e| match e {
-            ksef_visualize::view::ViewError::Invoice(message) => OpError::refused(ErrorCode::InvoiceFormat, message),
-            ksef_visualize::view::ViewError::Link(link) => OpError::refused(ErrorCode::InvoiceInput, link.to_string()),
-        })?;
-        match format {
-            OutputFormat::Html => Ok(ksef_visualize::html::render(&view, language).into_bytes()),
-            OutputFormat::Pdf => ksef_pdf::render(&view, language, &xml).map_err(|e| OpError::Internal(e.into())),
-        }
-    })
-    .await
-    .map_err(|e| OpError::Internal(e.into()))?
+    let job = if format == OutputFormat::Pdf { Job::Pdf } else { Job::Document };
+    ctx.cpu
+        .run(tenant, job, move || {
+            let options = ksef_visualize::view::Options {
+                ksef_number: ksef_number.as_deref(),
+                offline,
+                environment: Some(environment),
+                certificate: certificate.as_ref().map(|(c, t, v)| (c, *t, v.as_str())),
+                without_codes: false,
+            };
+            let view = ksef_visualize::view::build(&xml, &options).map_err(|e| match e {
+                ksef_visualize::view::ViewError::Invoice(message) => OpError::refused(ErrorCode::InvoiceFormat, message),
+                ksef_visualize::view::ViewError::Link(link) => OpError::refused(ErrorCode::InvoiceInput, link.to_string()),
+            })?;
+            render(&view, format, language, &xml)
+        })
+        .await
 }
 
-/// A UPO rendered for people (HTML, or PDF/A-3b with the UPO's XML attached).
-pub fn render_upo(xml: &[u8], format: OutputFormat, language: ksef_visualize::Language) -> Result<Vec<u8>, OpError> {
-    let view = ksef_visualize::view::upo(xml).map_err(|e| OpError::Internal(anyhow::anyhow!("KSeF's UPO could not be read: {e}")))?;
+/// A view laid out as HTML or PDF; a PDF over the layout's bounds is 1209.
+fn render(view: &ksef_visualize::view::View, format: OutputFormat, language: ksef_visualize::Language, xml: &[u8]) -> Result<Rendered, OpError> {
     match format {
-        OutputFormat::Html => Ok(ksef_visualize::html::render(&view, language).into_bytes()),
-        OutputFormat::Pdf => ksef_pdf::render(&view, language, xml).map_err(|e| OpError::Internal(e.into())),
+        OutputFormat::Html => Ok(Rendered { bytes: ksef_visualize::html::render(view, language).into_bytes(), replaced: 0 }),
+        OutputFormat::Pdf => match ksef_pdf::render_pdf(view, language, xml) {
+            Ok(pdf) => Ok(Rendered { bytes: pdf.bytes, replaced: pdf.replaced_characters }),
+            Err(too_large @ ksef_pdf::PdfError::TooLarge { .. }) => Err(OpError::refused(ErrorCode::InvoiceVisualize, format!("{too_large}; the HTML visualization has no such limit"))),
+            Err(e) => Err(OpError::Internal(e.into())),
+        },
     }
+}
+
+/// A visualization.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The HTML or PDF.
+    pub bytes: Vec<u8>,
+    /// Characters of the document that the PDF's fonts cannot draw, shown as U+FFFD instead.
+    pub replaced: usize,
+}
+
+/// A UPO rendered for people (HTML, or PDF/A-3b with the UPO's XML attached), on the CPU pool.
+pub async fn render_upo(
+    ctx: &Context,
+    tenant: &Tenant,
+    xml: Vec<u8>,
+    format: OutputFormat,
+    language: ksef_visualize::Language,
+) -> Result<Rendered, OpError> {
+    let job = if format == OutputFormat::Pdf { Job::Pdf } else { Job::Document };
+    ctx.cpu
+        .run(tenant, job, move || {
+            let view = ksef_visualize::view::upo(&xml).map_err(|e| OpError::Internal(anyhow::anyhow!("KSeF's UPO could not be read: {e}")))?;
+            render(&view, format, language, &xml)
+        })
+        .await
 }

@@ -115,11 +115,16 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         }
         (SendPayload::Plain { xml }, KeyMode::Gateway) => {
             check_size(xml.len())?;
-            check_xml(&xml)?;
             let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("session {session_id} lacks its key"))?;
             let key = AesKey::from_slice(&ctx.master_key.open(session_id, sealed)?).map_err(anyhow::Error::from)?;
             let iv = Iv::from_slice(session.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
-            EncryptedInvoice::encrypt(&key, &iv, &xml)
+            // Parsing 3 MB is CPU work: on the pool, within the tenant's share.
+            ctx.cpu
+                .run(tenant, super::cpu::Job::Document, move || {
+                    check_xml(&xml)?;
+                    Ok(EncryptedInvoice::encrypt(&key, &iv, &xml))
+                })
+                .await?
         }
         (SendPayload::Encrypted { .. }, _) => {
             return Err(OpError::refused(

@@ -2,6 +2,7 @@
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
 pub mod batch;
+pub mod cpu;
 pub mod credentials;
 pub mod documents;
 pub mod invoices;
@@ -20,6 +21,9 @@ use crate::errors::ErrorCode;
 use crate::ksef::Ksef;
 use crate::secrets::MasterKey;
 
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_KEY_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// What every operation may use.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -31,6 +35,10 @@ pub struct Context {
     pub ksef: Arc<Ksef>,
     /// Whose QR host verification links point to (the KSeF environment the gateway talks to).
     pub qr_environment: ksef_core::Environment,
+    /// Where CPU-heavy work runs.
+    pub cpu: Arc<cpu::CpuPool>,
+    /// Batch packages being received, per tenant.
+    pub uploads: Arc<cpu::TenantShares>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -38,7 +46,9 @@ pub struct Context {
 impl Context {
     /// A context over `store`, sealing with `master_key`, talking to `ksef`.
     pub fn new(store: Store, master_key: MasterKey, ksef: Arc<Ksef>) -> Context {
-        Context { store, master_key, ksef, qr_environment: ksef_core::Environment::Test, sessions: Arc::default() }
+        Context { store, master_key, ksef, qr_environment: ksef_core::Environment::Test, cpu: Arc::new(cpu::CpuPool::new(cpu::CpuLimits::default())),
+            uploads: Arc::new(cpu::TenantShares::new("batch packages received", 2)),
+            sessions: Arc::default() }
     }
 
     /// An open session, if remembered.

@@ -170,8 +170,9 @@ pub(crate) async fn owned_session(ctx: &Context, tenant: &Tenant, id: &str) -> R
             record
         }
     };
+    // Another tenant's session is answered as one that does not exist, so ids cannot be probed for existence.
     if record.tenant_id != tenant.id {
-        return Err(OpError::refused(ErrorCode::SessionAccess, format!("session {id} belongs to another tenant")));
+        return Err(unknown());
     }
     let reference = record.ksef_reference.clone().ok_or_else(unknown)?;
     Ok((record, reference))

@@ -194,7 +194,7 @@ async fn closing_a_batch_with_a_part_missing_is_refused_with_the_ksef_code_and_a
     let other = app.add_tenant(crate::helpers::OTHER_NIP).await;
     for path in ["ksefSessionStatus", "ksefSessionInvoices", "ksefSessionClose", "ksefSessionUpo"] {
         let (status, code, _) = TestApp::error(app.get(&format!("/{path}/{session}"), &other).await).await;
-        assert_eq!((status, code.as_str()), (403, "1110"), "{path}");
+        assert_eq!((status, code.as_str()), (404, "1109"), "{path}");
     }
 }
 

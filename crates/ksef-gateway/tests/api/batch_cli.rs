@@ -7,7 +7,7 @@ use ksef_client::wire::FormCode;
 use ksef_client::{BatchPackager, ContextClient, KsefClient, SymmetricKey, Credentials};
 use serde_json::{Value, json};
 
-use crate::helpers::{NIP, invoice, run_binary, spawn_app};
+use crate::helpers::{NIP, emulator, invoice, run_binary, spawn_app};
 
 /// Runs `ksef-gateway batch send` with `args`; returns (exit code, stdout, stderr).
 async fn batch_send(args: &[&str]) -> (i32, String, String) {
@@ -28,8 +28,7 @@ async fn batch_sessions(ctx: &ContextClient) -> usize {
 
 #[tokio::test]
 async fn ten_thousand_invoices_go_straight_to_ksef_in_one_batch_and_every_one_gets_a_ksef_number() {
-    let app = spawn_app().await;
-    let emulator = app.app.emulator().unwrap();
+    let (emulator, _emulator_dir) = emulator().await;
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
     let dir = tempfile::tempdir().unwrap();
     write_invoices(dir.path(), "BIG", 10_000);
@@ -73,8 +72,7 @@ async fn a_folder_sent_through_the_gateway_lists_a_bad_invoice_with_its_error_an
 
 #[tokio::test]
 async fn a_run_cut_short_after_close_or_mid_upload_continues_without_opening_another_session() {
-    let app = spawn_app().await;
-    let emulator = app.app.emulator().unwrap();
+    let (emulator, _emulator_dir) = emulator().await;
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
     let ctx = ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token));
     let base = emulator.base_url();

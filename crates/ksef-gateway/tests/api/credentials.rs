@@ -11,7 +11,7 @@ use ksef_client::wire::credentials::{SubjectIdentifier, SubjectIdentifierType};
 use ksef_client::wire::permissions::{PermissionType, PersonPermissionsGrantRequest, PersonSubjectDetails};
 use ksef_client::wire::{ContextIdentifier, ContextIdentifierType};
 use ksef_client::xades::{Credential, oid, x509};
-use ksef_client::{ContextClient, Credentials, KsefClient, Polling};
+use ksef_client::{ClientOptions, ContextClient, Credentials, KsefClient, Polling};
 use ksef_core::keys::PrivateKey;
 use ksef_gateway::ops::credentials::{self, CertificateInput};
 use serde_json::Value;
@@ -100,9 +100,10 @@ async fn an_accounting_offices_shared_certificate_serves_clients_that_granted_it
 
     // Clients B and C each become a tenant using the office's certificate; B's owner granted the office
     // permissions in B's context, C's did not.
-    let emulator = app.app.emulator().unwrap().base_url();
+    let server = app.app.emulator().unwrap();
+    let options = ClientOptions { headers: server.access_headers(), ..ClientOptions::default() };
     let owner_b = ContextClient::new(
-        KsefClient::new(&emulator).unwrap(),
+        KsefClient::with_options(&server.base_url(), options).unwrap(),
         Credentials::certificate(ContextIdentifier { kind: ContextIdentifierType::Nip, value: CLIENT_B.to_owned() }, Arc::new(seal(CLIENT_B, 0x62))),
     )
     .with_polling(Polling { interval: Duration::from_millis(20), timeout: Duration::from_secs(20) });

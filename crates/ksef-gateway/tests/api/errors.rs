@@ -162,7 +162,7 @@ async fn a_repeat_while_the_first_request_with_its_key_still_runs_is_1904() {
     let body = serde_json::to_vec(&json!({ "invoiceVersion": "v3" })).unwrap();
     // Claim the key as a first request would, and leave it running.
     let fingerprint = ksef_gateway::api::idempotency::fingerprint("/api/v2/ksefSessionOpenOnline", &body);
-    let claimed = app.app.ops().store.begin_idempotent(&tenant.id, "busy", &fingerprint, 0).await.unwrap();
+    let claimed = app.app.ops().store.begin_idempotent(&tenant.id, "busy", &fingerprint, chrono::Utc::now().timestamp_micros(), 0).await.unwrap();
     assert_eq!(claimed, ksef_store::IdempotencyStart::Run);
     let repeat = app
         .http

@@ -9,7 +9,9 @@ use futures_util::StreamExt as _;
 use ksef_client::wire::FormCode;
 use ksef_client::{ContextClient, KsefClient, Credentials};
 
-use crate::helpers::{NIP, OTHER_NIP, TestApp, invoice, minutes_ago, run_binary, spawn_app};
+use ksef_emulator::EmulatorServer;
+
+use crate::helpers::{NIP, OTHER_NIP, gateway_with_emulator, invoice, minutes_ago, run_binary};
 
 /// Runs the binary with `args`; returns (success, stdout, stderr).
 async fn export(args: &[&str]) -> (bool, String, String) {
@@ -33,8 +35,7 @@ fn exported(dir: &Path) -> BTreeSet<String> {
 
 /// Sends `count` invoices straight into the embedded emulator (quicker than through the gateway), in sessions
 /// of at most 10,000 (KSeF's limit per session), and waits until KSeF has processed them all.
-async fn fill_emulator(app: &TestApp, prefix: &str, count: usize) {
-    let emulator = app.app.emulator().expect("embedded emulator");
+async fn fill_emulator(emulator: &EmulatorServer, prefix: &str, count: usize) {
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
     let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token)));
     let mut sessions = Vec::new();
@@ -65,8 +66,8 @@ async fn fill_emulator(app: &TestApp, prefix: &str, count: usize) {
 
 #[tokio::test]
 async fn export_fetches_more_than_ten_thousand_invoices_and_a_second_run_only_what_is_new() {
-    let app = spawn_app().await;
-    fill_emulator(&app, "FV/BULK", 10_001).await;
+    let (app, emulator, _emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
+    fill_emulator(&emulator, "FV/BULK", 10_001).await;
     let out = tempfile::tempdir().unwrap();
     let gateway = format!("http://{}", app.app.address());
     let dir = out.path().to_str().unwrap();
@@ -99,14 +100,13 @@ async fn export_fetches_more_than_ten_thousand_invoices_and_a_second_run_only_wh
 
 #[tokio::test]
 async fn export_straight_from_ksef_gives_the_buyer_its_cost_invoices() {
-    let app = spawn_app().await;
+    let (app, emulator, _emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
     let session = app.open_session(&app.api_key).await;
     let mut sent = BTreeSet::new();
     for i in 0..3 {
         let id = app.send(&app.api_key, &session, &invoice(NIP, &format!("FV/DIRECT/{i}"))).await;
         sent.insert(app.wait_invoice(&app.api_key, &id).await["ksefNumber"].as_str().unwrap().to_owned());
     }
-    let emulator = app.app.emulator().unwrap();
     let token = emulator.emulator().issue_token(OTHER_NIP, None).await.unwrap().token;
     let out = tempfile::tempdir().unwrap();
     let base = emulator.base_url();
@@ -137,7 +137,7 @@ async fn export_without_a_starting_point_or_a_source_says_what_is_missing() {
 
 #[tokio::test]
 async fn export_refuses_a_directory_that_holds_another_sources_invoices_or_another_running_export() {
-    let app = spawn_app().await;
+    let (app, emulator, _emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
     let gateway = format!("http://{}", app.app.address());
@@ -145,7 +145,6 @@ async fn export_refuses_a_directory_that_holds_another_sources_invoices_or_anoth
     let (ok, _, stderr) = export(&["--gateway", &gateway, "--api-key", &app.api_key, "--from", &from, "--subject", "sales", "--out", dir]).await;
     assert!(ok, "{stderr}");
 
-    let emulator = app.app.emulator().unwrap();
     let token = emulator.emulator().issue_token(OTHER_NIP, None).await.unwrap().token;
     let base = emulator.base_url();
     let (ok, _, stderr) = export(&["--ksef-url", &base, "--nip", OTHER_NIP, "--token", &token, "--subject", "sales", "--out", dir]).await;

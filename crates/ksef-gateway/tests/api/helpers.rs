@@ -55,6 +55,13 @@ pub async fn spawn_with(settings: Settings, dir: tempfile::TempDir, database_url
     TestApp { app, base, http: reqwest::Client::new(), api_key, dir, database_url }
 }
 
+/// An emulator of the test's own, for clients outside the gateway (the embedded one answers only its gateway).
+pub async fn emulator() -> (EmulatorServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = EmulatorServer::bind("127.0.0.1:0".parse().unwrap(), EmulatorConfig::new(dir.path())).await.unwrap();
+    (server, dir)
+}
+
 /// A gateway over an emulator of the test's own, configured by `configure`, on `clock`.
 pub async fn gateway_with_emulator(
     configure: impl FnOnce(&mut EmulatorConfig),
@@ -66,7 +73,7 @@ pub async fn gateway_with_emulator(
     let emulator = EmulatorServer::bind_with("127.0.0.1:0".parse().unwrap(), config, clock, Arc::new(SchemaVerifier)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = database_url().await;
-    let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()) };
+    let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()), ..KsefSettings::default() };
     let mut app = spawn_with(settings(dir.path(), db.clone(), ksef), dir, db).await;
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
     app.api_key = ksef_gateway::ops::tenants::add(app.app.ops(), "T", NIP, &token).await.unwrap().api_key.expose().to_owned();

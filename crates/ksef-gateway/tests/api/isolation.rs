@@ -16,10 +16,10 @@ async fn a_tenant_cannot_reach_another_tenants_sessions_or_invoices() {
 
     for path in ["ksefSessionStatus", "ksefSessionInvoices", "ksefSessionUpo", "ksefSessionClose"] {
         let (status, code, body) = TestApp::error(app.get(&format!("/{path}/{session}"), &stranger).await).await;
-        assert_eq!((status, code.as_str()), (403, "1110"), "{path}: {body}");
+        assert_eq!((status, code.as_str()), (404, "1109"), "{path}: another's session does not exist for this tenant: {body}");
     }
     let (status, code, _) = TestApp::error(app.send_plain(&stranger, &session, &invoice(OTHER_NIP, "FV/X")).await).await;
-    assert_eq!((status, code.as_str()), (403, "1110"), "sending into another's session");
+    assert_eq!((status, code.as_str()), (404, "1109"), "sending into another's session");
     let (status, code, _) = TestApp::error(app.get(&format!("/ksefInvoiceStatus/{id}"), &stranger).await).await;
     assert_eq!((status, code.as_str()), (404, "1207"), "another's invoice does not exist for this tenant");
 

@@ -8,6 +8,7 @@ mod errors;
 mod export_cli;
 mod flow;
 mod helpers;
+mod hostile;
 mod isolation;
 mod operability;
 mod outages;
