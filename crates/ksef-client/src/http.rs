@@ -53,7 +53,7 @@ pub enum ErrorFormat {
 }
 
 /// How the client behaves on the network.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Per-request timeout.
     pub timeout: Duration,
@@ -79,6 +79,20 @@ impl Default for ClientOptions {
             error_format: ErrorFormat::Legacy,
             headers: Vec::new(),
         }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    // Header values may be secrets (a private emulator's): only their names are shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("timeout", &self.timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_retry_after", &self.max_retry_after)
+            .field("backoff", &self.backoff)
+            .field("error_format", &self.error_format)
+            .field("headers", &self.headers.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>())
+            .finish()
     }
 }
 

@@ -52,9 +52,19 @@ pub struct EmulatorConfig {
     pub tls: Option<crate::TlsSource>,
     /// When set, every request must carry it in [`ACCESS_SECRET_HEADER`]; others get 403. The gateway's
     /// embedded emulator is made with a random one, so other local processes cannot use it.
-    pub access_secret: Option<String>,
+    pub access_secret: Option<AccessSecret>,
     /// Serve the emulator's own `/emulator/v1/*` (tokens for any NIP without authentication: for tests).
     pub test_api: bool,
+}
+
+/// A secret every request must carry; shown as `…` in debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessSecret(pub String);
+
+impl std::fmt::Debug for AccessSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessSecret(…)")
+    }
 }
 
 /// The header carrying [`EmulatorConfig::access_secret`].

@@ -35,7 +35,7 @@ use anyhow::Context as _;
 use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, ShiftedClock, SystemClock};
-pub use crate::config::{ACCESS_SECRET_HEADER, EmulatorConfig, RateLimitProfile};
+pub use crate::config::{ACCESS_SECRET_HEADER, AccessSecret, EmulatorConfig, RateLimitProfile};
 pub use crate::routes::tokens::IssuedToken;
 pub use crate::tls::TlsSource;
 pub use crate::upo::UPO_NAMESPACE;
@@ -206,7 +206,7 @@ impl EmulatorServer {
     /// The headers every request to this emulator must carry (its access secret, when it has one).
     pub fn access_headers(&self) -> Vec<(String, String)> {
         let secret = self.emulator.state.config.access_secret.clone();
-        secret.map(|s| (config::ACCESS_SECRET_HEADER.to_owned(), s)).into_iter().collect()
+        secret.map(|s| (config::ACCESS_SECRET_HEADER.to_owned(), s.0)).into_iter().collect()
     }
 
     /// With a generated TLS certificate, the PEM file of the CA that issued it (for clients to trust).

@@ -155,7 +155,7 @@ pub(crate) async fn ksef_endpoint(settings: &Settings) -> anyhow::Result<KsefEnd
     Ok(match settings.ksef.target {
         KsefTarget::Embedded => {
             let mut config = EmulatorConfig::new(settings.data_dir.join("emulator"));
-            config.access_secret = Some(ksef_core::crypto::b64(&ksef_core::crypto::random_array::<32>()));
+            config.access_secret = Some(ksef_emulator::AccessSecret(ksef_core::crypto::b64(&ksef_core::crypto::random_array::<32>())));
             config.test_api = settings.ksef.emulator_test_api;
             let server = EmulatorServer::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config)
                 .await

@@ -125,7 +125,7 @@ async fn private_access(State(state): State<AppState>, request: axum::extract::R
     if let Some(secret) = state.config.access_secret.as_ref().filter(|_| !request.uri().path().starts_with("/storage/")) {
         let given = request.headers().get(crate::config::ACCESS_SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
         // Compared as hashes, so the time taken says nothing about how much of the secret was right.
-        if ksef_core::crypto::sha256(given) != ksef_core::crypto::sha256(secret.as_bytes()) {
+        if ksef_core::crypto::sha256(given) != ksef_core::crypto::sha256(secret.0.as_bytes()) {
             return (axum::http::StatusCode::FORBIDDEN, "this emulator serves only the gateway that started it\n").into_response();
         }
     }
