@@ -27,7 +27,7 @@ use serde::Serialize;
 pub use crate::amount::Amount;
 pub use crate::canonical::canonical;
 pub use ksef_core::xml::c14n::{escape_attribute, escape_text};
-pub use crate::validate::{Finding, Kind, Severity, Validator};
+pub use crate::validate::{Finding, Kind, MAX_FINDINGS, Severity, Validator};
 
 /// The FA(3) namespace.
 pub const FA3_NAMESPACE: &str = "http://crd.gov.pl/wzor/2025/06/25/13775/";

@@ -125,8 +125,10 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
 /// Size, processing instructions and DTD, once the document has parsed.
 pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for pi in doc.descendants().filter(|n| n.is_pi()) {
-        let line = doc.text_pos_at(pi.range().start).row;
+    let lines = crate::validate::Lines::of(doc);
+    let instructions = doc.descendants().filter(|n| n.is_pi()).count();
+    for pi in doc.descendants().filter(|n| n.is_pi()).take(crate::validate::MAX_FINDINGS) {
+        let line = lines.row(pi.range().start);
         let target = pi.pi().map(|p| p.target).unwrap_or_default();
         findings.push(finding(
             Precheck::ProcessingInstruction,
@@ -135,6 +137,9 @@ pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
             format!("Instrukcja przetwarzania <?{target} …?> jest niedozwolona."),
             format!("The processing instruction <?{target} …?> is not allowed."),
         ));
+    }
+    if instructions > crate::validate::MAX_FINDINGS {
+        findings.push(crate::validate::omitted_finding(crate::validate::Kind::Precheck, instructions - crate::validate::MAX_FINDINGS));
     }
     let has_attachment = doc.root_element().children().any(|c| c.is_element() && c.tag_name().name() == "Zalacznik");
     if size > MAX_BYTES && !has_attachment {

@@ -26,27 +26,40 @@ impl Default for Options {
 
 struct Rules<'d, 'input> {
     doc: &'d Document<'input>,
+    lines: crate::validate::Lines,
     findings: Vec<Finding>,
+    omitted: usize,
 }
 
 /// Every rule finding in a schema-valid FA(2)/FA(3) document.
 pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
-    let mut r = Rules { doc, findings: Vec::new() };
+    let mut r = Rules { doc, lines: crate::validate::Lines::of(doc), findings: Vec::new(), omitted: 0 };
     let root = doc.root_element();
     r.nips(root, options);
-    let Some(fa) = child(root, "Fa") else { return r.findings };
-    r.dates(fa, options);
-    r.ksef_numbers(fa);
-    r.corrections(fa);
-    r.totals(fa);
-    r.lines(fa);
-    r.public_bodies(root);
-    r.kinds(fa);
-    r.annotations(fa);
-    r.settlement(fa);
-    r.payment(fa);
-    r.buyer(root);
+    if let Some(fa) = child(root, "Fa") {
+        r.fa(root, fa, options);
+    }
+    if r.omitted > 0 {
+        r.findings.push(crate::validate::omitted_finding(Kind::Semantic, r.omitted));
+    }
     r.findings
+}
+
+impl Rules<'_, '_> {
+    /// The rules of an invoice with its `Fa`, in the order they are reported.
+    fn fa(&mut self, root: Node<'_, '_>, fa: Node<'_, '_>, options: &Options) {
+        self.dates(fa, options);
+        self.ksef_numbers(fa);
+        self.corrections(fa);
+        self.totals(fa);
+        self.lines(fa);
+        self.public_bodies(root);
+        self.kinds(fa);
+        self.annotations(fa);
+        self.settlement(fa);
+        self.payment(fa);
+        self.buyer(root);
+    }
 }
 
 fn child<'a, 'input>(node: Node<'a, 'input>, name: &str) -> Option<Node<'a, 'input>> {
@@ -63,12 +76,16 @@ fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
 
 impl Rules<'_, '_> {
     fn add(&mut self, node: Node<'_, '_>, severity: Severity, rule: &str, pl: String, en: String) {
+        if self.findings.len() >= crate::validate::MAX_FINDINGS {
+            self.omitted += 1;
+            return;
+        }
         self.findings.push(Finding {
             kind: Kind::Semantic,
             severity,
             rule: rule.to_owned(),
             path: crate::validate::path_of(node),
-            line: self.doc.text_pos_at(node.range().start).row,
+            line: self.lines.row(node.range().start),
             message_pl: pl,
             message_en: en,
         });

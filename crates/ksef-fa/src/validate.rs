@@ -155,7 +155,7 @@ impl Validator {
 
     /// Every schema finding in `doc` (none: the document is valid).
     pub fn validate(&self, doc: &Document<'_>) -> Vec<Finding> {
-        let mut run = Run { v: self, doc, findings: Vec::new() };
+        let mut run = Run { v: self, doc, lines: Lines::of(doc), findings: Vec::new(), omitted: 0 };
         let root = doc.root_element();
         let decl = &self.schema.root;
         if root.tag_name().name() != decl.name || root.tag_name().namespace() != decl.namespace.as_deref() {
@@ -168,6 +168,9 @@ impl Validator {
         } else {
             run.element(root, decl);
         }
+        if run.omitted > 0 {
+            run.findings.push(omitted_finding(Kind::Schema, run.omitted));
+        }
         run.findings
     }
 }
@@ -175,7 +178,41 @@ impl Validator {
 struct Run<'v, 'd, 'input> {
     v: &'v Validator,
     doc: &'d Document<'input>,
+    lines: Lines,
     findings: Vec<Finding>,
+    omitted: usize,
+}
+
+/// Most findings of one kind a report lists; one more says how many were left out. A hostile document can have
+/// a finding per node, and each costs a walk over its siblings for its path.
+pub const MAX_FINDINGS: usize = 1_000;
+
+/// The line of any byte offset of a document, by binary search (roxmltree's `text_pos_at` scans from the start,
+/// which made a finding per node quadratic).
+pub(crate) struct Lines(Vec<usize>);
+
+impl Lines {
+    pub(crate) fn of(doc: &Document<'_>) -> Lines {
+        Lines(doc.input_text().bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+    }
+
+    /// The 1-based line of byte offset `pos`.
+    pub(crate) fn row(&self, pos: usize) -> u32 {
+        u32::try_from(self.0.partition_point(|&newline| newline < pos) + 1).unwrap_or(u32::MAX)
+    }
+}
+
+/// The finding that stands for `omitted` findings of `kind` past [`MAX_FINDINGS`].
+pub(crate) fn omitted_finding(kind: Kind, omitted: usize) -> Finding {
+    Finding {
+        kind,
+        severity: Severity::Error,
+        rule: "findings-limit".to_owned(),
+        path: "/".to_owned(),
+        line: 1,
+        message_pl: format!("Pominięto kolejne {omitted} błędów tego rodzaju (pokazano pierwsze {MAX_FINDINGS})."),
+        message_en: format!("{omitted} more findings of this kind are not listed (the first {MAX_FINDINGS} are)."),
+    }
 }
 
 /// `/Faktura/Fa/FaWiersz[2]/P_12`: the element's path, with an index where a name repeats among siblings.
@@ -197,7 +234,11 @@ pub(crate) fn path_of(node: Node<'_, '_>) -> String {
 
 impl<'v> Run<'v, '_, '_> {
     fn finding(&mut self, node: Node<'_, '_>, rule: &str, pl: String, en: String) {
-        let line = self.doc.text_pos_at(node.range().start).row;
+        if self.findings.len() >= MAX_FINDINGS {
+            self.omitted += 1;
+            return;
+        }
+        let line = self.lines.row(node.range().start);
         let path = path_of(node);
         self.findings.push(Finding {
             kind: Kind::Schema,

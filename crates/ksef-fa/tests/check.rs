@@ -118,3 +118,22 @@ fn bank_accounts_settlements_and_supply_dates_are_checked() {
     let both_dates = INVOICE.replacen("<NrWierszaFa>1</NrWierszaFa>", "<NrWierszaFa>1</NrWierszaFa>\n      <P_6A>2026-11-24</P_6A>", 1);
     assert!(warnings(&both_dates).contains(&"supply-date".to_owned()));
 }
+
+/// Found by fuzzing: 150,000 processing instructions took 141 s, each finding's line looked up from the start of
+/// the document. Now a report lists at most `MAX_FINDINGS` of each kind, and says how many it left out.
+#[test]
+fn a_document_with_a_finding_per_node_gets_a_bounded_report_that_counts_the_rest() {
+    let invoice = ksef_fa::example::invoice("5265877635", "1111111111", "FV/PI", "2026-01-02", 3_000);
+    // A processing instruction before every element of the header (prechecks), and a wrong quantity and rate on
+    // each of 3,000 lines (the schema).
+    let hostile = invoice.replacen("<Naglowek>", &format!("{}<Naglowek>", "<?pi x?>".repeat(20_000)), 1);
+    let hostile = hostile.replace("<P_8B>1</P_8B>", "<P_8B>x</P_8B>").replace("<P_12>23</P_12>", "<P_12>24</P_12>");
+    let report = check(hostile.as_bytes(), &Options::default());
+    for kind in [Kind::Precheck, Kind::Schema] {
+        let findings: Vec<_> = report.findings.iter().filter(|f| f.kind == kind).collect();
+        assert_eq!(findings.len(), ksef_fa::MAX_FINDINGS + 1, "{kind:?}");
+        let last = findings.last().unwrap();
+        assert_eq!(last.rule, "findings-limit", "{kind:?}");
+        assert!(last.message_en.contains("more findings"), "{}", last.message_en);
+    }
+}
