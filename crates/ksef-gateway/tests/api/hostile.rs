@@ -133,7 +133,8 @@ async fn stalled_uploads_of_one_tenant_neither_hold_up_another_tenants_batch_nor
     let other = app.add_tenant(OTHER_NIP).await;
 
     let mut stalled = vec![raw_upload_that_stalls(&app, &app.api_key).await, raw_upload_that_stalls(&app, &app.api_key).await];
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Time for both to be authenticated and counted, on a busy machine too.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // Past its share, the tenant is told at once.
     let third = app.send_zip(zip_of([("a.xml".to_owned(), invoice(NIP, "FV/3"))].into_iter())).await;
     let (status, code, body) = TestApp::error(third).await;
