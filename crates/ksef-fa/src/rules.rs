@@ -495,7 +495,9 @@ impl Rules<'_, '_> {
 
 /// ISO 13616 check digits (mod 97 = 1).
 fn iban_valid(iban: &str) -> bool {
-    let rearranged = format!("{}{}", &iban[4..], &iban[..4]);
+    // `get`: the first four bytes may end inside a multi-byte character (found by fuzzing).
+    let (Some(head), Some(tail)) = (iban.get(..4), iban.get(4..)) else { return false };
+    let rearranged = format!("{tail}{head}");
     let mut remainder: u32 = 0;
     for c in rearranged.chars() {
         let value = match c {

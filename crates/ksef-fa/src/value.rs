@@ -379,7 +379,7 @@ fn parse_date_time(v: &str, with_date: bool, with_time: bool) -> Option<f64> {
             if b.len() != 6 || !matches!(b[0], b'+' | b'-') || b[3] != b':' {
                 return None;
             }
-            let (h, m) = (two_digits(&tz[1..3])?, two_digits(&tz[4..6])?);
+            let (h, m) = (two_digits(tz.get(1..3)?)?, two_digits(tz.get(4..6)?)?);
             if h > 14 || m > 59 || (h == 14 && m > 0) {
                 return None;
             }

@@ -47,3 +47,15 @@ fn a_date_with_a_multi_byte_character_for_its_day_gets_a_finding_not_a_panic() {
                <DataWytworzeniaFa>2022-02-\u{20ac}</DataWytworzeniaFa></Naglowek></Faktura>";
     assert!(!check(xml.as_bytes(), &Options::default()).valid());
 }
+
+/// Found by a 10-minute run: an account number whose fourth byte is inside a multi-byte character panicked the
+/// IBAN check.
+#[test]
+fn an_account_number_with_a_multi_byte_character_gets_findings_not_a_panic() {
+    let invoice = ksef_fa::example::invoice("5265877635", "1111111111", "FV/IBAN", "2026-01-02", 1);
+    let payment = "<Platnosc><RachunekBankowy><NrRB>PL9\u{10FFFF}1068552731823476708578737</NrRB></RachunekBankowy></Platnosc>";
+    let hostile = invoice.replacen("</Fa>", &format!("{payment}</Fa>"), 1);
+    let report = ksef_fa::check(hostile.as_bytes(), &ksef_fa::rules::Options::default());
+    assert!(report.findings.iter().all(|f| f.kind != ksef_fa::Kind::Schema), "schema-valid, so the rules run: {:?}", report.findings);
+    assert!(report.findings.iter().all(|f| !f.message_en.is_empty()));
+}

@@ -55,3 +55,12 @@ fn a_processing_instruction_named_xml_is_refused_as_not_well_formed() {
         assert!(parse(text).is_err(), "{text} parses");
     }
 }
+
+/// Found by a 10-minute run: `<?xml\t?>` (a name, whitespace, no `version`) passed as a declaration.
+#[test]
+fn an_xml_declaration_without_a_version_is_refused() {
+    for text in ["<?xml\t?><r/>", "<?xml encoding='UTF-8'?><r/>"] {
+        assert!(parse(text).is_err(), "{text:?} parses");
+    }
+    assert!(parse("<?xml version=\"1.0\"?><r/>").is_ok());
+}

@@ -119,7 +119,9 @@ pub fn check_shape(text: &str, limits: &XmlLimits) -> Result<(), XmlError> {
             let target_end = rest[2..].iter().position(|c| !name_char(c)).map_or(rest.len(), |p| p + 2);
             if rest[2..target_end].eq_ignore_ascii_case(b"xml") {
                 let first = b[..start].iter().all(|c| c.is_ascii_whitespace()) || &b[..start] == "\u{feff}".as_bytes();
-                let declares = rest.get(target_end).is_some_and(u8::is_ascii_whitespace) && first && &rest[2..target_end] == b"xml";
+                let after = &rest[target_end..];
+                let version = after.iter().position(|c| !c.is_ascii_whitespace()).is_some_and(|p| p > 0 && after[p..].starts_with(b"version"));
+                let declares = version && first && &rest[2..target_end] == b"xml";
                 if !declares {
                     return Err(XmlError::NotWellFormed { what: "a processing instruction named `xml` that is not the XML declaration".to_owned(), line: line_at(b, start) });
                 }
