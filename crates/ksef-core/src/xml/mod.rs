@@ -96,6 +96,37 @@ pub fn parse_with<'a>(text: &'a str, limits: &XmlLimits) -> Result<roxmltree::Do
     roxmltree::Document::parse_with_options(text, options).map_err(XmlError::Malformed)
 }
 
+/// Whether `body` (what follows `<?xml` up to `?>`) is an XML declaration: a version, then an optional encoding
+/// and standalone declaration, in that order (XML 1.0, production 23).
+fn declaration(body: &[u8]) -> bool {
+    fn space(s: &[u8]) -> (&[u8], bool) {
+        let n = s.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')).count();
+        (&s[n..], n > 0)
+    }
+    // ` name="value"` (or single quotes), with the value checked by `valid`; the rest after it.
+    fn attribute<'a>(s: &'a [u8], name: &[u8], valid: impl Fn(&[u8]) -> bool) -> Option<&'a [u8]> {
+        let (s, spaced) = space(s);
+        let s = s.strip_prefix(name).filter(|_| spaced)?;
+        let s = space(s).0.strip_prefix(b"=")?;
+        let s = space(s).0;
+        let quote = *s.first().filter(|q| matches!(q, b'"' | b'\''))?;
+        let end = s[1..].iter().position(|c| *c == quote)?;
+        valid(&s[1..=end]).then(|| &s[end + 2..])
+    }
+    let version = |v: &[u8]| v.len() > 2 && v.starts_with(b"1.") && v[2..].iter().all(u8::is_ascii_digit);
+    let encoding = |v: &[u8]| {
+        v.first().is_some_and(u8::is_ascii_alphabetic) && v.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+    };
+    let Some(mut rest) = attribute(body, b"version", version) else { return false };
+    if let Some(after) = attribute(rest, b"encoding", encoding) {
+        rest = after;
+    }
+    if let Some(after) = attribute(rest, b"standalone", |v| v == b"yes" || v == b"no") {
+        rest = after;
+    }
+    space(rest).0.is_empty()
+}
+
 /// Checks the limits in one pass over the markup. What is malformed is left for the parser to report.
 pub fn check_shape(text: &str, limits: &XmlLimits) -> Result<(), XmlError> {
     let b = text.as_bytes();
@@ -119,9 +150,8 @@ pub fn check_shape(text: &str, limits: &XmlLimits) -> Result<(), XmlError> {
             let target_end = rest[2..].iter().position(|c| !name_char(c)).map_or(rest.len(), |p| p + 2);
             if rest[2..target_end].eq_ignore_ascii_case(b"xml") {
                 let first = b[..start].iter().all(|c| c.is_ascii_whitespace()) || &b[..start] == "\u{feff}".as_bytes();
-                let after = &rest[target_end..];
-                let version = after.iter().position(|c| !c.is_ascii_whitespace()).is_some_and(|p| p > 0 && after[p..].starts_with(b"version"));
-                let declares = version && first && &rest[2..target_end] == b"xml";
+                let body = find(b, b"?>", start).map(|end| &b[start + target_end..end]);
+                let declares = first && &rest[2..target_end] == b"xml" && body.is_some_and(declaration);
                 if !declares {
                     return Err(XmlError::NotWellFormed { what: "a processing instruction named `xml` that is not the XML declaration".to_owned(), line: line_at(b, start) });
                 }
