@@ -93,7 +93,13 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
 pub fn parse_with<'a>(text: &'a str, limits: &XmlLimits) -> Result<roxmltree::Document<'a>, XmlError> {
     check_shape(text, limits)?;
     let options = roxmltree::ParsingOptions { allow_dtd: false, nodes_limit: limits.max_nodes, ..Default::default() };
-    roxmltree::Document::parse_with_options(text, options).map_err(XmlError::Malformed)
+    let doc = roxmltree::Document::parse_with_options(text, options).map_err(XmlError::Malformed)?;
+    // Whatever the parser took for a processing instruction named `xml` was not a declaration it understood.
+    if let Some(pi) = doc.descendants().find(|n| n.pi().is_some_and(|pi| pi.target.eq_ignore_ascii_case("xml"))) {
+        let what = "a processing instruction named `xml` that is not the XML declaration".to_owned();
+        return Err(XmlError::NotWellFormed { what, line: doc.text_pos_at(pi.range().start).row });
+    }
+    Ok(doc)
 }
 
 /// Whether `body` (what follows `<?xml` up to `?>`) is an XML declaration: a version, then an optional encoding
@@ -117,6 +123,10 @@ fn declaration(body: &[u8]) -> bool {
     let encoding = |v: &[u8]| {
         v.first().is_some_and(u8::is_ascii_alphabetic) && v.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
     };
+    // A carriage return inside the declaration makes the parser take it for a processing instruction.
+    if body.contains(&b'\r') {
+        return false;
+    }
     let Some(mut rest) = attribute(body, b"version", version) else { return false };
     if let Some(after) = attribute(rest, b"encoding", encoding) {
         rest = after;
