@@ -22,7 +22,7 @@ fn env(name: &str, default: u64) -> u64 {
 
 /// A valid FA(3) invoice of about `size` bytes: its lines make up the bulk.
 fn invoice(number: &str, size: usize) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string();
     let lines = size.saturating_sub(1_300) / 170;
     ksef_fa::example::invoice(NIP, "1111111111", number, &today, lines.max(1)).into_bytes()
 }

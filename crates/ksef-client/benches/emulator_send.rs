@@ -19,7 +19,7 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn invoice(number: &str) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string();
     ksef_fa::example::invoice(NIP, "1111111111", number, &today, 1).into_bytes()
 }
 

@@ -62,7 +62,7 @@ async fn main() {
         .expect("an API key")
         .to_owned();
 
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string();
     // Just under the bound: the VAT summary is a table too.
     let lines = ksef_pdf::MAX_TABLE_ROWS - 10;
     let xml = ksef_fa::example::invoice("5265877635", "1111111111", "FV/MEM", &today, lines);

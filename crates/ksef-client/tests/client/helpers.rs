@@ -29,6 +29,6 @@ pub async fn harness_with(configure: impl FnOnce(&mut EmulatorConfig), options: 
 
 /// A small valid FA(3) invoice of `seller`, issued today.
 pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string();
     ksef_fa::example::invoice(seller, "7010002137", number, &today, 1).into_bytes()
 }

@@ -68,7 +68,7 @@ pub fn invoice(seller: &str, number: &str) -> String {
 }
 
 pub fn invoice_with(seller: &str, number: &str, buyer: &str, extra_parties: &str) -> String {
-    let today = chrono::Utc::now().date_naive();
+    let today = ksef_wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/">

@@ -210,7 +210,7 @@ async fn an_invoice_dated_before_today_is_marked_offline_and_one_from_the_future
     let emu = spawn().await;
     let access = emu.login(SELLER).await;
     let s = emu.open_session(&access).await;
-    let today = chrono::Utc::now().date_naive();
+    let today = ksef_wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
     let earlier = invoice(SELLER, "FV/OLD").replace(&format!("<P_1>{today}</P_1>"), "<P_1>2026-01-02</P_1>");
     let v = emu.wait_invoice(&access, &s, &emu.send(&access, &s, &earlier).await).await;
     assert_eq!((v["status"]["code"].as_i64(), v["invoicingMode"].as_str()), (Some(200), Some("Offline")));

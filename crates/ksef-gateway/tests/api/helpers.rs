@@ -82,7 +82,7 @@ pub async fn gateway_with_emulator(
 
 /// A small valid FA(3) invoice of `seller` to OTHER_NIP, issued today.
 pub fn invoice(seller: &str, number: &str) -> Vec<u8> {
-    let today = chrono::Utc::now().date_naive().to_string();
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string();
     ksef_fa::example::invoice(seller, OTHER_NIP, number, &today, 1).into_bytes()
 }
 

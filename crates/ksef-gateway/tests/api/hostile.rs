@@ -12,7 +12,7 @@ use ksef_gateway::config::KsefSettings;
 use crate::helpers::{NIP, OTHER_NIP, TestApp, database_url, invoice, settings, spawn_app, spawn_with};
 
 fn today() -> String {
-    chrono::Utc::now().date_naive().to_string()
+    ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string()
 }
 
 /// `/healthz` answers every time within a second while `hostile` runs.
