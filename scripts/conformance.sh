@@ -16,6 +16,10 @@ if [ ! -f "$shared/conformance/peer_flow.py" ]; then
   echo "conformance: SKIP: $shared/conformance is missing (it ships beside the repository in CI)"
   exit 0
 fi
+# The drivers date their invoices with the machine's local date, as a client in Poland would with its own: on a
+# UTC machine between 23:00 and 24:00 UTC that date is already yesterday in Poland, and an invoice issued
+# "yesterday" falls outside a search from a few minutes ago by issue date.
+export TZ=Europe/Warsaw
 target="${CARGO_TARGET_DIR:-target}"
 cargo build --quiet --bin ksef-gateway
 bin="$target/debug/ksef-gateway"

@@ -24,8 +24,7 @@ impl Default for Options {
     }
 }
 
-struct Rules<'d, 'input> {
-    doc: &'d Document<'input>,
+struct Rules {
     lines: crate::validate::Lines,
     findings: Vec<Finding>,
     omitted: usize,
@@ -33,7 +32,7 @@ struct Rules<'d, 'input> {
 
 /// Every rule finding in a schema-valid FA(2)/FA(3) document.
 pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
-    let mut r = Rules { doc, lines: crate::validate::Lines::of(doc), findings: Vec::new(), omitted: 0 };
+    let mut r = Rules { lines: crate::validate::Lines::of(doc), findings: Vec::new(), omitted: 0 };
     let root = doc.root_element();
     r.nips(root, options);
     if let Some(fa) = child(root, "Fa") {
@@ -45,7 +44,7 @@ pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
     r.findings
 }
 
-impl Rules<'_, '_> {
+impl Rules {
     /// The rules of an invoice with its `Fa`, in the order they are reported.
     fn fa(&mut self, root: Node<'_, '_>, fa: Node<'_, '_>, options: &Options) {
         self.dates(fa, options);
@@ -74,7 +73,7 @@ fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
     child(node, name).and_then(|c| c.text()).map(str::trim)
 }
 
-impl Rules<'_, '_> {
+impl Rules {
     fn add(&mut self, node: Node<'_, '_>, severity: Severity, rule: &str, pl: String, en: String) {
         if self.findings.len() >= crate::validate::MAX_FINDINGS {
             self.omitted += 1;
@@ -324,7 +323,7 @@ impl Rules<'_, '_> {
     }
 }
 
-impl Rules<'_, '_> {
+impl Rules {
     /// Rules 17, 19 and 20: what each kind of invoice carries and how large it may be.
     fn kinds(&mut self, fa: Node<'_, '_>) {
         let kind = text(fa, "RodzajFaktury").unwrap_or_default();

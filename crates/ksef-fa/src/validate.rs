@@ -155,7 +155,7 @@ impl Validator {
 
     /// Every schema finding in `doc` (none: the document is valid).
     pub fn validate(&self, doc: &Document<'_>) -> Vec<Finding> {
-        let mut run = Run { v: self, doc, lines: Lines::of(doc), findings: Vec::new(), omitted: 0 };
+        let mut run = Run { v: self, lines: Lines::of(doc), findings: Vec::new(), omitted: 0 };
         let root = doc.root_element();
         let decl = &self.schema.root;
         if root.tag_name().name() != decl.name || root.tag_name().namespace() != decl.namespace.as_deref() {
@@ -175,9 +175,8 @@ impl Validator {
     }
 }
 
-struct Run<'v, 'd, 'input> {
+struct Run<'v> {
     v: &'v Validator,
-    doc: &'d Document<'input>,
     lines: Lines,
     findings: Vec<Finding>,
     omitted: usize,
@@ -232,7 +231,7 @@ pub(crate) fn path_of(node: Node<'_, '_>) -> String {
     format!("/{}", parts.join("/"))
 }
 
-impl<'v> Run<'v, '_, '_> {
+impl<'v> Run<'v> {
     fn finding(&mut self, node: Node<'_, '_>, rule: &str, pl: String, en: String) {
         if self.findings.len() >= MAX_FINDINGS {
             self.omitted += 1;
