@@ -1,27 +1,14 @@
 //! Batch sessions through the gateway: a package the caller encrypted (parts uploaded straight to KSeF's
 //! URLs), and a plain ZIP the gateway packages itself; the session operations for both; refusals.
 
-use std::io::{Cursor, Write as _};
+use std::io::Cursor;
 use std::time::Duration;
 
 use ksef_client::{BatchPackager, PackagedBatch};
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode};
 use serde_json::{Value, json};
 
-use crate::helpers::{NIP, TestApp, invoice, spawn_app};
-
-fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, content) in files {
-        if let Some(dir) = name.strip_suffix('/') {
-            zip.add_directory(dir, zip::write::SimpleFileOptions::default()).unwrap();
-        } else {
-            zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default()).unwrap();
-            zip.write_all(content).unwrap();
-        }
-    }
-    zip.finish().unwrap().into_inner()
-}
+use crate::helpers::{NIP, TestApp, invoice, spawn_app, zip_of};
 
 fn invoices(n: usize, prefix: &str) -> Vec<(String, Vec<u8>)> {
     (1..=n).map(|i| (format!("{prefix}-{i:02}.xml"), invoice(NIP, &format!("{prefix}/{i}")))).collect()
@@ -126,7 +113,7 @@ async fn a_plain_zip_is_packaged_encrypted_and_sent_by_the_gateway_and_one_bad_f
     let app = spawn_app().await;
     let mut files = invoices(5, "GZ");
     files.insert(2, ("broken.xml".to_owned(), b"<Faktura>".to_vec()));
-    let r = app.send_zip(zip_of(&files)).await;
+    let r = app.send_zip(zip_of(files)).await;
     let status = r.status();
     let sent: Value = r.json().await.unwrap();
     assert_eq!(status, 200, "{sent}");
@@ -149,7 +136,7 @@ async fn a_zip_that_cannot_be_a_package_is_refused_with_1203_naming_every_proble
     files.push(("readme.txt".to_owned(), b"hi".to_vec()));
     files.push(("nested/".to_owned(), Vec::new()));
     files.push(("nested/a.xml".to_owned(), invoice(NIP, "N/1")));
-    let (status, code, body) = TestApp::error(app.send_zip(zip_of(&files)).await).await;
+    let (status, code, body) = TestApp::error(app.send_zip(zip_of(files)).await).await;
     assert_eq!((status, code.as_str()), (400, "1203"), "{body}");
     let details = body["details"].as_str().unwrap();
     for name in ["readme.txt", "nested/", "nested/a.xml"] {
@@ -157,7 +144,7 @@ async fn a_zip_that_cannot_be_a_package_is_refused_with_1203_naming_every_proble
     }
     let (status, code, _) = TestApp::error(app.send_zip(b"not a zip".to_vec()).await).await;
     assert_eq!((status, code.as_str()), (400, "1203"));
-    let (status, code, _) = TestApp::error(app.send_zip(zip_of(&[])).await).await;
+    let (status, code, _) = TestApp::error(app.send_zip(zip_of(Vec::new())).await).await;
     assert_eq!((status, code.as_str()), (400, "1203"));
 }
 

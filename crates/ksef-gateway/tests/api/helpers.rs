@@ -218,6 +218,21 @@ impl TestApp {
     }
 }
 
+/// A ZIP of `files` (name, content), in order; a name ending in `/` is a folder.
+pub fn zip_of(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in files {
+        if let Some(dir) = name.strip_suffix('/') {
+            zip.add_directory(dir, zip::write::SimpleFileOptions::default()).unwrap();
+        } else {
+            zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            zip.write_all(&content).unwrap();
+        }
+    }
+    zip.finish().unwrap().into_inner()
+}
+
 /// The files of a ZIP archive, by name.
 pub fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
     use std::io::Read as _;

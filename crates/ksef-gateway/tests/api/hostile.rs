@@ -1,7 +1,6 @@
 //! Hostile input, as an attacker sends it: each test does the bad thing against a real gateway on port 0 and
 //! checks what other callers see meanwhile (timings asserted loosely), not only the refusal.
 
-use std::io::{Cursor, Write as _};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -9,7 +8,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use ksef_gateway::config::KsefSettings;
 
-use crate::helpers::{NIP, OTHER_NIP, TestApp, database_url, invoice, settings, spawn_app, spawn_with};
+use crate::helpers::{NIP, OTHER_NIP, TestApp, database_url, invoice, settings, spawn_app, spawn_with, zip_of};
 
 fn today() -> String {
     ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive().to_string()
@@ -103,15 +102,6 @@ async fn text_the_pdf_font_cannot_draw_is_replaced_and_counted_never_a_500() {
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
 }
 
-fn zip_of(files: impl Iterator<Item = (String, Vec<u8>)>) -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, content) in files {
-        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
-        zip.write_all(&content).unwrap();
-    }
-    zip.finish().unwrap().into_inner()
-}
-
 async fn raw_upload_that_stalls(app: &TestApp, key: &str) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(app.app.address()).await.unwrap();
     let head = format!(
@@ -136,7 +126,7 @@ async fn stalled_uploads_of_one_tenant_neither_hold_up_another_tenants_batch_nor
     // Time for both to be authenticated and counted, on a busy machine too.
     tokio::time::sleep(Duration::from_secs(1)).await;
     // Past its share, the tenant is told at once.
-    let third = app.send_zip(zip_of([("a.xml".to_owned(), invoice(NIP, "FV/3"))].into_iter())).await;
+    let third = app.send_zip(zip_of([("a.xml".to_owned(), invoice(NIP, "FV/3"))])).await;
     let (status, code, body) = TestApp::error(third).await;
     assert_eq!((status, code.as_str()), (429, "1905"), "{body}");
 
@@ -163,7 +153,7 @@ async fn stalled_uploads_of_one_tenant_neither_hold_up_another_tenants_batch_nor
         let text = String::from_utf8_lossy(&answer);
         assert!(text.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
     }
-    let again = app.send_zip(zip_of([("a.xml".to_owned(), invoice(NIP, "FV/4"))].into_iter())).await;
+    let again = app.send_zip(zip_of([("a.xml".to_owned(), invoice(NIP, "FV/4"))])).await;
     assert_eq!(again.status(), 200, "the tenant's share came back");
 }
 
