@@ -182,3 +182,10 @@ async fn ensure_demo_tenant(ops: &ops::Context, emulator: &EmulatorServer, data_
     crate::files::write_private(&file, &serde_json::to_vec_pretty(&demo)?).with_context(|| format!("failed to write {}", file.display()))?;
     Ok(demo)
 }
+
+impl Drop for Application {
+    // The background work belongs to this application: dropped without a shutdown (tests), it stops too.
+    fn drop(&mut self) {
+        self.workers.abort();
+    }
+}

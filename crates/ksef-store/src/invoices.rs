@@ -1,5 +1,6 @@
-//! Invoices the gateway sent for its tenants: recorded before KSeF is called, so no retry sends twice and a
-//! restart forgets nothing; then KSeF's reference number and every status it reports.
+//! Invoices the gateway delivers for its tenants, as a durable outbox: recorded before KSeF is called, so no retry
+//! sends twice and a restart forgets nothing; claimed by one instance at a time; then KSeF's reference number and
+//! every status it reports, polled until final.
 
 use sqlx::{AssertSqlSafe, Row as _};
 
@@ -23,6 +24,8 @@ pub struct NewInvoice {
     pub payload: Vec<u8>,
     /// When it was received.
     pub created_at: i64,
+    /// The instance that sends it at once (the invoice is recorded as `sending`, held by it).
+    pub lease_owner: String,
 }
 
 /// What recording an invoice found.
@@ -32,6 +35,8 @@ pub enum InvoiceInsert {
     Inserted,
     /// The session already holds an invoice with this hash: this one.
     Existing(Box<InvoiceRecord>),
+    /// The session was closed (or does not exist): nothing was recorded.
+    SessionClosed,
 }
 
 /// KSeF's view of an invoice.
@@ -82,11 +87,22 @@ pub struct InvoiceRecord {
     pub status: Option<InvoiceStatusUpdate>,
     /// When it was received.
     pub created_at: i64,
+    /// Sends tried.
+    pub attempts: i64,
+    /// When the worker may send (queued) or poll (sent) it next.
+    pub next_attempt_at: Option<i64>,
+    /// While `sending`: the instance calling KSeF.
+    pub lease_owner: Option<String>,
+    /// KSeF's reference of the session it went (or goes) into.
+    pub ksef_session: Option<String>,
+    /// A duplicate's original KSeF number.
+    pub original_ksef_number: Option<String>,
 }
 
 const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
-    acquisition_date, permanent_storage_date, created_at";
+    acquisition_date, permanent_storage_date, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
+    original_ksef_number";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -115,15 +131,36 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
             None => None,
         },
         created_at: r.try_get("created_at")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: r.try_get("next_attempt_at")?,
+        lease_owner: r.try_get("lease_owner")?,
+        ksef_session: r.try_get("ksef_session")?,
+        original_ksef_number: r.try_get("original_ksef_number")?,
     })
 }
 
+/// Where an invoice stands after KSeF's latest status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    /// The delivery state it moves to.
+    pub state: DeliveryState,
+    /// KSeF's status.
+    pub status: InvoiceStatusUpdate,
+    /// A duplicate's original KSeF number.
+    pub original_ksef_number: Option<String>,
+    /// When to poll again, while not final.
+    pub next_poll_at: Option<i64>,
+}
+
 impl Store {
-    /// Records an invoice before it is sent, unless its session already holds one with the same hash.
+    /// Records an invoice before it is sent, as `sending` held by `lease_owner`, unless its session already holds
+    /// one with the same hash (that one is answered) or is closed. Recording and the session's state are checked in
+    /// one statement, so an invoice never lands in a session closed meanwhile.
     pub async fn insert_invoice(&self, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $8, $6, $7, $7)
+            "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at,
+                 attempts, lease_owner, ksef_session)
+             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, 1, $9, s.ksef_reference FROM sessions s WHERE s.id = $3 AND s.closed_at IS NULL
              ON CONFLICT (session_id, invoice_hash) DO NOTHING",
         )
         .bind(&i.id)
@@ -134,6 +171,7 @@ impl Store {
         .bind(&i.payload)
         .bind(i.created_at)
         .bind(DeliveryState::Sending.as_str())
+        .bind(&i.lease_owner)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -142,61 +180,147 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE session_id = $1 AND invoice_hash = $2")))
             .bind(&i.session_id)
             .bind(&i.invoice_hash)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await?;
-        Ok(InvoiceInsert::Existing(Box::new(invoice_from_row(&row)?)))
+        match row {
+            Some(row) => Ok(InvoiceInsert::Existing(Box::new(invoice_from_row(&row)?))),
+            None => Ok(InvoiceInsert::SessionClosed),
+        }
     }
 
-    /// Marks an invoice as a new attempt to send (after an earlier attempt failed).
-    pub async fn retry_invoice_send(&self, id: &str, payload: &[u8], now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET state = $4, payload = $2, send_error = NULL, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(payload)
-            .bind(now)
-            .bind(DeliveryState::Sending.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// Claims up to `limit` queued invoices due at `now` for `owner`: each becomes `sending`, held by it, headed for
+    /// its session's current KSeF session. Two instances never claim the same invoice (the state is checked again
+    /// on the row itself as it is updated).
+    pub async fn claim_queued_invoices(&self, owner: &str, now: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1, updated_at = $3,
+                 ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id)
+             WHERE id IN (SELECT id FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
+                          ORDER BY created_at LIMIT $5)
+               AND state = $4
+             RETURNING {COLUMNS}"
+        )))
+        .bind(DeliveryState::Sending.as_str())
+        .bind(owner)
+        .bind(now)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Records that KSeF accepted an invoice for processing, under `ksef_reference`; the payload is dropped.
-    pub async fn mark_invoice_sent(&self, id: &str, ksef_reference: &str, now: i64) -> Result<(), StoreError> {
+    /// Invoices left `sending` by an instance whose heartbeat is older than `alive_since` (it died mid-send):
+    /// whether KSeF took them is unknown until KSeF's list of the session's invoices is read.
+    pub async fn orphaned_sends(&self, alive_since: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM invoices WHERE state = $1
+               AND (lease_owner IS NULL OR lease_owner NOT IN (SELECT id FROM instances WHERE heartbeat_at >= $2))
+             ORDER BY created_at LIMIT $3"
+        )))
+        .bind(DeliveryState::Sending.as_str())
+        .bind(alive_since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Takes over an orphaned send from `dead_owner`; false if another instance took it first.
+    pub async fn adopt_orphan(&self, id: &str, dead_owner: Option<&str>, owner: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invoices SET lease_owner = $3, updated_at = $4
+             WHERE id = $1 AND state = $5 AND COALESCE(lease_owner, '') = COALESCE($2, '')",
+        )
+        .bind(id)
+        .bind(dead_owner)
+        .bind(owner)
+        .bind(now)
+        .bind(DeliveryState::Sending.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records that KSeF accepted an invoice for processing, under `ksef_reference` in KSeF session
+    /// `ksef_session`; the payload is dropped and its status is polled from `next_poll_at`.
+    pub async fn mark_invoice_sent(
+        &self,
+        id: &str,
+        ksef_session: &str,
+        ksef_reference: &str,
+        now: i64,
+        next_poll_at: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE invoices SET state = $4, ksef_reference = $2, payload = NULL, send_error = NULL, updated_at = $3 WHERE id = $1",
+            "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, payload = NULL, send_error = NULL,
+                 lease_owner = NULL, next_attempt_at = $5, updated_at = $3
+             WHERE id = $1 AND state IN ($7, $8)",
         )
         .bind(id)
         .bind(ksef_reference)
         .bind(now)
         .bind(DeliveryState::Sent.as_str())
+        .bind(next_poll_at)
+        .bind(ksef_session)
+        .bind(DeliveryState::Sending.as_str())
+        .bind(DeliveryState::Queued.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    /// Records that sending failed; the payload is kept so a retry can send it.
-    pub async fn mark_invoice_send_failed(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET state = $4, send_error = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(now)
-            .bind(DeliveryState::SendFailed.as_str())
-            .execute(&self.pool)
-            .await?;
+    /// Puts an invoice back in the queue after a failed attempt, to be sent again from `next_attempt_at`; the
+    /// payload is kept.
+    pub async fn requeue_invoice(&self, id: &str, error: &str, next_attempt_at: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, next_attempt_at = $5, updated_at = $3
+             WHERE id = $1 AND state = $6",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(next_attempt_at)
+        .bind(DeliveryState::Sending.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    /// Forgets an invoice KSeF refused outright (it never entered the session).
+    /// Records that KSeF refused the request carrying an invoice the caller was already told is recorded: it ends
+    /// rejected, with KSeF's reason.
+    pub async fn reject_invoice_send(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, payload = NULL, next_attempt_at = NULL,
+                 updated_at = $3
+             WHERE id = $1 AND state IN ($5, $6)",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .bind(DeliveryState::Rejected.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(DeliveryState::Queued.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets an invoice KSeF refused outright while its sender waited for the answer (it never entered the
+    /// session, and the sender is told so).
     pub async fn delete_refused_invoice(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state <> $2").bind(id).bind(DeliveryState::Sent.as_str()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state = $2").bind(id).bind(DeliveryState::Sending.as_str()).execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Records KSeF's latest status of an invoice.
-    pub async fn update_invoice_status(&self, id: &str, s: &InvoiceStatusUpdate, now: i64) -> Result<(), StoreError> {
+    /// Records KSeF's latest status of an invoice and where that leaves it.
+    pub async fn update_invoice_status(&self, id: &str, change: &StatusChange, now: i64) -> Result<(), StoreError> {
+        let s = &change.status;
         sqlx::query(
             "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
                 ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
-                updated_at = $11
+                updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14
              WHERE id = $1",
         )
         .bind(id)
@@ -210,9 +334,37 @@ impl Store {
         .bind(s.acquisition_date)
         .bind(s.permanent_storage_date)
         .bind(now)
+        .bind(change.state.as_str())
+        .bind(&change.original_ksef_number)
+        .bind(change.next_poll_at)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Claims up to `limit` sent invoices whose status is due for a poll at `now`, pushing their next poll to
+    /// `hold_until` so no other instance polls them meanwhile.
+    pub async fn claim_due_polls(&self, now: i64, hold_until: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE invoices SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM invoices WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                          ORDER BY next_attempt_at LIMIT $4)
+               AND state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Invoices by delivery state, of every tenant (for metrics).
+    pub async fn invoice_counts(&self) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM invoices GROUP BY state").fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((column(r, "state", DeliveryState::parse)?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// The invoice `id`, whoever owns it (the caller checks ownership).
@@ -228,5 +380,23 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Records that instance `id` is alive at `now`.
+    pub async fn heartbeat(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($1, $2, $2)
+             ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets instances silent since before `before` (their leases already lapsed).
+    pub async fn forget_instances(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1").bind(before).execute(&self.pool).await?.rows_affected())
     }
 }

@@ -22,6 +22,9 @@ pub struct NewSession {
     pub sealed_key: Option<Vec<u8>>,
     /// In gateway mode, the IV.
     pub iv: Option<Vec<u8>>,
+    /// The `EncryptionInfo` KSeF is given, as JSON (the key RSA-wrapped for KSeF), so the session can continue in a
+    /// new KSeF session with the same key if KSeF closes this one.
+    pub encryption: Option<String>,
     /// When it was requested.
     pub created_at: i64,
 }
@@ -49,8 +52,12 @@ pub struct SessionRecord {
     pub status: Option<SessionStatusUpdate>,
     /// When it was requested.
     pub created_at: i64,
-    /// When we closed it.
+    /// When the caller closed it (no invoice is taken after).
     pub closed_at: Option<i64>,
+    /// When KSeF confirmed the close (after every invoice recorded before `closed_at` was delivered).
+    pub ksef_closed_at: Option<i64>,
+    /// The `EncryptionInfo` KSeF was given, as JSON.
+    pub encryption: Option<String>,
     /// The collective UPO, once downloaded.
     pub upo: Option<Vec<u8>>,
 }
@@ -73,7 +80,7 @@ pub struct SessionStatusUpdate {
 }
 
 const COLUMNS: &str = "id, tenant_id, ksef_reference, invoice_version, key_mode, sealed_key, iv, status_code, status_description,
-    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind";
+    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind, ksef_closed_at, encryption";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -98,6 +105,8 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error>
         },
         created_at: r.try_get("created_at")?,
         closed_at: r.try_get("closed_at")?,
+        ksef_closed_at: r.try_get("ksef_closed_at")?,
+        encryption: r.try_get("encryption")?,
         upo: r.try_get("upo")?,
         kind: column(r, "kind", SessionKind::parse)?,
     })
@@ -107,8 +116,8 @@ impl Store {
     /// Records a session before KSeF is asked to open it.
     pub async fn insert_session(&self, s: &NewSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&s.id)
         .bind(&s.tenant_id)
@@ -118,6 +127,7 @@ impl Store {
         .bind(&s.iv)
         .bind(s.created_at)
         .bind(s.kind.as_str())
+        .bind(&s.encryption)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -163,14 +173,104 @@ impl Store {
         Ok(())
     }
 
-    /// Records that the gateway closed a session.
-    pub async fn mark_session_closed(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL")
+    /// Records that the caller closed a session: it takes no more invoices; the worker closes it in KSeF once the
+    /// invoices recorded before are delivered. False if it was closed already.
+    pub async fn request_session_close(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND closed_at IS NULL")
+            .bind(id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Takes back a close KSeF refused (e.g. a batch package missing parts): the session is open again.
+    pub async fn withdraw_session_close(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET closed_at = NULL WHERE id = $1 AND ksef_closed_at IS NULL").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether a session still has invoices waiting to reach KSeF.
+    pub async fn session_has_undelivered(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE session_id = $1 AND state IN ('queued', 'sending')")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Records that KSeF closed a session (by our request, or on its own).
+    pub async fn mark_session_ksef_closed(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET ksef_closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND ksef_closed_at IS NULL")
             .bind(id)
             .bind(now)
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Puts off the worker's next look at a session until `at`.
+    pub async fn defer_session(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET next_attempt_at = $2 WHERE id = $1").bind(id).bind(at).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` sessions the caller closed that KSeF has not, whose invoices are all delivered, due at
+    /// `now`; their next look is pushed to `hold_until`.
+    pub async fn claim_due_closes(&self, now: i64, hold_until: i64, limit: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE sessions SET next_attempt_at = $2
+             WHERE id IN (SELECT s.id FROM sessions s
+                          WHERE s.closed_at IS NOT NULL AND s.ksef_closed_at IS NULL AND s.ksef_reference IS NOT NULL
+                            AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= $1)
+                            AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = s.id AND i.state IN ('queued', 'sending'))
+                          ORDER BY s.closed_at LIMIT $3)
+               AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Claims up to `limit` sessions closed in KSeF since `since` whose UPO is not yet kept and whose KSeF status is
+    /// not final without one, due at `now`; their next look is pushed to `hold_until`.
+    pub async fn claim_due_upos(&self, now: i64, hold_until: i64, since: i64, limit: i64) -> Result<Vec<SessionRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE sessions SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM sessions
+                          WHERE ksef_closed_at IS NOT NULL AND ksef_closed_at >= $3 AND upo IS NULL
+                            AND (status_code IS NULL OR status_code <= 200)
+                            AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                          ORDER BY ksef_closed_at LIMIT $4)
+               AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Moves a session on to a new KSeF session after KSeF closed `old_reference`, unless another instance did
+    /// first (false: read the session again).
+    pub async fn continue_session(&self, id: &str, old_reference: &str, new_reference: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET ksef_reference = $3, ksef_closed_at = NULL, upo = NULL, status_code = NULL, next_attempt_at = NULL
+             WHERE id = $1 AND ksef_reference = $2",
+        )
+        .bind(id)
+        .bind(old_reference)
+        .bind(new_reference)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Keeps a session's collective UPO.

@@ -49,14 +49,29 @@ stored_enum! {
 }
 
 stored_enum! {
-    /// Where an invoice is on its way to KSeF.
+    /// Where an invoice is on its way to KSeF. Recorded means delivered eventually: from `queued` on, delivery
+    /// is the gateway's job, whoever asked and whatever KSeF does meanwhile.
     pub enum DeliveryState {
-        /// Recorded; KSeF is being asked to take it.
+        /// Recorded and waiting for a send (new, or after a failed attempt, from `next_attempt_at`).
+        Queued = "queued",
+        /// An instance (`lease_owner`) is asking KSeF to take it; if that instance dies, the outcome is unknown
+        /// until KSeF's list of the session's invoices is read.
         Sending = "sending",
-        /// KSeF took it and gave its reference number; its status is KSeF's from here on.
+        /// KSeF took it and gave its reference number; its status is polled until final.
         Sent = "sent",
-        /// The send failed with an unknown outcome or KSeF unreachable; sending it again retries.
-        SendFailed = "send_failed",
+        /// KSeF accepted it (200) and gave its KSeF number.
+        Accepted = "accepted",
+        /// KSeF refused it, or refused the request carrying it (KSeF's status or error says why).
+        Rejected = "rejected",
+        /// KSeF found it a duplicate (440) of an invoice it already holds: `original_ksef_number` is its number.
+        Duplicate = "duplicate",
+    }
+}
+
+impl DeliveryState {
+    /// Whether KSeF's verdict is in (nothing more will happen to the invoice).
+    pub fn is_final(self) -> bool {
+        matches!(self, DeliveryState::Accepted | DeliveryState::Rejected | DeliveryState::Duplicate)
     }
 }
 

@@ -3,7 +3,7 @@
 use ksef_store::testing::fresh_stores;
 use ksef_store::{
     DeliveryState, IdempotencyStart, InvoiceInsert, InvoiceStatusUpdate, KeyMode, NewInvoice, NewSession, NewTenant, OfflineCertificateRecord,
-    SessionKind, SessionStatusUpdate, Store, StoredResponse,
+    SessionKind, SessionStatusUpdate, StatusChange, Store, StoredResponse,
 };
 
 async fn tenant(store: &Store, id: &str) {
@@ -20,9 +20,11 @@ async fn session(store: &Store, tenant_id: &str, id: &str) {
         key_mode: KeyMode::Gateway,
         sealed_key: Some(vec![9; 60]),
         iv: Some(vec![0; 16]),
+        encryption: Some("{}".into()),
         created_at: 10,
     };
     store.insert_session(&s).await.unwrap();
+    store.set_session_reference(id, &format!("20260101-SO-0000000000-0000000000-{id}")).await.unwrap();
 }
 
 fn invoice(id: &str, hash: &str) -> NewInvoice {
@@ -34,6 +36,7 @@ fn invoice(id: &str, hash: &str) -> NewInvoice {
         invoice_size: 100,
         payload: vec![7; 112],
         created_at: 20,
+        lease_owner: "instance-a".into(),
     }
 }
 
@@ -83,8 +86,7 @@ async fn a_session_keeps_its_reference_status_and_upo() {
         tenant(&store, "t1").await;
         session(&store, "t1", "s1").await;
         let fresh = store.session("s1").await.unwrap().unwrap();
-        assert_eq!((fresh.ksef_reference, fresh.status, fresh.sealed_key.map(|k| k.len())), (None, None, Some(60)), "{engine}");
-        store.set_session_reference("s1", "20260101-SO-0000000000-0000000000-00").await.unwrap();
+        assert_eq!((fresh.status, fresh.sealed_key.map(|k| k.len())), (None, Some(60)), "{engine}");
         let status = SessionStatusUpdate {
             code: 200,
             description: "Sesja przetworzona".into(),
@@ -94,7 +96,8 @@ async fn a_session_keeps_its_reference_status_and_upo() {
             failed_count: Some(1),
         };
         store.update_session_status("s1", &status).await.unwrap();
-        store.mark_session_closed("s1", 30).await.unwrap();
+        assert!(store.request_session_close("s1", 30).await.unwrap(), "{engine}");
+        assert!(!store.request_session_close("s1", 31).await.unwrap(), "{engine}: closed once");
         store.set_session_upo("s1", b"<Potwierdzenie/>").await.unwrap();
         let s = store.session("s1").await.unwrap().unwrap();
         assert_eq!(s.status, Some(status), "{engine}");
@@ -120,19 +123,10 @@ async fn the_same_invoice_hash_in_a_session_is_recorded_once() {
     }
 }
 
-#[tokio::test]
-async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
-    let (stores, _dir) = fresh_stores().await;
-    for (engine, store) in stores {
-        tenant(&store, "t1").await;
-        session(&store, "t1", "s1").await;
-        store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
-        store.mark_invoice_send_failed("i1", "KSeF unreachable", 21).await.unwrap();
-        let failed = store.invoice("i1").await.unwrap().unwrap();
-        assert_eq!((failed.state, failed.payload.is_some()), (DeliveryState::SendFailed, true), "{engine}: the payload is kept for a retry");
-        store.retry_invoice_send("i1", &[7; 112], 22).await.unwrap();
-        store.mark_invoice_sent("i1", "20260101-EE-0000000000-0000000000-00", 23).await.unwrap();
-        let status = InvoiceStatusUpdate {
+fn accepted(now: i64) -> StatusChange {
+    StatusChange {
+        state: DeliveryState::Accepted,
+        status: InvoiceStatusUpdate {
             code: 200,
             description: "Sukces".into(),
             details: vec![],
@@ -140,15 +134,117 @@ async fn an_invoice_moves_from_sending_to_sent_and_keeps_its_status() {
             ordinal: Some(1),
             invoice_number: Some("FV/1".into()),
             ksef_number: Some("5265877635-20250826-0100001AF629-AF".into()),
-            acquisition_date: Some(1_700_000_000_000_000),
-            permanent_storage_date: Some(1_700_000_000_000_001),
-        };
-        store.update_invoice_status("i1", &status, 24).await.unwrap();
+            acquisition_date: Some(now),
+            permanent_storage_date: Some(now + 1),
+        },
+        original_ksef_number: None,
+        next_poll_at: None,
+    }
+}
+
+#[tokio::test]
+async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
+        let recorded = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!((recorded.state, recorded.attempts, recorded.lease_owner.as_deref()), (DeliveryState::Sending, 1, Some("instance-a")), "{engine}");
+        assert!(recorded.ksef_session.is_some(), "{engine}: the KSeF session it goes into is recorded with it");
+        store.requeue_invoice("i1", "KSeF unreachable", 100, 21).await.unwrap();
+        let queued = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!((queued.state, queued.payload.is_some(), queued.send_error.as_deref()), (DeliveryState::Queued, true, Some("KSeF unreachable")), "{engine}");
+        assert!(store.claim_queued_invoices("instance-b", 99, 10).await.unwrap().is_empty(), "{engine}: not due before its time");
+        let claimed = store.claim_queued_invoices("instance-b", 100, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "{engine}");
+        assert_eq!((claimed[0].state, claimed[0].attempts, claimed[0].lease_owner.as_deref()), (DeliveryState::Sending, 2, Some("instance-b")), "{engine}");
+        assert!(store.claim_queued_invoices("instance-c", 200, 10).await.unwrap().is_empty(), "{engine}: claimed once");
+        store.mark_invoice_sent("i1", "20260101-SO-0000000000-0000000000-01", "20260101-EE-0000000000-0000000000-00", 23, 50).await.unwrap();
         let sent = store.invoice("i1").await.unwrap().unwrap();
-        assert_eq!((sent.state, sent.payload, sent.send_error), (DeliveryState::Sent, None, None), "{engine}");
-        assert_eq!(sent.status, Some(status), "{engine}");
+        assert_eq!((sent.state, sent.payload, sent.send_error, sent.lease_owner), (DeliveryState::Sent, None, None, None), "{engine}");
+        assert!(store.claim_due_polls(49, 1000, 10).await.unwrap().is_empty(), "{engine}");
+        assert_eq!(store.claim_due_polls(50, 1000, 10).await.unwrap().len(), 1, "{engine}");
+        assert!(store.claim_due_polls(60, 1000, 10).await.unwrap().is_empty(), "{engine}: held by the first poller");
+        store.update_invoice_status("i1", &accepted(1_700_000_000_000_000), 24).await.unwrap();
+        let done = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!(done.state, DeliveryState::Accepted, "{engine}");
+        assert_eq!(done.status, Some(accepted(1_700_000_000_000_000).status), "{engine}");
+        assert!(store.claim_due_polls(2000, 3000, 10).await.unwrap().is_empty(), "{engine}: a final invoice is not polled");
         store.delete_refused_invoice("i1").await.unwrap();
         assert!(store.invoice("i1").await.unwrap().is_some(), "{engine}: a sent invoice is never deleted");
+    }
+}
+
+#[tokio::test]
+async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        for n in 0..200 {
+            store.insert_invoice(&invoice(&format!("i{n}"), &format!("h{n}"))).await.unwrap();
+            store.requeue_invoice(&format!("i{n}"), "later", 0, 1).await.unwrap();
+        }
+        let claimers = (0..4).map(|k| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = store.claim_queued_invoices(&format!("instance-{k}"), 10, 7).await.unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|r| r.id));
+                }
+            })
+        });
+        let mut all = Vec::new();
+        for claimer in claimers {
+            all.extend(claimer.await.unwrap());
+        }
+        let unique: std::collections::BTreeSet<_> = all.iter().cloned().collect();
+        assert_eq!((all.len(), unique.len()), (200, 200), "{engine}: each invoice claimed exactly once");
+    }
+}
+
+#[tokio::test]
+async fn sends_held_by_a_silent_instance_are_orphans_and_adopted_once() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        store.heartbeat("instance-a", 1_000).await.unwrap();
+        store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
+        assert!(store.orphaned_sends(900, 10).await.unwrap().is_empty(), "{engine}: its owner is alive");
+        let orphans = store.orphaned_sends(1_001, 10).await.unwrap();
+        assert_eq!(orphans.len(), 1, "{engine}: its owner fell silent");
+        assert!(store.adopt_orphan("i1", Some("instance-a"), "instance-b", 2_000).await.unwrap(), "{engine}");
+        assert!(!store.adopt_orphan("i1", Some("instance-a"), "instance-c", 2_000).await.unwrap(), "{engine}: adopted once");
+    }
+}
+
+#[tokio::test]
+async fn a_closed_session_takes_no_invoice_and_is_closed_in_ksef_only_once_its_invoices_are_in() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        session(&store, "t1", "s1").await;
+        store.insert_invoice(&invoice("i1", "h1")).await.unwrap();
+        assert!(store.request_session_close("s1", 30).await.unwrap());
+        assert_eq!(store.insert_invoice(&invoice("i2", "h2")).await.unwrap(), InvoiceInsert::SessionClosed, "{engine}");
+        assert!(matches!(store.insert_invoice(&invoice("i3", "h1")).await.unwrap(), InvoiceInsert::Existing(_)), "{engine}: a resend is answered");
+        assert!(store.session_has_undelivered("s1").await.unwrap());
+        assert!(store.claim_due_closes(40, 50, 10).await.unwrap().is_empty(), "{engine}: an invoice is still on its way");
+        store.mark_invoice_sent("i1", "r", "20260101-EE-0000000000-0000000000-00", 41, 42).await.unwrap();
+        assert_eq!(store.claim_due_closes(43, 80, 10).await.unwrap().len(), 1, "{engine}");
+        assert!(store.claim_due_closes(44, 80, 10).await.unwrap().is_empty(), "{engine}: held");
+        store.mark_session_ksef_closed("s1", 45).await.unwrap();
+        assert_eq!(store.claim_due_upos(100, 101, 0, 10).await.unwrap().len(), 1, "{engine}: its UPO is due");
+        let s = store.session("s1").await.unwrap().unwrap();
+        assert!(store.continue_session("s1", s.ksef_reference.as_deref().unwrap(), "NEW").await.unwrap(), "{engine}");
+        assert!(!store.continue_session("s1", "OLD", "NEWER").await.unwrap(), "{engine}: moved on once");
+        assert_eq!(store.session("s1").await.unwrap().unwrap().ksef_closed_at, None, "{engine}: the new KSeF session is open");
     }
 }
 

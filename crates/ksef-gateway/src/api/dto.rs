@@ -274,7 +274,7 @@ pub struct KsefInvoiceSendResponse {
 pub struct InvoiceInfo {
     /// The invoice id (ours; not in the seed, added so lists can be matched to sends).
     pub id: String,
-    /// KSeF's invoice status; code 0 means the gateway could not hand the invoice to KSeF yet.
+    /// KSeF's invoice status; code 0 means KSeF does not have the invoice yet (see `delivery`).
     pub status: StatusInfo,
     /// Position in the session.
     pub ordinal: Option<String>,
@@ -289,6 +289,62 @@ pub struct InvoiceInfo {
     /// In a batch session, the invoice's file name in the package (not in the seed).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub invoice_file_name: Option<String>,
+    /// Where the gateway is in delivering an invoice sent through it (not in the seed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub delivery: Option<DeliveryInfo>,
+}
+
+/// The gateway's delivery of an invoice to KSeF (ours).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryInfo {
+    /// `queued` (waiting for KSeF; retried with backoff), `sending`, `sent` (KSeF is processing it), `accepted`,
+    /// `rejected`, or `duplicate` (KSeF already held an invoice with the same seller, kind and number: its KSeF
+    /// number is `ksefNumber`, also in `originalKsefNumber`).
+    pub state: DeliveryStateDto,
+    /// Sends tried so far.
+    pub attempts: i64,
+    /// Why the last attempt did not deliver it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_error: Option<String>,
+    /// When the next attempt is due, while queued.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// A duplicate's original KSeF number.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub original_ksef_number: Option<String>,
+}
+
+/// Delivery states, as our JSON writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DeliveryStateDto {
+    /// Waiting for a send.
+    Queued,
+    /// Being sent.
+    Sending,
+    /// KSeF is processing it.
+    Sent,
+    /// KSeF accepted it.
+    Accepted,
+    /// KSeF refused it.
+    Rejected,
+    /// KSeF already had it under another submission; reconciled to the original's KSeF number.
+    Duplicate,
+}
+
+impl From<ksef_store::DeliveryState> for DeliveryStateDto {
+    fn from(s: ksef_store::DeliveryState) -> Self {
+        use ksef_store::DeliveryState as S;
+        match s {
+            S::Queued => DeliveryStateDto::Queued,
+            S::Sending => DeliveryStateDto::Sending,
+            S::Sent => DeliveryStateDto::Sent,
+            S::Accepted => DeliveryStateDto::Accepted,
+            S::Rejected => DeliveryStateDto::Rejected,
+            S::Duplicate => DeliveryStateDto::Duplicate,
+        }
+    }
 }
 
 impl From<InvoiceView> for InvoiceInfo {
@@ -302,6 +358,13 @@ impl From<InvoiceView> for InvoiceInfo {
             acquisition_date: v.acquisition_date,
             permanent_storage_date: v.permanent_storage_date,
             invoice_file_name: v.file_name,
+            delivery: v.delivery.map(|d| DeliveryInfo {
+                state: d.state.into(),
+                attempts: d.attempts,
+                last_error: d.last_error,
+                next_attempt_at: d.next_attempt_at,
+                original_ksef_number: d.original_ksef_number,
+            }),
         }
     }
 }

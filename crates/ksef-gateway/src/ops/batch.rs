@@ -151,6 +151,7 @@ fn new_session(tenant: &Tenant, version: InvoiceVersion, key_mode: KeyMode) -> N
         // Parts are encrypted before the session opens; the gateway has no use for the key after.
         sealed_key: None,
         iv: None,
+        encryption: None,
         created_at: micros(super::now()),
     }
 }

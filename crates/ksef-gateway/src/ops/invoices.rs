@@ -1,17 +1,19 @@
-//! Invoices: sending one into a session (recorded first, so a retry never sends twice), its status, the
-//! statuses of a whole session, downloading an invoice by KSeF number, and KSeF's public key.
+//! Invoices: sending one into a session (recorded first, so a retry never sends twice, then delivered by
+//! `delivery.rs` however long KSeF fails), its status and the statuses of a whole session (as the outbox last
+//! heard them from KSeF), downloading an invoice by KSeF number, and KSeF's public key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use ksef_client::wire::codes::{ExceptionCode, invoice as invoice_status};
 use ksef_client::wire::sessions::SessionInvoiceStatusResponse;
 use ksef_client::{EncryptedInvoice, KsefKeys};
+use super::delivery::{self, Attempt};
 use ksef_core::crypto::{AesKey, Iv, b64_decode};
 use ksef_core::ids::KsefNumber;
 // The 1 MB limit without attachments is KSeF's to apply: the gateway cannot tell without parsing.
 use ksef_core::limits::MAX_INVOICE_BYTES;
-use ksef_store::{DeliveryState, InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, KeyMode, NewInvoice, SessionKind};
+use ksef_store::{DeliveryState, InvoiceInsert, InvoiceRecord, KeyMode, NewInvoice, SessionKind};
 
 use super::sessions::owned_session;
 use super::{Context, OpError, Status, Tenant, from_micros, micros, tenant_ksef};
@@ -64,6 +66,23 @@ pub struct InvoiceView {
     pub permanent_storage_date: Option<DateTime<Utc>>,
     /// Its file name inside a batch package.
     pub file_name: Option<String>,
+    /// Where the gateway is in delivering it (invoices sent through the gateway; not batch packages' invoices).
+    pub delivery: Option<Delivery>,
+}
+
+/// The gateway's side of an invoice's way to KSeF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Queued, sending, sent (KSeF processing), accepted, rejected, or duplicate.
+    pub state: DeliveryState,
+    /// Sends tried.
+    pub attempts: i64,
+    /// Why the last attempt failed, while queued or after a refusal.
+    pub last_error: Option<String>,
+    /// When the next attempt is due, while queued.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// A duplicate's original KSeF number (also given as `ksef_number`).
+    pub original_ksef_number: Option<String>,
 }
 
 fn check_plain_hash(invoice_hash: &str) -> Result<(), OpError> {
@@ -149,42 +168,39 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         invoice_size: invoice.invoice_size,
         payload: invoice.ciphertext.clone(),
         created_at: micros(created),
+        lease_owner: ctx.instance.to_string(),
     };
-    let (id, created) = match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
-        InvoiceInsert::Inserted => (new.id, created),
-        // The same invoice again: KSeF has it (or is getting it); answer as the first time.
-        InvoiceInsert::Existing(existing) if existing.state != DeliveryState::SendFailed => {
-            return Ok(SentInvoice { id: existing.id, created: from_micros(existing.created_at) });
-        }
-        // A send that failed earlier is tried again, under the same id.
-        InvoiceInsert::Existing(existing) => {
-            ctx.store.retry_invoice_send(&existing.id, &invoice.ciphertext, micros(created)).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-            (existing.id, from_micros(existing.created_at))
-        }
-    };
-
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    let sent = ksef.send_invoice(&reference, &invoice.request()).await;
-    match sent {
-        Ok(answer) => {
-            ctx.store.mark_invoice_sent(&id, &answer.reference_number, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-            Ok(SentInvoice { id, created })
-        }
-        // KSeF refused the request itself: the invoice never entered the session, so it is forgotten.
-        Err(err @ ksef_client::KsefError::Api { .. }) => {
-            ctx.store.delete_refused_invoice(&id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-            Err(OpError::ksef(ErrorCode::InvoiceSend, &err))
-        }
-        // Unknown outcome or KSeF unavailable: kept, so sending it again retries it.
-        Err(err) => {
-            ctx.store.mark_invoice_send_failed(&id, &err.to_string(), micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-            Err(OpError::ksef(ErrorCode::InvoiceSend, &err))
-        }
+    match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
+        InvoiceInsert::Inserted => {}
+        // The same invoice again: it is on its way (or there); answer as the first time.
+        InvoiceInsert::Existing(existing) => return Ok(SentInvoice { id: existing.id, created: from_micros(existing.created_at) }),
+        InvoiceInsert::SessionClosed => return Err(OpError::conflict(ErrorCode::InvoiceSend, format!("session {session_id} is closed"))),
     }
-}
-
-fn is_final(record: &InvoiceRecord) -> bool {
-    record.status.as_ref().is_some_and(|s| i32::try_from(s.code).is_ok_and(|code| !invoice_status::in_progress(code)))
+    // Recorded: from here on the invoice is the gateway's to deliver. One attempt now, while the caller waits;
+    // if KSeF fails, the outbox worker tries again and the caller is still answered with the invoice's id.
+    let record = InvoiceRecord {
+        id: new.id.clone(),
+        tenant_id: new.tenant_id,
+        session_id: new.session_id,
+        invoice_hash: new.invoice_hash,
+        invoice_size: new.invoice_size,
+        state: DeliveryState::Sending,
+        payload: None,
+        ksef_reference: None,
+        send_error: None,
+        status: None,
+        created_at: new.created_at,
+        attempts: 1,
+        next_attempt_at: None,
+        lease_owner: Some(new.lease_owner),
+        ksef_session: Some(reference),
+        original_ksef_number: None,
+    };
+    match delivery::attempt(ctx, tenant, &record, &invoice.request(), false, true).await? {
+        Attempt::Sent | Attempt::Requeued => Ok(SentInvoice { id: new.id, created }),
+        // KSeF refused the request itself: the invoice never entered the session, so it is forgotten.
+        Attempt::Refused(err) => Err(OpError::ksef(ErrorCode::InvoiceSend, &err)),
+    }
 }
 
 fn view(record: &InvoiceRecord) -> InvoiceView {
@@ -195,10 +211,19 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
             details: s.details.clone(),
             extensions: s.extensions.as_deref().and_then(|e| serde_json::from_str::<BTreeMap<String, String>>(e).ok()).unwrap_or_default(),
         },
-        (DeliveryState::SendFailed, None) => Status {
+        (DeliveryState::Queued | DeliveryState::Sending, None) => Status {
             code: 0,
-            description: "Faktura nie została jeszcze przekazana do KSeF".to_owned(),
-            details: vec![format!("Send it again to retry: {}", record.send_error.clone().unwrap_or_default())],
+            description: "Faktura czeka na przekazanie do KSeF".to_owned(),
+            details: match &record.send_error {
+                Some(error) => vec![format!("The gateway delivers it as soon as KSeF takes it; last attempt: {error}")],
+                None => vec!["The gateway is delivering it to KSeF".to_owned()],
+            },
+            extensions: BTreeMap::new(),
+        },
+        (DeliveryState::Rejected, None) => Status {
+            code: 0,
+            description: "KSeF odrzuciło wysyłkę faktury".to_owned(),
+            details: vec![record.send_error.clone().unwrap_or_default()],
             extensions: BTreeMap::new(),
         },
         (_, None) => Status {
@@ -213,24 +238,17 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
         status,
         ordinal: s.and_then(|s| s.ordinal),
         invoice_number: s.and_then(|s| s.invoice_number.clone()),
-        ksef_number: s.and_then(|s| s.ksef_number.clone()),
+        ksef_number: s.and_then(|s| s.ksef_number.clone()).or_else(|| record.original_ksef_number.clone()),
         acquisition_date: s.and_then(|s| s.acquisition_date).map(from_micros),
         permanent_storage_date: s.and_then(|s| s.permanent_storage_date).map(from_micros),
         file_name: None,
-    }
-}
-
-fn update_from(answer: &SessionInvoiceStatusResponse) -> InvoiceStatusUpdate {
-    InvoiceStatusUpdate {
-        code: i64::from(answer.status.code),
-        description: answer.status.description.clone(),
-        details: answer.status.details.clone().unwrap_or_default(),
-        extensions: answer.status.extensions.as_ref().map(|e| serde_json::to_string(e).expect("map serializes")),
-        ordinal: Some(i64::from(answer.ordinal_number)),
-        invoice_number: answer.invoice_number.clone(),
-        ksef_number: answer.ksef_number.clone(),
-        acquisition_date: answer.acquisition_date.map(micros),
-        permanent_storage_date: answer.permanent_storage_date.map(micros),
+        delivery: Some(Delivery {
+            state: record.state,
+            attempts: record.attempts,
+            last_error: record.send_error.clone(),
+            next_attempt_at: record.next_attempt_at.filter(|_| record.state == DeliveryState::Queued).map(from_micros),
+            original_ksef_number: record.original_ksef_number.clone(),
+        }),
     }
 }
 
@@ -250,6 +268,7 @@ fn batch_view(answer: &SessionInvoiceStatusResponse) -> InvoiceView {
         acquisition_date: answer.acquisition_date,
         permanent_storage_date: answer.permanent_storage_date,
         file_name: answer.invoice_file_name.clone(),
+        delivery: None,
     }
 }
 
@@ -266,23 +285,14 @@ async fn owned_invoice(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Invoi
     Ok(record)
 }
 
-/// An invoice's status: from the store once final, otherwise from KSeF.
+/// An invoice's status, as the outbox last heard it from KSeF (it polls until KSeF's verdict is in), so it is
+/// answered while KSeF is down too.
 pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceView, OpError> {
-    let mut record = owned_invoice(ctx, tenant, id).await?;
-    let Some(invoice_ref) = record.ksef_reference.clone().filter(|_| !is_final(&record)) else {
-        return Ok(view(&record));
-    };
-    let (_, session_ref) = owned_session(ctx, tenant, &record.session_id).await?;
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    let answer = ksef.session_invoice(&session_ref, &invoice_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
-    let update = update_from(&answer);
-    ctx.store.update_invoice_status(id, &update, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    record.status = Some(update);
-    Ok(view(&record))
+    Ok(view(&owned_invoice(ctx, tenant, id).await?))
 }
 
-/// Every invoice of a session with its status. Online: the invoices sent through the gateway, those not final
-/// refreshed from KSeF in one listing. Batch: KSeF's listing itself, with each invoice's file name.
+/// Every invoice of a session with its status. Online: the invoices sent through the gateway, from the store.
+/// Batch: KSeF's listing itself, with each invoice's file name.
 pub async fn session_invoices(ctx: &Context, tenant: &Tenant, session_id: &str) -> Result<Vec<InvoiceView>, OpError> {
     let (session, session_ref) = owned_session(ctx, tenant, session_id).await?;
     if session.kind == SessionKind::Batch {
@@ -290,20 +300,7 @@ pub async fn session_invoices(ctx: &Context, tenant: &Tenant, session_id: &str) 
         let listed = ksef.session_invoices(&session_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
         return Ok(listed.iter().map(batch_view).collect());
     }
-    let mut records = ctx.store.session_invoices(session_id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    if records.iter().any(|r| r.ksef_reference.is_some() && !is_final(r)) {
-        let ksef = tenant_ksef(ctx, tenant).await?;
-        let listed = ksef.session_invoices(&session_ref).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
-        let by_reference: HashMap<String, SessionInvoiceStatusResponse> =
-            listed.into_iter().map(|i| (i.reference_number.clone(), i)).collect();
-        let now = micros(Utc::now());
-        for record in records.iter_mut().filter(|r| !is_final(r)) {
-            let Some(answer) = record.ksef_reference.as_ref().and_then(|r| by_reference.get(r)) else { continue };
-            let update = update_from(answer);
-            ctx.store.update_invoice_status(&record.id, &update, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-            record.status = Some(update);
-        }
-    }
+    let records = ctx.store.session_invoices(session_id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     Ok(records.iter().map(view).collect())
 }
 

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod cpu;
 pub mod credentials;
+pub(crate) mod delivery;
 pub mod documents;
 pub mod invoices;
 pub mod queries;
@@ -39,6 +40,8 @@ pub struct Context {
     pub cpu: Arc<cpu::CpuPool>,
     /// Batch packages being received, per tenant.
     pub uploads: Arc<cpu::TenantShares>,
+    /// This process among the instances sharing the database: it holds the invoices it is sending.
+    pub instance: Arc<str>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -48,6 +51,7 @@ impl Context {
     pub fn new(store: Store, master_key: MasterKey, ksef: Arc<Ksef>) -> Context {
         Context { store, master_key, ksef, qr_environment: ksef_core::Environment::Test, cpu: Arc::new(cpu::CpuPool::new(cpu::CpuLimits::default())),
             uploads: Arc::new(cpu::TenantShares::new("batch packages received", 2)),
+            instance: uuid::Uuid::now_v7().to_string().into(),
             sessions: Arc::default() }
     }
 

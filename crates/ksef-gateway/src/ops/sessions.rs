@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use ksef_client::{KsefError, KsefKeys, SymmetricKey};
 use ksef_client::wire::{EncryptionInfo, FormCode};
 use ksef_core::crypto::b64;
-use ksef_client::wire::codes::{ExceptionCode, session as session_status};
+use ksef_client::wire::codes::session as session_status;
 use ksef_store::{KeyMode, NewSession, SessionKind, SessionRecord, SessionStatusUpdate};
 
 use super::{Context, OpError, Status, Tenant, micros, tenant_ksef};
@@ -108,6 +108,7 @@ pub async fn open_online(
     };
     let (sealed_key, iv, key_mode) = record;
     let session = NewSession {
+        encryption: Some(serde_json::to_string(&wire_encryption).map_err(anyhow::Error::from)?),
         id: id.clone(),
         tenant_id: tenant.id.clone(),
         invoice_version: version.as_str().to_owned(),
@@ -226,27 +227,40 @@ pub async fn status(ctx: &Context, tenant: &Tenant, id: &str) -> Result<SessionS
     })
 }
 
-/// Closes the session in KSeF; closing a closed session again is not an error.
+/// Closes the session: it takes no more invoices, and is closed in KSeF once the invoices recorded before are
+/// delivered (at once when they are). KSeF failing or unreachable only delays that; KSeF refusing the close (a
+/// batch package missing parts) is answered, and the session stays open. Closing a closed session again is not an
+/// error.
 pub async fn close(ctx: &Context, tenant: &Tenant, id: &str) -> Result<bool, OpError> {
-    let (record, reference) = owned_session(ctx, tenant, id).await?;
+    let (record, _) = owned_session(ctx, tenant, id).await?;
     if record.closed_at.is_some() {
         return Ok(true);
     }
-    let ksef = tenant_ksef(ctx, tenant).await?;
-    let closed = match record.kind {
-        SessionKind::Batch => ksef.close_batch_session(&reference).await,
-        SessionKind::Online => ksef.close_online_session(&reference).await,
-    };
-    match closed {
-        Ok(()) => {}
-        // KSeF says the session is no longer open (closed by time, or by someone else): it is closed.
-        Err(err) if err.has_code(ExceptionCode::SessionStatusForbids) => {}
-        Err(err) => return Err(OpError::ksef(ErrorCode::SessionClose, &err)),
-    }
-    ctx.store.mark_session_closed(id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    let requested = ctx.store.request_session_close(id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     ctx.forget_session(id);
-    tracing::info!(session.id = %id, tenant = %tenant.id, "session closed");
-    Ok(true)
+    if !requested {
+        return Ok(true);
+    }
+    tracing::info!(session.id = %id, tenant = %tenant.id, "session closed by the caller");
+    if ctx.store.session_has_undelivered(id).await.map_err(OpError::store(ErrorCode::SessionSave))? {
+        return Ok(true);
+    }
+    let record = ctx.store.session(id).await.map_err(OpError::store(ErrorCode::SessionSave))?.ok_or_else(|| anyhow::anyhow!("session {id} vanished"))?;
+    match super::delivery::close_in_ksef(ctx, tenant, &record).await? {
+        Ok(()) => Ok(true),
+        Err(err) => match super::delivery::classify(&err) {
+            super::delivery::Failure::Refused => {
+                ctx.store.withdraw_session_close(id).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+                Err(OpError::ksef(ErrorCode::SessionClose, &err))
+            }
+            // KSeF is failing: the worker closes it later.
+            _ => {
+                ctx.store.defer_session(id, super::delivery::session_retry_at(&err)).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+                tracing::info!(session.id = %id, error = %err, "KSeF did not close the session yet; the outbox will");
+                Ok(true)
+            }
+        },
+    }
 }
 
 /// The session's collective UPO (its first page), once KSeF has issued it.
@@ -258,7 +272,35 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
     if record.closed_at.is_none() {
         return Err(OpError::conflict(ErrorCode::SessionNoUpo, "close the session first (ksefSessionClose); KSeF issues the UPO after"));
     }
+    // The cached record may predate the close: what KSeF did since is in the store.
+    let record = ctx.store.session(id).await.map_err(OpError::store(ErrorCode::SessionSave))?.ok_or_else(|| anyhow::anyhow!("session {id} vanished"))?;
+    if let Some(upo) = &record.upo {
+        return Ok(upo.clone());
+    }
+    if record.ksef_closed_at.is_none() {
+        return Err(OpError::conflict(
+            ErrorCode::SessionNoUpo,
+            "the gateway is still delivering the session's invoices; KSeF closes it and issues the UPO after, retry shortly",
+        ));
+    }
+    let _ = reference;
+    fetch_upo(ctx, tenant, &record).await
+}
+
+/// Asks KSeF for the UPO of a session it closed, recording the session's status (so one that ended without a UPO
+/// is not asked again) and the UPO once issued; 1107 while KSeF is still processing, or if there is none.
+pub(crate) async fn fetch_upo(ctx: &Context, tenant: &Tenant, record: &SessionRecord) -> Result<Vec<u8>, OpError> {
+    let reference = record.ksef_reference.clone().ok_or_else(|| anyhow::anyhow!("session {} has no KSeF reference", record.id))?;
     let answer = ksef_session_status(ctx, tenant, &reference, ErrorCode::SessionUpo).await?;
+    let update = SessionStatusUpdate {
+        code: i64::from(answer.status.code),
+        description: answer.status.description.clone(),
+        details: answer.status.details.clone().unwrap_or_default(),
+        invoice_count: answer.invoice_count.map(i64::from),
+        successful_count: answer.successful_invoice_count.map(i64::from),
+        failed_count: answer.failed_invoice_count.map(i64::from),
+    };
+    ctx.store.update_session_status(&record.id, &update).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     let page = match (answer.status.code, answer.upo.and_then(|u| u.pages.into_iter().next())) {
         (code, Some(page)) if session_status::ONLINE_PROCESSED.is(code) => page,
         (code, _) if session_status::in_progress(code) => {
@@ -273,6 +315,6 @@ pub async fn upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, Op
     };
     let ksef = tenant_ksef(ctx, tenant).await?;
     let upo = ksef.session_upo(&reference, &page.reference_number).await.map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
-    ctx.store.set_session_upo(id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    ctx.store.set_session_upo(&record.id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(upo.bytes.to_vec())
 }

@@ -149,22 +149,29 @@ impl TestApp {
 
     /// Polls an invoice until it leaves 100/150.
     pub async fn wait_invoice(&self, key: &str, invoice: &str) -> Value {
-        for _ in 0..200 {
+        self.wait_invoice_for(key, invoice, Duration::from_secs(30)).await
+    }
+
+    /// Polls an invoice's status until KSeF's verdict is in (the gateway delivers and polls in the background),
+    /// for at most `limit`.
+    pub async fn wait_invoice_for(&self, key: &str, invoice: &str, limit: Duration) -> Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
             let v: Value = self.get(&format!("/ksefInvoiceStatus/{invoice}"), key).await.json().await.unwrap();
             let info = v["invoices"][0].clone();
-            if !matches!(info["status"]["code"].as_i64(), Some(100 | 150)) {
+            if matches!(info["delivery"]["state"].as_str(), Some("accepted" | "rejected" | "duplicate")) {
                 return info;
             }
+            assert!(std::time::Instant::now() < deadline, "invoice {invoice} never reached a verdict: {info}");
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("invoice {invoice} never left processing");
     }
 
     /// Closes a session and polls its UPO until KSeF issued it.
     pub async fn close_and_wait_upo(&self, key: &str, session: &str) -> String {
         let closed: Value = self.get(&format!("/ksefSessionClose/{session}"), key).await.json().await.unwrap();
         assert_eq!(closed["result"], true);
-        for _ in 0..200 {
+        for _ in 0..1200 {
             let r = self.get(&format!("/ksefSessionUpo/{session}"), key).await;
             if r.status() == 200 {
                 assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/xml"));

@@ -17,7 +17,7 @@ async fn expect(response: reqwest::Response, status: u16, codes: &[&str]) -> Val
 }
 
 #[tokio::test]
-async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_by_sending_again() {
+async fn with_ksef_down_reads_say_so_while_sends_and_closes_are_accepted_and_delivered_once_ksef_is_back() {
     let (app, emulator, emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
     let key = app.api_key.clone();
     let session = app.open_session(&key).await;
@@ -25,7 +25,7 @@ async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_b
     let ksef_number = app.wait_invoice(&key, &delivered).await["ksefNumber"].as_str().unwrap().to_owned();
     let closed_before = app.open_session(&key).await;
     app.send(&key, &closed_before, &invoice(NIP, "FV/CLOSED")).await;
-    assert_eq!(app.get(&format!("/ksefSessionClose/{closed_before}"), &key).await.status(), 200);
+    app.close_and_wait_upo(&key, &closed_before).await;
 
     let addr = emulator.local_addr();
     emulator.shutdown().await.unwrap();
@@ -34,25 +34,33 @@ async fn with_ksef_down_every_operation_says_so_and_a_failed_send_is_delivered_b
     expect(app.get("/ksefPublicKey", &key).await, 502, &["1004"]).await;
     expect(app.get(&format!("/ksefInvoiceGet/{ksef_number}"), &key).await, 502, &["1205"]).await;
     expect(app.post("/ksefSessionOpenOnline", &key, &serde_json::json!({ "invoiceVersion": "v3" })).await, 502, &["1103", "1004"]).await;
+    // A send is recorded and answered: delivering it is the gateway's job from here on.
     let xml = invoice(NIP, "FV/DURING");
-    let failed = expect(app.send_plain(&key, &session, &xml).await, 502, &["1204"]).await;
-    assert_eq!(failed["ksef"]["httpStatus"], 0, "KSeF was unreachable: {failed}");
-    expect(app.get(&format!("/ksefSessionClose/{session}"), &key).await, 502, &["1106"]).await;
-    expect(app.get(&format!("/ksefSessionUpo/{closed_before}"), &key).await, 502, &["1107"]).await;
+    let during = app.send(&key, &session, &xml).await;
+    let queued: Value = app.get(&format!("/ksefInvoiceStatus/{during}"), &key).await.json().await.unwrap();
+    let queued = &queued["invoices"][0];
+    assert_eq!((queued["status"]["code"].as_i64(), queued["delivery"]["state"].as_str()), (Some(0), Some("queued")), "{queued}");
+    assert!(queued["delivery"]["lastError"].as_str().unwrap().contains("reach KSeF"), "the reason is shown: {queued}");
+    assert!(queued["delivery"]["nextAttemptAt"].is_string(), "{queued}");
+    // Sending it again is answered with the same id, and queues nothing new.
+    assert_eq!(app.send(&key, &session, &xml).await, during);
+    // Closing is accepted too: KSeF closes it once the invoice is in.
+    assert_eq!(app.get(&format!("/ksefSessionClose/{session}"), &key).await.status(), 200);
+    expect(app.get(&format!("/ksefSessionUpo/{session}"), &key).await, 409, &["1111"]).await;
     // What KSeF already confirmed is still answered from the gateway's own records.
     let known: Value = app.get(&format!("/ksefInvoiceStatus/{delivered}"), &key).await.json().await.unwrap();
     assert_eq!(known["invoices"][0]["ksefNumber"], ksef_number.as_str());
+    assert_eq!(app.get(&format!("/ksefSessionUpo/{closed_before}"), &key).await.status(), 200, "a UPO kept is served while KSeF is down");
     let listed: Value = app.get(&format!("/ksefSessionInvoices/{session}"), &key).await.json().await.unwrap();
-    let pending = &listed["invoices"][1];
-    assert_eq!(pending["status"]["code"], 0, "the undelivered invoice is listed, not lost: {listed}");
+    assert_eq!(listed["invoices"][1]["id"], during.as_str(), "the undelivered invoice is listed, not lost: {listed}");
 
-    // KSeF is back: sending the same invoice again delivers it under the same id.
+    // KSeF is back: the gateway delivers the invoice, closes the session and fetches its UPO, unasked.
     let _emulator = emulator_at(addr, emulator_dir.path()).await;
-    let retried = app.send(&key, &session, &xml).await;
-    assert_eq!(retried, pending["id"].as_str().unwrap());
-    assert_eq!(app.wait_invoice(&key, &retried).await["status"]["code"], 200);
+    let verdict = app.wait_invoice(&key, &during).await;
+    assert_eq!((verdict["status"]["code"].as_i64(), verdict["delivery"]["state"].as_str()), (Some(200), Some("accepted")), "{verdict}");
+    assert!(verdict["delivery"]["attempts"].as_i64().unwrap() >= 2, "{verdict}");
     let upo = app.close_and_wait_upo(&key, &session).await;
-    assert!(upo.contains(&ksef_number));
+    assert!(upo.contains(&ksef_number) && upo.contains(verdict["ksefNumber"].as_str().unwrap()), "both invoices are in the UPO");
 }
 
 #[tokio::test]

@@ -1,5 +1,8 @@
-//! Background work apart from HTTP handlers: watching tenants' certificates expire, forgetting old
+//! Background work apart from HTTP handlers: the outbox (`outbox.rs`: delivering invoices, polling their
+//! statuses, closing sessions in KSeF, fetching UPOs), watching tenants' certificates expire, forgetting old
 //! idempotency keys.
+
+mod outbox;
 
 use std::time::Duration;
 
@@ -12,9 +15,11 @@ const EXPIRY_REFRESH_EVERY: Duration = Duration::from_secs(3600);
 /// Warnings about expiring certificates are logged at start and every this many refreshes (twice a day).
 const EXPIRY_WARN_EVERY: u32 = 12;
 
-/// Checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after, until aborted.
+/// Runs the outbox, and checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after,
+/// until aborted.
 pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
+    let outbox = outbox::run(ops.clone());
+    let housekeeping = async move {
         let mut tick = tokio::time::interval(EXPIRY_REFRESH_EVERY);
         for round in 0u32.. {
             tick.tick().await;
@@ -28,5 +33,9 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "failed to forget expired idempotency keys"),
             }
         }
+    };
+    // One task, so aborting it stops both.
+    tokio::spawn(async move {
+        tokio::join!(outbox, housekeeping);
     })
 }

@@ -1,0 +1,320 @@
+//! Delivery: how a recorded invoice reaches KSeF and how its fate comes back, shared by the send that tries at
+//! once and the outbox worker (`workers.rs`) that retries, reconciles, polls, closes and fetches UPOs.
+//!
+//! An invoice once recorded is the gateway's to deliver: KSeF failing or unreachable puts it back in the queue
+//! with a backoff, never back in the caller's hands. Before an invoice is sent again, KSeF's list of the session's
+//! invoices is read, so an earlier attempt whose answer was lost (a timeout, a 500 after the fact, a process
+//! killed mid-call) is found there instead of being sent twice. KSeF closing a session early moves it on to a new
+//! KSeF session with the same key. A duplicate (440) is recorded with the original's KSeF number.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use ksef_client::wire::EncryptionInfo;
+use ksef_client::wire::codes::{ExceptionCode, invoice as invoice_status};
+use ksef_client::wire::sessions::{OpenOnlineSessionRequest, SendInvoiceRequest, SessionInvoiceStatusResponse};
+use ksef_client::{ContextClient, KsefError};
+use ksef_store::{DeliveryState, InvoiceRecord, InvoiceStatusUpdate, SessionKind, SessionRecord, StatusChange};
+
+use super::sessions::InvoiceVersion;
+use super::{Context, OpError, Tenant, micros, tenant_ksef};
+use crate::errors::ErrorCode;
+
+/// What a failed KSeF call means for the invoice or session it was about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// KSeF was unreachable, failing, busy or unsure: try again later (after `retry_after`, if KSeF said).
+    Transient { retry_after: Option<Duration> },
+    /// KSeF no longer takes invoices in that session (closed or expired): continue in a new one.
+    SessionGone,
+    /// KSeF refused the request itself: sending it again cannot help.
+    Refused,
+}
+
+/// Reads a KSeF error as what to do next.
+pub(crate) fn classify(err: &KsefError) -> Failure {
+    match err {
+        KsefError::Api { .. } if err.has_code(ExceptionCode::SessionStatusForbids) || err.has_code(ExceptionCode::SessionNotFound) => {
+            Failure::SessionGone
+        }
+        KsefError::Api { .. } => Failure::Refused,
+        KsefError::RateLimited { retry_after } => Failure::Transient { retry_after: *retry_after },
+        // A credential KSeF refuses, missing permissions, KSeF failing: all may be fixed without the invoice changing.
+        _ => Failure::Transient { retry_after: None },
+    }
+}
+
+/// The pause before send attempt `attempts + 1`: 1 s doubling to 5 minutes, a tenth of it random so that many
+/// invoices failing together do not come back together.
+pub(crate) fn retry_delay(attempts: i64) -> Duration {
+    let base = Duration::from_secs(1) * 2u32.saturating_pow(u32::try_from(attempts.clamp(1, 20) - 1).unwrap_or(0));
+    let base = base.min(Duration::from_secs(300));
+    let jitter = base.mul_f64(rand_fraction() / 10.0);
+    base + jitter
+}
+
+fn rand_fraction() -> f64 {
+    // The low bits of a v4 UUID are random enough for jitter.
+    f64::from(uuid::Uuid::new_v4().as_u128() as u32) / f64::from(u32::MAX)
+}
+
+/// How long after `created_at` (µs) an invoice still in processing is polled next: soon at first, then less often.
+pub(crate) fn poll_delay(created_at: i64, now: i64) -> Duration {
+    let age = Duration::from_micros(u64::try_from(now - created_at).unwrap_or(0));
+    (age / 8).clamp(Duration::from_millis(300), Duration::from_secs(60))
+}
+
+fn at(now: i64, delay: Duration) -> i64 {
+    now + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 2)
+}
+
+/// KSeF's status of an invoice, as the store keeps it.
+pub(crate) fn status_update(answer: &SessionInvoiceStatusResponse) -> InvoiceStatusUpdate {
+    InvoiceStatusUpdate {
+        code: i64::from(answer.status.code),
+        description: answer.status.description.clone(),
+        details: answer.status.details.clone().unwrap_or_default(),
+        extensions: answer.status.extensions.as_ref().map(|e| serde_json::to_string(e).expect("map serializes")),
+        ordinal: Some(i64::from(answer.ordinal_number)),
+        invoice_number: answer.invoice_number.clone(),
+        ksef_number: answer.ksef_number.clone(),
+        acquisition_date: answer.acquisition_date.map(micros),
+        permanent_storage_date: answer.permanent_storage_date.map(micros),
+    }
+}
+
+/// Where KSeF's status leaves an invoice: still processing (polled again), accepted, a duplicate, or rejected.
+pub(crate) fn status_change(answer: &SessionInvoiceStatusResponse, created_at: i64, now: i64) -> StatusChange {
+    let code = answer.status.code;
+    let (state, original, next_poll_at) = if invoice_status::in_progress(code) {
+        (DeliveryState::Sent, None, Some(at(now, poll_delay(created_at, now))))
+    } else if invoice_status::ACCEPTED.is(code) {
+        (DeliveryState::Accepted, None, None)
+    } else if invoice_status::DUPLICATE.is(code) {
+        let original = answer.status.extensions.as_ref().and_then(|e| e.get(invoice_status::ORIGINAL_KSEF_NUMBER)).cloned();
+        (DeliveryState::Duplicate, original, None)
+    } else {
+        (DeliveryState::Rejected, None, None)
+    };
+    StatusChange { state, status: status_update(answer), original_ksef_number: original, next_poll_at }
+}
+
+/// The outcome of one attempt to hand an invoice to KSeF.
+#[derive(Debug)]
+pub(crate) enum Attempt {
+    /// KSeF took it (or had it already).
+    Sent,
+    /// Back in the queue, with the reason recorded.
+    Requeued,
+    /// KSeF refused the request carrying it.
+    Refused(KsefError),
+}
+
+/// Sends the invoice `record` (state `sending`, held by this instance) into its session, recording the outcome.
+/// With `verify`, KSeF's list of the session's invoices is read first, in case an earlier attempt got through.
+/// A refusal is recorded as a rejection unless `forget_refused`, when the invoice is deleted (its sender is
+/// waiting for the answer and is told instead).
+pub(crate) async fn attempt(
+    ctx: &Context,
+    tenant: &Tenant,
+    record: &InvoiceRecord,
+    request: &SendInvoiceRequest,
+    verify: bool,
+    forget_refused: bool,
+) -> Result<Attempt, OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let mut reference = match &record.ksef_session {
+        Some(reference) => reference.clone(),
+        None => return Err(anyhow::anyhow!("invoice {} has no KSeF session", record.id).into()),
+    };
+    if verify {
+        match find_sent(&ksef, &reference, &record.invoice_hash).await {
+            Ok(Some(found)) => {
+                let now = micros(Utc::now());
+                ctx.store.mark_invoice_sent(&record.id, &reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                ctx.store.update_invoice_status(&record.id, &status_change(&found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                tracing::info!(invoice.id = %record.id, "an earlier attempt had reached KSeF; not sent again");
+                return Ok(Attempt::Sent);
+            }
+            Ok(None) => {}
+            Err(err) => return requeue(ctx, record, &err, retry_after(&err)).await,
+        }
+    }
+    // At most one move to a new KSeF session per attempt: a second refusal in a fresh session is KSeF's answer.
+    for moved in [false, true] {
+        let now = micros(Utc::now());
+        match ksef.send_invoice(&reference, request).await {
+            Ok(answer) => {
+                let next_poll = at(now, poll_delay(record.created_at, now));
+                ctx.store.mark_invoice_sent(&record.id, &reference, &answer.reference_number, now, next_poll).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                return Ok(Attempt::Sent);
+            }
+            Err(err) => match classify(&err) {
+                Failure::SessionGone if !moved => match continue_session(ctx, tenant, &ksef, &record.session_id, &reference).await {
+                    Ok(next) => reference = next,
+                    Err(continue_err) => return requeue(ctx, record, &continue_err, None).await,
+                },
+                Failure::Transient { .. } | Failure::SessionGone => return requeue(ctx, record, &err, retry_after(&err)).await,
+                Failure::Refused => {
+                    if forget_refused {
+                        ctx.store.delete_refused_invoice(&record.id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                    } else {
+                        ctx.store.reject_invoice_send(&record.id, &err.to_string(), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                        tracing::warn!(invoice.id = %record.id, error = %err, "KSeF refused an invoice's send");
+                    }
+                    return Ok(Attempt::Refused(err));
+                }
+            },
+        }
+    }
+    unreachable!("the loop returns on its second pass")
+}
+
+fn retry_after(err: &KsefError) -> Option<Duration> {
+    match classify(err) {
+        Failure::Transient { retry_after } => retry_after,
+        _ => None,
+    }
+}
+
+async fn requeue(ctx: &Context, record: &InvoiceRecord, why: &(dyn std::fmt::Display + Sync), retry_after: Option<Duration>) -> Result<Attempt, OpError> {
+    let now = micros(Utc::now());
+    let delay = retry_after.map_or(retry_delay(record.attempts), |wait| wait.max(retry_delay(record.attempts)));
+    let why = why.to_string();
+    ctx.store.requeue_invoice(&record.id, &why, at(now, delay), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    tracing::info!(invoice.id = %record.id, attempts = record.attempts, retry_in_ms = delay.as_millis() as u64, error = %why, "invoice not delivered yet; queued");
+    Ok(Attempt::Requeued)
+}
+
+/// The invoice with `invoice_hash` in KSeF's list of session `reference`, if KSeF has it.
+async fn find_sent(ksef: &ContextClient, reference: &str, invoice_hash: &str) -> Result<Option<SessionInvoiceStatusResponse>, KsefError> {
+    let listed = ksef.session_invoices(reference).await?;
+    Ok(listed.into_iter().find(|i| i.invoice_hash == invoice_hash))
+}
+
+/// Moves session `session_id` on from KSeF session `old_reference`, which KSeF closed, to a new one opened with
+/// the same key; if another instance did so first, its new session is used.
+async fn continue_session(
+    ctx: &Context,
+    tenant: &Tenant,
+    ksef: &ContextClient,
+    session_id: &str,
+    old_reference: &str,
+) -> anyhow::Result<String> {
+    let session = ctx.store.session(session_id).await?.ok_or_else(|| anyhow::anyhow!("no session {session_id}"))?;
+    ctx.forget_session(session_id);
+    if let Some(current) = session.ksef_reference.as_deref().filter(|r| *r != old_reference) {
+        return Ok(current.to_owned());
+    }
+    let (Some(encryption), SessionKind::Online) = (session.encryption.as_deref(), session.kind) else {
+        anyhow::bail!("KSeF closed session {session_id}, which cannot be continued (opened before the gateway kept its key's wrapping)");
+    };
+    let encryption: EncryptionInfo = serde_json::from_str(encryption)?;
+    let version = InvoiceVersion::parse(&session.invoice_version).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opened = ksef.open_online(&OpenOnlineSessionRequest { form_code: version.form_code(), encryption }).await?;
+    let moved = ctx.store.continue_session(session_id, old_reference, &opened.reference_number).await?;
+    if moved {
+        tracing::info!(session.id = %session_id, tenant = %tenant.id, old = %old_reference, new = %opened.reference_number, "KSeF closed the session; continued in a new one");
+        return Ok(opened.reference_number);
+    }
+    // Another instance moved it on first: ours is closed unused, theirs is used.
+    let _ = ksef.close_online_session(&opened.reference_number).await;
+    let session = ctx.store.session(session_id).await?;
+    session.and_then(|s| s.ksef_reference).ok_or_else(|| anyhow::anyhow!("session {session_id} lost its KSeF reference"))
+}
+
+/// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one
+/// request per invoice for a few, KSeF's list of the session for more.
+pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: &[InvoiceRecord]) -> Result<(), OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() <= 3 {
+        let mut answers = Vec::new();
+        for r in records {
+            let Some(reference) = r.ksef_reference.as_deref() else { continue };
+            match ksef.session_invoice(ksef_session, reference).await {
+                Ok(answer) => answers.push(answer),
+                Err(err) => {
+                    defer_polls(ctx, records, &err).await?;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(answers)
+    } else {
+        ksef.session_invoices(ksef_session).await
+    };
+    let answers = match answers {
+        Ok(answers) => answers,
+        Err(err) => return defer_polls(ctx, records, &err).await,
+    };
+    let by_reference: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.reference_number.as_str(), a)).collect();
+    let now = micros(Utc::now());
+    for r in records {
+        let Some(answer) = r.ksef_reference.as_deref().and_then(|reference| by_reference.get(reference)) else { continue };
+        let change = status_change(answer, r.created_at, now);
+        if change.state.is_final() {
+            tracing::info!(invoice.id = %r.id, state = change.state.as_str(), code = change.status.code, "KSeF's verdict on an invoice");
+        }
+        ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    }
+    Ok(())
+}
+
+/// After a failed poll, the claimed invoices wait as long as KSeF asked, or their usual interval.
+async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], err: &KsefError) -> Result<(), OpError> {
+    tracing::info!(error = %err, invoices = records.len(), "could not read invoice statuses from KSeF; trying later");
+    let now = micros(Utc::now());
+    for r in records {
+        let delay = match classify(err) {
+            Failure::Transient { retry_after: Some(wait) } => wait,
+            _ => poll_delay(r.created_at, now).max(Duration::from_secs(2)),
+        };
+        let Some(status) = r.status.clone() else {
+            // Not yet seen by a poll: keep it `sent` with the status KSeF gives every invoice it receives.
+            let change = StatusChange {
+                state: DeliveryState::Sent,
+                status: InvoiceStatusUpdate {
+                    code: i64::from(invoice_status::RECEIVED.code),
+                    description: invoice_status::RECEIVED.description.to_owned(),
+                    ..InvoiceStatusUpdate::default()
+                },
+                original_ksef_number: None,
+                next_poll_at: Some(at(now, delay)),
+            };
+            ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+            continue;
+        };
+        let change = StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)) };
+        ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    }
+    Ok(())
+}
+
+/// Closes in KSeF a session the caller closed, now that its invoices are delivered. True when KSeF has it closed.
+pub(crate) async fn close_in_ksef(ctx: &Context, tenant: &Tenant, session: &SessionRecord) -> Result<Result<(), KsefError>, OpError> {
+    let Some(reference) = session.ksef_reference.as_deref() else { return Ok(Ok(())) };
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let closed = match session.kind {
+        SessionKind::Batch => ksef.close_batch_session(reference).await,
+        SessionKind::Online => ksef.close_online_session(reference).await,
+    };
+    match closed {
+        // KSeF says the session is no longer open (closed by time, or already by us): it is closed.
+        Ok(()) => {}
+        Err(err) if err.has_code(ExceptionCode::SessionStatusForbids) => {}
+        Err(err) => return Ok(Err(err)),
+    }
+    ctx.store.mark_session_ksef_closed(&session.id, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    tracing::info!(session.id = %session.id, tenant = %tenant.id, "session closed in KSeF");
+    Ok(Ok(()))
+}
+
+/// When the worker looks at a session again after KSeF failed it.
+pub(crate) fn session_retry_at(err: &KsefError) -> i64 {
+    let delay = match classify(err) {
+        Failure::Transient { retry_after: Some(wait) } => wait,
+        _ => Duration::from_secs(5),
+    };
+    at(micros(Utc::now()), delay)
+}

@@ -1,0 +1,206 @@
+//! The outbox worker: what the gateway does for invoices after their senders were answered. Each round it sends
+//! queued invoices (claimed, so instances sharing a database never send one twice), polls the statuses of those
+//! KSeF is processing, closes in KSeF the sessions callers closed once their invoices are in, and fetches their
+//! UPOs. Beside it a heartbeat tells other instances this one is alive; invoices an instance left mid-send when it
+//! died are put back in the queue, and checked against KSeF's list before they are sent again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::StreamExt as _;
+use ksef_client::EncryptedInvoice;
+use ksef_store::{InvoiceRecord, SessionRecord};
+
+use crate::ops::delivery::{self, Failure};
+use crate::ops::{Context, OpError, Tenant, micros};
+
+/// How often the worker looks for work.
+const ROUND_EVERY: Duration = Duration::from_millis(200);
+/// How often an instance says it is alive.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
+/// An instance silent this long is taken for dead, and the sends it held are taken over.
+const LEASE_LAPSES_AFTER: Duration = Duration::from_secs(15);
+/// Invoices claimed per round.
+const CLAIM_SENDS: i64 = 64;
+/// Sends in flight at once.
+const SENDS_AT_ONCE: usize = 16;
+/// Invoices whose status is polled per round.
+const CLAIM_POLLS: i64 = 512;
+/// A claimed poll, close or UPO fetch is not claimed again by anyone for this long (if this instance dies meanwhile).
+const CLAIM_HOLD: Duration = Duration::from_secs(30);
+/// KSeF is asked for a session's UPO this often while it processes the session.
+const UPO_EVERY: Duration = Duration::from_secs(1);
+/// Sessions closed longer ago than this are no longer asked for their UPO by the worker (a caller still can).
+const UPO_GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Runs until aborted.
+pub(super) async fn run(ctx: Context) {
+    tokio::join!(heartbeat(&ctx), rounds(&ctx));
+}
+
+async fn heartbeat(ctx: &Context) {
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    loop {
+        tick.tick().await;
+        let now = Utc::now();
+        if let Err(e) = ctx.store.heartbeat(&ctx.instance, micros(now)).await {
+            tracing::warn!(error = %e, "could not record this instance's heartbeat");
+            continue;
+        }
+        if let Err(e) = adopt_orphans(ctx).await {
+            tracing::warn!(error = %e, "could not take over the sends of a stopped instance");
+        }
+        let _ = ctx.store.forget_instances(micros(now - chrono::TimeDelta::hours(1))).await;
+    }
+}
+
+async fn rounds(ctx: &Context) {
+    let mut tick = tokio::time::interval(ROUND_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        for (what, result) in [
+            ("send invoices", send_queued(ctx).await),
+            ("poll invoice statuses", poll_statuses(ctx).await),
+            ("close sessions", close_sessions(ctx).await),
+            ("fetch UPOs", fetch_upos(ctx).await),
+        ] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "outbox could not {what}");
+            }
+        }
+    }
+}
+
+/// Puts back in the queue the invoices a dead instance was sending; they are checked against KSeF before any
+/// is sent again.
+async fn adopt_orphans(ctx: &Context) -> Result<(), OpError> {
+    let store = OpError::store(crate::errors::ErrorCode::InvoiceSave);
+    let now = Utc::now();
+    let alive_since = micros(now - LEASE_LAPSES_AFTER);
+    let orphans = ctx.store.orphaned_sends(alive_since, 1000).await.map_err(store)?;
+    for orphan in orphans {
+        let now = micros(Utc::now());
+        if ctx.store.adopt_orphan(&orphan.id, orphan.lease_owner.as_deref(), &ctx.instance, now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))? {
+            let why = "the gateway instance sending it stopped before KSeF's answer was recorded; KSeF's list is checked before it is sent again";
+            ctx.store.requeue_invoice(&orphan.id, why, now, now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+            tracing::info!(invoice.id = %orphan.id, dead = orphan.lease_owner.as_deref().unwrap_or(""), "took over an invoice a stopped instance was sending");
+        }
+    }
+    Ok(())
+}
+
+/// The tenants of `ids`, as operations need them.
+async fn tenants(ctx: &Context, ids: impl Iterator<Item = &str>) -> Result<HashMap<String, Tenant>, OpError> {
+    let mut tenants = HashMap::new();
+    for id in ids {
+        if tenants.contains_key(id) {
+            continue;
+        }
+        if let Some(t) = ctx.store.tenant(id).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))? {
+            tenants.insert(t.id.clone(), Tenant { id: t.id, nip: t.nip });
+        }
+    }
+    Ok(tenants)
+}
+
+async fn send_queued(ctx: &Context) -> Result<(), OpError> {
+    let claimed = ctx.store.claim_queued_invoices(&ctx.instance, micros(Utc::now()), CLAIM_SENDS).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
+    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(claimed)
+        .map(|record| {
+            let tenant = tenants.get(&record.tenant_id).cloned();
+            async move { send_one(ctx, tenant, record).await }
+        })
+        .buffer_unordered(SENDS_AT_ONCE)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn send_one(ctx: &Context, tenant: Option<Tenant>, record: InvoiceRecord) -> Result<(), OpError> {
+    let now = micros(Utc::now());
+    let (Some(tenant), Some(payload)) = (tenant, record.payload.clone()) else {
+        ctx.store.reject_invoice_send(&record.id, "the invoice's tenant or content is gone", now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+        return Ok(());
+    };
+    let request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
+    // Sent before (this claim counted as one more attempt): an answer may have been lost, so KSeF is asked first.
+    let verify = record.attempts > 1;
+    match delivery::attempt(ctx, &tenant, &record, &request, verify, false).await {
+        Ok(_) => Ok(()),
+        Err(err) => {
+            // Not even the failure could be recorded: the invoice stays `sending` under this live instance, so
+            // put it back before anyone waits on it.
+            let _ = ctx.store.requeue_invoice(&record.id, &err.to_string(), now + 5_000_000, now).await;
+            Err(err)
+        }
+    }
+}
+
+async fn poll_statuses(ctx: &Context) -> Result<(), OpError> {
+    let now = Utc::now();
+    let claimed = ctx.store.claim_due_polls(micros(now), micros(now + CLAIM_HOLD), CLAIM_POLLS).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
+    let mut groups: BTreeMap<(String, String), Vec<InvoiceRecord>> = BTreeMap::new();
+    for record in claimed {
+        let Some(session) = record.ksef_session.clone() else { continue };
+        groups.entry((record.tenant_id.clone(), session)).or_default().push(record);
+    }
+    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(groups)
+        .filter_map(|((tenant_id, session), records)| {
+            let tenant = tenants.get(&tenant_id).cloned();
+            async move { tenant.map(|tenant| (tenant, session, records)) }
+        })
+        .map(|(tenant, session, records)| async move { delivery::poll(ctx, &tenant, &session, &records).await })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+async fn close_sessions(ctx: &Context) -> Result<(), OpError> {
+    let now = Utc::now();
+    let claimed = ctx.store.claim_due_closes(micros(now), micros(now + CLAIM_HOLD), 16).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+    let tenants = tenants(ctx, claimed.iter().map(|s| s.tenant_id.as_str())).await?;
+    for session in claimed {
+        let Some(tenant) = tenants.get(&session.tenant_id) else { continue };
+        match delivery::close_in_ksef(ctx, tenant, &session).await? {
+            Ok(()) => {}
+            Err(err) if delivery::classify(&err) == Failure::Refused => {
+                tracing::warn!(session.id = %session.id, error = %err, "KSeF refused to close a session; it stays open");
+                ctx.store.withdraw_session_close(&session.id).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+            }
+            Err(err) => {
+                tracing::info!(session.id = %session.id, error = %err, "KSeF did not close the session yet");
+                ctx.store.defer_session(&session.id, delivery::session_retry_at(&err)).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn fetch_upos(ctx: &Context) -> Result<(), OpError> {
+    let now = Utc::now();
+    let since = micros(now - UPO_GIVE_UP_AFTER);
+    let claimed: Vec<SessionRecord> =
+        ctx.store.claim_due_upos(micros(now), micros(now + UPO_EVERY), since, 16).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+    let tenants = tenants(ctx, claimed.iter().map(|s| s.tenant_id.as_str())).await?;
+    for session in claimed {
+        let Some(tenant) = tenants.get(&session.tenant_id) else { continue };
+        match crate::ops::sessions::fetch_upo(ctx, tenant, &session).await {
+            Ok(_) => tracing::info!(session.id = %session.id, "session UPO kept"),
+            // Still processing, or KSeF failing: the claim's hold is the wait before the next look.
+            Err(OpError::Refused { .. }) => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
+}

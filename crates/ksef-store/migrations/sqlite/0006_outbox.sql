@@ -1,0 +1,26 @@
+-- The durable outbox: an invoice recorded is the gateway's to deliver, by whichever instance claims it, through
+-- KSeF's failures; a session closed by the caller is closed in KSeF once its invoices are in. Keep in step with
+-- ../postgres/0006_outbox.sql.
+ALTER TABLE invoices ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;  -- sends tried
+ALTER TABLE invoices ADD COLUMN next_attempt_at INTEGER;                   -- when the worker may send or poll it next (µs)
+ALTER TABLE invoices ADD COLUMN lease_owner TEXT;                     -- state sending: the instance calling KSeF
+ALTER TABLE invoices ADD COLUMN ksef_session TEXT;                    -- KSeF's reference of the session it went into
+ALTER TABLE invoices ADD COLUMN original_ksef_number TEXT;            -- a duplicate (440): the original's KSeF number
+UPDATE invoices SET state = 'queued' WHERE state = 'send_failed';
+UPDATE invoices SET lease_owner = 'before-0006' WHERE state = 'sending';
+UPDATE invoices SET ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id);
+UPDATE invoices SET state = 'accepted' WHERE state = 'sent' AND status_code = 200;
+UPDATE invoices SET state = 'rejected' WHERE state = 'sent' AND status_code >= 300;
+CREATE INDEX invoices_due ON invoices (state, next_attempt_at);
+
+ALTER TABLE sessions ADD COLUMN encryption TEXT;        -- the EncryptionInfo KSeF was given (RSA-wrapped key), JSON
+ALTER TABLE sessions ADD COLUMN ksef_closed_at INTEGER;      -- when KSeF confirmed the close (closed_at: when asked)
+ALTER TABLE sessions ADD COLUMN next_attempt_at INTEGER;     -- when the worker may close it or fetch its UPO next
+UPDATE sessions SET ksef_closed_at = closed_at;
+
+-- Gateway processes sharing this database; a lease is held while its owner's heartbeat is fresh.
+CREATE TABLE instances (
+    id           TEXT PRIMARY KEY,
+    started_at   INTEGER NOT NULL,
+    heartbeat_at INTEGER NOT NULL
+);
