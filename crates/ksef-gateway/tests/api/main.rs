@@ -2,6 +2,7 @@
 
 mod batch;
 mod batch_cli;
+mod crash;
 mod credentials;
 mod documents;
 mod errors;
