@@ -53,8 +53,11 @@ pub struct EmulatorConfig {
     /// When set, every request must carry it in [`ACCESS_SECRET_HEADER`]; others get 403. The gateway's
     /// embedded emulator is made with a random one, so other local processes cannot use it.
     pub access_secret: Option<AccessSecret>,
-    /// Serve the emulator's own `/emulator/v1/*` (tokens for any NIP without authentication: for tests).
+    /// Serve the emulator's own `/emulator/v1/*` (tokens for any NIP without authentication, fault rules: for
+    /// tests).
     pub test_api: bool,
+    /// Fault rules active from the start (not part of KSeF; see `docs/emulator.md`, "Fault injection").
+    pub faults: Vec<crate::faults::FaultRule>,
 }
 
 /// A secret every request must carry; shown as `…` in debug output.
@@ -91,6 +94,7 @@ impl EmulatorConfig {
             tls: None,
             access_secret: None,
             test_api: true,
+            faults: Vec::new(),
         }
     }
 }

@@ -45,6 +45,10 @@ pub(crate) enum EmuError {
     /// An upload the storage refuses (413 for `RequestBodyTooLarge`, else 400), answered like blob storage.
     #[error("storage refused the upload ({code}): {message}")]
     StorageRefused { code: &'static str, message: String },
+    /// A failure a fault rule asked for (`crate::faults`): a 5xx with a problem-details body, and
+    /// `Retry-After` when the rule gives one.
+    #[error("injected fault: {status}")]
+    Injected { status: StatusCode, retry_after: Option<u64> },
     /// Anything unexpected; the caller sees an opaque 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -101,10 +105,11 @@ impl IntoResponse for EmuError {
             EmuError::StorageNotFound => StatusCode::NOT_FOUND,
             EmuError::StorageRefused { code: "RequestBodyTooLarge", .. } => StatusCode::PAYLOAD_TOO_LARGE,
             EmuError::StorageRefused { .. } => StatusCode::BAD_REQUEST,
+            EmuError::Injected { status, .. } => *status,
             EmuError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let mut response = status.into_response();
-        if let EmuError::TooManyRequests { retry_after, .. } = &self {
+        if let EmuError::TooManyRequests { retry_after, .. } | EmuError::Injected { retry_after: Some(retry_after), .. } = &self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
         // The body is written by `render_errors`, which knows the request's preferred format and path.
@@ -234,6 +239,16 @@ fn render_body(err: &EmuError, wants_problem: bool, path: &str, status: StatusCo
             "application/xml",
             format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{}</Message></Error>", xml_text(message)),
         ),
+        EmuError::Injected { status: injected, .. } => {
+            // As KSeF's gateway answers an outage; any other 5xx reads as the emulator's own opaque 500.
+            let detail = if *injected == StatusCode::SERVICE_UNAVAILABLE {
+                "Usługa jest chwilowo niedostępna. Spróbuj ponownie później."
+            } else {
+                "Nieznany błąd."
+            };
+            let title = injected.canonical_reason().unwrap_or("Server Error");
+            (PROBLEM_JSON, json(&problem(title, status, detail.to_owned(), path)))
+        }
         EmuError::Internal(_) => (
             PROBLEM_JSON,
             json(&problem("Internal Server Error", status, "Nieznany błąd.".to_owned(), path)),

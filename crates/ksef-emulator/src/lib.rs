@@ -10,6 +10,7 @@ mod clock;
 mod config;
 mod error;
 mod extract;
+mod faults;
 mod files;
 mod jwt;
 mod keys;
@@ -36,6 +37,10 @@ use tokio::task::JoinHandle;
 
 pub use crate::clock::{Clock, ShiftedClock, SystemClock};
 pub use crate::config::{ACCESS_SECRET_HEADER, AccessSecret, EmulatorConfig, RateLimitProfile};
+pub use crate::faults::{
+    DEFAULT_CLOSE_TIMEOUT_MS, EndpointGroup, FAULT_HEADER, Fault, FaultError, FaultKind, FaultRule, Faults,
+    MAX_FAULT_LATENCY_MS, MAX_FAULT_RETRY_AFTER_SECS, MAX_FAULT_RULES,
+};
 pub use crate::routes::tokens::IssuedToken;
 pub use crate::tls::TlsSource;
 pub use crate::upo::UPO_NAMESPACE;
@@ -74,7 +79,7 @@ impl Emulator {
         let keys = tokio::task::spawn_blocking(move || keys::KeyMaterial::load_or_create(&data_dir, now)).await??;
         let db = store::Db::open(&config.data_dir).await?;
         let (ingest, writer) = workers::ingest::Ingest::start(db.clone(), config.max_invoices_per_session);
-        let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest);
+        let state = AppState::new(config, public_url.to_owned(), db, keys, clock, verifier, ingest)?;
         let mut workers = workers::start(&state);
         workers.push(writer);
         Ok(Emulator { state, workers })
@@ -95,6 +100,11 @@ impl Emulator {
     /// The base of the URLs this emulator hands out.
     pub fn public_url(&self) -> &str {
         &self.state.public_url
+    }
+
+    /// The fault rules in force (not part of KSeF): add and remove them here, as `/emulator/v1/faults` does.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
     }
 }
 
@@ -217,6 +227,11 @@ impl EmulatorServer {
     /// The emulator behind the server.
     pub fn emulator(&self) -> &Emulator {
         &self.emulator
+    }
+
+    /// The fault rules in force (not part of KSeF); see [`Emulator::faults`].
+    pub fn faults(&self) -> &Faults {
+        self.emulator.faults()
     }
 
     /// Stops accepting connections, lets requests in flight finish, and waits for the server to end.

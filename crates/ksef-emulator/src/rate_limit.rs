@@ -152,9 +152,17 @@ pub(crate) async fn enforce(State(state): State<AppState>, request: Request, nex
     let ip = crate::extract::client_ip(&parts, &state);
     let context = crate::extract::unverified_context(&parts, &state).unwrap_or_default();
     if let Err((retry_after, detail)) = limiter.admit(group, format!("{context}|{ip}"), limits, Instant::now()) {
-        return EmuError::TooManyRequests { retry_after, detail }.into_response();
+        return too_many_requests(retry_after, Some(detail)).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The 429 the limiter answers, with `Retry-After: retry_after`. Fault injection's `rateLimit` answers it too
+/// (without `detail`, as no real limit was reached), so a client sees one shape of 429.
+pub(crate) fn too_many_requests(retry_after: u64, detail: Option<String>) -> EmuError {
+    let detail = detail
+        .unwrap_or_else(|| format!("Przekroczono limit żądań. Spróbuj ponownie po {retry_after} sekundach."));
+    EmuError::TooManyRequests { retry_after, detail }
 }
 
 #[cfg(test)]

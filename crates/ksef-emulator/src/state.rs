@@ -52,6 +52,8 @@ pub(crate) struct Inner {
     pub(crate) batches_waiting: Notify,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) ingest: crate::workers::ingest::Ingest,
+    /// Fault rules (not part of KSeF), shared with whoever holds the emulator's handle.
+    pub(crate) faults: crate::faults::Faults,
     /// Open sessions by reference number, so a send needs no lookup in the store.
     sending: Mutex<HashMap<String, Arc<SendingSession>>>,
 }
@@ -73,9 +75,13 @@ impl AppState {
         clock: Arc<dyn Clock>,
         verifier: Arc<dyn InvoiceVerifier>,
         ingest: crate::workers::ingest::Ingest,
-    ) -> AppState {
+    ) -> anyhow::Result<AppState> {
         let limiter = RateLimiter::for_profile(config.rate_limits);
-        AppState(Arc::new(Inner {
+        let faults = crate::faults::Faults::default();
+        for rule in &config.faults {
+            faults.add(rule.clone()).map_err(|e| anyhow::anyhow!("fault rule {rule} refused: {e}"))?;
+        }
+        Ok(AppState(Arc::new(Inner {
             config,
             public_url: public_url.trim_end_matches('/').to_owned(),
             db,
@@ -87,8 +93,9 @@ impl AppState {
             batches_waiting: Notify::new(),
             limiter,
             ingest,
+            faults,
             sending: Mutex::new(HashMap::new()),
-        }))
+        })))
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {

@@ -242,6 +242,10 @@ pub(crate) struct EmulatorArgs {
     /// The private key of --tls-certificate (PEM or DER).
     #[arg(long, requires = "tls_certificate", env = "KSEF_EMULATOR_TLS_KEY")]
     pub(crate) tls_key: Option<PathBuf>,
+    /// Inject a fault (NOT how KSeF behaves; for testing clients), repeatable: [GROUP:]KIND[:KEY=VALUE]...,
+    /// e.g. send:error:share=0.2, all:unavailable:duration=30, holdProcessing:duration=20 (docs/emulator.md).
+    #[arg(long = "fault", value_name = "SPEC", env = "KSEF_EMULATOR_FAULTS", value_delimiter = ',')]
+    pub(crate) faults: Vec<ksef_emulator::FaultRule>,
 }
 
 /// Arguments of `ksef-gateway export`.

@@ -3,6 +3,7 @@
 pub(crate) mod auth;
 pub(crate) mod batch;
 pub(crate) mod certificates;
+pub(crate) mod faults;
 pub(crate) mod invoices;
 pub(crate) mod limits;
 pub(crate) mod permissions;
@@ -98,6 +99,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/batch/{session}/{ordinal}", put(batch::upload_part));
     let emulator = Router::new()
         .route("/tokens", post(tokens::issue_token_route))
+        .route("/faults", post(faults::add).get(faults::list).delete(faults::clear))
+        .route("/faults/{id}", delete(faults::remove))
         .route("/health", get(|| async { "ok" }))
         .method_not_allowed_fallback(not_found);
     let max_body = state.config.max_json_body;
@@ -108,6 +111,9 @@ pub(crate) fn router(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::enforce))
+        // Fault rules (not part of KSeF), inside the error renderer so injected errors read like KSeF's, and
+        // inside `private_access`, so a stranger is still refused first.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::faults::inject))
         // A bug must cost one request a 500, never the connection or the process.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(crate::error::panic_response))
         .layer(axum::middleware::from_fn(crate::error::render_errors))

@@ -18,6 +18,7 @@ use ksef_wire::InvoiceStatusInfo;
 use serde::Deserialize;
 
 use crate::error::EmuError;
+use crate::faults::FaultKind;
 use crate::extract::{Caller, KsefJson, KsefPath, KsefQuery, QueryPairs, reference};
 use crate::limits::{MAX_INVOICE_BYTES, ONLINE_SESSION_LIFETIME};
 use crate::routes::xml_with_hash;
@@ -253,6 +254,10 @@ pub(crate) async fn session_status(
 /// The wire form of one invoice of a session.
 pub(crate) fn invoice_status(state: &AppState, row: InvoiceRow) -> SessionInvoiceStatusResponse {
     let accepted = invoice::ACCEPTED.is(row.status.code);
+    // Under fault injection's `holdProcessing` (not part of KSeF), a received invoice reads as KSeF reports one
+    // it is still working on.
+    let held = invoice::RECEIVED.is(row.status.code) && state.faults.background(FaultKind::HoldProcessing).is_some();
+    let status = if held { StoredStatus::from(invoice::PROCESSING) } else { row.status };
     let expires = state.now() + Duration::from_std(state.config.download_url_ttl).unwrap_or(Duration::hours(72));
     let upo_url = accepted.then(|| {
         state.presigned("GET", &format!("/storage/invoice-upo/{}/{}.xml", row.session_reference, row.reference_number), expires)
@@ -271,9 +276,9 @@ pub(crate) fn invoice_status(state: &AppState, row: InvoiceRow) -> SessionInvoic
         upo_download_url_expiration_date: accepted.then_some(expires),
         invoicing_mode: Some(row.invoicing_mode),
         status: InvoiceStatusInfo {
-            code: row.status.code,
-            description: row.status.description,
-            details: (!row.status.details.is_empty()).then_some(row.status.details),
+            code: status.code,
+            description: status.description,
+            details: (!status.details.is_empty()).then_some(status.details),
             extensions: row.extensions,
         },
     }

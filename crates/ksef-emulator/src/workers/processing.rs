@@ -14,6 +14,7 @@ use ksef_wire::InvoicingMode;
 use ksef_wire::codes::{Status, invoice, session};
 use ksef_wire::sessions::SessionType;
 
+use crate::faults::FaultKind;
 use crate::files::discard_batch_parts;
 use crate::limits::MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT;
 use crate::session::{no_invoices_sent, upload_timed_out};
@@ -57,7 +58,12 @@ pub(crate) async fn run(state: AppState) {
 /// One round of work; true if it did something (so there may be more).
 async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
     let ready_before = state.now() - chrono::Duration::from_std(state.config.processing_delay)?;
-    let pending = state.db.pending_invoices(ready_before, BATCH).await?;
+    let mut pending = state.db.pending_invoices(ready_before, BATCH).await?;
+    // Fault injection (not part of KSeF): received invoices wait, reported as in processing, until the rule ends.
+    if let Some(rule) = state.faults.background(FaultKind::HoldProcessing).filter(|_| !pending.is_empty()) {
+        rule.hit();
+        pending.clear();
+    }
     // Read after the selection: permanent storage must never predate a high-water mark reported meanwhile.
     let now = state.now();
     let processed = !pending.is_empty();
@@ -89,7 +95,13 @@ async fn step(state: &AppState, check_expiry: bool) -> anyhow::Result<bool> {
         0
     };
     let mut finished = false;
-    for session in state.db.sessions_ready_to_finish().await? {
+    let mut ready = state.db.sessions_ready_to_finish().await?;
+    // Fault injection (not part of KSeF): closed sessions keep their status, without a UPO, until the rule ends.
+    if let Some(rule) = state.faults.background(FaultKind::DelayUpo).filter(|_| !ready.is_empty()) {
+        rule.hit();
+        ready.clear();
+    }
+    for session in ready {
         finish_session(state, &session).await?;
         finished = true;
     }

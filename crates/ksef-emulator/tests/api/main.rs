@@ -4,6 +4,7 @@ mod auth;
 mod batch;
 mod errors;
 mod exports;
+mod faults;
 mod helpers;
 mod invoices;
 mod persistence;

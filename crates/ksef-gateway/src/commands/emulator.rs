@@ -17,6 +17,7 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     };
     config.processing_delay = Duration::from_millis(args.processing_delay_ms);
     config.trust_forwarded_for = args.trust_forwarded_for;
+    config.faults = args.faults;
     config.tls = match (args.tls, args.tls_certificate, args.tls_key) {
         (_, Some(certificate), Some(key)) => Some(TlsSource::Files { certificate, key }),
         (true, None, None) => Some(TlsSource::Generated),
@@ -39,6 +40,13 @@ pub(crate) async fn run(args: EmulatorArgs) -> anyhow::Result<ExitCode> {
     println!("  demo context:    NIP {}", args.demo_nip);
     println!("  demo KSeF token: {}", demo.token);
     println!("  (also in {}; more tokens: POST /emulator/v1/tokens {{\"nip\": \"...\"}})", demo_file.display());
+    let faults = server.faults().list();
+    if !faults.is_empty() {
+        println!("  fault injection (not how KSeF behaves; manage at /emulator/v1/faults):");
+        for fault in faults {
+            println!("    {} {}", fault.id, fault.rule);
+        }
+    }
     server.run_until(shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
