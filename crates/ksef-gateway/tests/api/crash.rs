@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ksef_core::crypto::b64;
-use ksef_emulator::{EmulatorConfig, EmulatorServer};
+use ksef_emulator::{EmulatorConfig, EmulatorServer, EndpointGroup, FaultKind, FaultRule};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -164,8 +164,11 @@ fn assert_exactly_once(verdicts: &BTreeMap<String, Value>, expected: usize) {
     }
 }
 
+/// An emulator whose sends take 200 ms, so a gateway killed at any moment is likely to be in the middle of some.
 async fn emulator_at(addr: std::net::SocketAddr, dir: &Path) -> EmulatorServer {
-    EmulatorServer::bind(addr, EmulatorConfig::new(dir)).await.expect("emulator starts")
+    let emulator = EmulatorServer::bind(addr, EmulatorConfig::new(dir)).await.expect("emulator starts");
+    emulator.faults().add(FaultRule { endpoints: EndpointGroup::Send, latency_ms: Some(200), ..FaultRule::new(FaultKind::Latency) }).unwrap();
+    emulator
 }
 
 #[tokio::test]
@@ -227,4 +230,6 @@ async fn two_instances_on_one_database_deliver_everything_once_when_one_of_them_
     // Only B is left: it finishes what A held when it died.
     let verdicts = verdicts(b.port, &key, &ids, Duration::from_secs(90)).await;
     assert_exactly_once(&verdicts, SENDERS * EACH);
+    let log = std::fs::read_to_string(data.path().join("b.log")).unwrap();
+    assert!(log.contains("took over an invoice a stopped instance was sending"), "A died with sends in flight, and B took them over");
 }

@@ -11,6 +11,7 @@ mod flow;
 mod helpers;
 mod hostile;
 mod isolation;
+mod ksef_faults;
 mod operability;
 mod outages;
 mod queries;
