@@ -475,6 +475,8 @@ context_calls! {
     fn session_invoices_page(session: &str, failed_only: bool, page_size: u32, continuation: Option<&str>) -> SessionInvoicesResponse;
     /// `GET /sessions/{reference}/upo/{upo}`.
     fn session_upo(session: &str, upo: &str) -> Download;
+    /// `GET /sessions/{reference}/invoices/{invoice}/upo`: one invoice's UPO.
+    fn invoice_upo(session: &str, invoice: &str) -> Download;
     /// `GET /invoices/ksef/{ksefNumber}`: the invoice's exact bytes.
     fn invoice(ksef_number: &str) -> Download;
     /// `POST /invoices/exports`.

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod calendar;
 pub mod crypto;
 pub mod der;
 pub mod env;

@@ -2,6 +2,7 @@
 //! client per tenant, created on first use and kept, so access tokens are reused and refreshed per tenant.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use ksef_client::{ContextClient, KsefClient, Credentials};
@@ -11,13 +12,44 @@ use ksef_client::{ContextClient, KsefClient, Credentials};
 pub struct Ksef {
     client: KsefClient,
     contexts: Mutex<HashMap<String, Arc<ContextClient>>>,
+    health: Health,
+}
+
+/// Whether KSeF answered lately, as the outbox's sends found it (the gateway's own view; the Ministry's
+/// announcements are not read).
+#[derive(Debug, Default)]
+pub struct Health {
+    last_ok: AtomicI64,
+    last_failure: AtomicI64,
+}
+
+impl Health {
+    /// A call KSeF answered.
+    pub fn ok(&self) {
+        self.last_ok.store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+
+    /// A call KSeF failed or did not answer.
+    pub fn failed(&self) {
+        self.last_failure.store(chrono::Utc::now().timestamp_micros(), Ordering::Relaxed);
+    }
+
+    /// True when the last call failed.
+    pub fn unreachable(&self) -> bool {
+        self.last_failure.load(Ordering::Relaxed) > self.last_ok.load(Ordering::Relaxed)
+    }
 }
 
 impl Ksef {
     /// Talks to the KSeF API at `base_url`, sending `headers` with every request.
     pub fn new(base_url: &str, headers: Vec<(String, String)>) -> anyhow::Result<Ksef> {
         let options = ksef_client::ClientOptions { headers, ..ksef_client::ClientOptions::default() };
-        Ok(Ksef { client: KsefClient::with_options(base_url, options)?, contexts: Mutex::new(HashMap::new()) })
+        Ok(Ksef { client: KsefClient::with_options(base_url, options)?, contexts: Mutex::new(HashMap::new()), health: Health::default() })
+    }
+
+    /// KSeF's reachability, as the outbox found it.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     /// The unauthenticated client (public keys).

@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, batch, documents, invoices, queries, sessions};
+use crate::api::{self, AppState, batch, documents, invoices, queries, sessions, submit};
 
 /// Builds the router: requests end after `request_timeout` (batch packages excepted), bodies that pause for
 /// `body_idle_timeout` are dropped.
@@ -37,6 +37,9 @@ pub fn router(state: AppState, request_timeout: Duration, body_idle_timeout: Dur
         .route("/ksefInvoiceGenerate", post(documents::generate))
         .route("/ksefInvoiceLinks", post(documents::links))
         .route("/ksefInvoiceVisualize", post(documents::visualize))
+        .route("/invoices", post(submit::submit))
+        .route("/invoices/{invoiceId}", get(submit::invoice))
+        .route("/invoices/{invoiceId}/upo", get(submit::invoice_upo))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)

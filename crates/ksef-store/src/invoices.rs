@@ -24,8 +24,26 @@ pub struct NewInvoice {
     pub payload: Vec<u8>,
     /// When it was received.
     pub created_at: i64,
-    /// The instance that sends it at once (the invoice is recorded as `sending`, held by it).
-    pub lease_owner: String,
+    /// The instance that sends it at once (recorded as `sending`, held by it); `None`: recorded as `queued`, for
+    /// the outbox worker.
+    pub lease_owner: Option<String>,
+    /// What else a sessionless submit records.
+    pub submission: Option<Submission>,
+}
+
+/// What a sessionless submit records beside the invoice.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Submission {
+    /// Unique per invoice: tenant, seller NIP, kind and number; the same again is answered with the first.
+    pub key: String,
+    /// `P_2`.
+    pub invoice_number: String,
+    /// Offline mode (`offline24`, `unavailability`, `failure`), if issued offline.
+    pub offline_mode: Option<String>,
+    /// The end of the last day the invoice may reach KSeF (µs), if issued offline.
+    pub deadline_at: Option<i64>,
+    /// A technical correction: the base64 SHA-256 of the rejected offline invoice it corrects.
+    pub hash_of_corrected: Option<String>,
 }
 
 /// What recording an invoice found.
@@ -97,12 +115,18 @@ pub struct InvoiceRecord {
     pub ksef_session: Option<String>,
     /// A duplicate's original KSeF number.
     pub original_ksef_number: Option<String>,
+    /// Offline mode, if issued offline.
+    pub offline_mode: Option<String>,
+    /// Offline: the end of the last day to reach KSeF (µs).
+    pub deadline_at: Option<i64>,
+    /// A technical correction's original hash.
+    pub hash_of_corrected: Option<String>,
 }
 
 const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
     acquisition_date, permanent_storage_date, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
-    original_ksef_number";
+    original_ksef_number, offline_mode, deadline_at, hash_of_corrected";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -136,6 +160,9 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
         lease_owner: r.try_get("lease_owner")?,
         ksef_session: r.try_get("ksef_session")?,
         original_ksef_number: r.try_get("original_ksef_number")?,
+        offline_mode: r.try_get("offline_mode")?,
+        deadline_at: r.try_get("deadline_at")?,
+        hash_of_corrected: r.try_get("hash_of_corrected")?,
     })
 }
 
@@ -153,15 +180,19 @@ pub struct StatusChange {
 }
 
 impl Store {
-    /// Records an invoice before it is sent, as `sending` held by `lease_owner`, unless its session already holds
-    /// one with the same hash (that one is answered) or is closed. Recording and the session's state are checked in
-    /// one statement, so an invoice never lands in a session closed meanwhile.
+    /// Records an invoice before it is sent (`sending`, held by `lease_owner`, or `queued` without one), unless
+    /// it is there already (the same hash in the session, or the same submission key): that one is answered. A
+    /// closed session takes none; recording and the session's state are checked in one statement, so an invoice
+    /// never lands in a session closed meanwhile.
     pub async fn insert_invoice(&self, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
+        let state = if i.lease_owner.is_some() { DeliveryState::Sending } else { DeliveryState::Queued };
+        let sub = i.submission.clone().unwrap_or_default();
         let inserted = sqlx::query(
             "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at,
-                 attempts, lease_owner, ksef_session)
-             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, 1, $9, s.ksef_reference FROM sessions s WHERE s.id = $3 AND s.closed_at IS NULL
-             ON CONFLICT (session_id, invoice_hash) DO NOTHING",
+                 attempts, lease_owner, ksef_session, submission_key, invoice_number, offline_mode, deadline_at, hash_of_corrected)
+             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, $10, $9, s.ksef_reference, $11, $12, $13, $14, $15
+             FROM sessions s WHERE s.id = $3 AND s.closed_at IS NULL
+             ON CONFLICT DO NOTHING",
         )
         .bind(&i.id)
         .bind(&i.tenant_id)
@@ -170,22 +201,55 @@ impl Store {
         .bind(i.invoice_size)
         .bind(&i.payload)
         .bind(i.created_at)
-        .bind(DeliveryState::Sending.as_str())
+        .bind(state.as_str())
         .bind(&i.lease_owner)
+        .bind(i64::from(i.lease_owner.is_some()))
+        .bind(i.submission.as_ref().map(|s| s.key.clone()))
+        .bind(i.submission.as_ref().map(|s| s.invoice_number.clone()))
+        .bind(&sub.offline_mode)
+        .bind(sub.deadline_at)
+        .bind(&sub.hash_of_corrected)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(InvoiceInsert::Inserted);
         }
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE session_id = $1 AND invoice_hash = $2")))
-            .bind(&i.session_id)
-            .bind(&i.invoice_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = match &i.submission {
+            Some(submission) => {
+                sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE submission_key = $1")))
+                    .bind(&submission.key)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+            None => {
+                sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE session_id = $1 AND invoice_hash = $2")))
+                    .bind(&i.session_id)
+                    .bind(&i.invoice_hash)
+                    .fetch_optional(&self.pool)
+                    .await?
+            }
+        };
         match row {
             Some(row) => Ok(InvoiceInsert::Existing(Box::new(invoice_from_row(&row)?))),
             None => Ok(InvoiceInsert::SessionClosed),
         }
+    }
+
+    /// Records the KSeF session an invoice goes into (a managed session opened after it was queued).
+    pub async fn set_invoice_ksef_session(&self, id: &str, ksef_session: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE invoices SET ksef_session = $2 WHERE id = $1").bind(id).bind(ksef_session).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Offline invoices not yet accepted by KSeF, with their deadlines, of every tenant: (tenant, id, deadline µs).
+    pub async fn offline_pending(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, id, deadline_at FROM invoices
+             WHERE deadline_at IS NOT NULL AND state IN ('queued', 'sending', 'sent') ORDER BY deadline_at",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("id")?, r.try_get("deadline_at")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// Claims up to `limit` queued invoices due at `now` for `owner`: each becomes `sending`, held by it, headed for

@@ -26,7 +26,7 @@ use sqlx::{AnyPool, Executor as _};
 
 pub use crate::credentials::CredentialRecord;
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
-pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange};
+pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange, Submission};
 pub use crate::queries::QueryRecord;
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
 pub use crate::states::{CredentialKind, DeliveryState, KeyMode, SessionKind};

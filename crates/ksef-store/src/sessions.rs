@@ -27,6 +27,8 @@ pub struct NewSession {
     pub encryption: Option<String>,
     /// When it was requested.
     pub created_at: i64,
+    /// The gateway's own session for sessionless submits (opened in KSeF by the outbox, when it has invoices).
+    pub managed: bool,
 }
 
 /// A session as stored.
@@ -58,6 +60,8 @@ pub struct SessionRecord {
     pub ksef_closed_at: Option<i64>,
     /// The `EncryptionInfo` KSeF was given, as JSON.
     pub encryption: Option<String>,
+    /// The gateway's own session for sessionless submits.
+    pub managed: bool,
     /// The collective UPO, once downloaded.
     pub upo: Option<Vec<u8>>,
 }
@@ -80,7 +84,7 @@ pub struct SessionStatusUpdate {
 }
 
 const COLUMNS: &str = "id, tenant_id, ksef_reference, invoice_version, key_mode, sealed_key, iv, status_code, status_description,
-    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind, ksef_closed_at, encryption";
+    status_details, invoice_count, successful_count, failed_count, created_at, closed_at, upo, kind, ksef_closed_at, encryption, managed";
 
 fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -107,6 +111,7 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error>
         closed_at: r.try_get("closed_at")?,
         ksef_closed_at: r.try_get("ksef_closed_at")?,
         encryption: r.try_get("encryption")?,
+        managed: r.try_get::<i64, _>("managed")? != 0,
         upo: r.try_get("upo")?,
         kind: column(r, "kind", SessionKind::parse)?,
     })
@@ -116,8 +121,8 @@ impl Store {
     /// Records a session before KSeF is asked to open it.
     pub async fn insert_session(&self, s: &NewSession) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption, managed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&s.id)
         .bind(&s.tenant_id)
@@ -128,6 +133,7 @@ impl Store {
         .bind(s.created_at)
         .bind(s.kind.as_str())
         .bind(&s.encryption)
+        .bind(i64::from(s.managed))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -256,6 +262,47 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The newest open managed session of a tenant for `invoice_version`, if any.
+    pub async fn open_managed_session(&self, tenant_id: &str, invoice_version: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sessions WHERE tenant_id = $1 AND invoice_version = $2 AND managed = 1 AND closed_at IS NULL
+             ORDER BY created_at DESC LIMIT 1"
+        )))
+        .bind(tenant_id)
+        .bind(invoice_version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(session_from_row).transpose()?)
+    }
+
+    /// Records KSeF's reference and the key's wrapping of a managed session the outbox opened, unless another
+    /// instance did first (false: read the session again).
+    pub async fn set_managed_reference(&self, id: &str, reference: &str, encryption: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE sessions SET ksef_reference = $2, encryption = $3 WHERE id = $1 AND ksef_reference IS NULL")
+            .bind(id)
+            .bind(reference)
+            .bind(encryption)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Closes the managed sessions created before `idle_before` that took no invoice since then, or created before
+    /// `old_before`: later submits go into new ones, and these are closed in KSeF once their invoices are in.
+    pub async fn close_idle_managed_sessions(&self, idle_before: i64, old_before: i64, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE sessions SET closed_at = $3, next_attempt_at = NULL
+             WHERE managed = 1 AND closed_at IS NULL AND created_at < $1
+               AND (created_at < $2 OR NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = sessions.id AND i.created_at >= $1))",
+        )
+        .bind(idle_before)
+        .bind(old_before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Moves a session on to a new KSeF session after KSeF closed `old_reference`, unless another instance did

@@ -21,6 +21,7 @@ async fn session(store: &Store, tenant_id: &str, id: &str) {
         sealed_key: Some(vec![9; 60]),
         iv: Some(vec![0; 16]),
         encryption: Some("{}".into()),
+        managed: false,
         created_at: 10,
     };
     store.insert_session(&s).await.unwrap();
@@ -36,7 +37,8 @@ fn invoice(id: &str, hash: &str) -> NewInvoice {
         invoice_size: 100,
         payload: vec![7; 112],
         created_at: 20,
-        lease_owner: "instance-a".into(),
+        lease_owner: Some("instance-a".into()),
+        submission: None,
     }
 }
 

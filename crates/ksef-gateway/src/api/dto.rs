@@ -313,6 +313,12 @@ pub struct DeliveryInfo {
     /// A duplicate's original KSeF number.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub original_ksef_number: Option<String>,
+    /// Issued offline: `offline24` (sent with `offlineMode`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub offline_mode: Option<String>,
+    /// Issued offline: the end of the last day on which it may reach KSeF.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 /// Delivery states, as our JSON writes them.
@@ -364,6 +370,8 @@ impl From<InvoiceView> for InvoiceInfo {
                 last_error: d.last_error,
                 next_attempt_at: d.next_attempt_at,
                 original_ksef_number: d.original_ksef_number,
+                offline_mode: d.offline_mode,
+                deadline: d.deadline,
             }),
         }
     }
@@ -659,4 +667,76 @@ pub struct KsefInvoiceVisualizeRequest {
     pub output_format: OutputFormat,
     /// `pl`, `en` or `pl_en`.
     pub output_language: OutputLanguage,
+}
+
+/// How a submit asks for offline issue (ours).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OfflineChoice {
+    /// Online, unless KSeF is unreachable and the tenant has an Offline certificate: then offline24.
+    #[default]
+    Auto,
+    /// Online only, however long KSeF fails.
+    Never,
+    /// Issued in offline24 mode: due in KSeF by the next business day after its issue date.
+    Offline24,
+}
+
+/// `POST /api/v2/invoices` (ours): one invoice, without a session.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvoiceSubmitRequest {
+    /// The invoice file (FA(2)/FA(3) XML), base64; or give `generate`.
+    #[serde(default)]
+    pub invoice: Option<String>,
+    /// The invoice as `ksefInvoiceGenerate` takes it (JSON with readable names); or give `invoice`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub generate: Option<serde_json::Value>,
+    /// Offline issue; `auto` when omitted.
+    #[serde(default)]
+    pub offline: OfflineChoice,
+    /// A technical correction of a rejected offline invoice: base64 SHA-256 of that invoice (needs `offline`).
+    #[serde(default)]
+    pub hash_of_corrected_invoice: Option<String>,
+}
+
+/// An offline invoice's mode, deadline and verification codes.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OfflineInfo {
+    /// `offline24`.
+    pub mode: String,
+    /// The last day (in Poland) on which the invoice may reach KSeF.
+    pub deadline: chrono::NaiveDate,
+    /// KOD I, captioned `OFFLINE`.
+    pub invoice: KsefQrCode,
+    /// KOD II, signed with the tenant's Offline certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<KsefQrCode>,
+}
+
+/// `POST /api/v2/invoices` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceSubmitResponse {
+    /// The invoice's id, for `GET /api/v2/invoices/{id}` (and `ksefInvoiceStatus`).
+    pub id: String,
+    /// When the gateway first received it.
+    pub created: DateTime<Utc>,
+    /// True when this invoice (tenant, seller NIP, kind, number) was submitted before: this is that submit.
+    pub existing: bool,
+    /// Set when it was issued offline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline: Option<OfflineInfo>,
+}
+
+/// `GET /api/v2/invoices/{id}` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmittedInvoiceResponse {
+    /// Its status, KSeF number and delivery.
+    pub invoice: InvoiceInfo,
+    /// The gateway's session it went into (its UPO: `ksefSessionUpo`).
+    pub session_id: String,
 }

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod queries;
 pub mod sessions;
+pub mod submit;
 
 use std::sync::Arc;
 
@@ -79,6 +80,9 @@ impl Modify for ApiKeyAuth {
         documents::generate,
         documents::links,
         documents::visualize,
+        submit::submit,
+        submit::invoice,
+        submit::invoice_upo,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth, &GenerateExamples),

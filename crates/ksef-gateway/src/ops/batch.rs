@@ -152,6 +152,7 @@ fn new_session(tenant: &Tenant, version: InvoiceVersion, key_mode: KeyMode) -> N
         sealed_key: None,
         iv: None,
         encryption: None,
+        managed: false,
         created_at: micros(super::now()),
     }
 }

@@ -144,7 +144,13 @@ pub(crate) async fn attempt(
     // At most one move to a new KSeF session per attempt: a second refusal in a fresh session is KSeF's answer.
     for moved in [false, true] {
         let now = micros(Utc::now());
-        match ksef.send_invoice(&reference, request).await {
+        let sent = ksef.send_invoice(&reference, request).await;
+        match &sent {
+            Ok(_) => ctx.ksef.health().ok(),
+            Err(err) if matches!(classify(err), Failure::Transient { .. }) => ctx.ksef.health().failed(),
+            Err(_) => ctx.ksef.health().ok(),
+        }
+        match sent {
             Ok(answer) => {
                 let next_poll = at(now, poll_delay(record.created_at, now));
                 ctx.store.mark_invoice_sent(&record.id, &reference, &answer.reference_number, now, next_poll).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
@@ -222,6 +228,48 @@ async fn continue_session(
     let _ = ksef.close_online_session(&opened.reference_number).await;
     let session = ctx.store.session(session_id).await?;
     session.and_then(|s| s.ksef_reference).ok_or_else(|| anyhow::anyhow!("session {session_id} lost its KSeF reference"))
+}
+
+/// The KSeF session of managed session `session_id`, opened now (with the session's own key, wrapped for KSeF)
+/// if the outbox has not opened it yet; if another instance opens it at the same time, theirs is used.
+pub(crate) async fn open_managed(ctx: &Context, tenant: &Tenant, session_id: &str) -> anyhow::Result<String> {
+    let session = ctx.store.session(session_id).await?.ok_or_else(|| anyhow::anyhow!("no session {session_id}"))?;
+    if let Some(reference) = session.ksef_reference {
+        return Ok(reference);
+    }
+    let ksef = tenant_ksef(ctx, tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = ksef.keys().await?;
+    let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("managed session {session_id} lacks its key"))?;
+    let key = ksef_core::crypto::AesKey::from_slice(&ctx.master_key.open(session_id, sealed)?)?;
+    let iv = ksef_core::crypto::Iv::from_slice(session.iv.as_deref().unwrap_or_default())?;
+    let encryption = keys.wrap(&key, &iv)?;
+    let version = InvoiceVersion::parse(&session.invoice_version).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let opened = ksef.open_online(&OpenOnlineSessionRequest { form_code: version.form_code(), encryption: encryption.clone() }).await;
+    let opened = match opened {
+        Ok(opened) => {
+            ctx.ksef.health().ok();
+            opened
+        }
+        Err(err) => {
+            if matches!(classify(&err), Failure::Transient { .. }) {
+                ctx.ksef.health().failed();
+            }
+            return Err(err.into());
+        }
+    };
+    if ctx.store.set_managed_reference(session_id, &opened.reference_number, &serde_json::to_string(&encryption)?).await? {
+        tracing::info!(session.id = %session_id, session.reference = %opened.reference_number, tenant = %tenant.id, "managed session opened in KSeF");
+        return Ok(opened.reference_number);
+    }
+    let _ = ksef.close_online_session(&opened.reference_number).await;
+    let session = ctx.store.session(session_id).await?;
+    session.and_then(|s| s.ksef_reference).ok_or_else(|| anyhow::anyhow!("managed session {session_id} has no KSeF reference"))
+}
+
+/// Puts an invoice back in the queue because what it needs first (its session opened in KSeF) failed.
+pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &anyhow::Error) -> Result<(), OpError> {
+    let message = format!("{why:#}");
+    requeue(ctx, record, &message, None).await.map(|_| ())
 }
 
 /// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one

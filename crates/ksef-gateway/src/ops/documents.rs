@@ -46,11 +46,22 @@ pub async fn validate(ctx: &Context, tenant: &Tenant, bytes: bytes::Bytes) -> Re
     ctx.cpu.run(tenant, Job::Document, move || check(&bytes)).await
 }
 
+/// Checks `bytes` as an invoice about to be sent to the KSeF the gateway talks to: NIP checksums only where that
+/// KSeF checks them (production; TEST and DEMO take test NIPs).
+pub async fn validate_for_ksef(ctx: &Context, tenant: &Tenant, bytes: bytes::Bytes) -> Result<Validated, OpError> {
+    let nip_checksums = ctx.qr_environment == ksef_core::Environment::Production;
+    ctx.cpu.run(tenant, Job::Document, move || check_with(&bytes, nip_checksums)).await
+}
+
 /// Checks `bytes` as an invoice. NIP checksums are checked (as KSeF does in production) and `P_1` may not be
 /// later than today in Poland.
 pub fn check(bytes: &[u8]) -> Result<Validated, OpError> {
+    check_with(bytes, true)
+}
+
+fn check_with(bytes: &[u8], nip_checksums: bool) -> Result<Validated, OpError> {
     let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
-    let report = ksef_fa::check(bytes, &ksef_fa::rules::Options { nip_checksums: true, received: Some(today) });
+    let report = ksef_fa::check(bytes, &ksef_fa::rules::Options { nip_checksums, received: Some(today) });
     let Report { version, findings } = report;
     let first_error = findings.iter().find(|f| f.severity == Severity::Error);
     if let Some(first) = first_error {

@@ -83,6 +83,10 @@ pub struct Delivery {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// A duplicate's original KSeF number (also given as `ksef_number`).
     pub original_ksef_number: Option<String>,
+    /// Issued offline: its mode.
+    pub offline_mode: Option<String>,
+    /// Issued offline: the end of the last day it may reach KSeF.
+    pub deadline: Option<DateTime<Utc>>,
 }
 
 fn check_plain_hash(invoice_hash: &str) -> Result<(), OpError> {
@@ -168,7 +172,8 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         invoice_size: invoice.invoice_size,
         payload: invoice.ciphertext.clone(),
         created_at: micros(created),
-        lease_owner: ctx.instance.to_string(),
+        lease_owner: Some(ctx.instance.to_string()),
+        submission: None,
     };
     match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
         InvoiceInsert::Inserted => {}
@@ -192,9 +197,12 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         created_at: new.created_at,
         attempts: 1,
         next_attempt_at: None,
-        lease_owner: Some(new.lease_owner),
+        lease_owner: new.lease_owner,
         ksef_session: Some(reference),
         original_ksef_number: None,
+        offline_mode: None,
+        deadline_at: None,
+        hash_of_corrected: None,
     };
     match delivery::attempt(ctx, tenant, &record, &invoice.request(), false, true).await? {
         Attempt::Sent | Attempt::Requeued => Ok(SentInvoice { id: new.id, created }),
@@ -248,6 +256,8 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
             last_error: record.send_error.clone(),
             next_attempt_at: record.next_attempt_at.filter(|_| record.state == DeliveryState::Queued).map(from_micros),
             original_ksef_number: record.original_ksef_number.clone(),
+            offline_mode: record.offline_mode.clone(),
+            deadline: record.deadline_at.map(from_micros),
         }),
     }
 }

@@ -9,6 +9,7 @@ pub mod documents;
 pub mod invoices;
 pub mod queries;
 pub mod sessions;
+pub mod submit;
 pub mod tenants;
 
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +43,8 @@ pub struct Context {
     pub uploads: Arc<cpu::TenantShares>,
     /// This process among the instances sharing the database: it holds the invoices it is sending.
     pub instance: Arc<str>,
+    /// Wakes the outbox worker before its next round (something was queued).
+    outbox_wake: Arc<tokio::sync::Notify>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -52,7 +55,18 @@ impl Context {
         Context { store, master_key, ksef, qr_environment: ksef_core::Environment::Test, cpu: Arc::new(cpu::CpuPool::new(cpu::CpuLimits::default())),
             uploads: Arc::new(cpu::TenantShares::new("batch packages received", 2)),
             instance: uuid::Uuid::now_v7().to_string().into(),
+            outbox_wake: Arc::default(),
             sessions: Arc::default() }
+    }
+
+    /// Asks the outbox worker to run a round now.
+    pub(crate) fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// Completes when [`Self::wake_outbox`] is called.
+    pub(crate) async fn outbox_woken(&self) {
+        self.outbox_wake.notified().await;
     }
 
     /// An open session, if remembered.

@@ -109,6 +109,7 @@ pub async fn open_online(
     let (sealed_key, iv, key_mode) = record;
     let session = NewSession {
         encryption: Some(serde_json::to_string(&wire_encryption).map_err(anyhow::Error::from)?),
+        managed: false,
         id: id.clone(),
         tenant_id: tenant.id.clone(),
         invoice_version: version.as_str().to_owned(),

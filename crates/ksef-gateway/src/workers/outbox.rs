@@ -33,10 +33,56 @@ const CLAIM_HOLD: Duration = Duration::from_secs(30);
 const UPO_EVERY: Duration = Duration::from_secs(1);
 /// Sessions closed longer ago than this are no longer asked for their UPO by the worker (a caller still can).
 const UPO_GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
+/// A managed session that took no invoice for this long is closed (its UPO follows); later submits open another.
+const MANAGED_IDLE: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
+/// A managed session is closed at this age however busy, so UPOs keep coming.
+const MANAGED_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+/// How often offline deadlines are looked at (metrics, warnings).
+const DEADLINES_EVERY: Duration = Duration::from_secs(60);
+/// Offline invoices still undelivered this close to their deadline are warned about.
+const DEADLINE_WARNING: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 
 /// Runs until aborted.
 pub(super) async fn run(ctx: Context) {
-    tokio::join!(heartbeat(&ctx), rounds(&ctx));
+    tokio::join!(heartbeat(&ctx), rounds(&ctx), deadlines(&ctx));
+}
+
+/// Keeps the offline invoices' deadlines in `/metrics` and warns about those close to passing.
+async fn deadlines(ctx: &Context) {
+    let mut tick = tokio::time::interval(DEADLINES_EVERY);
+    let mut tenants_seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    loop {
+        tick.tick().await;
+        let pending = match ctx.store.offline_pending().await {
+            Ok(pending) => pending,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read offline invoices' deadlines");
+                continue;
+            }
+        };
+        let now = Utc::now();
+        let mut by_tenant: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        for (tenant, id, deadline) in pending {
+            let entry = by_tenant.entry(tenant.clone()).or_insert((0, i64::MAX));
+            entry.0 += 1;
+            entry.1 = entry.1.min(deadline);
+            let left = crate::ops::from_micros(deadline) - now;
+            if left < DEADLINE_WARNING {
+                tracing::warn!(tenant = %tenant, invoice.id = %id, hours_left = left.num_hours(), "an offline invoice is not in KSeF yet and its legal deadline is near");
+            }
+        }
+        for tenant in tenants_seen.iter().filter(|t| !by_tenant.contains_key(*t)) {
+            metrics::gauge!("ksef_gateway_offline_pending", "tenant" => tenant.clone()).set(0.0);
+            metrics::gauge!("ksef_gateway_offline_deadline_seconds", "tenant" => tenant.clone()).set(f64::INFINITY);
+        }
+        for (tenant, (count, deadline)) in &by_tenant {
+            metrics::gauge!("ksef_gateway_offline_pending", "tenant" => tenant.clone()).set(*count as f64);
+            let left = (crate::ops::from_micros(*deadline) - now).num_seconds();
+            metrics::gauge!("ksef_gateway_offline_deadline_seconds", "tenant" => tenant.clone()).set(left as f64);
+        }
+        tenants_seen = by_tenant.into_keys().collect();
+        metrics::gauge!("ksef_gateway_ksef_reachable").set(if ctx.ksef.health().unreachable() { 0.0 } else { 1.0 });
+    }
 }
 
 async fn heartbeat(ctx: &Context) {
@@ -58,8 +104,21 @@ async fn heartbeat(ctx: &Context) {
 async fn rounds(ctx: &Context) {
     let mut tick = tokio::time::interval(ROUND_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_idle_check = std::time::Instant::now();
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = ctx.outbox_woken() => {}
+        }
+        if last_idle_check.elapsed() > Duration::from_secs(2) {
+            last_idle_check = std::time::Instant::now();
+            let now = Utc::now();
+            match ctx.store.close_idle_managed_sessions(micros(now - MANAGED_IDLE), micros(now - MANAGED_MAX_AGE), micros(now)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "idle managed sessions closed"),
+                Err(e) => tracing::warn!(error = %e, "could not close idle managed sessions"),
+            }
+        }
         for (what, result) in [
             ("send invoices", send_queued(ctx).await),
             ("poll invoice statuses", poll_statuses(ctx).await),
@@ -122,13 +181,25 @@ async fn send_queued(ctx: &Context) -> Result<(), OpError> {
     results.into_iter().collect()
 }
 
-async fn send_one(ctx: &Context, tenant: Option<Tenant>, record: InvoiceRecord) -> Result<(), OpError> {
+async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceRecord) -> Result<(), OpError> {
     let now = micros(Utc::now());
     let (Some(tenant), Some(payload)) = (tenant, record.payload.clone()) else {
         ctx.store.reject_invoice_send(&record.id, "the invoice's tenant or content is gone", now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
         return Ok(());
     };
-    let request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
+    if record.ksef_session.is_none() {
+        // A submit's managed session is opened in KSeF by the first send that needs it.
+        match delivery::open_managed(ctx, &tenant, &record.session_id).await {
+            Ok(reference) => {
+                ctx.store.set_invoice_ksef_session(&record.id, &reference).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+                record.ksef_session = Some(reference);
+            }
+            Err(err) => return delivery::requeue_for(ctx, &record, &err).await,
+        }
+    }
+    let mut request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
+    request.offline_mode = record.offline_mode.is_some().then_some(true);
+    request.hash_of_corrected_invoice = record.hash_of_corrected.clone();
     // Sent before (this claim counted as one more attempt): an answer may have been lost, so KSeF is asked first.
     let verify = record.attempts > 1;
     match delivery::attempt(ctx, &tenant, &record, &request, verify, false).await {

@@ -15,4 +15,5 @@ mod ksef_faults;
 mod operability;
 mod outages;
 mod queries;
+mod submit;
 mod visual;

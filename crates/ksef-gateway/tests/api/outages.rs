@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{NIP, TestApp, gateway_with_emulator, invoice};
 
-async fn emulator_at(addr: std::net::SocketAddr, dir: &std::path::Path) -> EmulatorServer {
+pub(crate) async fn emulator_at(addr: std::net::SocketAddr, dir: &std::path::Path) -> EmulatorServer {
     EmulatorServer::bind(addr, EmulatorConfig::new(dir)).await.expect("emulator starts")
 }
 

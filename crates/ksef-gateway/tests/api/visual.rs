@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, run_binary, spawn_app};
 
 /// An EC P-256 Offline certificate and key made by OpenSSL, as PEM files in `dir`: (certificate, key).
-fn openssl_certificate(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+pub(crate) fn openssl_certificate(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("offline.crt"), dir.join("offline.key"));
     let status = std::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=Offline 5265877635"])
@@ -28,11 +28,11 @@ fn example() -> String {
 }
 
 impl TestApp {
-    async fn tenant_id(&self, key: &str) -> String {
+    pub(crate) async fn tenant_id(&self, key: &str) -> String {
         ksef_gateway::ops::tenants::authenticate(self.app.ops(), key).await.unwrap().id
     }
 
-    async fn set_offline_certificate(&self, key: &str) {
+    pub(crate) async fn set_offline_certificate(&self, key: &str) {
         let (cert, private) = openssl_certificate(self.dir.path());
         let tenant = self.tenant_id(key).await;
         let context = (ksef_visualize::links::ContextType::Nip, "5265877635");

@@ -11,11 +11,17 @@ UPDATE invoices SET lease_owner = 'before-0006' WHERE state = 'sending';
 UPDATE invoices SET ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id);
 UPDATE invoices SET state = 'accepted' WHERE state = 'sent' AND status_code = 200;
 UPDATE invoices SET state = 'rejected' WHERE state = 'sent' AND status_code >= 300;
+ALTER TABLE invoices ADD COLUMN submission_key TEXT;                  -- sessionless submits: tenant, seller NIP, kind, number
+ALTER TABLE invoices ADD COLUMN offline_mode TEXT;                    -- offline24 | unavailability | failure
+ALTER TABLE invoices ADD COLUMN deadline_at INTEGER;                      -- offline: the end of the last day to reach KSeF (µs)
+ALTER TABLE invoices ADD COLUMN hash_of_corrected TEXT;               -- a technical correction: the rejected original's hash
 CREATE INDEX invoices_due ON invoices (state, next_attempt_at);
+CREATE UNIQUE INDEX invoices_by_submission_key ON invoices (submission_key);
 
 ALTER TABLE sessions ADD COLUMN encryption TEXT;        -- the EncryptionInfo KSeF was given (RSA-wrapped key), JSON
 ALTER TABLE sessions ADD COLUMN ksef_closed_at INTEGER;      -- when KSeF confirmed the close (closed_at: when asked)
 ALTER TABLE sessions ADD COLUMN next_attempt_at INTEGER;     -- when the worker may close it or fetch its UPO next
+ALTER TABLE sessions ADD COLUMN managed INTEGER NOT NULL DEFAULT 0; -- 1: the gateway's own, for sessionless submits
 UPDATE sessions SET ksef_closed_at = closed_at;
 
 -- Gateway processes sharing this database; a lease is held while its owner's heartbeat is fresh.

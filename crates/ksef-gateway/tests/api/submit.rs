@@ -1,0 +1,150 @@
+//! Sessionless submits: one invoice in, its id at once; the gateway's own sessions, duplicates answered with the
+//! first submit, offline24 with its codes and deadline, and delivery through a KSeF outage.
+
+use std::time::Duration;
+
+use ksef_core::crypto::b64;
+use serde_json::{Value, json};
+
+use crate::helpers::{NIP, TestApp, gateway_with_emulator, invoice, spawn_app};
+
+impl TestApp {
+    async fn submit(&self, key: &str, body: &Value) -> reqwest::Response {
+        self.post("/invoices", key, body).await
+    }
+
+    async fn submit_ok(&self, key: &str, xml: &[u8]) -> Value {
+        let r = self.submit(key, &json!({ "invoice": b64(xml) })).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        body
+    }
+
+    /// Polls a submitted invoice until KSeF's verdict is in.
+    async fn wait_submitted(&self, key: &str, id: &str, limit: Duration) -> Value {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let v: Value = self.get(&format!("/invoices/{id}"), key).await.json().await.unwrap();
+            if matches!(v["invoice"]["delivery"]["state"].as_str(), Some("accepted" | "rejected" | "duplicate")) {
+                return v;
+            }
+            assert!(std::time::Instant::now() < deadline, "no verdict for {id}: {v}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_submitted_invoice_is_answered_at_once_and_ends_accepted_with_its_own_upo() {
+    let app = spawn_app().await;
+    let key = app.api_key.clone();
+    let submitted = app.submit_ok(&key, &invoice(NIP, "FV/SUBMIT/1")).await;
+    assert_eq!(submitted["existing"], false);
+    assert!(submitted.get("offline").is_none(), "KSeF is up: issued online");
+    let id = submitted["id"].as_str().unwrap();
+    let done = app.wait_submitted(&key, id, Duration::from_secs(30)).await;
+    let ksef_number = done["invoice"]["ksefNumber"].as_str().unwrap();
+    assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
+    assert_eq!(done["invoice"]["invoiceNumber"], "FV/SUBMIT/1");
+    let upo = app.get(&format!("/invoices/{id}/upo"), &key).await;
+    assert_eq!(upo.status(), 200);
+    assert!(upo.text().await.unwrap().contains(ksef_number));
+    // The seed's status operation knows it too.
+    let seed: Value = app.get(&format!("/ksefInvoiceStatus/{id}"), &key).await.json().await.unwrap();
+    assert_eq!(seed["invoices"][0]["ksefNumber"], ksef_number);
+}
+
+#[tokio::test]
+async fn submits_share_the_gateways_session_and_the_same_invoice_twice_is_one_invoice() {
+    let app = spawn_app().await;
+    let key = app.api_key.clone();
+    let xml = invoice(NIP, "FV/SUBMIT/TWICE");
+    let body = json!({ "invoice": b64(&xml) });
+    // Eight at once, each retried as Retry-After says while the tenant's share of checking work is taken (1905).
+    let submit = || async {
+        loop {
+            let r = app.submit(&key, &body).await;
+            if r.status() != 429 {
+                assert_eq!(r.status(), 202);
+                return r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let ids: std::collections::BTreeSet<String> = futures_util::future::join_all((0..8).map(|_| submit())).await.into_iter().collect();
+    assert_eq!(ids.len(), 1, "eight submits of one invoice are one invoice");
+    let again = app.submit_ok(&key, &xml).await;
+    assert_eq!(again["existing"], true);
+    let other = app.submit_ok(&key, &invoice(NIP, "FV/SUBMIT/OTHER")).await;
+    let first = app.wait_submitted(&key, ids.first().unwrap(), Duration::from_secs(30)).await;
+    let second = app.wait_submitted(&key, other["id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(first["sessionId"], second["sessionId"], "both went into the gateway's one open session");
+    assert_ne!(first["invoice"]["ksefNumber"], second["invoice"]["ksefNumber"]);
+}
+
+#[tokio::test]
+async fn the_same_number_with_other_content_is_refused_and_an_invalid_invoice_gets_every_finding() {
+    let app = spawn_app().await;
+    let key = app.api_key.clone();
+    app.submit_ok(&key, &invoice(NIP, "FV/SUBMIT/SAME")).await;
+    let changed = String::from_utf8(invoice(NIP, "FV/SUBMIT/SAME")).unwrap().replace("<P_13_1>", "<P_13_1>1");
+    let (status, code, body) = TestApp::error(app.submit(&key, &json!({ "invoice": b64(changed.as_bytes()) })).await).await;
+    assert_eq!((status, code.as_str()), (409, "1204"), "{body}");
+    let broken = String::from_utf8(invoice(NIP, "FV/SUBMIT/BAD")).unwrap().replace("<P_2>", "<Nonsense/><P_2>");
+    let (status, code, body) = TestApp::error(app.submit(&key, &json!({ "invoice": b64(broken.as_bytes()) })).await).await;
+    assert_eq!((status, code.as_str()), (400, "1203"), "{body}");
+    assert!(!body["findings"].as_array().unwrap().is_empty(), "{body}");
+    let (status, code, _) = TestApp::error(app.submit(&key, &json!({ "invoice": "???" })).await).await;
+    assert_eq!((status, code.as_str()), (400, "1005"));
+    let (status, _, _) = TestApp::error(app.submit(&key, &json!({ "invoice": b64(b"x"), "generate": {} })).await).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn an_offline24_submit_gets_both_codes_and_the_next_business_day_as_its_deadline() {
+    let app = spawn_app().await;
+    let key = app.api_key.clone();
+    app.set_offline_certificate(&key).await;
+    let r = app.submit(&key, &json!({ "invoice": b64(&invoice(NIP, "FV/OFFLINE/1")), "offline": "offline24" })).await;
+    assert_eq!(r.status(), 202);
+    let submitted: Value = r.json().await.unwrap();
+    let offline = &submitted["offline"];
+    assert_eq!(offline["mode"], "offline24");
+    assert_eq!(offline["invoice"]["caption"], "OFFLINE");
+    assert_eq!(offline["certificate"]["caption"], "CERTYFIKAT");
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
+    assert_eq!(offline["deadline"], ksef_core::calendar::OfflineMode::Offline24.deadline(today).to_string());
+    let done = app.wait_submitted(&key, submitted["id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
+    assert_eq!(done["invoice"]["delivery"]["offlineMode"], "offline24");
+    assert!(done["invoice"]["delivery"]["deadline"].is_string());
+}
+
+#[tokio::test]
+async fn submits_while_ksef_is_down_are_issued_offline_automatically_and_delivered_when_it_is_back() {
+    let (app, emulator, emulator_dir) = gateway_with_emulator(|_| {}, Default::default()).await;
+    let key = app.api_key.clone();
+    app.set_offline_certificate(&key).await;
+    let before = app.submit_ok(&key, &invoice(NIP, "FV/AUTO/0")).await;
+    app.wait_submitted(&key, before["id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    let addr = emulator.local_addr();
+    emulator.shutdown().await.unwrap();
+    // The first submit after the outage began finds KSeF down; from then on the gateway knows it.
+    let first = app.submit_ok(&key, &invoice(NIP, "FV/AUTO/1")).await;
+    let mut during = vec![first["id"].as_str().unwrap().to_owned()];
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let second = app.submit_ok(&key, &invoice(NIP, "FV/AUTO/2")).await;
+    assert_eq!(second["offline"]["mode"], "offline24", "KSeF unreachable: issued offline with its codes: {second}");
+    assert!(second["offline"]["certificate"]["link"].is_string());
+    during.push(second["id"].as_str().unwrap().to_owned());
+    let never = app.submit(&key, &json!({ "invoice": b64(&invoice(NIP, "FV/AUTO/3")), "offline": "never" })).await.json::<Value>().await.unwrap();
+    assert!(never.get("offline").is_none(), "offline: never stays online: {never}");
+    during.push(never["id"].as_str().unwrap().to_owned());
+
+    let _emulator = crate::outages::emulator_at(addr, emulator_dir.path()).await;
+    for id in &during {
+        let done = app.wait_submitted(&key, id, Duration::from_secs(60)).await;
+        assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
+    }
+}
