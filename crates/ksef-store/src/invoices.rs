@@ -121,12 +121,14 @@ pub struct InvoiceRecord {
     pub deadline_at: Option<i64>,
     /// A technical correction's original hash.
     pub hash_of_corrected: Option<String>,
+    /// An earlier send may have reached KSeF without its answer arriving: KSeF's list is read before a resend.
+    pub verify_first: bool,
 }
 
 const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
     acquisition_date, permanent_storage_date, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
-    original_ksef_number, offline_mode, deadline_at, hash_of_corrected";
+    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -163,6 +165,7 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
         offline_mode: r.try_get("offline_mode")?,
         deadline_at: r.try_get("deadline_at")?,
         hash_of_corrected: r.try_get("hash_of_corrected")?,
+        verify_first: r.try_get::<i64, _>("verify_first")? != 0,
     })
 }
 
@@ -318,7 +321,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, payload = NULL, send_error = NULL,
-                 lease_owner = NULL, next_attempt_at = $5, updated_at = $3
+                 lease_owner = NULL, next_attempt_at = $5, updated_at = $3, verify_first = 0
              WHERE id = $1 AND state IN ($7, $8)",
         )
         .bind(id)
@@ -335,10 +338,11 @@ impl Store {
     }
 
     /// Puts an invoice back in the queue after a failed attempt, to be sent again from `next_attempt_at`; the
-    /// payload is kept.
-    pub async fn requeue_invoice(&self, id: &str, error: &str, next_attempt_at: i64, now: i64) -> Result<(), StoreError> {
+    /// payload is kept. `uncertain`: the attempt may have reached KSeF, so KSeF's list is read before the next.
+    pub async fn requeue_invoice(&self, id: &str, error: &str, next_attempt_at: i64, now: i64, uncertain: bool) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, next_attempt_at = $5, updated_at = $3
+            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, next_attempt_at = $5, updated_at = $3,
+                 verify_first = CASE WHEN $7 = 1 THEN 1 ELSE verify_first END
              WHERE id = $1 AND state = $6",
         )
         .bind(id)
@@ -347,6 +351,7 @@ impl Store {
         .bind(DeliveryState::Queued.as_str())
         .bind(next_attempt_at)
         .bind(DeliveryState::Sending.as_str())
+        .bind(i64::from(uncertain))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -289,17 +289,21 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Closes the managed sessions created before `idle_before` that took no invoice since then, or created before
-    /// `old_before`: later submits go into new ones, and these are closed in KSeF once their invoices are in.
-    pub async fn close_idle_managed_sessions(&self, idle_before: i64, old_before: i64, now: i64) -> Result<u64, StoreError> {
+    /// Closes the managed sessions created before `idle_before` that took no invoice since then, created before
+    /// `old_before`, or holding `full` invoices: later submits go into new ones, and these are closed in KSeF once
+    /// their invoices are in.
+    pub async fn close_idle_managed_sessions(&self, idle_before: i64, old_before: i64, full: i64, now: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE sessions SET closed_at = $3, next_attempt_at = NULL
-             WHERE managed = 1 AND closed_at IS NULL AND created_at < $1
-               AND (created_at < $2 OR NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = sessions.id AND i.created_at >= $1))",
+             WHERE managed = 1 AND closed_at IS NULL
+               AND ((created_at < $1 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = sessions.id AND i.created_at >= $1))
+                    OR created_at < $2
+                    OR (SELECT COUNT(*) FROM invoices i WHERE i.session_id = sessions.id) >= $4)",
         )
         .bind(idle_before)
         .bind(old_before)
         .bind(now)
+        .bind(full)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())

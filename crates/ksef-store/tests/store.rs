@@ -154,9 +154,10 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         let recorded = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((recorded.state, recorded.attempts, recorded.lease_owner.as_deref()), (DeliveryState::Sending, 1, Some("instance-a")), "{engine}");
         assert!(recorded.ksef_session.is_some(), "{engine}: the KSeF session it goes into is recorded with it");
-        store.requeue_invoice("i1", "KSeF unreachable", 100, 21).await.unwrap();
+        store.requeue_invoice("i1", "KSeF unreachable", 100, 21, true).await.unwrap();
         let queued = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((queued.state, queued.payload.is_some(), queued.send_error.as_deref()), (DeliveryState::Queued, true, Some("KSeF unreachable")), "{engine}");
+        assert!(queued.verify_first, "{engine}: an uncertain attempt is looked for before the next");
         assert!(store.claim_queued_invoices("instance-b", 99, 10).await.unwrap().is_empty(), "{engine}: not due before its time");
         let claimed = store.claim_queued_invoices("instance-b", 100, 10).await.unwrap();
         assert_eq!(claimed.len(), 1, "{engine}");
@@ -165,6 +166,7 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         store.mark_invoice_sent("i1", "20260101-SO-0000000000-0000000000-01", "20260101-EE-0000000000-0000000000-00", 23, 50).await.unwrap();
         let sent = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((sent.state, sent.payload, sent.send_error, sent.lease_owner), (DeliveryState::Sent, None, None, None), "{engine}");
+        assert!(!sent.verify_first, "{engine}");
         assert!(store.claim_due_polls(49, 1000, 10).await.unwrap().is_empty(), "{engine}");
         assert_eq!(store.claim_due_polls(50, 1000, 10).await.unwrap().len(), 1, "{engine}");
         assert!(store.claim_due_polls(60, 1000, 10).await.unwrap().is_empty(), "{engine}: held by the first poller");
@@ -186,7 +188,7 @@ async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
         session(&store, "t1", "s1").await;
         for n in 0..200 {
             store.insert_invoice(&invoice(&format!("i{n}"), &format!("h{n}"))).await.unwrap();
-            store.requeue_invoice(&format!("i{n}"), "later", 0, 1).await.unwrap();
+            store.requeue_invoice(&format!("i{n}"), "later", 0, 1, false).await.unwrap();
         }
         let claimers = (0..4).map(|k| {
             let store = store.clone();

@@ -14,6 +14,7 @@ use chrono::Utc;
 use ksef_client::wire::EncryptionInfo;
 use ksef_client::wire::codes::{ExceptionCode, invoice as invoice_status};
 use ksef_client::wire::sessions::{OpenOnlineSessionRequest, SendInvoiceRequest, SessionInvoiceStatusResponse};
+use futures_util::StreamExt as _;
 use ksef_client::{ContextClient, KsefError};
 use ksef_store::{DeliveryState, InvoiceRecord, InvoiceStatusUpdate, SessionKind, SessionRecord, StatusChange};
 
@@ -111,36 +112,41 @@ pub(crate) enum Attempt {
     Refused(KsefError),
 }
 
-/// Sends the invoice `record` (state `sending`, held by this instance) into its session, recording the outcome.
-/// With `verify`, KSeF's list of the session's invoices is read first, in case an earlier attempt got through.
-/// A refusal is recorded as a rejection unless `forget_refused`, when the invoice is deleted (its sender is
-/// waiting for the answer and is told instead).
+/// What KSeF's list of an invoice's session says of it, read before a resend when an earlier attempt may have
+/// got through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Known<'a> {
+    /// No earlier attempt can have reached KSeF: not looked.
+    Unchecked,
+    /// KSeF's list does not have it.
+    Absent,
+    /// KSeF has it: the earlier attempt got through.
+    Listed(&'a SessionInvoiceStatusResponse),
+}
+
+/// Sends the invoice `record` (state `sending`, held by this instance) into its session, recording the outcome;
+/// one KSeF already `Listed` is recorded as sent instead. A refusal is recorded as a rejection unless
+/// `forget_refused`, when the invoice is deleted (its sender is waiting for the answer and is told instead).
 pub(crate) async fn attempt(
     ctx: &Context,
     tenant: &Tenant,
     record: &InvoiceRecord,
     request: &SendInvoiceRequest,
-    verify: bool,
+    known: Known<'_>,
     forget_refused: bool,
 ) -> Result<Attempt, OpError> {
-    let ksef = tenant_ksef(ctx, tenant).await?;
     let mut reference = match &record.ksef_session {
         Some(reference) => reference.clone(),
         None => return Err(anyhow::anyhow!("invoice {} has no KSeF session", record.id).into()),
     };
-    if verify {
-        match find_sent(&ksef, &reference, &record.invoice_hash).await {
-            Ok(Some(found)) => {
-                let now = micros(Utc::now());
-                ctx.store.mark_invoice_sent(&record.id, &reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-                ctx.store.update_invoice_status(&record.id, &status_change(&found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-                tracing::info!(invoice.id = %record.id, "an earlier attempt had reached KSeF; not sent again");
-                return Ok(Attempt::Sent);
-            }
-            Ok(None) => {}
-            Err(err) => return requeue(ctx, record, &err, retry_after(&err)).await,
-        }
+    if let Known::Listed(found) = known {
+        let now = micros(Utc::now());
+        ctx.store.mark_invoice_sent(&record.id, &reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+        ctx.store.update_invoice_status(&record.id, &status_change(found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+        tracing::info!(invoice.id = %record.id, "an earlier attempt had reached KSeF; not sent again");
+        return Ok(Attempt::Sent);
     }
+    let ksef = tenant_ksef(ctx, tenant).await?;
     // At most one move to a new KSeF session per attempt: a second refusal in a fresh session is KSeF's answer.
     for moved in [false, true] {
         let now = micros(Utc::now());
@@ -159,9 +165,9 @@ pub(crate) async fn attempt(
             Err(err) => match classify(&err) {
                 Failure::SessionGone if !moved => match continue_session(ctx, tenant, &ksef, &record.session_id, &reference).await {
                     Ok(next) => reference = next,
-                    Err(continue_err) => return requeue(ctx, record, &continue_err, None).await,
+                    Err(continue_err) => return requeue(ctx, record, &continue_err, None, false).await,
                 },
-                Failure::Transient { .. } | Failure::SessionGone => return requeue(ctx, record, &err, retry_after(&err)).await,
+                Failure::Transient { .. } | Failure::SessionGone => return requeue(ctx, record, &err, retry_after(&err), uncertain(&err)).await,
                 Failure::Refused => {
                     if forget_refused {
                         ctx.store.delete_refused_invoice(&record.id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
@@ -184,19 +190,38 @@ fn retry_after(err: &KsefError) -> Option<Duration> {
     }
 }
 
-async fn requeue(ctx: &Context, record: &InvoiceRecord, why: &(dyn std::fmt::Display + Sync), retry_after: Option<Duration>) -> Result<Attempt, OpError> {
+/// Whether a failed send may nevertheless have reached KSeF: the request may have gone out and its answer been
+/// lost (a timeout, a cut connection, a 5xx other than 503). A refused connection, a 429, a 503 or a 4xx
+/// mean KSeF did not take it.
+pub(crate) fn uncertain(err: &KsefError) -> bool {
+    match err {
+        KsefError::Transport(e) => !e.is_connect(),
+        KsefError::Server { status, .. } => *status != 503,
+        KsefError::UnexpectedStatus { .. } | KsefError::Decode { .. } => true,
+        _ => false,
+    }
+}
+
+async fn requeue(
+    ctx: &Context,
+    record: &InvoiceRecord,
+    why: &(dyn std::fmt::Display + Sync),
+    retry_after: Option<Duration>,
+    uncertain: bool,
+) -> Result<Attempt, OpError> {
     let now = micros(Utc::now());
     let delay = retry_after.map_or(retry_delay(record.attempts), |wait| wait.max(retry_delay(record.attempts)));
     let why = why.to_string();
-    ctx.store.requeue_invoice(&record.id, &why, at(now, delay), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    ctx.store.requeue_invoice(&record.id, &why, at(now, delay), now, uncertain).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     tracing::info!(invoice.id = %record.id, attempts = record.attempts, retry_in_ms = delay.as_millis() as u64, error = %why, "invoice not delivered yet; queued");
     Ok(Attempt::Requeued)
 }
 
-/// The invoice with `invoice_hash` in KSeF's list of session `reference`, if KSeF has it.
-async fn find_sent(ksef: &ContextClient, reference: &str, invoice_hash: &str) -> Result<Option<SessionInvoiceStatusResponse>, KsefError> {
-    let listed = ksef.session_invoices(reference).await?;
-    Ok(listed.into_iter().find(|i| i.invoice_hash == invoice_hash))
+/// KSeF's list of session `reference`, by invoice hash, to look for earlier attempts of several invoices at once.
+pub(crate) async fn listed_by_hash(ctx: &Context, tenant: &Tenant, reference: &str) -> Result<HashMap<String, SessionInvoiceStatusResponse>, OpError> {
+    let ksef = tenant_ksef(ctx, tenant).await?;
+    let listed = ksef.session_invoices(reference).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceStatus, &e))?;
+    Ok(listed.into_iter().map(|i| (i.invoice_hash.clone(), i)).collect())
 }
 
 /// Moves session `session_id` on from KSeF session `old_reference`, which KSeF closed, to a new one opened with
@@ -267,28 +292,19 @@ pub(crate) async fn open_managed(ctx: &Context, tenant: &Tenant, session_id: &st
 }
 
 /// Puts an invoice back in the queue because what it needs first (its session opened in KSeF) failed.
-pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &anyhow::Error) -> Result<(), OpError> {
-    let message = format!("{why:#}");
-    requeue(ctx, record, &message, None).await.map(|_| ())
+pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &(dyn std::fmt::Display + Sync)) -> Result<(), OpError> {
+    let message = why.to_string();
+    requeue(ctx, record, &message, None, record.verify_first).await.map(|_| ())
 }
 
 /// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one
 /// request per invoice for a few, KSeF's list of the session for more.
 pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: &[InvoiceRecord]) -> Result<(), OpError> {
     let ksef = tenant_ksef(ctx, tenant).await?;
-    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() <= 3 {
-        let mut answers = Vec::new();
-        for r in records {
-            let Some(reference) = r.ksef_reference.as_deref() else { continue };
-            match ksef.session_invoice(ksef_session, reference).await {
-                Ok(answer) => answers.push(answer),
-                Err(err) => {
-                    defer_polls(ctx, records, &err).await?;
-                    return Ok(());
-                }
-            }
-        }
-        Ok(answers)
+    // A few invoices: one request each (a session's list can be long); many: the list, a thousand to a page.
+    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() < 64 {
+        let reads: Vec<_> = records.iter().filter_map(|r| r.ksef_reference.as_deref()).map(|reference| ksef.session_invoice(ksef_session, reference)).collect();
+        futures_util::stream::iter(reads).buffer_unordered(8).collect::<Vec<_>>().await.into_iter().collect()
     } else {
         ksef.session_invoices(ksef_session).await
     };

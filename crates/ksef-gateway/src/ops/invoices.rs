@@ -203,8 +203,9 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         offline_mode: None,
         deadline_at: None,
         hash_of_corrected: None,
+        verify_first: false,
     };
-    match delivery::attempt(ctx, tenant, &record, &invoice.request(), false, true).await? {
+    match delivery::attempt(ctx, tenant, &record, &invoice.request(), delivery::Known::Unchecked, true).await? {
         Attempt::Sent | Attempt::Requeued => Ok(SentInvoice { id: new.id, created }),
         // KSeF refused the request itself: the invoice never entered the session, so it is forgotten.
         Attempt::Refused(err) => Err(OpError::ksef(ErrorCode::InvoiceSend, &err)),

@@ -12,7 +12,9 @@ use futures_util::StreamExt as _;
 use ksef_client::EncryptedInvoice;
 use ksef_store::{InvoiceRecord, SessionRecord};
 
-use crate::ops::delivery::{self, Failure};
+use ksef_client::wire::sessions::SessionInvoiceStatusResponse;
+
+use crate::ops::delivery::{self, Failure, Known};
 use crate::ops::{Context, OpError, Tenant, micros};
 
 /// How often the worker looks for work.
@@ -37,6 +39,9 @@ const UPO_GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
 const MANAGED_IDLE: chrono::TimeDelta = chrono::TimeDelta::seconds(20);
 /// A managed session is closed at this age however busy, so UPOs keep coming.
 const MANAGED_MAX_AGE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+/// A managed session is closed once it holds this many invoices (KSeF takes 10,000 per session; the worker looks
+/// every two seconds, so this leaves room).
+const MANAGED_FULL: i64 = 5_000;
 /// How often offline deadlines are looked at (metrics, warnings).
 const DEADLINES_EVERY: Duration = Duration::from_secs(60);
 /// Offline invoices still undelivered this close to their deadline are warned about.
@@ -113,7 +118,7 @@ async fn rounds(ctx: &Context) {
         if last_idle_check.elapsed() > Duration::from_secs(2) {
             last_idle_check = std::time::Instant::now();
             let now = Utc::now();
-            match ctx.store.close_idle_managed_sessions(micros(now - MANAGED_IDLE), micros(now - MANAGED_MAX_AGE), micros(now)).await {
+            match ctx.store.close_idle_managed_sessions(micros(now - MANAGED_IDLE), micros(now - MANAGED_MAX_AGE), MANAGED_FULL, micros(now)).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "idle managed sessions closed"),
                 Err(e) => tracing::warn!(error = %e, "could not close idle managed sessions"),
@@ -143,7 +148,7 @@ async fn adopt_orphans(ctx: &Context) -> Result<(), OpError> {
         let now = micros(Utc::now());
         if ctx.store.adopt_orphan(&orphan.id, orphan.lease_owner.as_deref(), &ctx.instance, now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))? {
             let why = "the gateway instance sending it stopped before KSeF's answer was recorded; KSeF's list is checked before it is sent again";
-            ctx.store.requeue_invoice(&orphan.id, why, now, now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+            ctx.store.requeue_invoice(&orphan.id, why, now, now, true).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
             tracing::info!(invoice.id = %orphan.id, dead = orphan.lease_owner.as_deref().unwrap_or(""), "took over an invoice a stopped instance was sending");
         }
     }
@@ -170,22 +175,46 @@ async fn send_queued(ctx: &Context) -> Result<(), OpError> {
         return Ok(());
     }
     let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
-    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(claimed)
+    // Invoices an earlier attempt may have delivered are looked up in KSeF's list of their session: one read per
+    // session, however many of its invoices this round resends.
+    let mut lists: HashMap<(String, String), Result<HashMap<String, SessionInvoiceStatusResponse>, String>> = HashMap::new();
+    for record in claimed.iter().filter(|r| r.verify_first) {
+        let (Some(tenant), Some(session)) = (tenants.get(&record.tenant_id), record.ksef_session.clone()) else { continue };
+        let group = (record.tenant_id.clone(), session.clone());
+        if !lists.contains_key(&group) {
+            let listed = delivery::listed_by_hash(ctx, tenant, &session).await.map_err(|e| e.to_string());
+            lists.insert(group, listed);
+        }
+    }
+    // Built first, then run: futures made inside a stream's closure borrowing `lists` are not provably `Send`.
+    let sends: Vec<_> = claimed
+        .into_iter()
         .map(|record| {
             let tenant = tenants.get(&record.tenant_id).cloned();
-            async move { send_one(ctx, tenant, record).await }
+            let list = record.ksef_session.clone().and_then(|s| lists.get(&(record.tenant_id.clone(), s)));
+            send_one(ctx, tenant, record, list)
         })
-        .buffer_unordered(SENDS_AT_ONCE)
-        .collect()
-        .await;
+        .collect();
+    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(sends).buffer_unordered(SENDS_AT_ONCE).collect().await;
     results.into_iter().collect()
 }
 
-async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceRecord) -> Result<(), OpError> {
+async fn send_one(
+    ctx: &Context,
+    tenant: Option<Tenant>,
+    mut record: InvoiceRecord,
+    list: Option<&Result<HashMap<String, SessionInvoiceStatusResponse>, String>>,
+) -> Result<(), OpError> {
     let now = micros(Utc::now());
     let (Some(tenant), Some(payload)) = (tenant, record.payload.clone()) else {
         ctx.store.reject_invoice_send(&record.id, "the invoice's tenant or content is gone", now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
         return Ok(());
+    };
+    let known = match (record.verify_first, list) {
+        (false, _) | (true, None) => Known::Unchecked,
+        (true, Some(Ok(list))) => list.get(&record.invoice_hash).map_or(Known::Absent, Known::Listed),
+        // KSeF's list could not be read: nothing is sent until it can be.
+        (true, Some(Err(why))) => return delivery::requeue_for(ctx, &record, why).await,
     };
     if record.ksef_session.is_none() {
         // A submit's managed session is opened in KSeF by the first send that needs it.
@@ -194,20 +223,18 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
                 ctx.store.set_invoice_ksef_session(&record.id, &reference).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
                 record.ksef_session = Some(reference);
             }
-            Err(err) => return delivery::requeue_for(ctx, &record, &err).await,
+            Err(err) => return delivery::requeue_for(ctx, &record, &format!("{err:#}")).await,
         }
     }
     let mut request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
     request.offline_mode = record.offline_mode.is_some().then_some(true);
     request.hash_of_corrected_invoice = record.hash_of_corrected.clone();
-    // Sent before (this claim counted as one more attempt): an answer may have been lost, so KSeF is asked first.
-    let verify = record.attempts > 1;
-    match delivery::attempt(ctx, &tenant, &record, &request, verify, false).await {
+    match delivery::attempt(ctx, &tenant, &record, &request, known, false).await {
         Ok(_) => Ok(()),
         Err(err) => {
             // Not even the failure could be recorded: the invoice stays `sending` under this live instance, so
             // put it back before anyone waits on it.
-            let _ = ctx.store.requeue_invoice(&record.id, &err.to_string(), now + 5_000_000, now).await;
+            let _ = ctx.store.requeue_invoice(&record.id, &err.to_string(), now + 5_000_000, now, true).await;
             Err(err)
         }
     }

@@ -15,6 +15,7 @@ ALTER TABLE invoices ADD COLUMN submission_key TEXT;                  -- session
 ALTER TABLE invoices ADD COLUMN offline_mode TEXT;                    -- offline24 | unavailability | failure
 ALTER TABLE invoices ADD COLUMN deadline_at INTEGER;                      -- offline: the end of the last day to reach KSeF (µs)
 ALTER TABLE invoices ADD COLUMN hash_of_corrected TEXT;               -- a technical correction: the rejected original's hash
+ALTER TABLE invoices ADD COLUMN verify_first INTEGER NOT NULL DEFAULT 0;   -- 1: an earlier send may have reached KSeF; look before sending
 CREATE INDEX invoices_due ON invoices (state, next_attempt_at);
 CREATE UNIQUE INDEX invoices_by_submission_key ON invoices (submission_key);
 
