@@ -255,15 +255,17 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("id")?, r.try_get("deadline_at")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
-    /// Claims up to `limit` queued invoices due at `now` for `owner`: each becomes `sending`, held by it, headed for
-    /// its session's current KSeF session. Two instances never claim the same invoice (the state is checked again
-    /// on the row itself as it is updated).
-    pub async fn claim_queued_invoices(&self, owner: &str, now: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+    /// Claims up to `limit` queued invoices due at `now` for `owner`, at most `per_tenant` of each tenant (so one
+    /// tenant's backlog does not hold up another's invoice): each becomes `sending`, held by it, headed for its
+    /// session's current KSeF session. Two instances never claim the same invoice (the state is checked again on
+    /// the row itself as it is updated).
+    pub async fn claim_queued_invoices(&self, owner: &str, now: i64, limit: i64, per_tenant: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1, updated_at = $3,
                  ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id)
-             WHERE id IN (SELECT id FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)
-                          ORDER BY created_at LIMIT $5)
+             WHERE id IN (SELECT id FROM (SELECT id, created_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY created_at) AS n
+                                          FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) due
+                          WHERE n <= $6 ORDER BY created_at LIMIT $5)
                AND state = $4
              RETURNING {COLUMNS}"
         )))
@@ -272,6 +274,7 @@ impl Store {
         .bind(now)
         .bind(DeliveryState::Queued.as_str())
         .bind(limit)
+        .bind(per_tenant)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
@@ -434,6 +437,15 @@ impl Store {
     pub async fn invoice_counts(&self) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM invoices GROUP BY state").fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((column(r, "state", DeliveryState::parse)?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    }
+
+    /// The KSeF numbers of every accepted invoice, of every tenant (one per invoice, for checks of exactly-once).
+    pub async fn ksef_numbers(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT ksef_number FROM invoices WHERE state = $1 AND ksef_number IS NOT NULL")
+            .bind(DeliveryState::Accepted.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get("ksef_number")).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// The invoice `id`, whoever owns it (the caller checks ownership).

@@ -158,11 +158,11 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         let queued = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((queued.state, queued.payload.is_some(), queued.send_error.as_deref()), (DeliveryState::Queued, true, Some("KSeF unreachable")), "{engine}");
         assert!(queued.verify_first, "{engine}: an uncertain attempt is looked for before the next");
-        assert!(store.claim_queued_invoices("instance-b", 99, 10).await.unwrap().is_empty(), "{engine}: not due before its time");
-        let claimed = store.claim_queued_invoices("instance-b", 100, 10).await.unwrap();
+        assert!(store.claim_queued_invoices("instance-b", 99, 10, 10).await.unwrap().is_empty(), "{engine}: not due before its time");
+        let claimed = store.claim_queued_invoices("instance-b", 100, 10, 10).await.unwrap();
         assert_eq!(claimed.len(), 1, "{engine}");
         assert_eq!((claimed[0].state, claimed[0].attempts, claimed[0].lease_owner.as_deref()), (DeliveryState::Sending, 2, Some("instance-b")), "{engine}");
-        assert!(store.claim_queued_invoices("instance-c", 200, 10).await.unwrap().is_empty(), "{engine}: claimed once");
+        assert!(store.claim_queued_invoices("instance-c", 200, 10, 10).await.unwrap().is_empty(), "{engine}: claimed once");
         store.mark_invoice_sent("i1", "20260101-SO-0000000000-0000000000-01", "20260101-EE-0000000000-0000000000-00", 23, 50).await.unwrap();
         let sent = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((sent.state, sent.payload, sent.send_error, sent.lease_owner), (DeliveryState::Sent, None, None, None), "{engine}");
@@ -195,7 +195,7 @@ async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
             tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got = store.claim_queued_invoices(&format!("instance-{k}"), 10, 7).await.unwrap();
+                    let got = store.claim_queued_invoices(&format!("instance-{k}"), 10, 7, 100).await.unwrap();
                     if got.is_empty() {
                         return mine;
                     }
@@ -209,6 +209,27 @@ async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
         }
         let unique: std::collections::BTreeSet<_> = all.iter().cloned().collect();
         assert_eq!((all.len(), unique.len()), (200, 200), "{engine}: each invoice claimed exactly once");
+    }
+}
+
+#[tokio::test]
+async fn a_tenants_backlog_does_not_hold_up_another_tenants_invoice() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        tenant(&store, "t2").await;
+        session(&store, "t1", "s1").await;
+        session(&store, "t2", "s2").await;
+        for n in 0..50 {
+            store.insert_invoice(&NewInvoice { created_at: n, ..invoice(&format!("a{n}"), &format!("h{n}")) }).await.unwrap();
+            store.requeue_invoice(&format!("a{n}"), "later", 0, 1, false).await.unwrap();
+        }
+        let late = NewInvoice { tenant_id: "t2".into(), session_id: "s2".into(), created_at: 100, ..invoice("b0", "hb") };
+        store.insert_invoice(&late).await.unwrap();
+        store.requeue_invoice("b0", "later", 0, 1, false).await.unwrap();
+        let claimed: Vec<String> = store.claim_queued_invoices("i", 10, 10, 5).await.unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(claimed.len(), 6, "{engine}: five of the first tenant's, and the other's one: {claimed:?}");
+        assert!(claimed.contains(&"b0".to_owned()), "{engine}");
     }
 }
 

@@ -23,10 +23,10 @@ const ROUND_EVERY: Duration = Duration::from_millis(200);
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
 /// An instance silent this long is taken for dead, and the sends it held are taken over.
 const LEASE_LAPSES_AFTER: Duration = Duration::from_secs(15);
-/// Invoices claimed per round.
-const CLAIM_SENDS: i64 = 64;
-/// Sends in flight at once.
-const SENDS_AT_ONCE: usize = 16;
+/// Sends in flight at once; the worker claims more as they finish.
+const SENDS_AT_ONCE: usize = 32;
+/// Invoices of one tenant claimed per round, so a tenant's backlog does not hold up the others' invoices.
+const CLAIM_SENDS_PER_TENANT: i64 = 16;
 /// Invoices whose status is polled per round.
 const CLAIM_POLLS: i64 = 512;
 /// A claimed poll, close or UPO fetch is not claimed again by anyone for this long (if this instance dies meanwhile).
@@ -47,9 +47,64 @@ const DEADLINES_EVERY: Duration = Duration::from_secs(60);
 /// Offline invoices still undelivered this close to their deadline are warned about.
 const DEADLINE_WARNING: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 
-/// Runs until aborted.
+/// Runs until aborted: sends, polls and session work each in a loop of their own, so a slow one (KSeF's list of
+/// a long session, a 429 waited out) does not hold up the others.
 pub(super) async fn run(ctx: Context) {
-    tokio::join!(heartbeat(&ctx), rounds(&ctx), deadlines(&ctx));
+    tokio::join!(heartbeat(&ctx), sends(&ctx), polls(&ctx), sessions(&ctx), deadlines(&ctx));
+}
+
+/// A pipeline of sends: claims as many queued invoices as there is room for in flight, and claims again as each
+/// finishes; waits for a round tick or a submit's wake-up only when there is nothing to claim. Each send is a task
+/// of its own, so sends progress while the loop claims (a send left unpolled would hold its database connection).
+async fn sends(ctx: &Context) {
+    let mut tick = tokio::time::interval(ROUND_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Dropped with the worker, which aborts every send still running.
+    let mut in_flight = tokio::task::JoinSet::new();
+    loop {
+        let room = SENDS_AT_ONCE.saturating_sub(in_flight.len());
+        let mut claimed_any = false;
+        if room > 0 {
+            match claim_sends(ctx, room).await {
+                Ok(sends) => {
+                    claimed_any = !sends.is_empty();
+                    for send in sends {
+                        in_flight.spawn(send);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "outbox could not claim invoices to send"),
+            }
+        }
+        if claimed_any && in_flight.len() < SENDS_AT_ONCE {
+            // More may be due already: claim again before waiting.
+            continue;
+        }
+        tokio::select! {
+            Some(result) = in_flight.join_next(), if !in_flight.is_empty() => {
+                match result {
+                    Ok(Err(e)) => tracing::warn!(error = %e, "outbox could not record a send"),
+                    Err(e) if e.is_panic() => tracing::error!(error = %e, "a send panicked"),
+                    _ => {}
+                }
+            }
+            _ = tick.tick() => {}
+            () = ctx.outbox_woken() => {}
+        }
+    }
+}
+
+/// Polls statuses as long as a full claim comes back, then waits for a tick.
+async fn polls(ctx: &Context) {
+    let mut tick = tokio::time::interval(ROUND_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        match poll_statuses(ctx).await {
+            Ok(full) if full => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "outbox could not poll invoice statuses"),
+        }
+        tick.tick().await;
+    }
 }
 
 /// Keeps the offline invoices' deadlines in `/metrics` and warns about those close to passing.
@@ -106,15 +161,13 @@ async fn heartbeat(ctx: &Context) {
     }
 }
 
-async fn rounds(ctx: &Context) {
+/// Session work each round: idle managed sessions closed, closes done in KSeF, UPOs fetched.
+async fn sessions(ctx: &Context) {
     let mut tick = tokio::time::interval(ROUND_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_idle_check = std::time::Instant::now();
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = ctx.outbox_woken() => {}
-        }
+        tick.tick().await;
         if last_idle_check.elapsed() > Duration::from_secs(2) {
             last_idle_check = std::time::Instant::now();
             let now = Utc::now();
@@ -124,12 +177,7 @@ async fn rounds(ctx: &Context) {
                 Err(e) => tracing::warn!(error = %e, "could not close idle managed sessions"),
             }
         }
-        for (what, result) in [
-            ("send invoices", send_queued(ctx).await),
-            ("poll invoice statuses", poll_statuses(ctx).await),
-            ("close sessions", close_sessions(ctx).await),
-            ("fetch UPOs", fetch_upos(ctx).await),
-        ] {
+        for (what, result) in [("close sessions", close_sessions(ctx).await), ("fetch UPOs", fetch_upos(ctx).await)] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "outbox could not {what}");
             }
@@ -169,34 +217,40 @@ async fn tenants(ctx: &Context, ids: impl Iterator<Item = &str>) -> Result<HashM
     Ok(tenants)
 }
 
-async fn send_queued(ctx: &Context) -> Result<(), OpError> {
-    let claimed = ctx.store.claim_queued_invoices(&ctx.instance, micros(Utc::now()), CLAIM_SENDS).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
+/// A send claimed and ready to run.
+type Send = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), OpError>> + std::marker::Send>>;
+
+/// Claims up to `room` queued invoices and makes their sends; those an earlier attempt may have delivered are
+/// first looked up in KSeF's list of their session, one read per session however many of its invoices are resent.
+async fn claim_sends(ctx: &Context, room: usize) -> Result<Vec<Send>, OpError> {
+    let limit = i64::try_from(room).unwrap_or(i64::MAX);
+    let claimed = ctx
+        .store
+        .claim_queued_invoices(&ctx.instance, micros(Utc::now()), limit, CLAIM_SENDS_PER_TENANT)
+        .await
+        .map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
     if claimed.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
-    // Invoices an earlier attempt may have delivered are looked up in KSeF's list of their session: one read per
-    // session, however many of its invoices this round resends.
-    let mut lists: HashMap<(String, String), Result<HashMap<String, SessionInvoiceStatusResponse>, String>> = HashMap::new();
+    let mut lists: HashMap<(String, String), std::sync::Arc<Result<HashMap<String, SessionInvoiceStatusResponse>, String>>> = HashMap::new();
     for record in claimed.iter().filter(|r| r.verify_first) {
         let (Some(tenant), Some(session)) = (tenants.get(&record.tenant_id), record.ksef_session.clone()) else { continue };
         let group = (record.tenant_id.clone(), session.clone());
         if !lists.contains_key(&group) {
             let listed = delivery::listed_by_hash(ctx, tenant, &session).await.map_err(|e| e.to_string());
-            lists.insert(group, listed);
+            lists.insert(group, std::sync::Arc::new(listed));
         }
     }
-    // Built first, then run: futures made inside a stream's closure borrowing `lists` are not provably `Send`.
-    let sends: Vec<_> = claimed
+    Ok(claimed
         .into_iter()
         .map(|record| {
             let tenant = tenants.get(&record.tenant_id).cloned();
-            let list = record.ksef_session.clone().and_then(|s| lists.get(&(record.tenant_id.clone(), s)));
-            send_one(ctx, tenant, record, list)
+            let list = record.ksef_session.clone().and_then(|s| lists.get(&(record.tenant_id.clone(), s)).cloned());
+            let ctx = ctx.clone();
+            Box::pin(async move { send_one(&ctx, tenant, record, list.as_deref()).await }) as Send
         })
-        .collect();
-    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(sends).buffer_unordered(SENDS_AT_ONCE).collect().await;
-    results.into_iter().collect()
+        .collect())
 }
 
 async fn send_one(
@@ -240,12 +294,14 @@ async fn send_one(
     }
 }
 
-async fn poll_statuses(ctx: &Context) -> Result<(), OpError> {
+/// Polls the statuses due; true when the claim was full (more may be due).
+async fn poll_statuses(ctx: &Context) -> Result<bool, OpError> {
     let now = Utc::now();
     let claimed = ctx.store.claim_due_polls(micros(now), micros(now + CLAIM_HOLD), CLAIM_POLLS).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
     if claimed.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
+    let full = claimed.len() as i64 == CLAIM_POLLS;
     let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
     let mut groups: BTreeMap<(String, String), Vec<InvoiceRecord>> = BTreeMap::new();
     for record in claimed {
@@ -261,7 +317,7 @@ async fn poll_statuses(ctx: &Context) -> Result<(), OpError> {
         .buffer_unordered(8)
         .collect()
         .await;
-    results.into_iter().collect()
+    results.into_iter().collect::<Result<(), OpError>>().map(|()| full)
 }
 
 async fn close_sessions(ctx: &Context) -> Result<(), OpError> {

@@ -138,7 +138,8 @@ async fn verdicts(port: u16, key: &str, ids: &BTreeMap<String, String>, limit: D
         let waiting: Vec<(&String, &String)> = ids.iter().filter(|(n, _)| !done.contains_key(*n)).collect();
         for (number, id) in waiting {
             let r = http.get(format!("http://127.0.0.1:{port}/api/v2/ksefInvoiceStatus/{id}")).bearer_auth(key).send().await.unwrap();
-            let info = r.json::<Value>().await.unwrap()["invoices"][0].clone();
+            let answer = r.json::<Value>().await.unwrap();
+            let info = answer["invoices"].get(0).cloned().unwrap_or(answer);
             if matches!(info["delivery"]["state"].as_str(), Some("accepted" | "rejected" | "duplicate")) {
                 done.insert(number.clone(), info);
             } else if Instant::now() > deadline {
