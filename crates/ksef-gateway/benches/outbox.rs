@@ -74,12 +74,29 @@ async fn submit_all(base: &str, tenants: &[(String, String)], per_tenant: usize,
     started.elapsed()
 }
 
-/// Waits until `target` invoices have a verdict; returns when that happened.
-async fn drained(app: &Application, target: i64, limit: Duration) -> Instant {
+/// When half, nine in ten, and all of a phase's invoices had their verdicts.
+struct Drained {
+    half: Instant,
+    most: Instant,
+    all: Instant,
+}
+
+/// Waits until `target` invoices have a verdict (`before` of them had one when the phase began).
+async fn drained(app: &Application, before: i64, target: i64, limit: Duration) -> Drained {
     let deadline = Instant::now() + limit;
+    let (mut half, mut most) = (None, None);
     loop {
-        if finished(app).await >= target {
-            return Instant::now();
+        let done = finished(app).await - before;
+        let phase = target - before;
+        if half.is_none() && done * 2 >= phase {
+            half = Some(Instant::now());
+        }
+        if most.is_none() && done * 10 >= phase * 9 {
+            most = Some(Instant::now());
+        }
+        if done >= phase {
+            let all = Instant::now();
+            return Drained { half: half.unwrap_or(all), most: most.unwrap_or(all), all };
         }
         assert!(Instant::now() < deadline, "only {} of {target} invoices have a verdict after {limit:?}: {:?}", finished(app).await, counts(app).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -110,13 +127,15 @@ async fn main() {
     // 1. KSeF healthy.
     let started = Instant::now();
     let submitting = submit_all(&base, &tenants, per_tenant, "OK").await;
-    let done = drained(&app, per_phase as i64, limit).await;
-    let healthy = per_phase as f64 / (done - started).as_secs_f64();
+    let done = drained(&app, 0, per_phase as i64, limit).await;
+    let healthy = per_phase as f64 / (done.all - started).as_secs_f64();
     println!(
-        "healthy:     submitted in {:>6.1} s ({:>5.0}/s); all delivered and accepted after {:>6.1} s = {healthy:>5.0} invoices/s",
+        "healthy:     submitted in {:>6.1} s ({:>5.0}/s); verdicts for 50% after {:>5.1} s, 90% {:>5.1} s, all {:>5.1} s = {healthy:>5.0} invoices/s",
         submitting.as_secs_f64(),
         per_phase as f64 / submitting.as_secs_f64(),
-        (done - started).as_secs_f64()
+        (done.half - started).as_secs_f64(),
+        (done.most - started).as_secs_f64(),
+        (done.all - started).as_secs_f64()
     );
 
     // 2. KSeF failing: a share of sends fail (500), are taken and then answered 500, or cut; 429 bursts; latency.
@@ -133,14 +152,16 @@ async fn main() {
     }
     let started = Instant::now();
     let submitting = submit_all(&base, &tenants, per_tenant, "FAULTS").await;
-    let done = drained(&app, 2 * per_phase as i64, limit).await;
-    let faulty = per_phase as f64 / (done - started).as_secs_f64();
+    let done = drained(&app, per_phase as i64, 2 * per_phase as i64, limit).await;
+    let faulty = per_phase as f64 / (done.all - started).as_secs_f64();
     let hits: u64 = faults.list().iter().map(|f| f.hits).sum();
     faults.clear();
     println!(
-        "with faults: submitted in {:>6.1} s; all delivered after {:>6.1} s = {faulty:>5.0} invoices/s = {:.2} x healthy ({hits} faults injected)",
+        "with faults: submitted in {:>6.1} s; verdicts for 50% after {:>5.1} s, 90% {:>5.1} s, all {:>5.1} s = {faulty:>5.0} invoices/s = {:.2} x healthy ({hits} faults injected)",
         submitting.as_secs_f64(),
-        (done - started).as_secs_f64(),
+        (done.half - started).as_secs_f64(),
+        (done.most - started).as_secs_f64(),
+        (done.all - started).as_secs_f64(),
         faulty / healthy
     );
 
@@ -151,8 +172,8 @@ async fn main() {
     let waiting = counts(&app).await.get(&DeliveryState::Queued).copied().unwrap_or(0);
     faults.remove(&outage.id);
     let back = Instant::now();
-    let done = drained(&app, 3 * per_phase as i64, limit).await;
-    let drain = (done - back).as_secs_f64();
+    let done = drained(&app, 2 * per_phase as i64, 3 * per_phase as i64, limit).await;
+    let drain = (done.all - back).as_secs_f64();
     println!(
         "outage:      submitted in {:>6.1} s while KSeF was down ({waiting} queued); backlog drained {drain:>6.1} s after KSeF came back = {:>5.0} invoices/s",
         submitting.as_secs_f64(),

@@ -13,6 +13,7 @@ pub struct Ksef {
     client: KsefClient,
     contexts: Mutex<HashMap<String, Arc<ContextClient>>>,
     health: Health,
+    pauses: Mutex<HashMap<String, std::time::Instant>>,
 }
 
 /// Whether KSeF answered lately, as the outbox's sends found it (the gateway's own view; the Ministry's
@@ -44,12 +45,35 @@ impl Ksef {
     /// Talks to the KSeF API at `base_url`, sending `headers` with every request.
     pub fn new(base_url: &str, headers: Vec<(String, String)>) -> anyhow::Result<Ksef> {
         let options = ksef_client::ClientOptions { headers, ..ksef_client::ClientOptions::default() };
-        Ok(Ksef { client: KsefClient::with_options(base_url, options)?, contexts: Mutex::new(HashMap::new()), health: Health::default() })
+        Ok(Ksef { client: KsefClient::with_options(base_url, options)?, contexts: Mutex::new(HashMap::new()), health: Health::default(), pauses: Mutex::default() })
     }
 
     /// KSeF's reachability, as the outbox found it.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Holds back the outbox's calls for `tenant_id` for `wait`, as KSeF's 429 asked: its context's limit is spent,
+    /// so its other invoices would only be refused too.
+    pub fn pause(&self, tenant_id: &str, wait: std::time::Duration) {
+        let until = std::time::Instant::now() + wait;
+        let mut pauses = self.pauses.lock().expect("pause lock");
+        let entry = pauses.entry(tenant_id.to_owned()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// How long the outbox should still wait before calling KSeF for `tenant_id`, if at all.
+    pub fn paused(&self, tenant_id: &str) -> Option<std::time::Duration> {
+        let mut pauses = self.pauses.lock().expect("pause lock");
+        let now = std::time::Instant::now();
+        match pauses.get(tenant_id) {
+            Some(until) if *until > now => Some(*until - now),
+            Some(_) => {
+                pauses.remove(tenant_id);
+                None
+            }
+            None => None,
+        }
     }
 
     /// The unauthenticated client (public keys).

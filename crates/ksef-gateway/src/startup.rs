@@ -87,6 +87,8 @@ impl Application {
         let server = tokio::spawn(ksef_server::serve(listener, app, server_limits, async move {
             let _ = rx.await;
         }));
+        // Alive before the first send is recorded under this instance, so no other instance takes it for an orphan.
+        ops.store.heartbeat(&ops.instance, ops::micros(chrono::Utc::now())).await.context("the database did not take this instance's heartbeat")?;
         let workers = crate::workers::start(ops.clone());
         tracing::info!(listen = %address, ksef = %base_url, database = %database_url, "gateway listening");
         Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server, workers })

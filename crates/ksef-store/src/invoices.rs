@@ -123,12 +123,14 @@ pub struct InvoiceRecord {
     pub hash_of_corrected: Option<String>,
     /// An earlier send may have reached KSeF without its answer arriving: KSeF's list is read before a resend.
     pub verify_first: bool,
+    /// When it last changed (µs).
+    pub updated_at: i64,
 }
 
 const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
     acquisition_date, permanent_storage_date, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
-    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first";
+    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, updated_at";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -166,6 +168,7 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
         deadline_at: r.try_get("deadline_at")?,
         hash_of_corrected: r.try_get("hash_of_corrected")?,
         verify_first: r.try_get::<i64, _>("verify_first")? != 0,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 
@@ -248,8 +251,11 @@ impl Store {
     pub async fn offline_pending(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT tenant_id, id, deadline_at FROM invoices
-             WHERE deadline_at IS NOT NULL AND state IN ('queued', 'sending', 'sent') ORDER BY deadline_at",
+             WHERE deadline_at IS NOT NULL AND state IN ($1, $2, $3) ORDER BY deadline_at",
         )
+        .bind(DeliveryState::Queued.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(DeliveryState::Sent.as_str())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("id")?, r.try_get("deadline_at")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
@@ -258,10 +264,11 @@ impl Store {
     /// Claims up to `limit` queued invoices due at `now` for `owner`, at most `per_tenant` of each tenant (so one
     /// tenant's backlog does not hold up another's invoice): each becomes `sending`, held by it, headed for its
     /// session's current KSeF session. Two instances never claim the same invoice (the state is checked again on
-    /// the row itself as it is updated).
+    /// the row itself as it is updated). `updated_at` is left as the last failure set it, for [`InvoiceRecord`]'s
+    /// readers to tell whether a read of KSeF's list came after it.
     pub async fn claim_queued_invoices(&self, owner: &str, now: i64, limit: i64, per_tenant: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1, updated_at = $3,
+            "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1,
                  ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id)
              WHERE id IN (SELECT id FROM (SELECT id, created_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY created_at) AS n
                                           FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) due

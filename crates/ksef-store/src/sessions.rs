@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::states::{KeyMode, SessionKind, column};
+use crate::states::{DeliveryState, KeyMode, SessionKind, column};
 use crate::{Store, StoreError, details_from_json, details_to_json};
 
 /// A session to record, before KSeF is asked to open it.
@@ -198,8 +198,10 @@ impl Store {
 
     /// Whether a session still has invoices waiting to reach KSeF.
     pub async fn session_has_undelivered(&self, id: &str) -> Result<bool, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE session_id = $1 AND state IN ('queued', 'sending')")
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM invoices WHERE session_id = $1 AND state IN ($2, $3)")
             .bind(id)
+            .bind(DeliveryState::Queued.as_str())
+            .bind(DeliveryState::Sending.as_str())
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get::<i64, _>("n")? > 0)
@@ -229,7 +231,7 @@ impl Store {
              WHERE id IN (SELECT s.id FROM sessions s
                           WHERE s.closed_at IS NOT NULL AND s.ksef_closed_at IS NULL AND s.ksef_reference IS NOT NULL
                             AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= $1)
-                            AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = s.id AND i.state IN ('queued', 'sending'))
+                            AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = s.id AND i.state IN ($4, $5))
                           ORDER BY s.closed_at LIMIT $3)
                AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
              RETURNING {COLUMNS}"
@@ -237,6 +239,8 @@ impl Store {
         .bind(now)
         .bind(hold_until)
         .bind(limit)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(DeliveryState::Sending.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)

@@ -146,6 +146,9 @@ pub(crate) async fn attempt(
         tracing::info!(invoice.id = %record.id, "an earlier attempt had reached KSeF; not sent again");
         return Ok(Attempt::Sent);
     }
+    if let Some(wait) = ctx.ksef.paused(&tenant.id) {
+        return requeue(ctx, record, &"KSeF's rate limit for this context is spent (429); waiting as Retry-After asked", Some(wait), false).await;
+    }
     let ksef = tenant_ksef(ctx, tenant).await?;
     // At most one move to a new KSeF session per attempt: a second refusal in a fresh session is KSeF's answer.
     for moved in [false, true] {
@@ -153,6 +156,10 @@ pub(crate) async fn attempt(
         let sent = ksef.send_invoice(&reference, request).await;
         match &sent {
             Ok(_) => ctx.ksef.health().ok(),
+            Err(KsefError::RateLimited { retry_after }) => {
+                ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
+                ctx.ksef.health().ok();
+            }
             Err(err) if matches!(classify(err), Failure::Transient { .. }) => ctx.ksef.health().failed(),
             Err(_) => ctx.ksef.health().ok(),
         }
@@ -300,6 +307,9 @@ pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &(dy
 /// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one
 /// request per invoice for a few, KSeF's list of the session for more.
 pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: &[InvoiceRecord]) -> Result<(), OpError> {
+    if let Some(wait) = ctx.ksef.paused(&tenant.id) {
+        return defer_polls(ctx, records, &KsefError::RateLimited { retry_after: Some(wait) }).await;
+    }
     let ksef = tenant_ksef(ctx, tenant).await?;
     // A few invoices: one request each (a session's list can be long); many: the list, a thousand to a page.
     let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() < 64 {
@@ -310,7 +320,12 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
     };
     let answers = match answers {
         Ok(answers) => answers,
-        Err(err) => return defer_polls(ctx, records, &err).await,
+        Err(err) => {
+            if let KsefError::RateLimited { retry_after } = &err {
+                ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
+            }
+            return defer_polls(ctx, records, &err).await;
+        }
     };
     let by_reference: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.reference_number.as_str(), a)).collect();
     let now = micros(Utc::now());

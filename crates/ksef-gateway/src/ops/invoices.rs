@@ -204,6 +204,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         deadline_at: None,
         hash_of_corrected: None,
         verify_first: false,
+        updated_at: new.created_at,
     };
     match delivery::attempt(ctx, tenant, &record, &invoice.request(), delivery::Known::Unchecked, true).await? {
         Attempt::Sent | Attempt::Requeued => Ok(SentInvoice { id: new.id, created }),

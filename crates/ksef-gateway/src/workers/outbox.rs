@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::StreamExt as _;
 use ksef_client::EncryptedInvoice;
-use ksef_store::{InvoiceRecord, SessionRecord};
+use ksef_store::{DeliveryState, InvoiceRecord, SessionRecord};
 
 use ksef_client::wire::sessions::SessionInvoiceStatusResponse;
 
@@ -61,11 +61,14 @@ async fn sends(ctx: &Context) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Dropped with the worker, which aborts every send still running.
     let mut in_flight = tokio::task::JoinSet::new();
+    let mut tenants = HashMap::new();
+    let lists = std::sync::Arc::new(Lists::default());
     loop {
         let room = SENDS_AT_ONCE.saturating_sub(in_flight.len());
         let mut claimed_any = false;
-        if room > 0 {
-            match claim_sends(ctx, room).await {
+        // Claims come in handfuls: one per finished send would cost a claim per invoice.
+        if room >= SENDS_AT_ONCE / 4 || in_flight.is_empty() {
+            match claim_sends(ctx, room, &mut tenants, &lists).await {
                 Ok(sends) => {
                     claimed_any = !sends.is_empty();
                     for send in sends {
@@ -75,7 +78,7 @@ async fn sends(ctx: &Context) {
                 Err(e) => tracing::warn!(error = %e, "outbox could not claim invoices to send"),
             }
         }
-        if claimed_any && in_flight.len() < SENDS_AT_ONCE {
+        if claimed_any && SENDS_AT_ONCE - in_flight.len() >= SENDS_AT_ONCE / 4 {
             // More may be due already: claim again before waiting.
             continue;
         }
@@ -142,6 +145,15 @@ async fn deadlines(ctx: &Context) {
         }
         tenants_seen = by_tenant.into_keys().collect();
         metrics::gauge!("ksef_gateway_ksef_reachable").set(if ctx.ksef.health().unreachable() { 0.0 } else { 1.0 });
+        match ctx.store.invoice_counts().await {
+            Ok(counts) => {
+                for state in [DeliveryState::Queued, DeliveryState::Sending, DeliveryState::Sent, DeliveryState::Accepted, DeliveryState::Rejected, DeliveryState::Duplicate] {
+                    let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+                    metrics::gauge!("ksef_gateway_invoices", "state" => state.as_str()).set(n as f64);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not count invoices by state"),
+        }
     }
 }
 
@@ -217,12 +229,52 @@ async fn tenants(ctx: &Context, ids: impl Iterator<Item = &str>) -> Result<HashM
     Ok(tenants)
 }
 
+/// A read of KSeF's list of a session, by invoice hash (or why it failed).
+type List = std::sync::Arc<Result<HashMap<String, SessionInvoiceStatusResponse>, String>>;
+
+/// KSeF's lists of sessions, each as read at an instant (µs) and kept briefly, so many invoices of one session resent
+/// in quick succession share one read, made by the first of their sends while the others wait for it. An invoice
+/// uses a read only if it was made after its last attempt failed.
+#[derive(Default)]
+struct Lists {
+    slots: std::sync::Mutex<HashMap<(String, String), std::sync::Arc<tokio::sync::Mutex<Option<(i64, List)>>>>>,
+}
+
+impl Lists {
+    async fn get(&self, ctx: &Context, tenant: &Tenant, session: &str, failed_at: i64) -> List {
+        let slot = {
+            let mut slots = self.slots.lock().expect("lists lock");
+            let now = micros(Utc::now());
+            // Forget reads nobody can use any more.
+            slots.retain(|_, slot| slot.try_lock().map_or(true, |s| s.as_ref().is_some_and(|(read_at, _)| *read_at > now - LIST_KEPT.num_microseconds().unwrap_or(0))));
+            slots.entry((tenant.id.clone(), session.to_owned())).or_default().clone()
+        };
+        let mut read = slot.lock().await;
+        let kept_since = micros(Utc::now()) - LIST_KEPT.num_microseconds().unwrap_or(0);
+        if let Some((_, list)) = read.as_ref().filter(|(read_at, _)| *read_at > failed_at && *read_at > kept_since) {
+            return list.clone();
+        }
+        let read_at = micros(Utc::now());
+        let list: List = std::sync::Arc::new(delivery::listed_by_hash(ctx, tenant, session).await.map_err(|e| e.to_string()));
+        *read = Some((read_at, list.clone()));
+        list
+    }
+}
+
+/// How long a read of KSeF's list of a session serves later resends.
+const LIST_KEPT: chrono::TimeDelta = chrono::TimeDelta::seconds(3);
+
 /// A send claimed and ready to run.
 type Send = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), OpError>> + std::marker::Send>>;
 
 /// Claims up to `room` queued invoices and makes their sends; those an earlier attempt may have delivered are
 /// first looked up in KSeF's list of their session, one read per session however many of its invoices are resent.
-async fn claim_sends(ctx: &Context, room: usize) -> Result<Vec<Send>, OpError> {
+async fn claim_sends(
+    ctx: &Context,
+    room: usize,
+    tenants: &mut HashMap<String, Tenant>,
+    lists: &std::sync::Arc<Lists>,
+) -> Result<Vec<Send>, OpError> {
     let limit = i64::try_from(room).unwrap_or(i64::MAX);
     let claimed = ctx
         .store
@@ -232,43 +284,38 @@ async fn claim_sends(ctx: &Context, room: usize) -> Result<Vec<Send>, OpError> {
     if claimed.is_empty() {
         return Ok(Vec::new());
     }
-    let tenants = tenants(ctx, claimed.iter().map(|r| r.tenant_id.as_str())).await?;
-    let mut lists: HashMap<(String, String), std::sync::Arc<Result<HashMap<String, SessionInvoiceStatusResponse>, String>>> = HashMap::new();
-    for record in claimed.iter().filter(|r| r.verify_first) {
-        let (Some(tenant), Some(session)) = (tenants.get(&record.tenant_id), record.ksef_session.clone()) else { continue };
-        let group = (record.tenant_id.clone(), session.clone());
-        if !lists.contains_key(&group) {
-            let listed = delivery::listed_by_hash(ctx, tenant, &session).await.map_err(|e| e.to_string());
-            lists.insert(group, std::sync::Arc::new(listed));
-        }
+    // A tenant's id and NIP never change: they are read once per process.
+    let unknown: Vec<&str> = claimed.iter().map(|r| r.tenant_id.as_str()).filter(|id| !tenants.contains_key(*id)).collect();
+    if !unknown.is_empty() {
+        tenants.extend(self::tenants(ctx, unknown.into_iter()).await?);
     }
     Ok(claimed
         .into_iter()
         .map(|record| {
             let tenant = tenants.get(&record.tenant_id).cloned();
-            let list = record.ksef_session.clone().and_then(|s| lists.get(&(record.tenant_id.clone(), s)).cloned());
-            let ctx = ctx.clone();
-            Box::pin(async move { send_one(&ctx, tenant, record, list.as_deref()).await }) as Send
+            let (ctx, lists) = (ctx.clone(), lists.clone());
+            Box::pin(async move { send_one(&ctx, tenant, record, &lists).await }) as Send
         })
         .collect())
 }
 
-async fn send_one(
-    ctx: &Context,
-    tenant: Option<Tenant>,
-    mut record: InvoiceRecord,
-    list: Option<&Result<HashMap<String, SessionInvoiceStatusResponse>, String>>,
-) -> Result<(), OpError> {
+async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceRecord, lists: &Lists) -> Result<(), OpError> {
     let now = micros(Utc::now());
     let (Some(tenant), Some(payload)) = (tenant, record.payload.clone()) else {
         ctx.store.reject_invoice_send(&record.id, "the invoice's tenant or content is gone", now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
         return Ok(());
     };
-    let known = match (record.verify_first, list) {
-        (false, _) | (true, None) => Known::Unchecked,
-        (true, Some(Ok(list))) => list.get(&record.invoice_hash).map_or(Known::Absent, Known::Listed),
+    // An earlier attempt may have got through: KSeF's list of the session is read first (one read shared by the
+    // invoices of that session resent at about the same time).
+    let list = match (record.verify_first, record.ksef_session.as_deref()) {
+        (true, Some(session)) => Some(lists.get(ctx, &tenant, session, record.updated_at).await),
+        _ => None,
+    };
+    let known = match list.as_deref() {
+        None => Known::Unchecked,
+        Some(Ok(list)) => list.get(&record.invoice_hash).map_or(Known::Absent, Known::Listed),
         // KSeF's list could not be read: nothing is sent until it can be.
-        (true, Some(Err(why))) => return delivery::requeue_for(ctx, &record, why).await,
+        Some(Err(why)) => return delivery::requeue_for(ctx, &record, why).await,
     };
     if record.ksef_session.is_none() {
         // A submit's managed session is opened in KSeF by the first send that needs it.
