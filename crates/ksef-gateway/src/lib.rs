@@ -1,5 +1,5 @@
 //! The `ksef-gateway` executable's library: the gateway's REST API (`api/`, `router.rs`) over operations
-//! (`ops/`) that use KSeF (`ksef.rs`) and the store, started as a value (`startup.rs`) with background work apart (`workers.rs`), plus the command line.
+//! (`ops/`) that use KSeF (`ksef.rs`) and the store, started as a value (`startup.rs`) with background work apart (`workers/`: the outbox, expiry), plus the command line.
 
 pub mod api;
 pub mod cli;

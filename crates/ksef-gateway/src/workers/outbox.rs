@@ -237,8 +237,11 @@ type List = std::sync::Arc<Result<HashMap<String, SessionInvoiceStatusResponse>,
 /// uses a read only if it was made after its last attempt failed.
 #[derive(Default)]
 struct Lists {
-    slots: std::sync::Mutex<HashMap<(String, String), std::sync::Arc<tokio::sync::Mutex<Option<(i64, List)>>>>>,
+    slots: std::sync::Mutex<HashMap<(String, String), Slot>>,
 }
+
+/// One session's latest read, locked while it is being made.
+type Slot = std::sync::Arc<tokio::sync::Mutex<Option<(i64, List)>>>;
 
 impl Lists {
     async fn get(&self, ctx: &Context, tenant: &Tenant, session: &str, failed_at: i64) -> List {
