@@ -71,6 +71,9 @@ pub struct LimitSettings {
     /// Longest wait for a request's headers, and for the next request on an idle keep-alive connection.
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout_secs: u64,
+    /// Most invoices one tenant may have waiting for KSeF; past it, sends and submits get 1905.
+    #[serde(default = "default_max_undelivered")]
+    pub max_undelivered_per_tenant: i64,
 }
 
 impl Default for LimitSettings {
@@ -80,8 +83,13 @@ impl Default for LimitSettings {
             request_timeout_secs: default_request_timeout(),
             body_idle_timeout_secs: default_body_idle_timeout(),
             header_read_timeout_secs: default_header_read_timeout(),
+            max_undelivered_per_tenant: default_max_undelivered(),
         }
     }
+}
+
+fn default_max_undelivered() -> i64 {
+    crate::ops::MAX_UNDELIVERED_PER_TENANT
 }
 
 fn default_max_body() -> usize {

@@ -65,6 +65,7 @@ impl Application {
         let KsefEndpoint { base_url, headers, emulator } = ksef_endpoint(&settings).await?;
         let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url, headers)?));
         ops.qr_environment = settings.ksef.target.environment();
+        ops.max_undelivered = settings.limits.max_undelivered_per_tenant;
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

@@ -78,6 +78,8 @@ pub struct InvoiceStatusUpdate {
     pub acquisition_date: Option<i64>,
     /// When it was stored for good (µs).
     pub permanent_storage_date: Option<i64>,
+    /// How KSeF recorded it was issued: `Online` or `Offline`.
+    pub invoicing_mode: Option<String>,
 }
 
 /// An invoice as stored.
@@ -129,7 +131,7 @@ pub struct InvoiceRecord {
 
 const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
-    acquisition_date, permanent_storage_date, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
+    acquisition_date, permanent_storage_date, invoicing_mode, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
     original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, updated_at";
 
 fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
@@ -155,6 +157,7 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
                 ksef_number: r.try_get("ksef_number")?,
                 acquisition_date: r.try_get("acquisition_date")?,
                 permanent_storage_date: r.try_get("permanent_storage_date")?,
+                invoicing_mode: r.try_get("invoicing_mode")?,
             }),
             None => None,
         },
@@ -399,7 +402,7 @@ impl Store {
         sqlx::query(
             "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
                 ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
-                updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14
+                updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15
              WHERE id = $1",
         )
         .bind(id)
@@ -416,6 +419,7 @@ impl Store {
         .bind(change.state.as_str())
         .bind(&change.original_ksef_number)
         .bind(change.next_poll_at)
+        .bind(&s.invoicing_mode)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -444,6 +448,16 @@ impl Store {
     pub async fn invoice_counts(&self) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM invoices GROUP BY state").fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((column(r, "state", DeliveryState::parse)?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    }
+
+    /// Invoices waiting for KSeF (queued or being sent), per tenant.
+    pub async fn undelivered_by_tenant(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT tenant_id, COUNT(*) AS n FROM invoices WHERE state IN ($1, $2) GROUP BY tenant_id")
+            .bind(DeliveryState::Queued.as_str())
+            .bind(DeliveryState::Sending.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("tenant_id")?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
     }
 
     /// The KSeF numbers of every accepted invoice, of every tenant (one per invoice, for checks of exactly-once).

@@ -139,6 +139,27 @@ impl Store {
         Ok(())
     }
 
+    /// Records a managed session, unless the tenant has an open one for the same schema already (false: use that).
+    pub async fn insert_managed_session(&self, s: &NewSession) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption, managed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(&s.id)
+        .bind(&s.tenant_id)
+        .bind(&s.invoice_version)
+        .bind(s.key_mode.as_str())
+        .bind(&s.sealed_key)
+        .bind(&s.iv)
+        .bind(s.created_at)
+        .bind(s.kind.as_str())
+        .bind(&s.encryption)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Records KSeF's reference number for a session it opened.
     pub async fn set_session_reference(&self, id: &str, ksef_reference: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET ksef_reference = $2 WHERE id = $1")

@@ -138,6 +138,7 @@ fn accepted(now: i64) -> StatusChange {
             ksef_number: Some("5265877635-20250826-0100001AF629-AF".into()),
             acquisition_date: Some(now),
             permanent_storage_date: Some(now + 1),
+            invoicing_mode: Some("Offline".into()),
         },
         original_ksef_number: None,
         next_poll_at: None,

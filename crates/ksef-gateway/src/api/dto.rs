@@ -289,6 +289,9 @@ pub struct InvoiceInfo {
     /// In a batch session, the invoice's file name in the package (not in the seed).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub invoice_file_name: Option<String>,
+    /// `Online` or `Offline`, as KSeF recorded the invoice (not in the seed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub invoicing_mode: Option<String>,
     /// Where the gateway is in delivering an invoice sent through it (not in the seed).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub delivery: Option<DeliveryInfo>,
@@ -364,6 +367,7 @@ impl From<InvoiceView> for InvoiceInfo {
             acquisition_date: v.acquisition_date,
             permanent_storage_date: v.permanent_storage_date,
             invoice_file_name: v.file_name,
+            invoicing_mode: v.invoicing_mode,
             delivery: v.delivery.map(|d| DeliveryInfo {
                 state: d.state.into(),
                 attempts: d.attempts,

@@ -82,6 +82,7 @@ pub(crate) fn status_update(answer: &SessionInvoiceStatusResponse) -> InvoiceSta
         ksef_number: answer.ksef_number.clone(),
         acquisition_date: answer.acquisition_date.map(micros),
         permanent_storage_date: answer.permanent_storage_date.map(micros),
+        invoicing_mode: answer.invoicing_mode.map(|m| m.as_str().to_owned()),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct InvoiceView {
     pub permanent_storage_date: Option<DateTime<Utc>>,
     /// Its file name inside a batch package.
     pub file_name: Option<String>,
+    /// How KSeF recorded it was issued: `Online` or `Offline`.
+    pub invoicing_mode: Option<String>,
     /// Where the gateway is in delivering it (invoices sent through the gateway; not batch packages' invoices).
     pub delivery: Option<Delivery>,
 }
@@ -117,6 +119,7 @@ fn check_xml(xml: &[u8]) -> Result<(), OpError> {
 
 /// Sends one invoice into the session `session_id`.
 pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: SendPayload) -> Result<SentInvoice, OpError> {
+    ctx.check_backlog(tenant)?;
     let (session, reference) = owned_session(ctx, tenant, session_id).await?;
     if session.closed_at.is_some() {
         return Err(OpError::conflict(ErrorCode::InvoiceSend, format!("session {session_id} is closed")));
@@ -252,6 +255,7 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
         acquisition_date: s.and_then(|s| s.acquisition_date).map(from_micros),
         permanent_storage_date: s.and_then(|s| s.permanent_storage_date).map(from_micros),
         file_name: None,
+        invoicing_mode: s.and_then(|s| s.invoicing_mode.clone()),
         delivery: Some(Delivery {
             state: record.state,
             attempts: record.attempts,
@@ -280,6 +284,7 @@ fn batch_view(answer: &SessionInvoiceStatusResponse) -> InvoiceView {
         acquisition_date: answer.acquisition_date,
         permanent_storage_date: answer.permanent_storage_date,
         file_name: answer.invoice_file_name.clone(),
+        invoicing_mode: answer.invoicing_mode.map(|m| m.as_str().to_owned()),
         delivery: None,
     }
 }

@@ -23,6 +23,11 @@ use crate::errors::ErrorCode;
 use crate::ksef::Ksef;
 use crate::secrets::MasterKey;
 
+/// Most invoices a tenant may have waiting for KSeF (queued or being sent) by default (`limits.
+/// max_undelivered_per_tenant`): past it, sends and submits are refused with 1905 until KSeF takes some, so a tenant
+/// cannot fill the disk while KSeF is down.
+pub const MAX_UNDELIVERED_PER_TENANT: i64 = 100_000;
+
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_KEY_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -45,6 +50,10 @@ pub struct Context {
     pub instance: Arc<str>,
     /// Wakes the outbox worker before its next round (something was queued).
     outbox_wake: Arc<tokio::sync::Notify>,
+    /// Each tenant's invoices waiting for KSeF, as the outbox last counted them (every few seconds).
+    backlog: Arc<Mutex<HashMap<String, i64>>>,
+    /// Most invoices a tenant may have waiting for KSeF.
+    pub max_undelivered: i64,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -56,7 +65,26 @@ impl Context {
             uploads: Arc::new(cpu::TenantShares::new("batch packages received", 2)),
             instance: uuid::Uuid::now_v7().to_string().into(),
             outbox_wake: Arc::default(),
+            backlog: Arc::default(),
+            max_undelivered: MAX_UNDELIVERED_PER_TENANT,
             sessions: Arc::default() }
+    }
+
+    /// Records each tenant's invoices waiting for KSeF.
+    pub(crate) fn set_backlog(&self, counts: HashMap<String, i64>) {
+        *self.backlog.lock().expect("backlog lock") = counts;
+    }
+
+    /// 1905 when `tenant` has `max_undelivered` invoices waiting for KSeF already.
+    pub(crate) fn check_backlog(&self, tenant: &Tenant) -> Result<(), OpError> {
+        let waiting = self.backlog.lock().expect("backlog lock").get(&tenant.id).copied().unwrap_or(0);
+        if waiting >= self.max_undelivered {
+            return Err(OpError::refused(
+                ErrorCode::TooManyRequests,
+                format!("{waiting} of this tenant's invoices are waiting for KSeF (at most {}); retry once KSeF has taken some", self.max_undelivered),
+            ));
+        }
+        Ok(())
     }
 
     /// Asks the outbox worker to run a round now.

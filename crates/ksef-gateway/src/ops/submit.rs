@@ -101,6 +101,7 @@ fn end_of_day_in_poland(day: NaiveDate) -> i64 {
 
 /// Submits one invoice: checked as KSeF will check it, recorded, and answered; KSeF gets it from the outbox.
 pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Submitted, OpError> {
+    ctx.check_backlog(tenant)?;
     if submit.xml.is_empty() {
         return Err(OpError::refused(ErrorCode::InvoiceInput, "the invoice is empty"));
     }
@@ -196,28 +197,33 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
 }
 
 /// The tenant's open managed session for `version`, made if there is none (opened in KSeF later, by the outbox).
+/// Submits racing to make one end up in the same one: the store holds one open per tenant and schema.
 async fn managed_session(ctx: &Context, tenant: &Tenant, version: InvoiceVersion) -> Result<SessionRecord, OpError> {
     let save = || OpError::store(ErrorCode::SessionSave);
-    if let Some(open) = ctx.store.open_managed_session(&tenant.id, version.as_str()).await.map_err(save())? {
-        return Ok(open);
+    for _ in 0..3 {
+        if let Some(open) = ctx.store.open_managed_session(&tenant.id, version.as_str()).await.map_err(save())? {
+            return Ok(open);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let key = AesKey::generate();
+        let iv = Iv::generate();
+        let session = NewSession {
+            id: id.clone(),
+            tenant_id: tenant.id.clone(),
+            invoice_version: version.as_str().to_owned(),
+            kind: SessionKind::Online,
+            key_mode: KeyMode::Gateway,
+            sealed_key: Some(ctx.master_key.seal(&id, key.as_bytes())),
+            iv: Some(iv.as_bytes().to_vec()),
+            encryption: None,
+            created_at: micros(super::now()),
+            managed: true,
+        };
+        if ctx.store.insert_managed_session(&session).await.map_err(save())? {
+            return ctx.store.session(&id).await.map_err(save())?.ok_or_else(|| anyhow::anyhow!("managed session {id} vanished").into());
+        }
     }
-    let id = uuid::Uuid::now_v7().to_string();
-    let key = AesKey::generate();
-    let iv = Iv::generate();
-    let session = NewSession {
-        id: id.clone(),
-        tenant_id: tenant.id.clone(),
-        invoice_version: version.as_str().to_owned(),
-        kind: SessionKind::Online,
-        key_mode: KeyMode::Gateway,
-        sealed_key: Some(ctx.master_key.seal(&id, key.as_bytes())),
-        iv: Some(iv.as_bytes().to_vec()),
-        encryption: None,
-        created_at: micros(super::now()),
-        managed: true,
-    };
-    ctx.store.insert_session(&session).await.map_err(save())?;
-    ctx.store.session(&id).await.map_err(save())?.ok_or_else(|| anyhow::anyhow!("managed session {id} vanished").into())
+    Err(anyhow::anyhow!("no managed session could be made for tenant {}", tenant.id).into())
 }
 
 /// A submitted invoice as the tenant sees it: [`super::invoices::status`] plus its session.

@@ -169,6 +169,10 @@ async fn heartbeat(ctx: &Context) {
         if let Err(e) = adopt_orphans(ctx).await {
             tracing::warn!(error = %e, "could not take over the sends of a stopped instance");
         }
+        match ctx.store.undelivered_by_tenant().await {
+            Ok(counts) => ctx.set_backlog(counts.into_iter().collect()),
+            Err(e) => tracing::warn!(error = %e, "could not count the invoices waiting for KSeF"),
+        }
         let _ = ctx.store.forget_instances(micros(now - chrono::TimeDelta::hours(1))).await;
     }
 }

@@ -67,6 +67,15 @@ pub async fn gateway_with_emulator(
     configure: impl FnOnce(&mut EmulatorConfig),
     clock: Arc<ShiftedClock>,
 ) -> (TestApp, EmulatorServer, tempfile::TempDir) {
+    gateway_with_emulator_and(configure, clock, |_| {}).await
+}
+
+/// [`gateway_with_emulator`], with the gateway's settings changed by `settings`.
+pub async fn gateway_with_emulator_and(
+    configure: impl FnOnce(&mut EmulatorConfig),
+    clock: Arc<ShiftedClock>,
+    change: impl FnOnce(&mut Settings),
+) -> (TestApp, EmulatorServer, tempfile::TempDir) {
     let emulator_dir = tempfile::tempdir().unwrap();
     let mut config = EmulatorConfig::new(emulator_dir.path());
     configure(&mut config);
@@ -74,7 +83,9 @@ pub async fn gateway_with_emulator(
     let dir = tempfile::tempdir().unwrap();
     let db = database_url().await;
     let ksef = KsefSettings { target: KsefTarget::Custom, base_url: Some(emulator.base_url()), ..KsefSettings::default() };
-    let mut app = spawn_with(settings(dir.path(), db.clone(), ksef), dir, db).await;
+    let mut gateway_settings = settings(dir.path(), db.clone(), ksef);
+    change(&mut gateway_settings);
+    let mut app = spawn_with(gateway_settings, dir, db).await;
     let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
     app.api_key = ksef_gateway::ops::tenants::add(app.app.ops(), "T", NIP, &token).await.unwrap().api_key.expose().to_owned();
     (app, emulator, emulator_dir)

@@ -3,7 +3,7 @@
 use ksef_emulator::{EmulatorConfig, EmulatorServer};
 use serde_json::Value;
 
-use crate::helpers::{NIP, TestApp, gateway_with_emulator, invoice};
+use crate::helpers::{NIP, TestApp, gateway_with_emulator, gateway_with_emulator_and, invoice};
 
 pub(crate) async fn emulator_at(addr: std::net::SocketAddr, dir: &std::path::Path) -> EmulatorServer {
     EmulatorServer::bind(addr, EmulatorConfig::new(dir)).await.expect("emulator starts")
@@ -69,4 +69,33 @@ async fn a_tenant_whose_ksef_token_ksef_refuses_gets_1101() {
     let added = ksef_gateway::ops::tenants::add(app.app.ops(), "Bad", "7010002137", "not-a-valid-token").await.unwrap();
     let body = expect(app.post("/ksefSessionOpenOnline", added.api_key.expose(), &serde_json::json!({ "invoiceVersion": "v3" })).await, 502, &["1101"]).await;
     assert!(body["details"].as_str().unwrap().contains("450"), "KSeF's authentication status is passed on: {body}");
+}
+
+#[tokio::test]
+async fn a_tenant_with_its_bound_of_invoices_waiting_for_ksef_gets_1905_until_ksef_takes_them() {
+    let (app, emulator, emulator_dir) = gateway_with_emulator_and(|_| {}, Default::default(), |s| s.limits.max_undelivered_per_tenant = 3).await;
+    let key = app.api_key.clone();
+    let session = app.open_session(&key).await;
+    let addr = emulator.local_addr();
+    emulator.shutdown().await.unwrap();
+    let mut waiting = Vec::new();
+    for n in 0..3 {
+        waiting.push(app.send(&key, &session, &invoice(NIP, &format!("FV/BOUND/{n}"))).await);
+    }
+    // The outbox counts every three seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let r = app.send_plain(&key, &session, &invoice(NIP, "FV/BOUND/X")).await;
+        if r.status() == 429 {
+            break r;
+        }
+        assert!(std::time::Instant::now() < deadline, "the fourth waiting invoice was taken: {}", r.status());
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    let (_, code, body) = TestApp::error(refused).await;
+    assert_eq!(code, "1905", "{body}");
+    let _emulator = emulator_at(addr, emulator_dir.path()).await;
+    for id in &waiting {
+        assert_eq!(app.wait_invoice(&key, id).await["delivery"]["state"], "accepted");
+    }
 }

@@ -47,6 +47,7 @@ async fn a_submitted_invoice_is_answered_at_once_and_ends_accepted_with_its_own_
     let ksef_number = done["invoice"]["ksefNumber"].as_str().unwrap();
     assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
     assert_eq!(done["invoice"]["invoiceNumber"], "FV/SUBMIT/1");
+    assert_eq!(done["invoice"]["invoicingMode"], "Online");
     let upo = app.get(&format!("/invoices/{id}/upo"), &key).await;
     assert_eq!(upo.status(), 200);
     assert!(upo.text().await.unwrap().contains(ksef_number));
@@ -118,6 +119,7 @@ async fn an_offline24_submit_gets_both_codes_and_the_next_business_day_as_its_de
     let done = app.wait_submitted(&key, submitted["id"].as_str().unwrap(), Duration::from_secs(30)).await;
     assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
     assert_eq!(done["invoice"]["delivery"]["offlineMode"], "offline24");
+    assert_eq!(done["invoice"]["invoicingMode"], "Offline", "KSeF recorded it as issued offline: {done}");
     assert!(done["invoice"]["delivery"]["deadline"].is_string());
 }
 

@@ -6,6 +6,7 @@ ALTER TABLE invoices ADD COLUMN next_attempt_at INTEGER;                   -- wh
 ALTER TABLE invoices ADD COLUMN lease_owner TEXT;                     -- state sending: the instance calling KSeF
 ALTER TABLE invoices ADD COLUMN ksef_session TEXT;                    -- KSeF's reference of the session it went into
 ALTER TABLE invoices ADD COLUMN original_ksef_number TEXT;            -- a duplicate (440): the original's KSeF number
+ALTER TABLE invoices ADD COLUMN invoicing_mode TEXT;                  -- as KSeF recorded it: Online | Offline
 UPDATE invoices SET state = 'queued' WHERE state = 'send_failed';
 UPDATE invoices SET lease_owner = 'before-0006' WHERE state = 'sending';
 UPDATE invoices SET ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id);
@@ -24,6 +25,8 @@ ALTER TABLE sessions ADD COLUMN ksef_closed_at INTEGER;      -- when KSeF confir
 ALTER TABLE sessions ADD COLUMN next_attempt_at INTEGER;     -- when the worker may close it or fetch its UPO next
 ALTER TABLE sessions ADD COLUMN managed INTEGER NOT NULL DEFAULT 0; -- 1: the gateway's own, for sessionless submits
 UPDATE sessions SET ksef_closed_at = closed_at;
+-- One open managed session per tenant and schema, however many submits race to make it.
+CREATE UNIQUE INDEX sessions_one_open_managed ON sessions (tenant_id, invoice_version) WHERE managed = 1 AND closed_at IS NULL;
 
 -- Gateway processes sharing this database; a lease is held while its owner's heartbeat is fresh.
 CREATE TABLE instances (
