@@ -120,10 +120,19 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<SessionRecord, sqlx::Error>
 impl Store {
     /// Records a session before KSeF is asked to open it.
     pub async fn insert_session(&self, s: &NewSession) -> Result<(), StoreError> {
-        sqlx::query(
+        self.insert_session_row(s, "").await.map(|_| ())
+    }
+
+    /// Records a managed session, unless the tenant has an open one for the same schema already (false: use that).
+    pub async fn insert_managed_session(&self, s: &NewSession) -> Result<bool, StoreError> {
+        Ok(self.insert_session_row(s, "ON CONFLICT DO NOTHING").await? == 1)
+    }
+
+    async fn insert_session_row(&self, s: &NewSession, on_conflict: &'static str) -> Result<u64, StoreError> {
+        let done = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption, managed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) {on_conflict}"
+        )))
         .bind(&s.id)
         .bind(&s.tenant_id)
         .bind(&s.invoice_version)
@@ -136,28 +145,7 @@ impl Store {
         .bind(i64::from(s.managed))
         .execute(&self.pool)
         .await?;
-        Ok(())
-    }
-
-    /// Records a managed session, unless the tenant has an open one for the same schema already (false: use that).
-    pub async fn insert_managed_session(&self, s: &NewSession) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO sessions (id, tenant_id, invoice_version, key_mode, sealed_key, iv, created_at, kind, encryption, managed)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(&s.id)
-        .bind(&s.tenant_id)
-        .bind(&s.invoice_version)
-        .bind(s.key_mode.as_str())
-        .bind(&s.sealed_key)
-        .bind(&s.iv)
-        .bind(s.created_at)
-        .bind(s.kind.as_str())
-        .bind(&s.encryption)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(done.rows_affected())
     }
 
     /// Records KSeF's reference number for a session it opened.
