@@ -26,6 +26,9 @@ enum Command {
     Serve(ServeArgs),
     /// Manage tenants: add one, rotate its API key, replace its KSeF token, list them.
     Tenant(TenantArgs),
+    /// Record the Ministry's announcements of a KSeF unavailability or failure: while one is in force, submits are
+    /// issued offline in its mode; once it ends, their deadline follows.
+    Outage(crate::commands::outage::OutageArgs),
     /// Run the offline KSeF 2.0 emulator alone (the official /v2 API, state in --data-dir).
     Emulator(EmulatorArgs),
     /// Download invoices (sales, costs, …) into --out as {ksefNumber}.xml and .json, through a gateway or
@@ -295,6 +298,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => crate::commands::serve::run(args).await,
         Command::Tenant(args) => crate::commands::tenant::run(args).await,
+        Command::Outage(args) => crate::commands::outage::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
         Command::Validate(args) => crate::commands::validate::run(args),

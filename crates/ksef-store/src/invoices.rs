@@ -44,6 +44,8 @@ pub struct Submission {
     pub deadline_at: Option<i64>,
     /// A technical correction: the base64 SHA-256 of the rejected offline invoice it corrects.
     pub hash_of_corrected: Option<String>,
+    /// Issued offline because of this announced window (its deadline follows the window's end).
+    pub announcement_id: Option<String>,
 }
 
 /// What recording an invoice found.
@@ -198,8 +200,9 @@ impl Store {
         let sub = i.submission.clone().unwrap_or_default();
         let inserted = sqlx::query(
             "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at,
-                 attempts, lease_owner, ksef_session, submission_key, invoice_number, offline_mode, deadline_at, hash_of_corrected)
-             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, $10, $9, s.ksef_reference, $11, $12, $13, $14, $15
+                 attempts, lease_owner, ksef_session, submission_key, invoice_number, offline_mode, deadline_at, hash_of_corrected,
+                 announcement_id)
+             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, $10, $9, s.ksef_reference, $11, $12, $13, $14, $15, $16
              FROM sessions s WHERE s.id = $3 AND s.closed_at IS NULL
              ON CONFLICT DO NOTHING",
         )
@@ -218,6 +221,7 @@ impl Store {
         .bind(&sub.offline_mode)
         .bind(sub.deadline_at)
         .bind(&sub.hash_of_corrected)
+        .bind(&sub.announcement_id)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {

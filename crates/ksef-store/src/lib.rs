@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+mod announcements;
 mod credentials;
 mod idempotency;
 mod invoices;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
+pub use crate::announcements::Announcement;
 pub use crate::credentials::CredentialRecord;
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange, Submission};

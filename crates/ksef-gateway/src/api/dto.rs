@@ -684,6 +684,10 @@ pub enum OfflineChoice {
     Never,
     /// Issued in offline24 mode: due in KSeF by the next business day after its issue date.
     Offline24,
+    /// Issued during an announced KSeF unavailability: due the business day after it ends.
+    Unavailability,
+    /// Issued during an announced KSeF failure: due seven business days after it ends.
+    Failure,
 }
 
 /// `POST /api/v2/invoices` (ours): one invoice, without a session.
@@ -697,7 +701,7 @@ pub struct InvoiceSubmitRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub generate: Option<serde_json::Value>,
-    /// Offline issue; `auto` when omitted.
+    /// Offline issue; `auto` when omitted (`unavailability` and `failure` while such a window is announced).
     #[serde(default)]
     pub offline: OfflineChoice,
     /// A technical correction of a rejected offline invoice: base64 SHA-256 of that invoice (needs `offline`).
@@ -709,10 +713,12 @@ pub struct InvoiceSubmitRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OfflineInfo {
-    /// `offline24`.
+    /// `offline24`, `unavailability` or `failure`.
     pub mode: String,
-    /// The last day (in Poland) on which the invoice may reach KSeF.
-    pub deadline: chrono::NaiveDate,
+    /// The last day (in Poland) on which the invoice may reach KSeF; absent while an announced window lasts (then
+    /// `GET /api/v2/invoices/{id}` shows it once the window ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<chrono::NaiveDate>,
     /// KOD I, captioned `OFFLINE`.
     pub invoice: KsefQrCode,
     /// KOD II, signed with the tenant's Offline certificate.

@@ -48,6 +48,8 @@ pub async fn submit(
         OfflineChoice::Auto => OfflineRequest::Auto,
         OfflineChoice::Never => OfflineRequest::Never,
         OfflineChoice::Offline24 => OfflineRequest::Mode(ksef_core::calendar::OfflineMode::Offline24),
+        OfflineChoice::Unavailability => OfflineRequest::Mode(ksef_core::calendar::OfflineMode::Unavailability),
+        OfflineChoice::Failure => OfflineRequest::Mode(ksef_core::calendar::OfflineMode::Failure),
     };
     let submitted = submit::submit(&state.ops, &tenant, Submit { xml, offline, hash_of_corrected: req.hash_of_corrected_invoice }).await?;
     let answer = InvoiceSubmitResponse {

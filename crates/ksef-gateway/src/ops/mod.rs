@@ -1,6 +1,7 @@
 //! Operations: one async function per thing the gateway does, in the gateway's own vocabulary.
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
+pub mod announcements;
 pub mod batch;
 pub mod cpu;
 pub mod credentials;

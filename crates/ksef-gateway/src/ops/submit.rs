@@ -1,8 +1,9 @@
 //! Sessionless submits (ours, beside the seed's sessions): one invoice handed to the gateway and answered with its
 //! id at once. The gateway checks it, records it in a session of its own (opened in KSeF by the outbox when it has
 //! invoices, closed once idle, its UPO fetched), and delivers it however long KSeF fails. An invoice issued offline
-//! (offline24 by request, or automatically while KSeF is unreachable) gets its verification codes and its legal
-//! deadline at once, and is delivered with `offlineMode`.
+//! (offline24 by request or while KSeF is unreachable; the unavailability or failure mode while an announced
+//! window is in force) gets its verification codes at once, and its legal deadline as soon as it is known, and is
+//! delivered with `offlineMode`.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ksef_core::calendar::OfflineMode;
@@ -43,8 +44,8 @@ pub struct Submit {
 pub struct OfflineIssue {
     /// Why it was issued offline.
     pub mode: OfflineMode,
-    /// The last day (in Poland) on which it may reach KSeF.
-    pub deadline: NaiveDate,
+    /// The last day (in Poland) on which it may reach KSeF; unknown while an announced window lasts.
+    pub deadline: Option<NaiveDate>,
     /// KOD I (captioned `OFFLINE`).
     pub kod1: QrCode,
     /// KOD II, signed with the tenant's Offline certificate.
@@ -93,7 +94,7 @@ fn identity(xml: &[u8]) -> Result<Identity, OpError> {
 }
 
 /// The end of `day` in Poland, in µs.
-fn end_of_day_in_poland(day: NaiveDate) -> i64 {
+pub(crate) fn end_of_day_in_poland(day: NaiveDate) -> i64 {
     let next = day.succ_opt().unwrap_or(day).and_hms_opt(0, 0, 0).expect("midnight exists");
     let end = ksef_client::wire::datetime::warsaw_local_to_utc(next).unwrap_or_else(|| next.and_utc());
     micros(end) - 1
@@ -110,14 +111,27 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
     }
     let validated = documents::validate_for_ksef(ctx, tenant, bytes::Bytes::from(submit.xml.clone())).await?;
     let identity = identity(&submit.xml)?;
-    let mode = match submit.offline {
-        OfflineRequest::Mode(mode) => Some(mode),
-        OfflineRequest::Never => None,
+    let can_sign_kod2 = super::tenants::offline_certificate(ctx, &tenant.id).await?.is_some();
+    let announced = super::announcements::active(ctx).await?;
+    let (mode, announcement) = match submit.offline {
+        OfflineRequest::Mode(OfflineMode::Offline24) => (Some(OfflineMode::Offline24), None),
+        OfflineRequest::Mode(mode) => match announced {
+            Some((active, announcement)) if active == mode => (Some(mode), Some(announcement)),
+            _ => {
+                return Err(OpError::refused(
+                    ErrorCode::InvoiceInput,
+                    format!("offline mode '{}' needs an announced KSeF {} in force (`ksef-gateway outage announce`)", mode.as_str(), mode.as_str()),
+                ));
+            }
+        },
+        OfflineRequest::Never => (None, None),
         // Issuing offline needs KOD II, which needs the tenant's Offline certificate.
-        OfflineRequest::Auto if ctx.ksef.health().unreachable() && super::tenants::offline_certificate(ctx, &tenant.id).await?.is_some() => {
-            Some(OfflineMode::Offline24)
-        }
-        OfflineRequest::Auto => None,
+        OfflineRequest::Auto if can_sign_kod2 => match announced {
+            Some((mode, announcement)) => (Some(mode), Some(announcement)),
+            None if ctx.ksef.health().unreachable() => (Some(OfflineMode::Offline24), None),
+            None => (None, None),
+        },
+        OfflineRequest::Auto => (None, None),
     };
     if submit.hash_of_corrected.is_some() && mode.is_none() {
         return Err(OpError::refused(ErrorCode::InvoiceInput, "a technical correction (hashOfCorrectedInvoice) is of an offline invoice: give offline"));
@@ -128,22 +142,23 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
             return Err(OpError::refused(ErrorCode::InvoiceInput, "hashOfCorrectedInvoice must be a SHA-256 digest (32 bytes)"));
         }
     }
-    if matches!(mode, Some(OfflineMode::Unavailability | OfflineMode::Failure)) {
-        return Err(OpError::refused(
-            ErrorCode::InvoiceInput,
-            "offline modes 'unavailability' and 'failure' follow an announcement by the Ministry, which the gateway does not read yet; use offline24",
-        ));
-    }
     let invoice_hash = sha256_base64(&submit.xml);
-    let deadline = mode.map(|m| m.deadline(identity.issue_date));
+    // offline24 is due after the issue date; an announced window's invoices after the window ends, once it has.
+    let deadline_at = match (&mode, &announcement) {
+        (Some(_), Some(announcement)) => super::announcements::deadline_of(announcement),
+        (Some(mode), None) => Some(end_of_day_in_poland(mode.deadline(identity.issue_date))),
+        (None, _) => None,
+    };
+    let deadline = deadline_at.map(|at| ksef_client::wire::datetime::to_warsaw(from_micros(at)).date_naive());
     // A correction replaces a rejected invoice with the same number, so it is keyed by what it corrects too.
     let key = format!("{}|{}|{}|{}|{}", tenant.id, identity.seller_nip, identity.kind, identity.number, submit.hash_of_corrected.as_deref().unwrap_or(""));
     let submission = Submission {
         key,
         invoice_number: identity.number.clone(),
         offline_mode: mode.map(|m| m.as_str().to_owned()),
-        deadline_at: deadline.map(end_of_day_in_poland),
+        deadline_at,
         hash_of_corrected: submit.hash_of_corrected.clone(),
+        announcement_id: announcement.as_ref().map(|a| a.id.clone()),
     };
     let created = super::now();
     let (id, created, existing) = 'recorded: {
@@ -186,12 +201,12 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
     };
     ctx.wake_outbox();
     tracing::info!(invoice.id = %id, tenant = %tenant.id, existing, offline = mode.map(|m| m.as_str()), "invoice submitted");
-    let offline = match (mode, deadline) {
-        (Some(mode), Some(deadline)) => {
+    let offline = match mode {
+        Some(mode) => {
             let (kod1, kod2) = documents::links(ctx, tenant, &identity.seller_nip, identity.issue_date, &invoice_hash, None).await?;
             Some(OfflineIssue { mode, deadline, kod1, kod2 })
         }
-        _ => None,
+        None => None,
     };
     Ok(Submitted { id, created, existing, offline })
 }

@@ -150,3 +150,50 @@ async fn submits_while_ksef_is_down_are_issued_offline_automatically_and_deliver
         assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
     }
 }
+
+#[tokio::test]
+async fn during_an_announced_failure_submits_are_issued_in_its_mode_and_get_their_deadline_when_it_ends() {
+    use ksef_core::calendar::OfflineMode;
+    let app = spawn_app().await;
+    let key = app.api_key.clone();
+    app.set_offline_certificate(&key).await;
+    let (status, code, _) = TestApp::error(app.submit(&key, &json!({ "invoice": b64(&invoice(NIP, "FV/FAIL/0")), "offline": "failure" })).await).await;
+    assert_eq!((status, code.as_str()), (400, "1208"), "no failure announced: the mode is refused");
+    let started = chrono::Utc::now() - chrono::Duration::hours(1);
+    let announced = ksef_gateway::ops::announcements::announce(app.app.ops(), OfflineMode::Failure, started, None, None).await.unwrap();
+    let during = app.submit_ok(&key, &invoice(NIP, "FV/FAIL/1")).await;
+    assert_eq!(during["offline"]["mode"], "failure", "{during}");
+    assert!(during["offline"].get("deadline").is_none(), "unknown while the failure lasts: {during}");
+    assert_eq!(during["offline"]["certificate"]["caption"], "CERTYFIKAT");
+
+    let ended = ksef_gateway::ops::announcements::end(app.app.ops(), &announced.id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(ended, 1, "the invoice issued during it gets its deadline");
+    let done = app.wait_submitted(&key, during["id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
+    assert_eq!(done["invoice"]["invoicingMode"], "Offline");
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
+    let deadline = chrono::DateTime::parse_from_rfc3339(done["invoice"]["delivery"]["deadline"].as_str().unwrap()).unwrap();
+    assert_eq!(ksef_client::wire::datetime::to_warsaw(deadline.to_utc()).date_naive(), OfflineMode::Failure.deadline(today), "seven business days after it ended");
+    let after = app.submit_ok(&key, &invoice(NIP, "FV/FAIL/2")).await;
+    assert!(after.get("offline").is_none(), "the failure is over: issued online: {after}");
+}
+
+#[tokio::test]
+async fn the_outage_command_records_lists_and_ends_announcements() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, out, err) = crate::helpers::run_binary(&["outage", "announce", "--kind", "unavailability", "--note", "BIP 2026-12-05", "--data-dir", data]).await;
+    assert_eq!(code, 0, "{err}");
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let (code, out, _) = crate::helpers::run_binary(&["outage", "list", "--data-dir", data]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains(&id) && out.contains("unavailability") && out.contains("BIP 2026-12-05"), "{out}");
+    let (code, out, err) = crate::helpers::run_binary(&["outage", "end", "--id", &id, "--data-dir", data]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("0 invoice(s)"), "{out}");
+    let (code, _, err) = crate::helpers::run_binary(&["outage", "announce", "--kind", "offline24", "--data-dir", data]).await;
+    assert_eq!(code, 2, "offline24 is not announced: {err}");
+    let (code, _, err) = crate::helpers::run_binary(&["outage", "end", "--id", "nope", "--data-dir", data]).await;
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("no announcement"), "{err}");
+}

@@ -34,3 +34,15 @@ CREATE TABLE instances (
     started_at   INTEGER NOT NULL,
     heartbeat_at INTEGER NOT NULL
 );
+
+-- KSeF unavailability and failure windows the Ministry announced, as the operator recorded them: invoices issued
+-- offline because of one are due a business day (unavailability) or seven (failure) after it ends.
+CREATE TABLE announcements (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,               -- unavailability | failure
+    starts_at  INTEGER NOT NULL,
+    ends_at    INTEGER,                          -- NULL while it lasts
+    note       TEXT,
+    created_at INTEGER NOT NULL
+);
+ALTER TABLE invoices ADD COLUMN announcement_id TEXT REFERENCES announcements (id);
