@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs two KSeF clients we did not write through the whole KSeF 2.0 flow against `ksef-gateway emulator`:
 # PyPI ksef-client 0.20.0 (driven by ../shared/conformance/peer_flow.py in several variants, through batch
-# sessions by scripts/peer_batch.py, and through XAdES certificate login, certificates, tokens and test data by
-# scripts/peer_xades.py) and, where a Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by
+# sessions by scripts/peer_batch.py, through XAdES certificate login, certificates, tokens and test data by
+# scripts/peer_xades.py, and through the Latarnia by scripts/peer_lighthouse.py) and, where a Python >= 3.12 exists, the stricter ksef2 1.1.0 (driven by
 # scripts/peer_ksef2.py, and with XAdES login by scripts/peer_ksef2_xades.py).
 #
 #   bash scripts/conformance.sh            (from the repository root; needs ../shared and PyPI)
@@ -56,6 +56,9 @@ batch() {
 }
 batch || status=1
 batch --compression TarGz --part-size library --invoices 5 || status=1
+# The Latarnia (KSeF's announced maintenance and failures) through the same client's own Latarnia client.
+echo "conformance: peer_lighthouse.py"
+"$venv/bin/python" scripts/peer_lighthouse.py --base-url "http://127.0.0.1:$port" || status=1
 # XAdES (certificate) login through the same client: self-signed seals for $nip, RSA and EC; its signer needs
 # python-xmlsec (the library's "xml" extra).
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "ksef-client[xml]==0.20.0"

@@ -30,6 +30,8 @@ use tokio::sync::Mutex;
 use crate::error::KsefError;
 use crate::http::{Download, KsefClient};
 use crate::keys::{KsefKeys, SymmetricKey};
+use crate::pacing::{Pacer, RateTable};
+use ksef_core::limits::RateGroup;
 
 /// What a client logs in with: a KSeF token, or a certificate with its key (signing a XAdES request).
 #[derive(Clone)]
@@ -146,6 +148,10 @@ pub struct ContextClient {
     polling: Polling,
     authentications: AtomicU64,
     refreshes: AtomicU64,
+    /// Keeps calls within the context's rate limits, waiting up to the duration for room; `None`: calls go at once.
+    pacer: Option<(Arc<dyn Pacer>, Duration)>,
+    /// The context's limits as KSeF gave them, and when.
+    rates: Mutex<Option<(Arc<RateTable>, Instant)>>,
 }
 
 impl fmt::Debug for ContextClient {
@@ -153,6 +159,9 @@ impl fmt::Debug for ContextClient {
         f.debug_struct("ContextClient").field("base", &self.client.base_url().as_str()).field("credentials", &self.credentials).finish()
     }
 }
+
+/// How long a context's rate limits, once read, are used before they are read again.
+const RATES_TTL: Duration = Duration::from_secs(3600);
 
 /// How long fetched public keys are trusted before fetching them again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
@@ -169,6 +178,58 @@ impl ContextClient {
             polling: Polling::default(),
             authentications: AtomicU64::new(0),
             refreshes: AtomicU64::new(0),
+            pacer: None,
+            rates: Mutex::new(None),
+        }
+    }
+
+    /// Keeps this client's calls within the rate limits KSeF gives its context (`GET /rate-limits`, read once an
+    /// hour), counted by `pacer`: a call waits up to `max_wait` for room, and is otherwise not made
+    /// ([`KsefError::Paced`]).
+    pub fn with_pacer(mut self, pacer: Arc<dyn Pacer>, max_wait: Duration) -> ContextClient {
+        self.pacer = Some((pacer, max_wait));
+        self
+    }
+
+    /// The context's limits: read from KSeF once an hour (the published ones while it cannot be read).
+    async fn rate_table(&self, pacer: &dyn Pacer) -> Arc<RateTable> {
+        let mut rates = self.rates.lock().await;
+        if let Some((table, read)) = rates.as_ref()
+            && read.elapsed() < RATES_TTL
+        {
+            return table.clone();
+        }
+        // The read counts against the group it belongs to, with the published limit (the table is not known yet).
+        let table = match pacer.take(&self.credentials.context.value, RateGroup::Other, RateGroup::Other.published()).await {
+            Ok(()) => match self.with_access(|access| async move { self.client.rate_limits(&access).await }).await {
+                Ok(answer) => Some(RateTable::from_answer(&answer)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not read the context's rate limits; pacing by the published ones");
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        let (table, read) = match table {
+            Some(table) => (Arc::new(table), Instant::now()),
+            // Tried again in a minute.
+            None => (Arc::new(RateTable::default()), Instant::now() - RATES_TTL + Duration::from_secs(60)),
+        };
+        *rates = Some((table.clone(), read));
+        table
+    }
+
+    /// Waits for room for one call of `group`, up to the pacer's longest wait.
+    async fn pace(&self, group: RateGroup) -> Result<(), KsefError> {
+        let Some((pacer, max_wait)) = &self.pacer else { return Ok(()) };
+        let limit = self.rate_table(pacer.as_ref()).await.limit(group);
+        let give_up = Instant::now() + *max_wait;
+        loop {
+            match pacer.take(&self.credentials.context.value, group, limit).await {
+                Ok(()) => return Ok(()),
+                Err(wait) if Instant::now() + wait <= give_up => tokio::time::sleep(wait).await,
+                Err(wait) => return Err(KsefError::Paced { group: group.name(), wait }),
+            }
         }
     }
 
@@ -440,13 +501,15 @@ pub(crate) async fn wait_for_session(ctx: &ContextClient, reference: &str, polli
 }
 
 /// Declares the typed calls a context makes: each runs with a valid access token (reused, refreshed, or from a
-/// new authentication) and once more after a 401; the client below retries 429 and, where safe, 5xx.
+/// new authentication) and once more after a 401, each in its rate-limit group, paced when the client has a
+/// pacer; the client below retries 429 and, where safe, 5xx.
 macro_rules! context_calls {
-    ($($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty $(= $raw:ident)?;)*) => {
+    ($($(#[$doc:meta])* [$group:ident] fn $name:ident($($arg:ident: $ty:ty),*) -> $out:ty $(= $raw:ident)?;)*) => {
         impl ContextClient {
             $(
                 $(#[$doc])*
                 pub async fn $name(&self, $($arg: $ty),*) -> Result<$out, KsefError> {
+                    self.pace(RateGroup::$group).await?;
                     self.with_access(|access| async move { context_calls!(@call $name $(, $raw)?)(&self.client, &access, $($arg),*).await }).await
                 }
             )*
@@ -458,57 +521,57 @@ macro_rules! context_calls {
 
 context_calls! {
     /// `POST /sessions/online` with a request the caller built (see [`ContextClient::open_online_session`]).
-    fn open_online(request: &OpenOnlineSessionRequest) -> OpenOnlineSessionResponse = open_online_session;
+    [OnlineSession] fn open_online(request: &OpenOnlineSessionRequest) -> OpenOnlineSessionResponse = open_online_session;
     /// `POST /sessions/online/{reference}/invoices`.
-    fn send_invoice(session: &str, request: &SendInvoiceRequest) -> SendInvoiceResponse;
+    [InvoiceSend] fn send_invoice(session: &str, request: &SendInvoiceRequest) -> SendInvoiceResponse;
     /// `POST /sessions/online/{reference}/close`.
-    fn close_online_session(session: &str) -> ();
+    [OnlineSessionClose] fn close_online_session(session: &str) -> ();
     /// `POST /sessions/batch` with a request the caller built.
-    fn open_batch(request: &OpenBatchSessionRequest) -> OpenBatchSessionResponse = open_batch_session;
+    [BatchSession] fn open_batch(request: &OpenBatchSessionRequest) -> OpenBatchSessionResponse = open_batch_session;
     /// `POST /sessions/batch/{reference}/close`.
-    fn close_batch_session(session: &str) -> ();
+    [BatchSessionClose] fn close_batch_session(session: &str) -> ();
     /// `GET /sessions/{reference}`.
-    fn session_status(session: &str) -> SessionStatusResponse;
+    [SessionMisc] fn session_status(session: &str) -> SessionStatusResponse;
     /// `GET /sessions/{reference}/invoices/{invoice}`.
-    fn session_invoice(session: &str, invoice: &str) -> SessionInvoiceStatusResponse;
+    [InvoiceStatus] fn session_invoice(session: &str, invoice: &str) -> SessionInvoiceStatusResponse;
     /// `GET /sessions/{reference}/invoices[/failed]`, one page.
-    fn session_invoices_page(session: &str, failed_only: bool, page_size: u32, continuation: Option<&str>) -> SessionInvoicesResponse;
+    [SessionInvoiceList] fn session_invoices_page(session: &str, failed_only: bool, page_size: u32, continuation: Option<&str>) -> SessionInvoicesResponse;
     /// `GET /sessions/{reference}/upo/{upo}`.
-    fn session_upo(session: &str, upo: &str) -> Download;
+    [SessionMisc] fn session_upo(session: &str, upo: &str) -> Download;
     /// `GET /sessions/{reference}/invoices/{invoice}/upo`: one invoice's UPO.
-    fn invoice_upo(session: &str, invoice: &str) -> Download;
+    [SessionMisc] fn invoice_upo(session: &str, invoice: &str) -> Download;
     /// `GET /invoices/ksef/{ksefNumber}`: the invoice's exact bytes.
-    fn invoice(ksef_number: &str) -> Download;
+    [InvoiceDownload] fn invoice(ksef_number: &str) -> Download;
     /// `POST /invoices/exports`.
-    fn start_export(request: &InvoiceExportRequest) -> ExportInvoicesResponse;
+    [InvoiceExport] fn start_export(request: &InvoiceExportRequest) -> ExportInvoicesResponse;
     /// `GET /invoices/exports/{reference}`.
-    fn export_status(export: &str) -> InvoiceExportStatusResponse;
+    [InvoiceExportStatus] fn export_status(export: &str) -> InvoiceExportStatusResponse;
     /// `GET /certificates/limits`.
-    fn certificate_limits() -> CertificateLimitsResponse;
+    [Other] fn certificate_limits() -> CertificateLimitsResponse;
     /// `GET /certificates/enrollments/data`.
-    fn enrollment_data() -> CertificateEnrollmentDataResponse;
+    [Other] fn enrollment_data() -> CertificateEnrollmentDataResponse;
     /// `POST /certificates/enrollments`.
-    fn enroll_certificate(request: &EnrollCertificateRequest) -> EnrollCertificateResponse;
+    [Other] fn enroll_certificate(request: &EnrollCertificateRequest) -> EnrollCertificateResponse;
     /// `GET /certificates/enrollments/{reference}`.
-    fn enrollment_status(enrollment: &str) -> CertificateEnrollmentStatusResponse;
+    [Other] fn enrollment_status(enrollment: &str) -> CertificateEnrollmentStatusResponse;
     /// `POST /certificates/retrieve`.
-    fn retrieve_certificates(request: &RetrieveCertificatesRequest) -> RetrieveCertificatesResponse;
+    [Other] fn retrieve_certificates(request: &RetrieveCertificatesRequest) -> RetrieveCertificatesResponse;
     /// `POST /certificates/{serial}/revoke`.
-    fn revoke_certificate(serial: &str, request: &RevokeCertificateRequest) -> ();
+    [Other] fn revoke_certificate(serial: &str, request: &RevokeCertificateRequest) -> ();
     /// `POST /certificates/query`.
-    fn query_certificates(request: &QueryCertificatesRequest) -> QueryCertificatesResponse;
+    [Other] fn query_certificates(request: &QueryCertificatesRequest) -> QueryCertificatesResponse;
     /// `POST /tokens`.
-    fn generate_token(request: &GenerateTokenRequest) -> GenerateTokenResponse;
+    [Other] fn generate_token(request: &GenerateTokenRequest) -> GenerateTokenResponse;
     /// `GET /tokens/{reference}`.
-    fn token_status(token: &str) -> TokenStatusResponse;
+    [Other] fn token_status(token: &str) -> TokenStatusResponse;
     /// `DELETE /tokens/{reference}`.
-    fn revoke_token(token: &str) -> ();
+    [Other] fn revoke_token(token: &str) -> ();
     /// `POST /permissions/persons/grants`.
-    fn grant_person_permissions(request: &PersonPermissionsGrantRequest) -> PermissionsOperationResponse;
+    [Other] fn grant_person_permissions(request: &PersonPermissionsGrantRequest) -> PermissionsOperationResponse;
     /// `POST /permissions/entities/grants`.
-    fn grant_entity_permissions(request: &EntityPermissionsGrantRequest) -> PermissionsOperationResponse;
+    [Other] fn grant_entity_permissions(request: &EntityPermissionsGrantRequest) -> PermissionsOperationResponse;
     /// `GET /permissions/operations/{reference}`.
-    fn permission_operation(operation: &str) -> PermissionsOperationStatusResponse;
+    [Other] fn permission_operation(operation: &str) -> PermissionsOperationStatusResponse;
 }
 
 impl ContextClient {

@@ -42,6 +42,15 @@ pub enum KsefError {
         /// The last `Retry-After`.
         retry_after: Option<Duration>,
     },
+    /// Not sent: the context's budget for the call's group, as KSeF publishes it, is spent for `wait` more, and
+    /// sending now would only earn a 429 (see [`crate::Pacer`]).
+    #[error("not sent to KSeF: this context's {group} rate limit is spent for {wait:?} more")]
+    Paced {
+        /// The group, as `GET /rate-limits` names it.
+        group: &'static str,
+        /// Until the budget has room.
+        wait: Duration,
+    },
     /// KSeF failed (5xx) and the call could not be retried, or retries ran out.
     #[error("KSeF failed with HTTP {status}: {body}")]
     Server {
@@ -145,7 +154,7 @@ impl KsefError {
 
     /// Whether repeating the same call later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, KsefError::RateLimited { .. } | KsefError::Server { .. } | KsefError::Transport(_) | KsefError::Timeout(_))
+        matches!(self, KsefError::RateLimited { .. } | KsefError::Paced { .. } | KsefError::Server { .. } | KsefError::Transport(_) | KsefError::Timeout(_))
     }
 }
 

@@ -342,6 +342,26 @@ impl KsefClient {
         self.post_json::<(), _>("token refresh", "auth/token/refresh", Some(refresh_token), None, Repeat::Safe).await
     }
 
+    /// `GET /status` of the Latarnia at `lighthouse` (its base URL, e.g. `Environment::lighthouse_base`): KSeF's
+    /// state and the events under way. Public; sent with this client's headers.
+    pub async fn lighthouse_status(&self, lighthouse: &str) -> Result<ksef_wire::lighthouse::StatusResponse, KsefError> {
+        let url = lighthouse_url(lighthouse, "status")?;
+        let response = self.execute(Repeat::Safe, || self.http.get(url.clone())).await?;
+        self.json("Latarnia status", response).await
+    }
+
+    /// `GET /messages` of the Latarnia at `lighthouse`: the messages it published.
+    pub async fn lighthouse_messages(&self, lighthouse: &str) -> Result<Vec<ksef_wire::lighthouse::Message>, KsefError> {
+        let url = lighthouse_url(lighthouse, "messages")?;
+        let response = self.execute(Repeat::Safe, || self.http.get(url.clone())).await?;
+        self.json("Latarnia messages", response).await
+    }
+
+    /// `GET /rate-limits`: the context's limits by group.
+    pub async fn rate_limits(&self, access_token: &str) -> Result<std::collections::HashMap<String, ksef_wire::testdata::RateLimit>, KsefError> {
+        self.get_json("rate limits", "rate-limits", Some(access_token)).await
+    }
+
     /// `GET /certificates/limits`.
     pub async fn certificate_limits(&self, access_token: &str) -> Result<CertificateLimitsResponse, KsefError> {
         self.get_json("certificate limits", "certificates/limits", Some(access_token)).await
@@ -614,6 +634,12 @@ fn with_token(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
         Some(t) => request.bearer_auth(t),
         None => request,
     }
+}
+
+/// `path` under the Latarnia's base URL `base`.
+fn lighthouse_url(base: &str, path: &str) -> Result<Url, KsefError> {
+    let base = Url::parse(&format!("{}/", base.trim_end_matches('/'))).map_err(|e| KsefError::Url(format!("{base}: {e}")))?;
+    base.join(path).map_err(|e| KsefError::Url(format!("{path}: {e}")))
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

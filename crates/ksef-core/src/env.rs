@@ -1,4 +1,5 @@
-//! KSeF's environments and the hosts each one answers on: the API and the verification links (QR codes).
+//! KSeF's environments and the hosts each one answers on: the API, the verification links (QR codes) and the
+//! Latarnia, where the Ministry announces maintenance and failures.
 
 use std::fmt;
 use std::str::FromStr;
@@ -33,6 +34,15 @@ impl Environment {
             Environment::Test => "https://qr-test.ksef.mf.gov.pl",
             Environment::Demo => "https://qr-demo.ksef.mf.gov.pl",
             Environment::Production => "https://qr.ksef.mf.gov.pl",
+        }
+    }
+
+    /// The base URL of the Ministry's Latarnia ("lighthouse"): KSeF's announced maintenance and failures
+    /// (`GET /status`, `GET /messages`, no authentication). TEST and DEMO share one.
+    pub fn lighthouse_base(self) -> &'static str {
+        match self {
+            Environment::Test | Environment::Demo => "https://api-latarnia-test.ksef.mf.gov.pl",
+            Environment::Production => "https://api-latarnia.ksef.mf.gov.pl",
         }
     }
 

@@ -14,6 +14,7 @@ mod faults;
 mod files;
 mod jwt;
 mod keys;
+mod lighthouse;
 mod limits;
 mod permissions;
 mod presign;
@@ -41,6 +42,7 @@ pub use crate::faults::{
     DEFAULT_CLOSE_TIMEOUT_MS, EndpointGroup, FAULT_HEADER, Fault, FaultError, FaultKind, FaultRule, Faults,
     MAX_FAULT_LATENCY_MS, MAX_FAULT_RETRY_AFTER_SECS, MAX_FAULT_RULES,
 };
+pub use crate::lighthouse::{Announcement as LighthouseAnnouncement, Lighthouse};
 pub use crate::routes::tokens::IssuedToken;
 pub use crate::tls::TlsSource;
 pub use crate::upo::UPO_NAMESPACE;
@@ -105,6 +107,21 @@ impl Emulator {
     /// The fault rules in force (not part of KSeF): add and remove them here, as `/emulator/v1/faults` does.
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// The Latarnia's announcements (scripted here or through `/emulator/v1/lighthouse`; not part of KSeF's API).
+    pub fn lighthouse(&self) -> &Lighthouse {
+        &self.state.lighthouse
+    }
+
+    /// The emulator's clock: what "now" is to it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.state.now()
+    }
+
+    /// How many requests the rate limiter refused with 429 so far (0 when rate limits are off; not part of KSeF).
+    pub fn rate_limit_refusals(&self) -> u64 {
+        self.state.limiter.as_ref().map_or(0, |l| l.refused())
     }
 }
 

@@ -1,5 +1,6 @@
-//! Optional rate limiting with KSeF's published per-group limits, counted per (context, IP) in sliding
-//! windows of one second, one minute and one hour; a refusal is 429 with `Retry-After`.
+//! Optional rate limiting with KSeF's published per-group limits (or those TEST's `/testdata/rate-limits` set for
+//! a context), counted per (context, IP) in sliding windows of one second, one minute and one hour; a refusal is
+//! 429 with `Retry-After`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -10,85 +11,55 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 
+use ksef_core::limits::{RateGroup, RateLimit};
+
 use crate::config::RateLimitProfile;
 use crate::error::EmuError;
 use crate::state::AppState;
 
-/// Requests allowed per second, minute and hour (`None`: no limit in that window).
-#[derive(Debug, Clone, Copy)]
-struct Limits {
-    per_second: u32,
-    per_minute: Option<u32>,
-    per_hour: Option<u32>,
-}
-
-/// KSeF's published limits per group (requests per second, minute, hour; −1: none), as `GET /rate-limits`
-/// reports them (OpenAPI 2.9.0).
-pub(crate) const OFFICIAL: [(&str, i32, i32, i32); 17] = [
-    ("onlineSession", 10, 30, 120),
-    ("onlineSessionClose", 20, 60, 240),
-    ("batchSession", 10, 20, 60),
-    ("batchSessionClose", 20, 40, 120),
-    ("invoiceSend", 10, 30, 180),
-    ("invoiceStatus", 30, 120, 1200),
-    ("sessionList", 5, 10, 60),
-    ("sessionInvoiceList", 10, 20, 200),
-    ("sessionMisc", 10, 120, 1200),
-    ("invoiceMetadata", 8, 16, 20),
-    ("invoiceExport", 8, 16, 20),
-    ("invoiceExportStatus", 10, 60, 600),
-    ("invoiceDownload", 8, 16, 64),
-    ("collectiveIdentifier", 20, 120, 240),
-    ("other", 10, 30, 120),
-    ("anonymous", 60, -1, -1),
-    ("global", 75, -1, -1),
-];
-
-fn official(name: &'static str) -> (&'static str, Limits) {
-    let (_, s, m, h) = OFFICIAL.iter().copied().find(|(n, ..)| *n == name).expect("a published group");
-    let window = |n: i32| u32::try_from(n).ok();
-    (name, Limits { per_second: window(s).unwrap_or(u32::MAX), per_minute: window(m), per_hour: window(h) })
-}
-
 /// The official group of an endpoint (`docs:limity/limity-api.md`); `None` for unlimited endpoints.
-fn group(method: &Method, path: &str) -> Option<(&'static str, Limits)> {
+fn group(method: &Method, path: &str) -> Option<RateGroup> {
     let get = method == Method::GET;
     let post = method == Method::POST;
-    Some(official(match path {
-        "/v2/sessions/online" if post => "onlineSession",
-        "/v2/sessions/online/{reference}/close" if post => "onlineSessionClose",
-        "/v2/sessions/batch" if post => "batchSession",
-        "/v2/sessions/batch/{reference}/close" if post => "batchSessionClose",
-        "/v2/sessions/online/{reference}/invoices" if post => "invoiceSend",
-        "/v2/sessions/{reference}/invoices/{invoice}" if get => "invoiceStatus",
-        "/v2/sessions" if get => "sessionList",
-        "/v2/sessions/{reference}/invoices" | "/v2/sessions/{reference}/invoices/failed" if get => "sessionInvoiceList",
+    Some(match path {
+        "/v2/sessions/online" if post => RateGroup::OnlineSession,
+        "/v2/sessions/online/{reference}/close" if post => RateGroup::OnlineSessionClose,
+        "/v2/sessions/batch" if post => RateGroup::BatchSession,
+        "/v2/sessions/batch/{reference}/close" if post => RateGroup::BatchSessionClose,
+        "/v2/sessions/online/{reference}/invoices" if post => RateGroup::InvoiceSend,
+        "/v2/sessions/{reference}/invoices/{invoice}" if get => RateGroup::InvoiceStatus,
+        "/v2/sessions" if get => RateGroup::SessionList,
+        "/v2/sessions/{reference}/invoices" | "/v2/sessions/{reference}/invoices/failed" if get => RateGroup::SessionInvoiceList,
         "/v2/sessions/{reference}"
         | "/v2/sessions/{reference}/upo/{upo}"
         | "/v2/sessions/{reference}/invoices/{invoice}/upo"
         | "/v2/sessions/{reference}/invoices/ksef/{ksef_number}/upo"
             if get =>
         {
-            "sessionMisc"
+            RateGroup::SessionMisc
         }
-        "/v2/invoices/query/metadata" if post => "invoiceMetadata",
-        "/v2/invoices/exports" if post => "invoiceExport",
-        "/v2/invoices/exports/{reference}" if get => "invoiceExportStatus",
-        "/v2/invoices/ksef/{ksef_number}" if get => "invoiceDownload",
+        "/v2/invoices/query/metadata" if post => RateGroup::InvoiceMetadata,
+        "/v2/invoices/exports" if post => RateGroup::InvoiceExport,
+        "/v2/invoices/exports/{reference}" if get => RateGroup::InvoiceExportStatus,
+        "/v2/invoices/ksef/{ksef_number}" if get => RateGroup::InvoiceDownload,
         p if p.starts_with("/v2/auth/") || p.starts_with("/v2/testdata/") || p == "/v2/security/public-key-certificates" => {
-            "anonymous"
+            RateGroup::Anonymous
         }
-        p if p.starts_with("/v2/") => "other",
+        p if p.starts_with("/v2/") => RateGroup::Other,
         // Pre-signed storage URLs and the emulator's own endpoints are not limited.
         _ => return None,
-    }))
+    })
 }
 
-/// Sliding-window counters per (group, context, IP).
+/// Sliding-window counters per (group, context, IP), and the limits TEST's test data set per context.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    windows: Mutex<HashMap<(&'static str, String), VecDeque<Instant>>>,
+    windows: Mutex<HashMap<(RateGroup, String), VecDeque<Instant>>>,
     admitted: std::sync::atomic::AtomicU64,
+    refused: std::sync::atomic::AtomicU64,
+    /// A context's limits by group where `/testdata/rate-limits` changed them, read from the database on first
+    /// use (`None`: the published ones).
+    overrides: Mutex<HashMap<String, Option<HashMap<RateGroup, RateLimit>>>>,
 }
 
 impl RateLimiter {
@@ -99,17 +70,36 @@ impl RateLimiter {
         }
     }
 
+    /// How many requests were refused with 429 so far.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Forgets what is known of `context`'s limits, after its test data changed them.
+    pub(crate) fn forget_overrides(&self, context: &str) {
+        self.overrides.lock().expect("rate limiter lock").remove(context);
+    }
+
+    /// The limits of `group` for `context`: TEST's override, or the published ones.
+    async fn limits(&self, state: &AppState, context: &str, group: RateGroup) -> RateLimit {
+        let known = self.overrides.lock().expect("rate limiter lock").get(context).cloned();
+        let overrides = match known {
+            Some(overrides) => overrides,
+            None => {
+                let read = state.db.test_limits("rate-limits", context).await.ok().flatten();
+                let parsed = read.and_then(|body| parse_overrides(&body));
+                self.overrides.lock().expect("rate limiter lock").insert(context.to_owned(), parsed.clone());
+                parsed
+            }
+        };
+        overrides.and_then(|o| o.get(&group).copied()).unwrap_or_else(|| group.published())
+    }
+
     /// Records a request, or says how many seconds to wait.
-    fn admit(&self, group: &'static str, key: String, limits: Limits, now: Instant) -> Result<(), (u64, String)> {
+    fn admit(&self, group: RateGroup, key: String, limits: RateLimit, now: Instant) -> Result<(), (u64, String)> {
         let hour = Duration::from_secs(3600);
         // Only the longest window a group limits needs remembering.
-        let horizon = if limits.per_hour.is_some() {
-            hour
-        } else if limits.per_minute.is_some() {
-            Duration::from_secs(60)
-        } else {
-            Duration::from_secs(1)
-        };
+        let horizon = Duration::from_secs(limits.windows().map(|(secs, _)| secs).max().unwrap_or(0));
         let mut windows = self.windows.lock().expect("rate limiter lock");
         // Now and then, drop callers that have been quiet for an hour, so the map does not grow for ever.
         if self.admitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 4096 == 4095 {
@@ -119,13 +109,13 @@ impl RateLimiter {
         while log.front().is_some_and(|t| now.duration_since(*t) >= horizon) {
             log.pop_front();
         }
-        let checks = [
-            (Duration::from_secs(1), Some(limits.per_second), "sekundę"),
-            (Duration::from_secs(60), limits.per_minute, "minutę"),
-            (hour, limits.per_hour, "godzinę"),
-        ];
-        for (window, limit, unit) in checks {
-            let Some(limit) = limit else { continue };
+        for (secs, limit) in limits.windows() {
+            let window = Duration::from_secs(secs);
+            let unit = match secs {
+                1 => "sekundę",
+                60 => "minutę",
+                _ => "godzinę",
+            };
             let in_window: Vec<&Instant> = log.iter().filter(|t| now.duration_since(**t) < window).collect();
             if in_window.len() >= limit as usize {
                 // The oldest request in the window leaves it first.
@@ -139,19 +129,31 @@ impl RateLimiter {
     }
 }
 
+/// The groups `/testdata/rate-limits` set (`{"invoiceSend": {"perSecond": 1, "perMinute": 5, "perHour": 10}, …}`).
+fn parse_overrides(body: &str) -> Option<HashMap<RateGroup, RateLimit>> {
+    let map: HashMap<String, ksef_wire::testdata::RateLimit> = serde_json::from_str(body).ok()?;
+    Some(
+        map.into_iter()
+            .filter_map(|(name, l)| RateGroup::parse(&name).map(|g| (g, RateLimit::from_published(l.per_second, l.per_minute, l.per_hour))))
+            .collect(),
+    )
+}
+
 /// Middleware that applies the limiter, when one is configured.
 pub(crate) async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(limiter) = state.limiter.as_ref() else {
         return next.run(request).await;
     };
     let path = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let Some((group, limits)) = path.as_deref().and_then(|p| group(request.method(), p)) else {
+    let Some(group) = path.as_deref().and_then(|p| group(request.method(), p)) else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
     let ip = crate::extract::client_ip(&parts, &state);
     let context = crate::extract::unverified_context(&parts, &state).unwrap_or_default();
+    let limits = limiter.limits(&state, &context, group).await;
     if let Err((retry_after, detail)) = limiter.admit(group, format!("{context}|{ip}"), limits, Instant::now()) {
+        limiter.refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return too_many_requests(retry_after, Some(detail)).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
@@ -172,7 +174,8 @@ mod tests {
     #[test]
     fn the_sixth_session_list_in_one_second_waits_and_other_contexts_do_not() {
         let limiter = RateLimiter::default();
-        let (group, limits) = group(&Method::GET, "/v2/sessions").unwrap();
+        let group = group(&Method::GET, "/v2/sessions").unwrap();
+        let limits = group.published();
         let now = Instant::now();
         for _ in 0..5 {
             limiter.admit(group, "a".into(), limits, now).unwrap();
@@ -192,6 +195,6 @@ mod tests {
     #[test]
     fn storage_urls_are_not_limited() {
         assert!(group(&Method::GET, "/storage/exports/{reference}/{part}").is_none());
-        assert_eq!(group(&Method::POST, "/v2/sessions/online/{reference}/invoices").unwrap().0, "invoiceSend");
+        assert_eq!(group(&Method::POST, "/v2/sessions/online/{reference}/invoices"), Some(RateGroup::InvoiceSend));
     }
 }

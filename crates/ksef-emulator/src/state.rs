@@ -54,6 +54,8 @@ pub(crate) struct Inner {
     pub(crate) ingest: crate::workers::ingest::Ingest,
     /// Fault rules (not part of KSeF), shared with whoever holds the emulator's handle.
     pub(crate) faults: crate::faults::Faults,
+    /// What the Latarnia announces.
+    pub(crate) lighthouse: Arc<crate::lighthouse::Lighthouse>,
     /// Open sessions by reference number, so a send needs no lookup in the store.
     sending: Mutex<HashMap<String, Arc<SendingSession>>>,
 }
@@ -94,6 +96,7 @@ impl AppState {
             limiter,
             ingest,
             faults,
+            lighthouse: Arc::default(),
             sending: Mutex::new(HashMap::new()),
         })))
     }

@@ -121,7 +121,9 @@ async fn through_gateway(http: &reqwest::Client, base: &str, api_key: &str, from
 async fn main() {
     let invoices: usize = std::env::var("KSEF_BENCH_INVOICES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    // The emulator limits nothing and the load is far beyond KSeF's published limits: no pacing.
+    let mut settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    settings.ksef.pacing = ksef_gateway::config::Pacing::Off;
     let app = Application::build(settings).await.expect("gateway");
     let demo = app.demo_tenant().expect("demo tenant");
     let (api_key, nip) = (demo.api_key.clone(), demo.nip.clone());

@@ -114,7 +114,9 @@ async fn main() {
     let interval = Duration::from_secs_f64(senders as f64 / rate as f64);
     let per_sender = (seconds as usize * 5000 / senders).max(40);
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    // The emulator limits nothing and the load is far beyond KSeF's published limits: no pacing.
+    let mut settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    settings.ksef.pacing = ksef_gateway::config::Pacing::Off;
     let app = Application::build(settings).await.expect("gateway");
     let api_key = app.demo_tenant().expect("demo tenant").api_key.clone();
     let nip = app.demo_tenant().expect("demo tenant").nip.clone();

@@ -110,7 +110,9 @@ async fn main() {
     let per_tenant = per_phase.div_ceil(tenant_count);
     let per_phase = per_tenant * tenant_count;
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    // The emulator limits nothing and the load is far beyond KSeF's published limits: no pacing.
+    let mut settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
+    settings.ksef.pacing = ksef_gateway::config::Pacing::Off;
     let app = Application::build(settings).await.expect("gateway");
     let base = format!("http://{}", app.address());
     let emulator = app.emulator().expect("embedded emulator");

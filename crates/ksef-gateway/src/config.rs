@@ -27,6 +27,18 @@ pub enum KsefTarget {
     Custom,
 }
 
+/// Whether the gateway keeps its calls to KSeF within the rate limits KSeF publishes for each context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Pacing {
+    /// Each context's calls, counted in the database for every instance sharing it, are held back before they
+    /// would exceed the limits `GET /rate-limits` gives (the default): KSeF is never made to answer 429.
+    #[default]
+    Published,
+    /// Calls go at once and KSeF's 429s are waited out (for load tests against an emulator that limits nothing).
+    Off,
+}
+
 impl KsefTarget {
     /// The Ministry's environment the target is, or stands for: the emulator and custom targets stand for
     /// TEST (their verification links point at TEST's QR host).
@@ -53,6 +65,32 @@ pub struct KsefSettings {
     /// authentication) to local processes that know the emulator's address and secret. Off by default.
     #[serde(default)]
     pub emulator_test_api: bool,
+    /// Pacing of calls by KSeF's published rate limits.
+    #[serde(default)]
+    pub pacing: Pacing,
+    /// The Latarnia, where the Ministry announces KSeF's maintenance and failures (read into the gateway's
+    /// announcements): its base URL; by default the target's (the Ministry's for test, demo and production, the
+    /// embedded emulator's), none for `custom`; `"off"` reads none.
+    #[serde(default)]
+    pub lighthouse_url: Option<String>,
+    /// How often the Latarnia is read, in seconds (default 60).
+    #[serde(default)]
+    pub lighthouse_every_secs: Option<u64>,
+}
+
+impl KsefSettings {
+    /// The Latarnia to read, given the embedded emulator's address if there is one.
+    pub fn lighthouse(&self, embedded: Option<&str>) -> Option<String> {
+        match self.lighthouse_url.as_deref() {
+            Some("off") => None,
+            Some(url) => Some(url.to_owned()),
+            None => match self.target {
+                KsefTarget::Embedded => embedded.map(str::to_owned),
+                KsefTarget::Custom => None,
+                _ => Some(self.target.environment().lighthouse_base().to_owned()),
+            },
+        }
+    }
 }
 
 /// The `[limits]` section.

@@ -63,9 +63,16 @@ impl Application {
         let database_url = settings.database_url()?;
         let store = ksef_store::Store::open(&database_url).await.with_context(|| format!("failed to open the database {database_url}"))?;
         let KsefEndpoint { base_url, headers, emulator } = ksef_endpoint(&settings).await?;
-        let mut ops = ops::Context::new(store, master_key, Arc::new(Ksef::new(&base_url, headers)?));
+        let ksef = Ksef::new(&base_url, headers)?;
+        let ksef = match settings.ksef.pacing {
+            crate::config::Pacing::Published => ksef.paced(Arc::new(crate::ksef::SharedPacer::new(store.clone()))),
+            crate::config::Pacing::Off => ksef,
+        };
+        let mut ops = ops::Context::new(store, master_key, Arc::new(ksef));
         ops.qr_environment = settings.ksef.target.environment();
         ops.max_undelivered = settings.limits.max_undelivered_per_tenant;
+        let every = Duration::from_secs(settings.ksef.lighthouse_every_secs.unwrap_or(60).max(1));
+        ops.lighthouse = settings.ksef.lighthouse(emulator.as_ref().map(|e| e.base_url()).as_deref()).map(|url| (url, every));
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

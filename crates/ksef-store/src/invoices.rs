@@ -357,18 +357,30 @@ impl Store {
     /// Puts an invoice back in the queue after a failed attempt, to be sent again from `next_attempt_at`; the
     /// payload is kept. `uncertain`: the attempt may have reached KSeF, so KSeF's list is read before the next.
     pub async fn requeue_invoice(&self, id: &str, error: &str, next_attempt_at: i64, now: i64, uncertain: bool) -> Result<(), StoreError> {
+        self.put_back(id, error, next_attempt_at, now, uncertain, false).await
+    }
+
+    /// Puts an invoice being sent back in the queue until `next_attempt_at` without it counting as an attempt: it
+    /// was held back before reaching KSeF (its context's rate budget was spent), so no backoff grows from it.
+    pub async fn defer_invoice(&self, id: &str, why: &str, next_attempt_at: i64, now: i64) -> Result<(), StoreError> {
+        self.put_back(id, why, next_attempt_at, now, false, true).await
+    }
+
+    async fn put_back(&self, id: &str, why: &str, next_attempt_at: i64, now: i64, uncertain: bool, uncount: bool) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, next_attempt_at = $5, updated_at = $3,
-                 verify_first = CASE WHEN $7 = 1 THEN 1 ELSE verify_first END
+                 verify_first = CASE WHEN $7 = 1 THEN 1 ELSE verify_first END,
+                 attempts = CASE WHEN $8 = 1 AND attempts > 0 THEN attempts - 1 ELSE attempts END
              WHERE id = $1 AND state = $6",
         )
         .bind(id)
-        .bind(error)
+        .bind(why)
         .bind(now)
         .bind(DeliveryState::Queued.as_str())
         .bind(next_attempt_at)
         .bind(DeliveryState::Sending.as_str())
         .bind(i64::from(uncertain))
+        .bind(i64::from(uncount))
         .execute(&self.pool)
         .await?;
         Ok(())

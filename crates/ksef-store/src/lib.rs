@@ -11,6 +11,7 @@ mod announcements;
 mod credentials;
 mod idempotency;
 mod invoices;
+mod pacing;
 mod queries;
 mod sessions;
 mod states;

@@ -324,3 +324,43 @@ async fn a_query_keeps_its_range_key_and_export_reference() {
         assert!(store.query("q2").await.unwrap().is_none());
     }
 }
+
+#[tokio::test]
+async fn a_rate_budget_gives_each_window_its_allowance_and_says_when_the_next_place_frees() {
+    let (stores, _dir) = fresh_stores().await;
+    const S: i64 = 1_000_000;
+    let windows = [(S, 3), (60 * S, 5)];
+    for (engine, store) in stores {
+        let t0 = 1_000 * S;
+        for i in 0..3 {
+            assert_eq!(store.take_rate_slot("ctx-a", "invoiceSend", t0 + i * 100_000, &windows).await.unwrap(), Ok(()), "{engine}");
+        }
+        let wait = store.take_rate_slot("ctx-a", "invoiceSend", t0 + 300_000, &windows).await.unwrap();
+        assert_eq!(wait, Err(700_000), "{engine}: the fourth in a second waits for the first to leave it");
+        assert_eq!(store.take_rate_slot("ctx-b", "invoiceSend", t0, &windows).await.unwrap(), Ok(()), "{engine}: another context has its own");
+        assert_eq!(store.take_rate_slot("ctx-a", "invoiceStatus", t0, &windows).await.unwrap(), Ok(()), "{engine}: another group too");
+        for at in [t0 + S, t0 + S + 100_000] {
+            assert_eq!(store.take_rate_slot("ctx-a", "invoiceSend", at, &windows).await.unwrap(), Ok(()), "{engine}");
+        }
+        let wait = store.take_rate_slot("ctx-a", "invoiceSend", t0 + 2 * S, &windows).await.unwrap();
+        assert_eq!(wait, Err(58 * S), "{engine}: the minute's five are spent until the first leaves it");
+        assert_eq!(store.take_rate_slot("ctx-a", "invoiceSend", t0 + 60 * S, &windows).await.unwrap(), Ok(()), "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn instances_taking_from_one_rate_budget_at_once_never_exceed_it() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        let now = 5_000_000_000;
+        let takers = (0..24).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_rate_slot("ctx", "invoiceSend", now, &[(1_000_000, 10), (60_000_000, 30)]).await.unwrap() })
+        });
+        let mut taken = 0;
+        for taker in takers {
+            taken += usize::from(taker.await.unwrap().is_ok());
+        }
+        assert_eq!(taken, 10, "{engine}: exactly the second's ten places were taken");
+    }
+}

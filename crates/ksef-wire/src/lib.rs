@@ -16,6 +16,7 @@ pub mod datetime;
 mod enums;
 pub mod errors;
 pub mod invoices;
+pub mod lighthouse;
 pub mod permissions;
 pub mod sessions;
 pub mod testdata;

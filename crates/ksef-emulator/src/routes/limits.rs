@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use ksef_core::limits::{MAX_INVOICE_BYTES, MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT};
+use ksef_core::limits::{MAX_INVOICE_BYTES, MAX_INVOICE_BYTES_WITHOUT_ATTACHMENT, RateGroup};
 use ksef_wire::testdata::{
     CertificateCountLimit, CollectiveIdentifierLimits, ContextLimits, EnrollmentLimit, QueryPeppolProvidersResponse, RateLimit,
     SessionLimits, SubjectLimits,
@@ -51,11 +51,14 @@ pub(crate) async fn rate_limits(State(state): State<AppState>, caller: Caller) -
         None => Map::new(),
     };
     let mut out = Map::new();
-    for (group, per_second, per_minute, per_hour) in crate::rate_limit::OFFICIAL {
-        let value = overrides.get(group).cloned().unwrap_or_else(|| {
-            serde_json::to_value(RateLimit { per_second, per_minute, per_hour }).expect("limits serialize")
+    let published = |n: Option<u32>| n.and_then(|n| i32::try_from(n).ok()).unwrap_or(-1);
+    for group in RateGroup::all() {
+        let value = overrides.get(group.name()).cloned().unwrap_or_else(|| {
+            let limit = group.published();
+            let limit = RateLimit { per_second: published(limit.per_second), per_minute: published(limit.per_minute), per_hour: published(limit.per_hour) };
+            serde_json::to_value(limit).expect("limits serialize")
         });
-        out.insert(group.to_owned(), value);
+        out.insert(group.name().to_owned(), value);
     }
     Ok(Json(out))
 }

@@ -1,10 +1,12 @@
-//! The emulator's one route table: KSeF's `/v2` API, the pre-signed storage paths, and `/emulator/v1`.
+//! The emulator's one route table: KSeF's `/v2` API, the pre-signed storage paths, the Latarnia's `/status` and
+//! `/messages`, and `/emulator/v1`.
 
 pub(crate) mod auth;
 pub(crate) mod batch;
 pub(crate) mod certificates;
 pub(crate) mod faults;
 pub(crate) mod invoices;
+pub(crate) mod lighthouse;
 pub(crate) mod limits;
 pub(crate) mod permissions;
 pub(crate) mod sessions;
@@ -101,10 +103,17 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/tokens", post(tokens::issue_token_route))
         .route("/faults", post(faults::add).get(faults::list).delete(faults::clear))
         .route("/faults/{id}", delete(faults::remove))
+        .route("/lighthouse", post(lighthouse::announce).delete(lighthouse::clear))
+        .route("/lighthouse/{event}/end", post(lighthouse::end))
         .route("/health", get(|| async { "ok" }))
         .method_not_allowed_fallback(not_found);
     let max_body = state.config.max_json_body;
-    let mut router = Router::new().nest("/v2", v2).nest("/storage", storage);
+    let mut router = Router::new()
+        .nest("/v2", v2)
+        .nest("/storage", storage)
+        // The Latarnia: on its own host at the Ministry, at the root here.
+        .route("/status", get(lighthouse::status))
+        .route("/messages", get(lighthouse::messages));
     if state.config.test_api {
         router = router.nest("/emulator/v1", emulator);
     }

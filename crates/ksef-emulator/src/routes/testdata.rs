@@ -215,12 +215,18 @@ pub(crate) async fn set_rate_limits(
 ) -> Result<StatusCode, EmuError> {
     let limits = body.get("rateLimits").filter(|v| v.is_object()).ok_or_else(|| EmuError::validation(["rateLimits jest wymagane.".to_owned()]))?;
     state.db.set_test_limits("rate-limits", &caller.context.value, Some(&limits.to_string())).await?;
+    if let Some(limiter) = &state.limiter {
+        limiter.forget_overrides(&caller.context.value);
+    }
     Ok(StatusCode::OK)
 }
 
 /// `DELETE /v2/testdata/rate-limits` and `POST /v2/testdata/rate-limits/production`: back to the defaults.
 pub(crate) async fn reset_rate_limits(State(state): State<AppState>, caller: Caller) -> Result<StatusCode, EmuError> {
     state.db.set_test_limits("rate-limits", &caller.context.value, None).await?;
+    if let Some(limiter) = &state.limiter {
+        limiter.forget_overrides(&caller.context.value);
+    }
     Ok(StatusCode::OK)
 }
 

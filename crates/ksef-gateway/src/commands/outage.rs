@@ -1,4 +1,4 @@
-//! `ksef-gateway outage …`: record the Ministry's announcements of a KSeF unavailability or failure, end them, list
+//! `ksef-gateway outage …`: record announcements of a KSeF unavailability or failure the Latarnia does not publish, end them, list
 //! them. Works on the database directly, so the gateway may be running or not (every instance reads them).
 
 use std::process::ExitCode;

@@ -1,8 +1,11 @@
-//! KSeF unavailability and failure windows the Ministry announced (on its pages; KSeF's API does not say), as the
-//! operator records them: while one is in force, submits are issued offline in its mode, and once it ends their
-//! deadline is known (the next business day after an unavailability, the seventh after a failure).
+//! KSeF unavailability and failure windows the Ministry announced, as the Latarnia publishes them (read every
+//! minute) or the operator records them: while one is in force, submits are issued offline in its mode, and once
+//! it ends their deadline is known (the next business day after an unavailability, the seventh after a failure).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use ksef_client::wire::lighthouse::{KsefStatus, Message, MessageCategory, MessageType};
 use ksef_core::calendar::OfflineMode;
 use ksef_store::Announcement;
 
@@ -43,6 +46,107 @@ pub async fn end(ctx: &Context, id: &str, at: DateTime<Utc>) -> Result<u64, OpEr
     let ended = Announcement { ends_at: Some(micros(at)), ..announcement };
     let deadline = deadline_of(&ended).ok_or_else(|| anyhow::anyhow!("announcement {id} has an unknown kind"))?;
     ctx.store.set_announcement_deadlines(id, deadline).await.map_err(save())
+}
+
+/// The id of the announcement made of the Latarnia's event `event_id`.
+fn lighthouse_id(event_id: i64) -> String {
+    format!("latarnia-{event_id}")
+}
+
+/// One event as the Latarnia's messages describe it.
+struct Event<'a> {
+    mode: OfflineMode,
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    title: &'a str,
+}
+
+/// The Latarnia's events in `messages`: a planned maintenance is an unavailability, a failure (total or not) a
+/// failure; a failure ends with its `FAILURE_END`, a maintenance when its newest version says.
+fn events(messages: &[Message]) -> BTreeMap<i64, Event<'_>> {
+    let mut events: BTreeMap<i64, Event<'_>> = BTreeMap::new();
+    let mut sorted: Vec<&Message> = messages.iter().collect();
+    sorted.sort_by_key(|m| (m.event_id, m.version, m.published));
+    for m in sorted {
+        let mode = match m.category {
+            MessageCategory::Maintenance => OfflineMode::Unavailability,
+            MessageCategory::Failure | MessageCategory::TotalFailure => OfflineMode::Failure,
+            MessageCategory::Unknown => continue,
+        };
+        let event = events.entry(m.event_id).or_insert(Event { mode, start: m.start, end: None, title: &m.title });
+        event.start = event.start.min(m.start);
+        match m.kind {
+            MessageType::FailureEnd => event.end = Some(m.end.unwrap_or(m.published)),
+            MessageType::MaintenanceAnnouncement => {
+                event.end = m.end;
+                event.title = &m.title;
+            }
+            MessageType::FailureStart => event.title = &m.title,
+            MessageType::Unknown => {}
+        }
+    }
+    events
+}
+
+/// Reads the Latarnia at `url` and brings the announcements up to date: its events recorded (a maintenance as an
+/// unavailability, a failure as a failure), their ends recorded as they are published (which gives the invoices
+/// issued during them their deadlines), and an event it no longer reports under way ended. KSeF's state as the
+/// Latarnia gives it.
+pub async fn follow_lighthouse(ctx: &Context, url: &str) -> Result<KsefStatus, OpError> {
+    let unreadable = |e: ksef_client::KsefError| OpError::ksef(ErrorCode::SessionStatus, &e);
+    let status = ctx.ksef.client().lighthouse_status(url).await.map_err(unreadable)?;
+    // The list holds ends and announcements ahead; /status alone still says what is under way.
+    let listed = match ctx.ksef.client().lighthouse_messages(url).await {
+        Ok(listed) => listed,
+        Err(e) => {
+            tracing::info!(error = %e, "could not read the Latarnia's messages; following its status alone");
+            Vec::new()
+        }
+    };
+    let mut messages = status.messages.clone().unwrap_or_default();
+    messages.extend(listed);
+    let save = || OpError::store(ErrorCode::SessionSave);
+    let now = Utc::now();
+    let events = events(&messages);
+    for (event_id, event) in &events {
+        let id = lighthouse_id(*event_id);
+        match ctx.store.announcement(&id).await.map_err(save())? {
+            None => {
+                let announcement = Announcement {
+                    id: id.clone(),
+                    kind: event.mode.as_str().to_owned(),
+                    starts_at: micros(event.start),
+                    ends_at: event.end.map(micros),
+                    note: Some(format!("Latarnia: {}", event.title.chars().take(200).collect::<String>())),
+                    created_at: micros(now),
+                };
+                // Another instance may have recorded it a moment ago: then it is there.
+                if let Err(e) = ctx.store.insert_announcement(&announcement).await
+                    && ctx.store.announcement(&id).await.map_err(save())?.is_none()
+                {
+                    return Err(save()(e));
+                }
+                tracing::info!(announcement.id = %id, kind = %announcement.kind, "the Latarnia announced a KSeF {}", announcement.kind);
+            }
+            Some(recorded) => {
+                if let Some(end) = event.end.filter(|end| recorded.ends_at != Some(micros(*end)) && micros(*end) > recorded.starts_at) {
+                    let issued = self::end(ctx, &id, end).await?;
+                    tracing::info!(announcement.id = %id, invoices = issued, "the Latarnia published the end of a KSeF {}", recorded.kind);
+                }
+            }
+        }
+    }
+    // What we recorded from the Latarnia as under way, and it no longer reports under way, is over (its end may
+    // not have been listed).
+    let under_way: Vec<String> = status.messages.iter().flatten().map(|m| lighthouse_id(m.event_id)).collect();
+    let reports_all = status.status == KsefStatus::Available || status.messages.is_some();
+    for open in ctx.store.active_announcements(micros(now)).await.map_err(save())? {
+        if reports_all && open.id.starts_with("latarnia-") && open.ends_at.is_none() && !under_way.contains(&open.id) {
+            self::end(ctx, &open.id, now).await?;
+            tracing::info!(announcement.id = %open.id, "the Latarnia no longer reports this event; ended now");
+        }
+    }
+    Ok(status.status)
 }
 
 /// Every announcement, newest first.

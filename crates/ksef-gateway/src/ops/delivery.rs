@@ -41,9 +41,16 @@ pub(crate) fn classify(err: &KsefError) -> Failure {
         }
         KsefError::Api { .. } => Failure::Refused,
         KsefError::RateLimited { retry_after } => Failure::Transient { retry_after: *retry_after },
+        KsefError::Paced { wait, .. } => Failure::Transient { retry_after: Some(*wait) },
         // A credential KSeF refuses, missing permissions, KSeF failing: all may be fixed without the invoice changing.
         _ => Failure::Transient { retry_after: None },
     }
+}
+
+/// Whether a failure says KSeF is down (for the gateway's view of its health): not a refusal, and not KSeF or
+/// our pacing holding a call back, which says KSeF is up.
+pub(crate) fn unreachable(err: &KsefError) -> bool {
+    matches!(classify(err), Failure::Transient { .. }) && !matches!(err, KsefError::RateLimited { .. } | KsefError::Paced { .. })
 }
 
 /// The pause before send attempt `attempts + 1`: 1 s doubling to 5 minutes, a tenth of it random so that many
@@ -148,7 +155,7 @@ pub(crate) async fn attempt(
         return Ok(Attempt::Sent);
     }
     if let Some(wait) = ctx.ksef.paused(&tenant.id) {
-        return requeue(ctx, record, &"KSeF's rate limit for this context is spent (429); waiting as Retry-After asked", Some(wait), false).await;
+        return defer(ctx, record, "this context's KSeF rate limit is spent; waiting for room", wait).await;
     }
     let ksef = tenant_ksef(ctx, tenant).await?;
     // At most one move to a new KSeF session per attempt: a second refusal in a fresh session is KSeF's answer.
@@ -161,7 +168,12 @@ pub(crate) async fn attempt(
                 ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
                 ctx.ksef.health().ok();
             }
-            Err(err) if matches!(classify(err), Failure::Transient { .. }) => ctx.ksef.health().failed(),
+            Err(err @ KsefError::Paced { wait, .. }) => {
+                // Not sent: the context's budget is spent, so its other sends wait too.
+                ctx.ksef.pause(&tenant.id, *wait);
+                return defer(ctx, record, &err.to_string(), *wait).await;
+            }
+            Err(err) if unreachable(err) => ctx.ksef.health().failed(),
             Err(_) => ctx.ksef.health().ok(),
         }
         match sent {
@@ -225,6 +237,14 @@ async fn requeue(
     Ok(Attempt::Requeued)
 }
 
+/// Puts an invoice back in the queue for `wait` without counting an attempt: it never left the gateway.
+pub(crate) async fn defer(ctx: &Context, record: &InvoiceRecord, why: &str, wait: Duration) -> Result<Attempt, OpError> {
+    let now = micros(Utc::now());
+    ctx.store.defer_invoice(&record.id, why, at(now, wait), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    tracing::debug!(invoice.id = %record.id, wait_ms = wait.as_millis() as u64, "invoice held back by its context's rate limit");
+    Ok(Attempt::Requeued)
+}
+
 /// KSeF's list of session `reference`, by invoice hash, to look for earlier attempts of several invoices at once.
 pub(crate) async fn listed_by_hash(ctx: &Context, tenant: &Tenant, reference: &str) -> Result<HashMap<String, SessionInvoiceStatusResponse>, OpError> {
     let ksef = tenant_ksef(ctx, tenant).await?;
@@ -284,7 +304,7 @@ pub(crate) async fn open_managed(ctx: &Context, tenant: &Tenant, session_id: &st
             opened
         }
         Err(err) => {
-            if matches!(classify(&err), Failure::Transient { .. }) {
+            if unreachable(&err) {
                 ctx.ksef.health().failed();
             }
             return Err(err.into());
@@ -299,9 +319,13 @@ pub(crate) async fn open_managed(ctx: &Context, tenant: &Tenant, session_id: &st
     session.and_then(|s| s.ksef_reference).ok_or_else(|| anyhow::anyhow!("managed session {session_id} has no KSeF reference"))
 }
 
-/// Puts an invoice back in the queue because what it needs first (its session opened in KSeF) failed.
-pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &(dyn std::fmt::Display + Sync)) -> Result<(), OpError> {
-    let message = why.to_string();
+/// Puts an invoice back in the queue because what it needs first (KSeF's list of its session, or its session
+/// opened in KSeF) failed; held back by pacing, it waits without that counting as an attempt.
+pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &anyhow::Error) -> Result<(), OpError> {
+    let message = format!("{why:#}");
+    if let Some(KsefError::Paced { wait, .. }) = why.downcast_ref::<KsefError>() {
+        return defer(ctx, record, &message, *wait).await.map(|_| ());
+    }
     requeue(ctx, record, &message, None, record.verify_first).await.map(|_| ())
 }
 

@@ -55,6 +55,8 @@ pub struct Context {
     backlog: Arc<Mutex<HashMap<String, i64>>>,
     /// Most invoices a tenant may have waiting for KSeF.
     pub max_undelivered: i64,
+    /// The Latarnia the gateway reads KSeF's announced maintenance and failures from, and how often.
+    pub lighthouse: Option<(String, std::time::Duration)>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
@@ -68,6 +70,7 @@ impl Context {
             outbox_wake: Arc::default(),
             backlog: Arc::default(),
             max_undelivered: MAX_UNDELIVERED_PER_TENANT,
+            lighthouse: None,
             sessions: Arc::default() }
     }
 
@@ -187,7 +190,7 @@ impl OpError {
             KsefError::Unauthorized { .. } => 401,
             KsefError::Forbidden { .. } => 403,
             KsefError::Gone { .. } => 410,
-            KsefError::RateLimited { .. } => 429,
+            KsefError::RateLimited { .. } | KsefError::Paced { .. } => 429,
             _ => 0,
         };
         let failure = KsefFailure { http_status, code: err.exception_code(), message: err.to_string() };

@@ -133,6 +133,12 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
         },
         OfflineRequest::Auto => (None, None),
     };
+    if mode.is_some() && !can_sign_kod2 {
+        return Err(OpError::refused(
+            ErrorCode::InvoiceInput,
+            "an invoice issued offline carries KOD II, signed with the tenant's Offline certificate, which it has none of (`ksef-gateway tenant enroll`)",
+        ));
+    }
     if submit.hash_of_corrected.is_some() && mode.is_none() {
         return Err(OpError::refused(ErrorCode::InvoiceInput, "a technical correction (hashOfCorrectedInvoice) is of an offline invoice: give offline"));
     }
@@ -161,7 +167,7 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
         announcement_id: announcement.as_ref().map(|a| a.id.clone()),
     };
     let created = super::now();
-    let (id, created, existing) = 'recorded: {
+    let (id, created, existing, mode, deadline) = 'recorded: {
         // A managed session may close between finding and recording: then the next one is used.
         for _ in 0..3 {
             let session = managed_session(ctx, tenant, validated.version).await?;
@@ -181,7 +187,7 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
                 submission: Some(submission.clone()),
             };
             match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
-                InvoiceInsert::Inserted => break 'recorded (new.id, created, false),
+                InvoiceInsert::Inserted => break 'recorded (new.id, created, false, mode, deadline),
                 InvoiceInsert::Existing(existing) => {
                     if existing.invoice_hash != invoice_hash {
                         return Err(OpError::conflict(
@@ -192,7 +198,10 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
                             ),
                         ));
                     }
-                    break 'recorded (existing.id.clone(), from_micros(existing.created_at), true);
+                    // Answered as it was recorded the first time, online or offline.
+                    let mode = existing.offline_mode.as_deref().and_then(OfflineMode::parse);
+                    let deadline = existing.deadline_at.map(|at| ksef_client::wire::datetime::to_warsaw(from_micros(at)).date_naive());
+                    break 'recorded (existing.id.clone(), from_micros(existing.created_at), true, mode, deadline);
                 }
                 InvoiceInsert::SessionClosed => continue,
             }

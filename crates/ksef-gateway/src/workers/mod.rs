@@ -1,7 +1,8 @@
 //! Background work apart from HTTP handlers: the outbox (`outbox.rs`: delivering invoices, polling their
-//! statuses, closing sessions in KSeF, fetching UPOs), watching tenants' certificates expire, forgetting old
-//! idempotency keys.
+//! statuses, closing sessions in KSeF, fetching UPOs), following the Latarnia's announcements (`lighthouse.rs`),
+//! watching tenants' certificates expire, forgetting old idempotency keys.
 
+mod lighthouse;
 mod outbox;
 
 use std::time::Duration;
@@ -15,10 +16,18 @@ const EXPIRY_REFRESH_EVERY: Duration = Duration::from_secs(3600);
 /// Warnings about expiring certificates are logged at start and every this many refreshes (twice a day).
 const EXPIRY_WARN_EVERY: u32 = 12;
 
-/// Runs the outbox, and checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after,
+/// Runs the outbox and the Latarnia's follower, and checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after,
 /// until aborted.
 pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
     let outbox = outbox::run(ops.clone());
+    let lighthouse = {
+        let ops = ops.clone();
+        async move {
+            if let Some((url, every)) = ops.lighthouse.clone() {
+                lighthouse::run(ops, url, every).await;
+            }
+        }
+    };
     let housekeeping = async move {
         let mut tick = tokio::time::interval(EXPIRY_REFRESH_EVERY);
         for round in 0u32.. {
@@ -36,6 +45,6 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
     };
     // One task, so aborting it stops both.
     tokio::spawn(async move {
-        tokio::join!(outbox, housekeeping);
+        tokio::join!(outbox, lighthouse, housekeeping);
     })
 }

@@ -31,7 +31,7 @@ const CLAIM_SENDS_PER_TENANT: i64 = 16;
 const CLAIM_POLLS: i64 = 512;
 /// A claimed poll, close or UPO fetch is not claimed again by anyone for this long (if this instance dies meanwhile).
 const CLAIM_HOLD: Duration = Duration::from_secs(30);
-/// KSeF is asked for a session's UPO this often while it processes the session.
+/// KSeF is asked for a session's UPO at most this often while it processes the session (less often as it takes longer).
 const UPO_EVERY: Duration = Duration::from_secs(1);
 /// Sessions closed longer ago than this are no longer asked for their UPO by the worker (a caller still can).
 const UPO_GIVE_UP_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(7);
@@ -322,7 +322,7 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
         None => Known::Unchecked,
         Some(Ok(list)) => list.get(&record.invoice_hash).map_or(Known::Absent, Known::Listed),
         // KSeF's list could not be read: nothing is sent until it can be.
-        Some(Err(why)) => return delivery::requeue_for(ctx, &record, why).await,
+        Some(Err(why)) => return delivery::requeue_for(ctx, &record, &anyhow::anyhow!("{why}")).await,
     };
     if record.ksef_session.is_none() {
         // A submit's managed session is opened in KSeF by the first send that needs it.
@@ -331,7 +331,7 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
                 ctx.store.set_invoice_ksef_session(&record.id, &reference).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
                 record.ksef_session = Some(reference);
             }
-            Err(err) => return delivery::requeue_for(ctx, &record, &format!("{err:#}")).await,
+            Err(err) => return delivery::requeue_for(ctx, &record, &err).await,
         }
     }
     let mut request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
@@ -405,8 +405,13 @@ async fn fetch_upos(ctx: &Context) -> Result<(), OpError> {
         let Some(tenant) = tenants.get(&session.tenant_id) else { continue };
         match crate::ops::sessions::fetch_upo(ctx, tenant, &session).await {
             Ok(_) => tracing::info!(session.id = %session.id, "session UPO kept"),
-            // Still processing, or KSeF failing: the claim's hold is the wait before the next look.
-            Err(OpError::Refused { .. }) => {}
+            // Still processing, or KSeF failing: looked at again soon at first, then less often, so a session KSeF
+            // takes long over does not spend the context's budget of session reads (1,200 an hour).
+            Err(OpError::Refused { .. }) => {
+                let closed = session.ksef_closed_at.unwrap_or(micros(now));
+                let next = micros(Utc::now()) + i64::try_from(delivery::poll_delay(closed, micros(Utc::now())).max(UPO_EVERY).as_micros()).unwrap_or(0);
+                ctx.store.defer_session(&session.id, next).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+            }
             Err(err) => return Err(err),
         }
     }

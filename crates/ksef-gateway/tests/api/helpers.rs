@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ksef_core::crypto::{AesKey, Iv, RsaPublicKey, b64, b64_decode, encrypt_cbc, sha256_base64};
 use ksef_emulator::{EmulatorConfig, EmulatorServer, SchemaVerifier, ShiftedClock};
-use ksef_gateway::config::{KsefSettings, KsefTarget, Settings};
+use ksef_gateway::config::{KsefSettings, KsefTarget, Pacing, Settings};
 use ksef_gateway::startup::Application;
 use serde_json::{Value, json};
 
@@ -22,13 +22,15 @@ pub struct TestApp {
     pub database_url: Option<String>,
 }
 
-/// Settings for a test gateway in `dir`, against `target`.
+/// Settings for a test gateway in `dir`, against `target`. Calls are not paced by KSeF's published limits (the
+/// emulators here limit nothing, and many tests send more than KSeF's 30 invoices a minute): tests of pacing
+/// turn it on.
 pub fn settings(dir: &std::path::Path, database_url: Option<String>, ksef: KsefSettings) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
         database_url,
-        ksef,
+        ksef: KsefSettings { pacing: Pacing::Off, ..ksef },
         ..Settings::default()
     }
 }

@@ -14,6 +14,7 @@ mod isolation;
 mod ksef_faults;
 mod operability;
 mod outages;
+mod pacing;
 mod queries;
 mod submit;
 mod visual;

@@ -13,7 +13,7 @@ impl TestApp {
         self.post("/invoices", key, body).await
     }
 
-    async fn submit_ok(&self, key: &str, xml: &[u8]) -> Value {
+    pub(crate) async fn submit_ok(&self, key: &str, xml: &[u8]) -> Value {
         let r = self.submit(key, &json!({ "invoice": b64(xml) })).await;
         let status = r.status();
         let body: Value = r.json().await.unwrap();
@@ -22,7 +22,7 @@ impl TestApp {
     }
 
     /// Polls a submitted invoice until KSeF's verdict is in.
-    async fn wait_submitted(&self, key: &str, id: &str, limit: Duration) -> Value {
+    pub(crate) async fn wait_submitted(&self, key: &str, id: &str, limit: Duration) -> Value {
         let deadline = std::time::Instant::now() + limit;
         loop {
             let v: Value = self.get(&format!("/invoices/{id}"), key).await.json().await.unwrap();
@@ -106,6 +106,9 @@ async fn the_same_number_with_other_content_is_refused_and_an_invalid_invoice_ge
 async fn an_offline24_submit_gets_both_codes_and_the_next_business_day_as_its_deadline() {
     let app = spawn_app().await;
     let key = app.api_key.clone();
+    let body = json!({ "invoice": b64(&invoice(NIP, "FV/OFFLINE/1")), "offline": "offline24" });
+    let (status, code, body_of_refusal) = TestApp::error(app.submit(&key, &body).await).await;
+    assert_eq!((status, code.as_str()), (400, "1208"), "no Offline certificate, no KOD II, no offline issue: {body_of_refusal}");
     app.set_offline_certificate(&key).await;
     let r = app.submit(&key, &json!({ "invoice": b64(&invoice(NIP, "FV/OFFLINE/1")), "offline": "offline24" })).await;
     assert_eq!(r.status(), 202);
@@ -119,6 +122,8 @@ async fn an_offline24_submit_gets_both_codes_and_the_next_business_day_as_its_de
     let done = app.wait_submitted(&key, submitted["id"].as_str().unwrap(), Duration::from_secs(30)).await;
     assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
     assert_eq!(done["invoice"]["delivery"]["offlineMode"], "offline24");
+    let again = app.submit_ok(&key, &invoice(NIP, "FV/OFFLINE/1")).await;
+    assert_eq!((again["existing"].as_bool(), again["offline"]["mode"].as_str()), (Some(true), Some("offline24")), "answered as first recorded: {again}");
     assert_eq!(done["invoice"]["invoicingMode"], "Offline", "KSeF recorded it as issued offline: {done}");
     assert!(done["invoice"]["delivery"]["deadline"].is_string());
 }
@@ -175,6 +180,59 @@ async fn during_an_announced_failure_submits_are_issued_in_its_mode_and_get_thei
     let deadline = chrono::DateTime::parse_from_rfc3339(done["invoice"]["delivery"]["deadline"].as_str().unwrap()).unwrap();
     assert_eq!(ksef_client::wire::datetime::to_warsaw(deadline.to_utc()).date_naive(), OfflineMode::Failure.deadline(today), "seven business days after it ended");
     let after = app.submit_ok(&key, &invoice(NIP, "FV/FAIL/2")).await;
+    assert!(after.get("offline").is_none(), "the failure is over: issued online: {after}");
+}
+
+#[tokio::test]
+async fn a_failure_the_latarnia_announces_issues_submits_offline_and_its_published_end_gives_their_deadline() {
+    use ksef_client::wire::lighthouse::MessageCategory;
+    use ksef_core::calendar::OfflineMode;
+    use ksef_emulator::{EndpointGroup, FaultKind, FaultRule, LighthouseAnnouncement};
+    // The gateway reads the emulator's Latarnia every second.
+    let (app, emulator, _emulator_dir) = crate::helpers::gateway_with_emulator_and(|_| {}, Default::default(), |settings| {
+        settings.ksef.lighthouse_url = settings.ksef.base_url.clone();
+        settings.ksef.lighthouse_every_secs = Some(1);
+    })
+    .await;
+    let key = app.api_key.clone();
+    app.set_offline_certificate(&key).await;
+    let before = app.submit_ok(&key, &invoice(NIP, "FV/LATARNIA/0")).await;
+    assert!(before.get("offline").is_none(), "no failure announced: issued online: {before}");
+
+    // KSeF fails, and the Latarnia says so.
+    let started = emulator.emulator().now() - chrono::Duration::minutes(5);
+    let announcement = LighthouseAnnouncement { category: MessageCategory::Failure, title: None, text: None, start: Some(started), end: None };
+    let failure = emulator.emulator().lighthouse().announce(emulator.emulator().now(), announcement).unwrap();
+    let down = emulator.faults().add(FaultRule { endpoints: EndpointGroup::All, ..FaultRule::new(FaultKind::Unavailable) }).unwrap();
+    let id = format!("latarnia-{}", failure.event_id);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !ksef_gateway::ops::announcements::list(app.app.ops()).await.unwrap().iter().any(|a| a.id == id && a.kind == "failure") {
+        assert!(std::time::Instant::now() < deadline, "the gateway did not take up the Latarnia's failure");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let during = app.submit_ok(&key, &invoice(NIP, "FV/LATARNIA/1")).await;
+    assert_eq!(during["offline"]["mode"], "failure", "issued in the announced failure's mode: {during}");
+    assert!(during["offline"].get("deadline").is_none(), "unknown while the failure lasts: {during}");
+
+    // The failure ends: the Latarnia publishes its end, KSeF answers again, the invoice is delivered and due
+    // seven business days after the end.
+    emulator.emulator().lighthouse().end(emulator.emulator().now(), failure.event_id, None).unwrap();
+    assert!(emulator.faults().remove(&down.id));
+    let done = app.wait_submitted(&key, during["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(done["invoice"]["delivery"]["state"], "accepted", "{done}");
+    assert_eq!(done["invoice"]["invoicingMode"], "Offline");
+    let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let due = loop {
+        let v: Value = app.get(&format!("/invoices/{}", during["id"].as_str().unwrap()), &key).await.json().await.unwrap();
+        if let Some(due) = v["invoice"]["delivery"]["deadline"].as_str() {
+            break chrono::DateTime::parse_from_rfc3339(due).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no deadline after the failure ended: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(ksef_client::wire::datetime::to_warsaw(due.to_utc()).date_naive(), OfflineMode::Failure.deadline(today), "seven business days after it ended");
+    let after = app.submit_ok(&key, &invoice(NIP, "FV/LATARNIA/2")).await;
     assert!(after.get("offline").is_none(), "the failure is over: issued online: {after}");
 }
 
