@@ -76,6 +76,10 @@ pub struct KsefSettings {
     /// How often the Latarnia is read, in seconds (default 60).
     #[serde(default)]
     pub lighthouse_every_secs: Option<u64>,
+    /// A tenant's queue of sessionless submits at least this long goes to KSeF as one batch rather than invoice by
+    /// invoice (default 100; 0: never).
+    #[serde(default)]
+    pub batch_from: Option<u64>,
 }
 
 impl KsefSettings {

@@ -73,6 +73,7 @@ impl Application {
         ops.max_undelivered = settings.limits.max_undelivered_per_tenant;
         let every = Duration::from_secs(settings.ksef.lighthouse_every_secs.unwrap_or(60).max(1));
         ops.lighthouse = settings.ksef.lighthouse(emulator.as_ref().map(|e| e.base_url()).as_deref()).map(|url| (url, every));
+        ops.batch_from = settings.ksef.batch_from.map_or(ops::DEFAULT_BATCH_FROM, |n| i64::try_from(n).unwrap_or(i64::MAX));
         let demo = match &emulator {
             Some(server) if settings.demo_tenant => Some(ensure_demo_tenant(&ops, server, &settings.data_dir).await?),
             _ => None,

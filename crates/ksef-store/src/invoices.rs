@@ -127,16 +127,18 @@ pub struct InvoiceRecord {
     pub hash_of_corrected: Option<String>,
     /// An earlier send may have reached KSeF without its answer arriving: KSeF's list is read before a resend.
     pub verify_first: bool,
+    /// The batch session (ours) it is in, while it goes to KSeF in a batch.
+    pub batch_session: Option<String>,
     /// When it last changed (µs).
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
+pub(crate) const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
     acquisition_date, permanent_storage_date, invoicing_mode, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
-    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, updated_at";
+    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, batch_session, updated_at";
 
-fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
+pub(crate) fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
     Ok(InvoiceRecord {
         id: r.try_get("id")?,
@@ -173,6 +175,7 @@ fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error>
         deadline_at: r.try_get("deadline_at")?,
         hash_of_corrected: r.try_get("hash_of_corrected")?,
         verify_first: r.try_get::<i64, _>("verify_first")? != 0,
+        batch_session: r.try_get("batch_session")?,
         updated_at: r.try_get("updated_at")?,
     })
 }
@@ -188,6 +191,8 @@ pub struct StatusChange {
     pub original_ksef_number: Option<String>,
     /// When to poll again, while not final.
     pub next_poll_at: Option<i64>,
+    /// KSeF's reference number of the invoice, kept unless it has one (a batch's invoices learn theirs so).
+    pub reference: Option<String>,
 }
 
 impl Store {
@@ -418,7 +423,8 @@ impl Store {
         sqlx::query(
             "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
                 ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
-                updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15
+                updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
+                ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
              WHERE id = $1",
         )
         .bind(id)
@@ -436,6 +442,8 @@ impl Store {
         .bind(&change.original_ksef_number)
         .bind(change.next_poll_at)
         .bind(&s.invoicing_mode)
+        .bind(&change.reference)
+        .bind(i64::from(change.state.is_final()))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod announcements;
+mod batching;
 mod credentials;
 mod idempotency;
 mod invoices;
@@ -27,6 +28,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor as _};
 
 pub use crate::announcements::Announcement;
+pub use crate::batching::BatchQueue;
 pub use crate::credentials::CredentialRecord;
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange, Submission};

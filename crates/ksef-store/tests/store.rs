@@ -142,6 +142,7 @@ fn accepted(now: i64) -> StatusChange {
         },
         original_ksef_number: None,
         next_poll_at: None,
+        reference: None,
     }
 }
 
@@ -362,5 +363,46 @@ async fn instances_taking_from_one_rate_budget_at_once_never_exceed_it() {
             taken += usize::from(taker.await.unwrap().is_ok());
         }
         assert_eq!(taken, 10, "{engine}: exactly the second's ten places were taken");
+    }
+}
+
+#[tokio::test]
+async fn a_long_queue_of_submits_is_claimed_into_one_batch_and_given_back_if_ksef_did_not_take_it() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        let managed = NewSession {
+            id: "m1".into(),
+            tenant_id: "t1".into(),
+            invoice_version: "v3".into(),
+            kind: SessionKind::Online,
+            key_mode: KeyMode::Gateway,
+            sealed_key: Some(vec![9; 60]),
+            iv: Some(vec![0; 16]),
+            encryption: None,
+            managed: true,
+            created_at: 10,
+        };
+        store.insert_session(&managed).await.unwrap();
+        for n in 0..5 {
+            let new = NewInvoice { session_id: "m1".into(), lease_owner: None, created_at: 20 + n, ..invoice(&format!("i{n}"), &format!("h{n}")) };
+            store.insert_invoice(&new).await.unwrap();
+        }
+        assert!(store.batch_queues(6).await.unwrap().is_empty(), "{engine}: five are not six");
+        let queues = store.batch_queues(5).await.unwrap();
+        assert_eq!(queues.len(), 1, "{engine}");
+        assert_eq!((queues[0].invoice_version.as_str(), queues[0].offline, queues[0].count), ("v3", false, 5), "{engine}");
+        // At most four, and at most 350 bytes (100 each): three.
+        let claimed = store.claim_batch("instance-a", "b1", &queues[0], 100, 4, 350).await.unwrap();
+        assert_eq!(claimed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["i0", "i1", "i2"], "{engine}: the oldest");
+        assert!(claimed.iter().all(|r| r.state == DeliveryState::Sending && r.batch_session.as_deref() == Some("b1")), "{engine}");
+        assert_eq!(store.set_batch_reference("b1", "20260101-SB-X").await.unwrap(), 3, "{engine}");
+        assert_eq!(store.mark_batch_sent("b1", 200, 300).await.unwrap(), 3, "{engine}");
+        assert_eq!(store.unbatch("b1", Some("i1"), "not in KSeF's list", 400, 400, true).await.unwrap(), 1, "{engine}");
+        let given_back = store.invoice("i1").await.unwrap().unwrap();
+        assert_eq!((given_back.state, given_back.batch_session.as_deref()), (DeliveryState::Queued, None), "{engine}");
+        // Back in the queue to go online: no batch takes it again, but the two never claimed are still batchable.
+        let queues = store.batch_queues(1).await.unwrap();
+        assert_eq!(queues.iter().map(|q| q.count).sum::<i64>(), 2, "{engine}: {queues:?}");
     }
 }

@@ -322,6 +322,10 @@ pub struct DeliveryInfo {
     /// Issued offline: the end of the last day on which it may reach KSeF.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub deadline: Option<DateTime<Utc>>,
+    /// The KSeF session it went in, once sent: an online session (`…-SO-…`), or a batch (`…-SB-…`) when the
+    /// gateway sent a long queue of submits as one package.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ksef_session: Option<String>,
 }
 
 /// Delivery states, as our JSON writes them.
@@ -376,6 +380,7 @@ impl From<InvoiceView> for InvoiceInfo {
                 original_ksef_number: d.original_ksef_number,
                 offline_mode: d.offline_mode,
                 deadline: d.deadline,
+                ksef_session: d.ksef_session,
             }),
         }
     }

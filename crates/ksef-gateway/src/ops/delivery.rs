@@ -106,7 +106,7 @@ pub(crate) fn status_change(answer: &SessionInvoiceStatusResponse, created_at: i
     } else {
         (DeliveryState::Rejected, None, None)
     };
-    StatusChange { state, status: status_update(answer), original_ksef_number: original, next_poll_at }
+    StatusChange { state, status: status_update(answer), original_ksef_number: original, next_poll_at, reference: Some(answer.reference_number.clone()) }
 }
 
 /// The outcome of one attempt to hand an invoice to KSeF.
@@ -148,11 +148,7 @@ pub(crate) async fn attempt(
         None => return Err(anyhow::anyhow!("invoice {} has no KSeF session", record.id).into()),
     };
     if let Known::Listed(found) = known {
-        let now = micros(Utc::now());
-        ctx.store.mark_invoice_sent(&record.id, &reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-        ctx.store.update_invoice_status(&record.id, &status_change(found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-        tracing::info!(invoice.id = %record.id, "an earlier attempt had reached KSeF; not sent again");
-        return Ok(Attempt::Sent);
+        return record_found(ctx, record, &reference, found).await;
     }
     if let Some(wait) = ctx.ksef.paused(&tenant.id) {
         return defer(ctx, record, "this context's KSeF rate limit is spent; waiting for room", wait).await;
@@ -201,6 +197,16 @@ pub(crate) async fn attempt(
         }
     }
     unreachable!("the loop returns on its second pass")
+}
+
+/// Records that KSeF's list of session `reference` has the invoice `record` (an earlier attempt, or its batch, got
+/// it there): sent, with the status KSeF gives it; not sent again.
+pub(crate) async fn record_found(ctx: &Context, record: &InvoiceRecord, reference: &str, found: &SessionInvoiceStatusResponse) -> Result<Attempt, OpError> {
+    let now = micros(Utc::now());
+    ctx.store.mark_invoice_sent(&record.id, reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    ctx.store.update_invoice_status(&record.id, &status_change(found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    tracing::info!(invoice.id = %record.id, "KSeF had the invoice already; not sent again");
+    Ok(Attempt::Sent)
 }
 
 fn retry_after(err: &KsefError) -> Option<Duration> {
@@ -330,14 +336,40 @@ pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &any
 }
 
 /// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one
-/// request per invoice for a few, KSeF's list of the session for more.
+/// request per invoice for a few, KSeF's list of the session for more, and for a batch's (whose invoices KSeF
+/// numbers only as it processes the package) the list once KSeF has processed it, matched by hash. Invoices a
+/// batch ended without are given back to the queue, to go online.
 pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: &[InvoiceRecord]) -> Result<(), OpError> {
     if let Some(wait) = ctx.ksef.paused(&tenant.id) {
-        return defer_polls(ctx, records, &KsefError::RateLimited { retry_after: Some(wait) }).await;
+        return defer_polls(ctx, records, "this context's KSeF rate limit is spent", Some(wait)).await;
     }
+    let batch = match records.iter().find_map(|r| r.batch_session.clone()) {
+        Some(batch) => {
+            let row = ctx.store.session(&batch).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+            let fate = match &row {
+                Some(row) => super::batches::fate(ctx, tenant, row).await,
+                None => Ok(super::batches::Fate::NotTaken),
+            };
+            match fate {
+                Ok(super::batches::Fate::Final) => Some(batch),
+                // Polled again soon: a batch's invoices are all known at once when KSeF has processed it.
+                Ok(super::batches::Fate::Pending) => return defer_polls(ctx, records, "KSeF is processing their batch", Some(BATCH_POLL_EVERY)).await,
+                Ok(super::batches::Fate::NotTaken) => {
+                    super::batches::give_back(ctx, &batch, None, "KSeF did not take the batch (it was never closed); sent online", true).await?;
+                    return Ok(());
+                }
+                Err(err) => {
+                    tracing::info!(error = %err, session.id = %batch, "could not read a batch's status from KSeF; trying later");
+                    return defer_polls(ctx, records, &err.to_string(), None).await;
+                }
+            }
+        }
+        None => None,
+    };
     let ksef = tenant_ksef(ctx, tenant).await?;
-    // A few invoices: one request each (a session's list can be long); many: the list, a thousand to a page.
-    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() < 64 {
+    // A few invoices: one request each (a session's list can be long); many, or a batch's: the list, a thousand to
+    // a page.
+    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() < 64 && batch.is_none() {
         let reads: Vec<_> = records.iter().filter_map(|r| r.ksef_reference.as_deref()).map(|reference| ksef.session_invoice(ksef_session, reference)).collect();
         futures_util::stream::iter(reads).buffer_unordered(8).collect::<Vec<_>>().await.into_iter().collect()
     } else {
@@ -349,13 +381,23 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
             if let KsefError::RateLimited { retry_after } = &err {
                 ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
             }
-            return defer_polls(ctx, records, &err).await;
+            return defer_polls(ctx, records, &err.to_string(), retry_after(&err)).await;
         }
     };
     let by_reference: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.reference_number.as_str(), a)).collect();
+    let by_hash: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.invoice_hash.as_str(), a)).collect();
     let now = micros(Utc::now());
     for r in records {
-        let Some(answer) = r.ksef_reference.as_deref().and_then(|reference| by_reference.get(reference)) else { continue };
+        let answer = match r.ksef_reference.as_deref() {
+            Some(reference) => by_reference.get(reference),
+            None => by_hash.get(r.invoice_hash.as_str()),
+        };
+        let Some(answer) = answer else {
+            if let Some(batch) = &batch {
+                super::batches::give_back(ctx, batch, Some(&r.id), "KSeF processed its batch without it; sent online", true).await?;
+            }
+            continue;
+        };
         let change = status_change(answer, r.created_at, now);
         if change.state.is_final() {
             tracing::info!(invoice.id = %r.id, state = change.state.as_str(), code = change.status.code, "KSeF's verdict on an invoice");
@@ -365,15 +407,15 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
     Ok(())
 }
 
-/// After a failed poll, the claimed invoices wait as long as KSeF asked, or their usual interval.
-async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], err: &KsefError) -> Result<(), OpError> {
-    tracing::info!(error = %err, invoices = records.len(), "could not read invoice statuses from KSeF; trying later");
+/// How often a batch's invoices are polled while KSeF processes it (one status read per batch, not per invoice).
+const BATCH_POLL_EVERY: Duration = Duration::from_secs(2);
+
+/// After a failed poll, the claimed invoices wait as long as KSeF asked (`wait`), or their usual interval.
+async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: Option<Duration>) -> Result<(), OpError> {
+    tracing::info!(why, invoices = records.len(), "invoice statuses not read from KSeF now; trying later");
     let now = micros(Utc::now());
     for r in records {
-        let delay = match classify(err) {
-            Failure::Transient { retry_after: Some(wait) } => wait,
-            _ => poll_delay(r.created_at, now).max(Duration::from_secs(2)),
-        };
+        let delay = wait.unwrap_or_else(|| poll_delay(r.created_at, now).max(Duration::from_secs(2)));
         let Some(status) = r.status.clone() else {
             // Not yet seen by a poll: keep it `sent` with the status KSeF gives every invoice it receives.
             let change = StatusChange {
@@ -385,11 +427,12 @@ async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], err: &KsefError) 
                 },
                 original_ksef_number: None,
                 next_poll_at: Some(at(now, delay)),
+                reference: None,
             };
             ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
             continue;
         };
-        let change = StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)) };
+        let change = StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)), reference: None };
         ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     }
     Ok(())

@@ -89,6 +89,8 @@ pub struct Delivery {
     pub offline_mode: Option<String>,
     /// Issued offline: the end of the last day it may reach KSeF.
     pub deadline: Option<DateTime<Utc>>,
+    /// The KSeF session it went in, once sent (online, or a batch of the gateway's).
+    pub ksef_session: Option<String>,
 }
 
 fn check_plain_hash(invoice_hash: &str) -> Result<(), OpError> {
@@ -207,6 +209,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         deadline_at: None,
         hash_of_corrected: None,
         verify_first: false,
+        batch_session: None,
         updated_at: new.created_at,
     };
     match delivery::attempt(ctx, tenant, &record, &invoice.request(), delivery::Known::Unchecked, true).await? {
@@ -264,6 +267,7 @@ fn view(record: &InvoiceRecord) -> InvoiceView {
             original_ksef_number: record.original_ksef_number.clone(),
             offline_mode: record.offline_mode.clone(),
             deadline: record.deadline_at.map(from_micros),
+            ksef_session: record.ksef_session.clone().filter(|_| record.state == DeliveryState::Sent || record.state.is_final()),
         }),
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod announcements;
 pub mod batch;
+pub(crate) mod batches;
 pub mod cpu;
 pub mod credentials;
 pub(crate) mod delivery;
@@ -57,9 +58,17 @@ pub struct Context {
     pub max_undelivered: i64,
     /// The Latarnia the gateway reads KSeF's announced maintenance and failures from, and how often.
     pub lighthouse: Option<(String, std::time::Duration)>,
+    /// A tenant's queue of sessionless submits this long goes to KSeF as a batch (0: never).
+    pub batch_from: i64,
+    /// Batches KSeF was processing when last asked, and when: the polls of their many invoices share one read.
+    pub(crate) batch_fates: Arc<Mutex<HashMap<String, std::time::Instant>>>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
+
+/// The queue length from which sessionless submits go as a batch, unless configured: KSeF takes 30 invoices a
+/// minute online, so a hundred waiting is over three minutes' worth.
+pub const DEFAULT_BATCH_FROM: i64 = 100;
 
 impl Context {
     /// A context over `store`, sealing with `master_key`, talking to `ksef`.
@@ -71,6 +80,8 @@ impl Context {
             backlog: Arc::default(),
             max_undelivered: MAX_UNDELIVERED_PER_TENANT,
             lighthouse: None,
+            batch_from: DEFAULT_BATCH_FROM,
+            batch_fates: Arc::default(),
             sessions: Arc::default() }
     }
 

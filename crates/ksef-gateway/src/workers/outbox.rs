@@ -19,6 +19,10 @@ use crate::ops::{Context, OpError, Tenant, micros};
 
 /// How often the worker looks for work.
 const ROUND_EVERY: Duration = Duration::from_millis(200);
+/// How often queues long enough for a batch are looked for.
+const BATCH_EVERY: Duration = Duration::from_secs(2);
+/// While KSeF is unreachable, how often the worker asks whether it is back.
+const PROBE_EVERY: Duration = Duration::from_secs(10);
 /// How often an instance says it is alive.
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(3);
 /// An instance silent this long is taken for dead, and the sends it held are taken over.
@@ -50,7 +54,7 @@ const DEADLINE_WARNING: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 /// Runs until aborted: sends, polls and session work each in a loop of their own, so a slow one (KSeF's list of
 /// a long session, a 429 waited out) does not hold up the others.
 pub(super) async fn run(ctx: Context) {
-    tokio::join!(heartbeat(&ctx), sends(&ctx), polls(&ctx), sessions(&ctx), deadlines(&ctx));
+    tokio::join!(heartbeat(&ctx), sends(&ctx), batches(&ctx), polls(&ctx), sessions(&ctx), deadlines(&ctx));
 }
 
 /// A pipeline of sends: claims as many queued invoices as there is room for in flight, and claims again as each
@@ -92,6 +96,79 @@ async fn sends(ctx: &Context) {
             }
             _ = tick.tick() => {}
             () = ctx.outbox_woken() => {}
+        }
+    }
+}
+
+/// Long queues go to KSeF as batches: every few seconds each tenant's queue of sessionless submits of one schema
+/// and mode that is long enough is sent as one batch. While KSeF is unreachable nothing is packaged, and a queue
+/// whose batch failed waits longer each time before the next.
+async fn batches(ctx: &Context) {
+    if ctx.batch_from <= 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(BATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tenants = HashMap::new();
+    // Per queue: failures in a row, and when to try again.
+    let mut backoff: HashMap<(String, String, bool), (u32, std::time::Instant)> = HashMap::new();
+    let mut was_unreachable = false;
+    let mut last_probe = std::time::Instant::now();
+    loop {
+        tick.tick().await;
+        if ctx.ksef.health().unreachable() {
+            // Every queued invoice may be in a long backoff: asking KSeF for its public keys (a call every caller
+            // may make) tells sooner that it is back.
+            was_unreachable = true;
+            if last_probe.elapsed() < PROBE_EVERY {
+                continue;
+            }
+            last_probe = std::time::Instant::now();
+            match ctx.ksef.client().public_key_certificates().await {
+                Ok(_) => ctx.ksef.health().ok(),
+                Err(_) => continue,
+            }
+        }
+        if was_unreachable {
+            was_unreachable = false;
+            match ctx.store.queue_due_now(micros(Utc::now())).await {
+                Ok(n) => tracing::info!(invoices = n, "KSeF answers again; every queued invoice is due now"),
+                Err(e) => tracing::warn!(error = %e, "could not make the queued invoices due"),
+            }
+        }
+        let queues = match ctx.store.batch_queues(ctx.batch_from).await {
+            Ok(queues) => queues,
+            Err(e) => {
+                tracing::warn!(error = %e, "outbox could not look for queues to send as batches");
+                continue;
+            }
+        };
+        for queue in queues {
+            let key = (queue.tenant_id.clone(), queue.invoice_version.clone(), queue.offline);
+            if backoff.get(&key).is_some_and(|(_, until)| std::time::Instant::now() < *until) {
+                continue;
+            }
+            if !tenants.contains_key(&queue.tenant_id) {
+                match self::tenants(ctx, std::iter::once(queue.tenant_id.as_str())).await {
+                    Ok(found) => tenants.extend(found),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "outbox could not read a tenant");
+                        continue;
+                    }
+                }
+            }
+            let Some(tenant) = tenants.get(&queue.tenant_id) else { continue };
+            match crate::ops::batches::send(ctx, tenant, &queue).await {
+                Ok(_) => {
+                    backoff.remove(&key);
+                }
+                Err(e) => {
+                    let failures = backoff.get(&key).map_or(0, |(n, _)| *n) + 1;
+                    let wait = delivery::retry_delay(i64::from(failures) + 2);
+                    tracing::warn!(error = %e, tenant = %queue.tenant_id, retry_in_s = wait.as_secs(), "a batch did not go; its invoices are back in the queue");
+                    backoff.insert(key, (failures, std::time::Instant::now() + wait));
+                }
+            }
         }
     }
 }
@@ -312,6 +389,10 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
         ctx.store.reject_invoice_send(&record.id, "the invoice's tenant or content is gone", now).await.map_err(OpError::store(crate::errors::ErrorCode::InvoiceSave))?;
         return Ok(());
     };
+    // It was in a batch when an instance stopped: where that batch stands in KSeF decides.
+    if let Some(batch) = record.batch_session.clone() {
+        return settle_batch_orphan(ctx, &tenant, &record, &batch, lists).await;
+    }
     // An earlier attempt may have got through: KSeF's list of the session is read first (one read shared by the
     // invoices of that session resent at about the same time).
     let list = match (record.verify_first, record.ksef_session.as_deref()) {
@@ -345,6 +426,33 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
             let _ = ctx.store.requeue_invoice(&record.id, &err.to_string(), now + 5_000_000, now, true).await;
             Err(err)
         }
+    }
+}
+
+/// An invoice taken over from an instance that stopped while it was in batch `batch`: found in KSeF's list of the
+/// batch if KSeF processed it, waited for while KSeF processes it, or given back to the queue if KSeF never took
+/// the batch (online if KSeF ended it without the invoice).
+async fn settle_batch_orphan(ctx: &Context, tenant: &Tenant, record: &InvoiceRecord, batch: &str, lists: &Lists) -> Result<(), OpError> {
+    use crate::ops::batches::{Fate, fate, give_back};
+    let row = ctx.store.session(batch).await.map_err(OpError::store(crate::errors::ErrorCode::SessionSave))?;
+    let fate = match &row {
+        Some(row) => match fate(ctx, tenant, row).await {
+            Ok(fate) => fate,
+            Err(err) => return delivery::requeue_for(ctx, record, &anyhow::anyhow!("{err}")).await,
+        },
+        None => Fate::NotTaken,
+    };
+    let reference = row.and_then(|r| r.ksef_reference);
+    match (fate, reference) {
+        (Fate::Final, Some(reference)) => match lists.get(ctx, tenant, &reference, record.updated_at).await.as_ref() {
+            Ok(listed) => match listed.get(&record.invoice_hash) {
+                Some(found) => delivery::record_found(ctx, record, &reference, found).await.map(|_| ()),
+                None => give_back(ctx, batch, Some(&record.id), "KSeF processed its batch without it; sent online", true).await.map(|_| ()),
+            },
+            Err(why) => delivery::requeue_for(ctx, record, &anyhow::anyhow!("{why}")).await,
+        },
+        (Fate::Pending, _) => delivery::requeue_for(ctx, record, &anyhow::anyhow!("KSeF is processing its batch")).await,
+        _ => give_back(ctx, batch, Some(&record.id), "its batch never reached KSeF, or was never closed", false).await.map(|_| ()),
     }
 }
 

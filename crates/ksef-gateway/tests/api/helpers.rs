@@ -64,6 +64,28 @@ pub async fn emulator() -> (EmulatorServer, tempfile::TempDir) {
     (server, dir)
 }
 
+/// An emulator enforcing KSeF's rate limits, where the test context may send `per_second` and `per_minute`
+/// invoices online (−1: no limit), as TEST's `/testdata/rate-limits` allows setting; and a KSeF token of it.
+pub async fn emulator_limiting_sends(per_second: i32, per_minute: i32) -> (EmulatorServer, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EmulatorConfig::new(dir.path());
+    config.rate_limits = ksef_emulator::RateLimitProfile::Official;
+    let emulator = EmulatorServer::bind("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
+    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
+    let client = ksef_client::ContextClient::new(ksef_client::KsefClient::new(&emulator.base_url()).unwrap(), ksef_client::Credentials::nip(NIP, &token));
+    let access = client.access_token().await.unwrap();
+    let limits = serde_json::json!({ "rateLimits": { "invoiceSend": { "perSecond": per_second, "perMinute": per_minute, "perHour": -1 } } });
+    let set = reqwest::Client::new()
+        .post(format!("{}/v2/testdata/rate-limits", emulator.base_url()))
+        .bearer_auth(&access)
+        .json(&limits)
+        .send()
+        .await
+        .unwrap();
+    assert!(set.status().is_success(), "TEST's rate limits set: {}", set.status());
+    (emulator, dir, token)
+}
+
 /// A gateway over an emulator of the test's own, configured by `configure`, on `clock`.
 pub async fn gateway_with_emulator(
     configure: impl FnOnce(&mut EmulatorConfig),

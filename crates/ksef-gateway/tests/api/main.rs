@@ -1,6 +1,7 @@
 //! Black-box tests of the gateway: the real server on port 0, its embedded emulator, spoken to over HTTP.
 
 mod batch;
+mod batches;
 mod batch_cli;
 mod crash;
 mod credentials;

@@ -3,37 +3,14 @@
 
 use std::time::Duration;
 
-use ksef_client::{ContextClient, Credentials, KsefClient};
-use ksef_emulator::{EmulatorConfig, EmulatorServer, RateLimitProfile};
+use ksef_emulator::EmulatorServer;
 use ksef_gateway::config::{KsefSettings, KsefTarget, Pacing};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::helpers::{NIP, TestApp, database_url, invoice, settings, spawn_with};
+use crate::helpers::{NIP, TestApp, database_url, emulator_limiting_sends, invoice, settings, spawn_with};
 
 /// Invoices submitted, half through each instance.
 const INVOICES: usize = 12;
-
-/// An emulator enforcing KSeF's limits, where the test context may send two invoices a second (as TEST's
-/// `/testdata/rate-limits` allows setting), and a KSeF token of that context.
-async fn emulator_sending_two_a_second() -> (EmulatorServer, tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = EmulatorConfig::new(dir.path());
-    config.rate_limits = RateLimitProfile::Official;
-    let emulator = EmulatorServer::bind("127.0.0.1:0".parse().unwrap(), config).await.unwrap();
-    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
-    let client = ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token));
-    let access = client.access_token().await.unwrap();
-    let limits = json!({ "rateLimits": { "invoiceSend": { "perSecond": 2, "perMinute": -1, "perHour": -1 } } });
-    let set = reqwest::Client::new()
-        .post(format!("{}/v2/testdata/rate-limits", emulator.base_url()))
-        .bearer_auth(&access)
-        .json(&limits)
-        .send()
-        .await
-        .unwrap();
-    assert!(set.status().is_success(), "TEST's rate limits set: {}", set.status());
-    (emulator, dir, token)
-}
 
 /// Two gateway instances on one database (SQLite in a shared data folder, or PostgreSQL when configured), with
 /// `pacing`, and the tenant's API key.
@@ -66,7 +43,7 @@ async fn submit_through_both(first: &TestApp, second: &TestApp, key: &str, prefi
 
 #[tokio::test]
 async fn two_instances_keep_a_context_within_its_limits_so_ksef_never_answers_429() {
-    let (emulator, _emulator_dir, token) = emulator_sending_two_a_second().await;
+    let (emulator, _emulator_dir, token) = emulator_limiting_sends(2, -1).await;
     let (first, second, key) = two_instances(&emulator, &token, Pacing::Published).await;
     let done = submit_through_both(&first, &second, &key, "FV/PACED").await;
     let numbers: std::collections::BTreeSet<&str> = done.iter().filter_map(|v| v["invoice"]["ksefNumber"].as_str()).collect();
@@ -80,7 +57,7 @@ async fn two_instances_keep_a_context_within_its_limits_so_ksef_never_answers_42
 
 #[tokio::test]
 async fn without_pacing_the_same_load_is_refused_with_429_and_still_delivered() {
-    let (emulator, _emulator_dir, token) = emulator_sending_two_a_second().await;
+    let (emulator, _emulator_dir, token) = emulator_limiting_sends(2, -1).await;
     let (first, second, key) = two_instances(&emulator, &token, Pacing::Off).await;
     let done = submit_through_both(&first, &second, &key, "FV/UNPACED").await;
     assert!(done.iter().all(|v| v["invoice"]["delivery"]["state"] == "accepted"), "{done:?}");

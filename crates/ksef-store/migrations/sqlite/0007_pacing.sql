@@ -14,3 +14,10 @@ CREATE TABLE rate_budgets (
     touched_at INTEGER NOT NULL,
     PRIMARY KEY (context, grp)
 );
+
+-- A long queue of sessionless submits goes to KSeF as batches: the batch session an invoice is in while it is (our
+-- session id; the invoice keeps its own session, and its key), and whether a batch it was in failed, after which
+-- it is sent online.
+ALTER TABLE invoices ADD COLUMN batch_session TEXT;
+ALTER TABLE invoices ADD COLUMN online_only INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX invoices_by_batch ON invoices (batch_session);
