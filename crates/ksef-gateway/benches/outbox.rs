@@ -6,7 +6,9 @@
 //! accepted, no KSeF number twice).
 //!
 //! Run with `cargo bench -p ksef-gateway --bench outbox`. `KSEF_BENCH_INVOICES` sets the invoices per phase
-//! (default 10,000), `KSEF_BENCH_TENANTS` the tenants submitting at once (default 8, four submitters each).
+//! (default 10,000), `KSEF_BENCH_TENANTS` the tenants submitting at once (default 8, four submitters each),
+//! `KSEF_BENCH_DURABILITY` `full` (default) or `fast`, `KSEF_BENCH_BATCH_FROM` the queue length sent as a batch
+//! (default the gateway's, 100; 0: never).
 //! Everything runs in this process on SQLite, the embedded emulator without rate limits (KSeF's published
 //! limits would make this a measurement of them, not of the gateway).
 
@@ -113,6 +115,10 @@ async fn main() {
     // The emulator limits nothing and the load is far beyond KSeF's published limits: no pacing.
     let mut settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
     settings.ksef.pacing = ksef_gateway::config::Pacing::Off;
+    let fast = std::env::var("KSEF_BENCH_DURABILITY").is_ok_and(|v| v == "fast");
+    settings.durability = if fast { ksef_gateway::config::DurabilitySetting::Fast } else { ksef_gateway::config::DurabilitySetting::Full };
+    let batch_from = env("KSEF_BENCH_BATCH_FROM", ksef_gateway::ops::DEFAULT_BATCH_FROM as u64);
+    settings.ksef.batch_from = Some(batch_from);
     let app = Application::build(settings).await.expect("gateway");
     let base = format!("http://{}", app.address());
     let emulator = app.emulator().expect("embedded emulator");
@@ -123,7 +129,10 @@ async fn main() {
         let added = ksef_gateway::ops::tenants::add(app.ops(), &format!("Bench {t}"), &nip, &token).await.expect("tenant");
         tenants.push((added.api_key.expose().to_owned(), nip));
     }
-    println!("outbox benchmark: {per_phase} invoices per phase, {tenant_count} tenants x 4 submitters, SQLite, embedded emulator");
+    println!(
+        "outbox benchmark: {per_phase} invoices per phase, {tenant_count} tenants x 4 submitters, SQLite ({} durability), embedded emulator, batches from {batch_from}",
+        if fast { "fast" } else { "full" }
+    );
     let limit = Duration::from_secs(1800);
 
     // 1. KSeF healthy.

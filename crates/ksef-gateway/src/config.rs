@@ -27,6 +27,27 @@ pub enum KsefTarget {
     Custom,
 }
 
+/// What a committed write survives (`durability`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum DurabilitySetting {
+    /// A power cut too: SQLite `synchronous = FULL`, PostgreSQL `synchronous_commit = on`.
+    #[default]
+    Full,
+    /// A crash of the gateway only: SQLite `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`.
+    Fast,
+}
+
+impl DurabilitySetting {
+    /// The store's durability.
+    pub fn store(self) -> ksef_store::Durability {
+        match self {
+            DurabilitySetting::Full => ksef_store::Durability::Full,
+            DurabilitySetting::Fast => ksef_store::Durability::Fast,
+        }
+    }
+}
+
 /// Whether the gateway keeps its calls to KSeF within the rate limits KSeF publishes for each context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -171,6 +192,10 @@ pub struct Settings {
     /// `sqlite://…` or `postgres://…`; default: SQLite in `data_dir/gateway.sqlite`.
     #[serde(default)]
     pub database_url: Option<String>,
+    /// What a recorded invoice survives: `full` (the default: a power cut too; every commit synced) or `fast`
+    /// (a crash of the gateway, not of the machine; syncs only at checkpoints).
+    #[serde(default)]
+    pub durability: DurabilitySetting,
     /// Base64 of the 32-byte key that seals secrets at rest; default: `data_dir/master.key`, made on first start.
     #[serde(default)]
     pub master_key: Option<String>,
@@ -216,6 +241,7 @@ impl Default for Settings {
             listen: default_listen(),
             data_dir: default_data_dir(),
             database_url: None,
+            durability: DurabilitySetting::default(),
             master_key: None,
             demo_tenant: true,
             ksef: KsefSettings::default(),

@@ -61,7 +61,13 @@ impl Application {
         crate::files::private_dir(&settings.data_dir).with_context(|| format!("failed to create {}", settings.data_dir.display()))?;
         let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
         let database_url = settings.database_url()?;
-        let store = ksef_store::Store::open(&database_url).await.with_context(|| format!("failed to open the database {database_url}"))?;
+        let store = ksef_store::Store::open_with(&database_url, settings.durability.store())
+            .await
+            .with_context(|| format!("failed to open the database {database_url}"))?;
+        match store.durability_in_force().await {
+            Ok(setting) => tracing::info!(durability = ?settings.durability, database = %setting, "database durability"),
+            Err(e) => tracing::warn!(error = %e, "could not read the database's durability setting"),
+        }
         let KsefEndpoint { base_url, headers, emulator } = ksef_endpoint(&settings).await?;
         let ksef = Ksef::new(&base_url, headers)?;
         let ksef = match settings.ksef.pacing {

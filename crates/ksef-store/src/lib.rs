@@ -148,9 +148,28 @@ fn owner_only(file: &std::path::Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What a committed write survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A power cut or an operating-system crash too: SQLite syncs its log at every commit (`synchronous = FULL`),
+    /// PostgreSQL waits for its WAL flush (`synchronous_commit = on`). The default: an invoice the gateway answered
+    /// for is never lost.
+    #[default]
+    Full,
+    /// A crash of the process, not of the machine: SQLite syncs at checkpoints only (`synchronous = NORMAL`) and
+    /// PostgreSQL answers before its WAL flush (`synchronous_commit = off`); a power cut may then lose the last
+    /// commits (the database stays consistent). Faster where syncs are slow.
+    Fast,
+}
+
 impl Store {
-    /// Connects to `url` and brings the schema up to date.
+    /// Connects to `url` with full durability and brings the schema up to date.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
+        Store::open_with(url, Durability::Full).await
+    }
+
+    /// Connects to `url` with `durability` and brings the schema up to date.
+    pub async fn open_with(url: &DatabaseUrl, durability: Durability) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend();
         if backend == Backend::Sqlite && !url.expose().contains(":memory:") && !url.expose().contains("mode=memory") {
@@ -163,11 +182,17 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
-                    if backend == Backend::Sqlite {
+                    match (backend, durability) {
                         // WAL lets readers run beside the writer; a busy timeout queues writers instead of failing them.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;")
-                            .await?;
-                    }
+                        (Backend::Sqlite, Durability::Full) => {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;").await?
+                        }
+                        (Backend::Sqlite, Durability::Fast) => {
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;").await?
+                        }
+                        (Backend::Postgres, Durability::Full) => conn.execute("SET synchronous_commit = on").await?,
+                        (Backend::Postgres, Durability::Fast) => conn.execute("SET synchronous_commit = off").await?,
+                    };
                     Ok(())
                 })
             })
@@ -178,6 +203,21 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         Ok(Store { pool, backend })
+    }
+
+    /// The engine's own word for how durable a commit is, as a connection of this store has it:
+    /// `synchronous = 2` (FULL) or `1` (NORMAL) on SQLite, `synchronous_commit = on` or `off` on PostgreSQL.
+    pub async fn durability_in_force(&self) -> Result<String, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => {
+                let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(&self.pool).await?;
+                format!("synchronous = {level}")
+            }
+            Backend::Postgres => {
+                let setting: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(&self.pool).await?;
+                format!("synchronous_commit = {setting}")
+            }
+        })
     }
 
     /// The engine this store runs on.

@@ -406,3 +406,22 @@ async fn a_long_queue_of_submits_is_claimed_into_one_batch_and_given_back_if_kse
         assert_eq!(queues.iter().map(|q| q.count).sum::<i64>(), 2, "{engine}: {queues:?}");
     }
 }
+
+#[tokio::test]
+async fn full_durability_syncs_every_commit_and_fast_only_at_checkpoints_on_each_engine() {
+    use ksef_store::{DatabaseUrl, Durability};
+    let dir = tempfile::tempdir().unwrap();
+    let mut urls = vec![("sqlite", DatabaseUrl::sqlite_file(&dir.path().join("durable.sqlite")))];
+    if let Some(url) = ksef_store::testing::fresh_postgres_url().await {
+        urls.push(("postgres", url));
+    }
+    for (engine, url) in urls {
+        let full = Store::open(&url).await.unwrap();
+        let expected_full = if engine == "sqlite" { "synchronous = 2" } else { "synchronous_commit = on" };
+        assert_eq!(full.durability_in_force().await.unwrap(), expected_full, "{engine}: the default survives a power cut");
+        full.close().await;
+        let fast = Store::open_with(&url, Durability::Fast).await.unwrap();
+        let expected_fast = if engine == "sqlite" { "synchronous = 1" } else { "synchronous_commit = off" };
+        assert_eq!(fast.durability_in_force().await.unwrap(), expected_fast, "{engine}");
+    }
+}
