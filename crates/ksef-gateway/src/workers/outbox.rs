@@ -21,6 +21,8 @@ use crate::ops::{Context, OpError, Tenant, micros};
 const ROUND_EVERY: Duration = Duration::from_millis(200);
 /// How often queues long enough for a batch are looked for.
 const BATCH_EVERY: Duration = Duration::from_secs(2);
+/// Tenants' batches packaged and uploaded at once.
+const BATCHES_AT_ONCE: usize = 2;
 /// While KSeF is unreachable, how often the worker asks whether it is back.
 const PROBE_EVERY: Duration = Duration::from_secs(10);
 /// How often an instance says it is alive.
@@ -143,6 +145,7 @@ async fn batches(ctx: &Context) {
                 continue;
             }
         };
+        let mut due = Vec::new();
         for queue in queues {
             let key = (queue.tenant_id.clone(), queue.invoice_version.clone(), queue.offline);
             if backoff.get(&key).is_some_and(|(_, until)| std::time::Instant::now() < *until) {
@@ -157,15 +160,25 @@ async fn batches(ctx: &Context) {
                     }
                 }
             }
-            let Some(tenant) = tenants.get(&queue.tenant_id) else { continue };
-            match crate::ops::batches::send(ctx, tenant, &queue).await {
+            if let Some(tenant) = tenants.get(&queue.tenant_id).cloned() {
+                due.push((key, tenant, queue));
+            }
+        }
+        // A few tenants' batches at once, so one tenant's large package does not hold up another's.
+        let results: Vec<_> = futures_util::stream::iter(due)
+            .map(|(key, tenant, queue)| async move { (key, crate::ops::batches::send(ctx, &tenant, &queue).await) })
+            .buffer_unordered(BATCHES_AT_ONCE)
+            .collect()
+            .await;
+        for (key, result) in results {
+            match result {
                 Ok(_) => {
                     backoff.remove(&key);
                 }
                 Err(e) => {
                     let failures = backoff.get(&key).map_or(0, |(n, _)| *n) + 1;
                     let wait = delivery::retry_delay(i64::from(failures) + 2);
-                    tracing::warn!(error = %e, tenant = %queue.tenant_id, retry_in_s = wait.as_secs(), "a batch did not go; its invoices are back in the queue");
+                    tracing::warn!(error = %e, tenant = %key.0, retry_in_s = wait.as_secs(), "a batch did not go; its invoices are back in the queue");
                     backoff.insert(key, (failures, std::time::Instant::now() + wait));
                 }
             }
