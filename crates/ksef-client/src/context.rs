@@ -152,6 +152,8 @@ pub struct ContextClient {
     pacer: Option<(Arc<dyn Pacer>, Duration)>,
     /// The context's limits as KSeF gave them, and when.
     rates: Mutex<Option<(Arc<RateTable>, Instant)>>,
+    /// Held while the limits are being read.
+    rates_reading: Mutex<()>,
 }
 
 impl fmt::Debug for ContextClient {
@@ -162,6 +164,8 @@ impl fmt::Debug for ContextClient {
 
 /// How long a context's rate limits, once read, are used before they are read again.
 const RATES_TTL: Duration = Duration::from_secs(3600);
+/// Longest wait for a read of the rate limits.
+const RATES_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long fetched public keys are trusted before fetching them again.
 const KEYS_TTL: Duration = Duration::from_secs(3600);
@@ -180,6 +184,7 @@ impl ContextClient {
             refreshes: AtomicU64::new(0),
             pacer: None,
             rates: Mutex::new(None),
+            rates_reading: Mutex::new(()),
         }
     }
 
@@ -191,31 +196,31 @@ impl ContextClient {
         self
     }
 
-    /// The context's limits: read from KSeF once an hour (the published ones while it cannot be read).
+    /// The context's limits: read from KSeF once an hour (the published ones while it cannot be read). One read at a
+    /// time, holding no lock other calls need: they use what is known meanwhile.
     async fn rate_table(&self, pacer: &dyn Pacer) -> Arc<RateTable> {
-        let mut rates = self.rates.lock().await;
-        if let Some((table, read)) = rates.as_ref()
+        let known = self.rates.lock().await.clone();
+        if let Some((table, read)) = &known
             && read.elapsed() < RATES_TTL
         {
             return table.clone();
         }
+        let current = known.map(|(table, _)| table).unwrap_or_default();
+        let Ok(_reading) = self.rates_reading.try_lock() else { return current };
         // The read counts against the group it belongs to, with the published limit (the table is not known yet).
-        let table = match pacer.take(&self.credentials.context.value, RateGroup::Other, RateGroup::Other.published()).await {
-            Ok(()) => match self.with_access(|access| async move { self.client.rate_limits(&access).await }).await {
-                Ok(answer) => Some(RateTable::from_answer(&answer)),
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not read the context's rate limits; pacing by the published ones");
-                    None
-                }
-            },
-            Err(_) => None,
+        let read = async {
+            pacer.take(&self.credentials.context.value, RateGroup::Other, RateGroup::Other.published()).await.ok()?;
+            self.with_access(|access| async move { self.client.rate_limits(&access).await })
+                .await
+                .inspect_err(|err| tracing::warn!(error = %err, "could not read the context's rate limits; pacing by the published ones"))
+                .ok()
         };
-        let (table, read) = match table {
-            Some(table) => (Arc::new(table), Instant::now()),
+        let (table, read_at) = match tokio::time::timeout(RATES_READ_TIMEOUT, read).await {
+            Ok(Some(answer)) => (Arc::new(RateTable::from_answer(&answer)), Instant::now()),
             // Tried again in a minute.
-            None => (Arc::new(RateTable::default()), Instant::now() - RATES_TTL + Duration::from_secs(60)),
+            _ => (current, Instant::now() - RATES_TTL + Duration::from_secs(60)),
         };
-        *rates = Some((table.clone(), read));
+        *self.rates.lock().await = Some((table.clone(), read_at));
         table
     }
 

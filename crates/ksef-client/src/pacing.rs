@@ -70,9 +70,9 @@ impl LocalPacer {
         for (window, allowed) in windows {
             let inside: Vec<_> = log.iter().filter(|t| now.duration_since(**t) < window).collect();
             if inside.len() >= allowed as usize {
-                // A place frees when the call `allowed` places back leaves the window.
-                let leaving = inside[inside.len() - allowed as usize];
-                wait = wait.max(window.saturating_sub(now.duration_since(*leaving)));
+                // A place frees when the call `allowed` places back leaves the window (none, for a limit of 0).
+                let leaving = inside.len().checked_sub(allowed as usize).and_then(|i| inside.get(i));
+                wait = wait.max(leaving.map_or(window, |t| window.saturating_sub(now.duration_since(**t))));
             }
         }
         if wait > Duration::ZERO {
@@ -111,6 +111,13 @@ mod tests {
         pacer.take_at("a", RateGroup::InvoiceSend, limit, t0 + Duration::from_millis(1400)).unwrap();
         let wait = pacer.take_at("a", RateGroup::InvoiceSend, limit, t0 + Duration::from_millis(2000)).unwrap_err();
         assert_eq!(wait, Duration::from_millis(58_550));
+    }
+
+    #[test]
+    fn a_limit_of_zero_waits_a_whole_window() {
+        let pacer = LocalPacer::default();
+        let zero = RateLimit { per_second: Some(0), per_minute: None, per_hour: None };
+        assert_eq!(pacer.take_at("a", RateGroup::InvoiceSend, zero, std::time::Instant::now()), Err(Duration::from_millis(1255)));
     }
 
     #[test]

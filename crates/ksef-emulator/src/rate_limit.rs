@@ -118,8 +118,8 @@ impl RateLimiter {
             };
             let in_window: Vec<&Instant> = log.iter().filter(|t| now.duration_since(**t) < window).collect();
             if in_window.len() >= limit as usize {
-                // The oldest request in the window leaves it first.
-                let wait = window.saturating_sub(now.duration_since(*in_window[0]));
+                // The oldest request in the window leaves it first (a limit of 0 admits nothing for a whole window).
+                let wait = in_window.first().map_or(window, |oldest| window.saturating_sub(now.duration_since(**oldest)));
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 return Err((secs.max(1), format!("Przekroczono limit {limit} żądań na {unit}. Spróbuj ponownie po {} sekundach.", secs.max(1))));
             }
@@ -190,6 +190,15 @@ mod tests {
         }
         let (retry, _) = limiter.admit(group, "a".into(), limits, now + Duration::from_secs(2)).unwrap_err();
         assert!(retry > 50, "minute window: {retry}");
+    }
+
+    #[test]
+    fn a_limit_of_zero_refuses_for_a_whole_window_without_failing() {
+        let limiter = RateLimiter::default();
+        let zero = RateLimit { per_second: Some(0), per_minute: None, per_hour: None };
+        let (retry, _) = limiter.admit(RateGroup::InvoiceSend, "a".into(), zero, Instant::now()).unwrap_err();
+        assert_eq!(retry, 1);
+        limiter.admit(RateGroup::InvoiceSend, "a".into(), RateGroup::InvoiceSend.published(), Instant::now()).unwrap();
     }
 
     #[test]

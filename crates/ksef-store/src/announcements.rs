@@ -56,6 +56,12 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Moves the start of announcement `id` (the Latarnia moved a planned maintenance).
+    pub async fn move_announcement_start(&self, id: &str, starts_at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE announcements SET starts_at = $2 WHERE id = $1").bind(id).bind(starts_at).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The announcement `id`.
     pub async fn announcement(&self, id: &str) -> Result<Option<Announcement>, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM announcements WHERE id = $1"))).bind(id).fetch_optional(&self.pool).await?;

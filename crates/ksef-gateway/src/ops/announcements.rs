@@ -74,14 +74,18 @@ fn events(messages: &[Message]) -> BTreeMap<i64, Event<'_>> {
             MessageCategory::Unknown => continue,
         };
         let event = events.entry(m.event_id).or_insert(Event { mode, start: m.start, end: None, title: &m.title });
-        event.start = event.start.min(m.start);
+        // Versions in order: the newest says when it starts (a maintenance may be moved) and ends.
         match m.kind {
             MessageType::FailureEnd => event.end = Some(m.end.unwrap_or(m.published)),
             MessageType::MaintenanceAnnouncement => {
+                event.start = m.start;
                 event.end = m.end;
                 event.title = &m.title;
             }
-            MessageType::FailureStart => event.title = &m.title,
+            MessageType::FailureStart => {
+                event.start = m.start;
+                event.title = &m.title;
+            }
             MessageType::Unknown => {}
         }
     }
@@ -91,8 +95,9 @@ fn events(messages: &[Message]) -> BTreeMap<i64, Event<'_>> {
 /// Reads the Latarnia at `url` and brings the announcements up to date: its events recorded (a maintenance as an
 /// unavailability, a failure as a failure), their ends recorded as they are published (which gives the invoices
 /// issued during them their deadlines), and an event it no longer reports under way ended. KSeF's state as the
-/// Latarnia gives it.
-pub async fn follow_lighthouse(ctx: &Context, url: &str) -> Result<KsefStatus, OpError> {
+/// Latarnia gives it. `missing` carries, from one read to the next, the events under way that a read no longer
+/// reported: one is ended only when two reads in a row agree.
+pub async fn follow_lighthouse(ctx: &Context, url: &str, missing: &mut std::collections::HashSet<String>) -> Result<KsefStatus, OpError> {
     let unreadable = |e: ksef_client::KsefError| OpError::ksef(ErrorCode::SessionStatus, &e);
     let status = ctx.ksef.client().lighthouse_status(url).await.map_err(unreadable)?;
     // The list holds ends and announcements ahead; /status alone still says what is under way.
@@ -129,7 +134,11 @@ pub async fn follow_lighthouse(ctx: &Context, url: &str) -> Result<KsefStatus, O
                 tracing::info!(announcement.id = %id, kind = %announcement.kind, "the Latarnia announced a KSeF {}", announcement.kind);
             }
             Some(recorded) => {
-                if let Some(end) = event.end.filter(|end| recorded.ends_at != Some(micros(*end)) && micros(*end) > recorded.starts_at) {
+                if recorded.starts_at != micros(event.start) && recorded.ends_at.is_none_or(|end| end > micros(now)) {
+                    ctx.store.move_announcement_start(&id, micros(event.start)).await.map_err(save())?;
+                    tracing::info!(announcement.id = %id, starts = %event.start, "the Latarnia moved the start of a KSeF {}", recorded.kind);
+                }
+                if let Some(end) = event.end.filter(|end| recorded.ends_at != Some(micros(*end)) && *end > event.start) {
                     let issued = self::end(ctx, &id, end).await?;
                     tracing::info!(announcement.id = %id, invoices = issued, "the Latarnia published the end of a KSeF {}", recorded.kind);
                 }
@@ -140,12 +149,18 @@ pub async fn follow_lighthouse(ctx: &Context, url: &str) -> Result<KsefStatus, O
     // not have been listed).
     let under_way: Vec<String> = status.messages.iter().flatten().map(|m| lighthouse_id(m.event_id)).collect();
     let reports_all = status.status == KsefStatus::Available || status.messages.is_some();
+    let mut still_missing = std::collections::HashSet::new();
     for open in ctx.store.active_announcements(micros(now)).await.map_err(save())? {
         if reports_all && open.id.starts_with("latarnia-") && open.ends_at.is_none() && !under_way.contains(&open.id) {
-            self::end(ctx, &open.id, now).await?;
-            tracing::info!(announcement.id = %open.id, "the Latarnia no longer reports this event; ended now");
+            if missing.contains(&open.id) {
+                self::end(ctx, &open.id, now).await?;
+                tracing::info!(announcement.id = %open.id, "the Latarnia no longer reports this event; ended now");
+            } else {
+                still_missing.insert(open.id);
+            }
         }
     }
+    *missing = still_missing;
     Ok(status.status)
 }
 

@@ -8,6 +8,7 @@
 //! KSeF session with the same key. A duplicate (440) is recorded with the original's KSeF number.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -164,11 +165,9 @@ pub(crate) async fn attempt(
                 ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
                 ctx.ksef.health().ok();
             }
-            Err(err @ KsefError::Paced { wait, .. }) => {
-                // Not sent: the context's budget is spent, so its other sends wait too.
-                ctx.ksef.pause(&tenant.id, *wait);
-                return defer(ctx, record, &err.to_string(), *wait).await;
-            }
+            // Not sent: the context's budget for sends is spent (the pacer holds back its other sends; its other
+            // calls, status reads among them, have budgets of their own).
+            Err(err @ KsefError::Paced { wait, .. }) => return defer(ctx, record, &err.to_string(), *wait).await,
             Err(err) if unreachable(err) => ctx.ksef.health().failed(),
             Err(_) => ctx.ksef.health().ok(),
         }
@@ -352,8 +351,13 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
             };
             match fate {
                 Ok(super::batches::Fate::Final) => Some(batch),
-                // Polled again soon: a batch's invoices are all known at once when KSeF has processed it.
-                Ok(super::batches::Fate::Pending) => return defer_polls(ctx, records, "KSeF is processing their batch", Some(BATCH_POLL_EVERY)).await,
+                // A batch's invoices are all known at once when KSeF has processed it: polled again soon at first,
+                // less often as it takes longer (KSeF allows 1,200 session reads an hour).
+                Ok(super::batches::Fate::Pending) => {
+                    let age = Duration::from_micros(u64::try_from(micros(Utc::now()) - row.as_ref().map_or(0, |r| r.created_at)).unwrap_or(0));
+                    let wait = (age / 8).clamp(BATCH_POLL_EVERY, Duration::from_secs(60));
+                    return defer_polls(ctx, records, "KSeF is processing their batch", Some(wait)).await;
+                }
                 Ok(super::batches::Fate::NotTaken) => {
                     super::batches::give_back(ctx, &batch, None, "KSeF did not take the batch (it was never closed); sent online", true).await?;
                     return Ok(());
@@ -369,11 +373,23 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
     let ksef = tenant_ksef(ctx, tenant).await?;
     // A few invoices: one request each (a session's list can be long); many, or a batch's: the list, a thousand to
     // a page.
-    let answers: Result<Vec<SessionInvoiceStatusResponse>, KsefError> = if records.len() < 64 && batch.is_none() {
+    let kept = batch.as_ref().and_then(|_| {
+        let lists = ctx.batch_lists.lock().expect("batch lists lock");
+        lists.get(ksef_session).filter(|(read, _)| read.elapsed() < BATCH_LIST_KEPT).map(|(_, list)| list.clone())
+    });
+    let answers: Result<Arc<Vec<SessionInvoiceStatusResponse>>, KsefError> = if let Some(kept) = kept {
+        Ok(kept)
+    } else if records.len() < 64 && batch.is_none() {
         let reads: Vec<_> = records.iter().filter_map(|r| r.ksef_reference.as_deref()).map(|reference| ksef.session_invoice(ksef_session, reference)).collect();
-        futures_util::stream::iter(reads).buffer_unordered(8).collect::<Vec<_>>().await.into_iter().collect()
+        futures_util::stream::iter(reads).buffer_unordered(8).collect::<Vec<_>>().await.into_iter().collect::<Result<Vec<_>, _>>().map(Arc::new)
     } else {
-        ksef.session_invoices(ksef_session).await
+        let list = ksef.session_invoices(ksef_session).await.map(Arc::new);
+        if let (Ok(list), Some(_)) = (&list, &batch) {
+            let mut lists = ctx.batch_lists.lock().expect("batch lists lock");
+            lists.retain(|_, (read, _)| read.elapsed() < BATCH_LIST_KEPT);
+            lists.insert(ksef_session.to_owned(), (std::time::Instant::now(), list.clone()));
+        }
+        list
     };
     let answers = match answers {
         Ok(answers) => answers,
@@ -407,8 +423,11 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
     Ok(())
 }
 
-/// How often a batch's invoices are polled while KSeF processes it (one status read per batch, not per invoice).
+/// How often a batch's invoices are polled at first while KSeF processes it (one status read per batch, not per
+/// invoice).
 const BATCH_POLL_EVERY: Duration = Duration::from_secs(2);
+/// How long a processed batch's list serves the polls of its invoices.
+const BATCH_LIST_KEPT: Duration = Duration::from_secs(60);
 
 /// After a failed poll, the claimed invoices wait as long as KSeF asked (`wait`), or their usual interval.
 async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: Option<Duration>) -> Result<(), OpError> {

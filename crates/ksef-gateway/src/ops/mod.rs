@@ -62,9 +62,15 @@ pub struct Context {
     pub batch_from: i64,
     /// Batches KSeF was processing when last asked, and when: the polls of their many invoices share one read.
     pub(crate) batch_fates: Arc<Mutex<HashMap<String, std::time::Instant>>>,
+    /// KSeF's lists of processed batches, by KSeF reference, and when read: a batch's thousands of invoices are
+    /// polled in slices, and its list does not change once it is processed.
+    pub(crate) batch_lists: Arc<Mutex<HashMap<String, (std::time::Instant, BatchList)>>>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
+
+/// KSeF's list of a processed batch's invoices.
+pub(crate) type BatchList = Arc<Vec<ksef_client::wire::sessions::SessionInvoiceStatusResponse>>;
 
 /// The queue length from which sessionless submits go as a batch, unless configured: KSeF takes 30 invoices a
 /// minute online, so a hundred waiting is over three minutes' worth.
@@ -82,6 +88,7 @@ impl Context {
             lighthouse: None,
             batch_from: DEFAULT_BATCH_FROM,
             batch_fates: Arc::default(),
+            batch_lists: Arc::default(),
             sessions: Arc::default() }
     }
 

@@ -13,9 +13,10 @@ pub(super) async fn run(ctx: ops::Context, url: String, every: Duration) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failing = false;
+    let mut missing = std::collections::HashSet::new();
     loop {
         tick.tick().await;
-        match ops::announcements::follow_lighthouse(&ctx, &url).await {
+        match ops::announcements::follow_lighthouse(&ctx, &url, &mut missing).await {
             Ok(status) => {
                 if failing {
                     tracing::info!(lighthouse = %url, "the Latarnia answers again");
