@@ -63,15 +63,10 @@ pub(crate) async fn send(ctx: &Context, tenant: &Tenant, queue: &BatchQueue) -> 
         Ok(()) => Ok(claimed.len()),
         Err(err) => {
             // Nothing of it was closed in KSeF: an open batch session is cancelled by KSeF, unprocessed.
-            let next = micros(Utc::now()) + micros_of(GIVEN_BACK_WAIT);
-            ctx.store.unbatch(&batch, None, &err.to_string(), next, micros(Utc::now()), false).await.map_err(save())?;
+            give_back(ctx, &batch, None, &err.to_string(), false).await?;
             Err(err)
         }
     }
-}
-
-fn micros_of(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 2)
 }
 
 async fn deliver(ctx: &Context, tenant: &Tenant, version: InvoiceVersion, offline: bool, session: NewSession, claimed: &[InvoiceRecord]) -> Result<(), OpError> {
@@ -98,7 +93,7 @@ async fn deliver(ctx: &Context, tenant: &Tenant, version: InvoiceVersion, offlin
     // meanwhile (this one stalled past its lease) may be on its way again, and a batch never closed is cancelled by
     // KSeF, unprocessed, so nothing reaches KSeF twice.
     let now = micros(Utc::now());
-    let next_poll = now + micros_of(Duration::from_secs(1));
+    let next_poll = super::delivery::at(now, Duration::from_secs(1));
     let sent = ctx.store.mark_batch_sent(&batch, now, next_poll).await.map_err(save())?;
     if sent != claimed.len() as u64 {
         tracing::warn!(session.id = %batch, sent, claimed = claimed.len(), "invoices of a batch were taken over before it was closed; it is left for KSeF to cancel");
@@ -118,13 +113,8 @@ async fn plain_invoices(ctx: &Context, claimed: &[InvoiceRecord]) -> Result<Vec<
     for record in claimed {
         if !keys.contains_key(&record.session_id) {
             let session = ctx.store.session(&record.session_id).await.map_err(save())?;
-            let (Some(sealed), Some(iv)) = (session.as_ref().and_then(|s| s.sealed_key.clone()), session.as_ref().and_then(|s| s.iv.clone())) else {
-                return Err(anyhow::anyhow!("session {} holds no key of the gateway's", record.session_id).into());
-            };
-            let opened = ctx.master_key.open(&record.session_id, &sealed).map_err(|e| anyhow::anyhow!("session {}: {e}", record.session_id))?;
-            let key = AesKey::from_slice(&opened).map_err(|e| anyhow::anyhow!("session {}: {e}", record.session_id))?;
-            let iv = Iv::from_slice(&iv).map_err(|e| anyhow::anyhow!("session {}: {e}", record.session_id))?;
-            keys.insert(record.session_id.clone(), (key, iv));
+            let session = session.ok_or_else(|| anyhow::anyhow!("session {} is gone", record.session_id))?;
+            keys.insert(record.session_id.clone(), super::open_gateway_key(ctx, &session.id, session.sealed_key.as_deref(), session.iv.as_deref())?);
         }
         let (key, iv) = &keys[&record.session_id];
         let payload = record.payload.as_deref().ok_or_else(|| anyhow::anyhow!("invoice {} has no content left to send", record.id))?;
@@ -182,7 +172,7 @@ const PENDING_KEPT: Duration = Duration::from_millis(1500);
 /// without them, so they go online rather than in another batch.
 pub(crate) async fn give_back(ctx: &Context, batch: &str, id: Option<&str>, why: &str, online: bool) -> Result<u64, OpError> {
     let now = micros(Utc::now());
-    let given = ctx.store.unbatch(batch, id, why, now + micros_of(GIVEN_BACK_WAIT), now, online).await.map_err(save())?;
+    let given = ctx.store.unbatch(batch, id, why, super::delivery::at(now, GIVEN_BACK_WAIT), now, online).await.map_err(save())?;
     if given > 0 {
         tracing::info!(session.id = %batch, invoices = given, why, "invoices of a batch back in the queue");
     }

@@ -74,7 +74,8 @@ pub(crate) fn poll_delay(created_at: i64, now: i64) -> Duration {
     (age / 8).clamp(Duration::from_millis(300), Duration::from_secs(60))
 }
 
-fn at(now: i64, delay: Duration) -> i64 {
+/// `delay` after `now` (µs).
+pub(crate) fn at(now: i64, delay: Duration) -> i64 {
     now + i64::try_from(delay.as_micros()).unwrap_or(i64::MAX / 2)
 }
 
@@ -297,9 +298,7 @@ pub(crate) async fn open_managed(ctx: &Context, tenant: &Tenant, session_id: &st
     }
     let ksef = tenant_ksef(ctx, tenant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let keys = ksef.keys().await?;
-    let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("managed session {session_id} lacks its key"))?;
-    let key = ksef_core::crypto::AesKey::from_slice(&ctx.master_key.open(session_id, sealed)?)?;
-    let iv = ksef_core::crypto::Iv::from_slice(session.iv.as_deref().unwrap_or_default())?;
+    let (key, iv) = super::open_gateway_key(ctx, session_id, session.sealed_key.as_deref(), session.iv.as_deref())?;
     let encryption = keys.wrap(&key, &iv)?;
     let version = InvoiceVersion::parse(&session.invoice_version).map_err(|e| anyhow::anyhow!("{e}"))?;
     let opened = ksef.open_online(&OpenOnlineSessionRequest { form_code: version.form_code(), encryption: encryption.clone() }).await;

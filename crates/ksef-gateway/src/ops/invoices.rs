@@ -9,7 +9,7 @@ use ksef_client::wire::codes::{ExceptionCode, invoice as invoice_status};
 use ksef_client::wire::sessions::SessionInvoiceStatusResponse;
 use ksef_client::{EncryptedInvoice, KsefKeys};
 use super::delivery::{self, Attempt};
-use ksef_core::crypto::{AesKey, Iv, b64_decode};
+use ksef_core::crypto::b64_decode;
 use ksef_core::ids::KsefNumber;
 // The 1 MB limit without attachments is KSeF's to apply: the gateway cannot tell without parsing.
 use ksef_core::limits::MAX_INVOICE_BYTES;
@@ -143,9 +143,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         }
         (SendPayload::Plain { xml }, KeyMode::Gateway) => {
             check_size(xml.len())?;
-            let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("session {session_id} lacks its key"))?;
-            let key = AesKey::from_slice(&ctx.master_key.open(session_id, sealed)?).map_err(anyhow::Error::from)?;
-            let iv = Iv::from_slice(session.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
+            let (key, iv) = super::open_gateway_key(ctx, session_id, session.sealed_key.as_deref(), session.iv.as_deref())?;
             // Parsing 3 MB is CPU work: on the pool, within the tenant's share.
             ctx.cpu
                 .run(tenant, super::cpu::Job::Document, move || {

@@ -69,6 +69,14 @@ pub struct Context {
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
 }
 
+/// The AES key and IV the gateway holds for session or query `id`, sealed under the master key.
+pub(crate) fn open_gateway_key(ctx: &Context, id: &str, sealed: Option<&[u8]>, iv: Option<&[u8]>) -> anyhow::Result<(ksef_core::crypto::AesKey, ksef_core::crypto::Iv)> {
+    let sealed = sealed.ok_or_else(|| anyhow::anyhow!("{id} holds no key of the gateway's"))?;
+    let key = ksef_core::crypto::AesKey::from_slice(&ctx.master_key.open(id, sealed)?)?;
+    let iv = ksef_core::crypto::Iv::from_slice(iv.unwrap_or_default())?;
+    Ok((key, iv))
+}
+
 /// KSeF's list of a processed batch's invoices.
 pub(crate) type BatchList = Arc<Vec<ksef_client::wire::sessions::SessionInvoiceStatusResponse>>;
 

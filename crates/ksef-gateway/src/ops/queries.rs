@@ -15,7 +15,6 @@ use ksef_client::wire::invoices::{
     InvoiceQueryFilters, InvoiceQuerySubjectType,
 };
 use ksef_client::wire::EncryptionInfo;
-use ksef_core::crypto::{AesKey, Iv};
 use ksef_client::wire::codes::export as export_status;
 use ksef_store::{KeyMode, QueryRecord};
 
@@ -332,9 +331,7 @@ pub async fn result(ctx: &Context, tenant: &Tenant, id: &str, part: &str) -> Res
     if part != "1" {
         return Err(result_error(404, format!("no part {part}: with the gateway's key the result is one ZIP, part 1")));
     }
-    let sealed = record.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("query {id} lacks its key"))?;
-    let key = AesKey::from_slice(&ctx.master_key.open(id, sealed)?).map_err(anyhow::Error::from)?;
-    let iv = Iv::from_slice(record.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
+    let (key, iv) = super::open_gateway_key(ctx, id, record.sealed_key.as_deref(), record.iv.as_deref())?;
     let length = package.size;
     let stream = ksef_client::decrypted_package(ksef.client().clone(), package.parts, key, iv).await.map_err(download_error)?;
     // A part failing its hash cuts the download short: the caller sees a broken transfer, never a wrong archive.

@@ -171,9 +171,7 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
         // A managed session may close between finding and recording: then the next one is used.
         for _ in 0..3 {
             let session = managed_session(ctx, tenant, validated.version).await?;
-            let sealed = session.sealed_key.as_deref().ok_or_else(|| anyhow::anyhow!("managed session {} lacks its key", session.id))?;
-            let key = AesKey::from_slice(&ctx.master_key.open(&session.id, sealed)?).map_err(anyhow::Error::from)?;
-            let iv = Iv::from_slice(session.iv.as_deref().unwrap_or_default()).map_err(anyhow::Error::from)?;
+            let (key, iv) = super::open_gateway_key(ctx, &session.id, session.sealed_key.as_deref(), session.iv.as_deref())?;
             let encrypted = ksef_client::EncryptedInvoice::encrypt(&key, &iv, &submit.xml);
             let new = NewInvoice {
                 id: uuid::Uuid::now_v7().to_string(),
