@@ -197,7 +197,7 @@ impl ContextClient {
     }
 
     /// The context's limits: read from KSeF once an hour (the published ones while it cannot be read). One read at a
-    /// time, holding no lock other calls need: they use what is known meanwhile.
+    /// time, holding no lock other calls need: they use what is known meanwhile, or wait for the first read.
     async fn rate_table(&self, pacer: &dyn Pacer) -> Arc<RateTable> {
         let known = self.rates.lock().await.clone();
         if let Some((table, read)) = &known
@@ -205,8 +205,21 @@ impl ContextClient {
         {
             return table.clone();
         }
+        // While one call reads them, the others use the limits known so far; with none known yet they wait for it.
+        let _reading = match &known {
+            Some((table, _)) => match self.rates_reading.try_lock() {
+                Ok(reading) => reading,
+                Err(_) => return table.clone(),
+            },
+            None => {
+                let reading = self.rates_reading.lock().await;
+                if let Some((table, _)) = self.rates.lock().await.clone() {
+                    return table;
+                }
+                reading
+            }
+        };
         let current = known.map(|(table, _)| table).unwrap_or_default();
-        let Ok(_reading) = self.rates_reading.try_lock() else { return current };
         // The read counts against the group it belongs to, with the published limit (the table is not known yet).
         let read = async {
             pacer.take(&self.credentials.context.value, RateGroup::Other, RateGroup::Other.published()).await.ok()?;
