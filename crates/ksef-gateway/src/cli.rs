@@ -38,6 +38,14 @@ enum Command {
     /// a gateway or straight to KSeF, and prints each invoice's KSeF number or error. Run it again after an
     /// interruption: it continues and never sends an invoice twice.
     Batch(BatchArgs),
+    /// A tenant's webhooks, through a gateway: `list`, `add --url URL [--events a,b]` (prints the id and the
+    /// signing secret), `test ID`, `deliveries ID [--state failed]`, `redeliver ID EVENT… | --failed`, `enable ID
+    /// [--off]`, `remove ID`.
+    Webhooks(crate::commands::webhooks::WebhooksArgs),
+    /// Check a received invoice's QR link (KOD I or KOD II) offline: its form, the seller's NIP, the date and the
+    /// hash against `--invoice`, the KSeF number's checksum, KOD II's signature against `--certificate`. Exit 0
+    /// only when no check failed.
+    Verify(crate::commands::verify::VerifyArgs),
     /// Check invoice files (FA(2)/FA(3)) offline as KSeF will: prechecks, the official schema, and the rules
     /// beyond it. Exit 0 only when every file is valid; `--json` prints one object per file.
     Validate(crate::commands::validate::ValidateArgs),
@@ -301,6 +309,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Outage(args) => crate::commands::outage::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
+        Command::Webhooks(args) => crate::commands::webhooks::run(args).await,
+        Command::Verify(args) => crate::commands::verify::run(args),
         Command::Validate(args) => crate::commands::validate::run(args),
         Command::Generate(args) => crate::commands::generate::run(args),
         Command::Visualize(args) => crate::commands::visualize::visualize(args),

@@ -211,6 +211,92 @@ pub struct Settings {
     /// `/metrics`.
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// Webhooks: where they may point, and how long failing ones are retried.
+    #[serde(default)]
+    pub webhooks: WebhookSettings,
+    /// The sync of invoices others issue to the tenants.
+    #[serde(default)]
+    pub inbox: InboxSettings,
+}
+
+/// The `[webhooks]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Allow webhooks to private, loopback and link-local addresses (off: a tenant could make the gateway call
+    /// into its own network). The gateway's own address is refused either way.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
+    /// Longest wait for a receiver's answer, in seconds.
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout_secs: u64,
+    /// Longest pause between two attempts of one delivery, in seconds (they double from 5 s).
+    #[serde(default = "default_webhook_max_backoff")]
+    pub max_backoff_secs: u64,
+    /// A delivery not taken this long after its event is given up (`failed`; it can be redelivered).
+    #[serde(default = "default_webhook_give_up")]
+    pub give_up_after_secs: u64,
+    /// A webhook whose every attempt has failed this long is disabled.
+    #[serde(default = "default_webhook_disable")]
+    pub disable_after_secs: u64,
+    /// An invoice KSeF keeps processing (status 150) this long after it was recorded is told of (`invoice.held`).
+    #[serde(default = "default_held_after")]
+    pub held_after_secs: u64,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            allow_private_addresses: false,
+            timeout_secs: default_webhook_timeout(),
+            max_backoff_secs: default_webhook_max_backoff(),
+            give_up_after_secs: default_webhook_give_up(),
+            disable_after_secs: default_webhook_disable(),
+            held_after_secs: default_held_after(),
+        }
+    }
+}
+
+fn default_webhook_timeout() -> u64 {
+    10
+}
+
+fn default_webhook_max_backoff() -> u64 {
+    3600
+}
+
+fn default_webhook_give_up() -> u64 {
+    3 * 24 * 3600
+}
+
+fn default_webhook_disable() -> u64 {
+    5 * 24 * 3600
+}
+
+fn default_held_after() -> u64 {
+    15 * 60
+}
+
+/// The `[inbox]` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboxSettings {
+    /// Sync received invoices at all (each tenant also switches its own).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// How often a tenant's sync runs, in seconds.
+    #[serde(default = "default_inbox_every")]
+    pub every_secs: u64,
+}
+
+impl Default for InboxSettings {
+    fn default() -> Self {
+        InboxSettings { enabled: true, every_secs: default_inbox_every() }
+    }
+}
+
+fn default_inbox_every() -> u64 {
+    60
 }
 
 /// The `[metrics]` section: whether `/metrics` is served, and whether it asks for a token.
@@ -247,6 +333,8 @@ impl Default for Settings {
             ksef: KsefSettings::default(),
             metrics: MetricsSettings::default(),
             limits: LimitSettings::default(),
+            webhooks: WebhookSettings::default(),
+            inbox: InboxSettings::default(),
         }
     }
 }

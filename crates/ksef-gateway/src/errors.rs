@@ -1,5 +1,6 @@
-//! The error codes of our API: the seed's 29 codes (ksef24 REST API 2.1, "Error messages") and the few
-//! codes of our own for what the seed does not name (authentication, malformed requests, idempotency).
+//! The error codes of our API: the seed's 29 codes (ksef24 REST API 2.1, "Error messages") and the codes of
+//! our own for what the seed does not name (webhooks and events 14xx, received invoices 15xx; authentication,
+//! malformed requests, idempotency 19xx).
 //! One table, so the documentation, the responses and the tests cannot disagree.
 
 /// An error code with its symbolic name, description and HTTP status.
@@ -63,6 +64,18 @@ pub enum ErrorCode {
     QueryInvoiceStatus,
     /// 1304: the search result could not be retrieved.
     QueryInvoiceResult,
+    /// 1401 (ours): no such webhook, or no such delivery of it.
+    WebhookUnknown,
+    /// 1402 (ours): a webhook subscription that cannot be accepted (every problem listed).
+    WebhookInvalid,
+    /// 1403 (ours): an events cursor or filter that is not valid.
+    EventQuery,
+    /// 1501 (ours): no such received invoice.
+    ReceivedUnknown,
+    /// 1502 (ours): a filter of received invoices that is not valid.
+    ReceivedQuery,
+    /// 1503 (ours): a verification request without a link, or with evidence that cannot be read.
+    VerifyInput,
     /// 1901 (ours): no API key, or not a valid one.
     ApiKey,
     /// 1902 (ours): the request is not valid JSON of the documented shape.
@@ -79,7 +92,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 35] = [
+    pub const ALL: [ErrorCode; 41] = [
         ErrorCode::AuthChallenge,
         ErrorCode::AesIvLength,
         ErrorCode::AesKeyLength,
@@ -109,6 +122,12 @@ impl ErrorCode {
         ErrorCode::QueryInvoiceInit,
         ErrorCode::QueryInvoiceStatus,
         ErrorCode::QueryInvoiceResult,
+        ErrorCode::WebhookUnknown,
+        ErrorCode::WebhookInvalid,
+        ErrorCode::EventQuery,
+        ErrorCode::ReceivedUnknown,
+        ErrorCode::ReceivedQuery,
+        ErrorCode::VerifyInput,
         ErrorCode::ApiKey,
         ErrorCode::RequestInvalid,
         ErrorCode::IdempotencyMismatch,
@@ -150,6 +169,12 @@ impl ErrorCode {
             E::QueryInvoiceInit => (1302, "QUERY_INVOICE_INIT", "Failed to start the invoice search process", 502),
             E::QueryInvoiceStatus => (1303, "QUERY_INVOICE_STATUS", "Failed to retrieve the status of the invoice search process", 502),
             E::QueryInvoiceResult => (1304, "QUERY_INVOICE_RESULT", "Failed to retrieve invoice search result", 502),
+            E::WebhookUnknown => (1401, "WEBHOOK_UNKNOWN", "Unknown webhook or delivery", 404),
+            E::WebhookInvalid => (1402, "WEBHOOK_INVALID", "The webhook subscription is not valid", 400),
+            E::EventQuery => (1403, "EVENT_QUERY", "Invalid event cursor or filter", 400),
+            E::ReceivedUnknown => (1501, "RECEIVED_UNKNOWN", "Unknown received invoice", 404),
+            E::ReceivedQuery => (1502, "RECEIVED_QUERY", "Invalid filter of received invoices", 400),
+            E::VerifyInput => (1503, "VERIFY_INPUT", "The verification request is not valid", 400),
             E::ApiKey => (1901, "API_KEY", "Missing or invalid API key", 401),
             E::RequestInvalid => (1902, "REQUEST_INVALID", "The request is not valid JSON of the documented shape", 400),
             E::IdempotencyMismatch => (1903, "IDEMPOTENCY_MISMATCH", "The Idempotency-Key was used with a different request", 422),
@@ -188,7 +213,7 @@ mod tests {
     fn codes_are_unique_ordered_and_carry_the_seed_numbers() {
         let numbers: Vec<u16> = ErrorCode::ALL.iter().map(|c| c.code()).collect();
         assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
-        let seed: Vec<u16> = numbers.iter().copied().filter(|n| *n < 1900).collect();
+        let seed: Vec<u16> = numbers.iter().copied().filter(|n| *n < 1400).collect();
         assert_eq!(seed.len(), 29, "the seed defines 29 codes");
         assert_eq!((ErrorCode::SessionUnknown.code(), ErrorCode::SessionUnknown.name()), (1109, "SESSION_UNKNOWN"));
         assert!(ErrorCode::ALL.iter().all(|c| (400..=599).contains(&c.http_status())));

@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, batch, documents, invoices, queries, sessions, submit};
+use crate::api::{self, AppState, batch, documents, events, invoices, queries, sessions, submit};
 
 /// Builds the router: requests end after `request_timeout` (batch packages excepted), bodies that pause for
 /// `body_idle_timeout` are dropped.
@@ -40,6 +40,17 @@ pub fn router(state: AppState, request_timeout: Duration, body_idle_timeout: Dur
         .route("/invoices", post(submit::submit))
         .route("/invoices/{invoiceId}", get(submit::invoice))
         .route("/invoices/{invoiceId}/upo", get(submit::invoice_upo))
+        .route("/events", get(events::list_events))
+        .route("/webhooks", post(events::create_webhook).get(events::list_webhooks))
+        .route("/webhooks/{webhookId}", get(events::get_webhook).patch(events::update_webhook).delete(events::delete_webhook))
+        .route("/webhooks/{webhookId}/test", post(events::test_webhook))
+        .route("/webhooks/{webhookId}/deliveries", get(events::list_deliveries))
+        .route("/webhooks/{webhookId}/deliveries/{eventId}", get(events::get_delivery))
+        .route("/webhooks/{webhookId}/deliveries/{eventId}/redeliver", post(events::redeliver))
+        .route("/received", get(events::list_received))
+        .route("/received/sync", get(events::get_sync).put(events::put_sync))
+        .route("/received/{ksefNumber}", get(events::get_received))
+        .route("/verify", post(events::verify))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)

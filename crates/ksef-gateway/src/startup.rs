@@ -87,6 +87,23 @@ impl Application {
 
         let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("failed to bind {}", settings.listen))?;
         let address = listener.local_addr()?;
+        // Webhooks may never point at the gateway itself or at its embedded emulator.
+        let mut own = vec![address];
+        if let Some(server) = &emulator {
+            own.extend(url::Url::parse(&server.base_url()).ok().and_then(|u| u.socket_addrs(|| None).ok()).unwrap_or_default());
+        }
+        let hooks = &settings.webhooks;
+        ops.webhooks = Arc::new(ops::webhooks::Policy {
+            allow_private: hooks.allow_private_addresses,
+            own,
+            timeout: Duration::from_secs(hooks.timeout_secs.clamp(1, 120)),
+            max_backoff: Duration::from_secs(hooks.max_backoff_secs.max(1)),
+            give_up_after: Duration::from_secs(hooks.give_up_after_secs),
+            disable_after: Duration::from_secs(hooks.disable_after_secs),
+            held_after: Duration::from_secs(hooks.held_after_secs),
+        });
+        ops.quarantine = Some(ops::inbox::quarantine_dir(&settings.data_dir));
+        ops.inbox_every = settings.inbox.enabled.then(|| Duration::from_secs(settings.inbox.every_secs.max(1)));
         let state = AppState {
             ops: ops.clone(),
             api_keys: Arc::default(),

@@ -21,3 +21,16 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => builder.json().init(),
     }
 }
+
+/// Longest text taken from a request into a log line (or an error's details).
+const MAX_LOGGED_CHARS: usize = 200;
+
+/// `text` as it may go into a log: at most [`MAX_LOGGED_CHARS`] characters, control characters (CR, LF, ESC)
+/// escaped, so a caller cannot forge log lines or fill the disk with one request.
+pub(crate) fn loggable(text: &str) -> String {
+    let mut shown: String = text.chars().take(MAX_LOGGED_CHARS).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
+    if text.chars().nth(MAX_LOGGED_CHARS).is_some() {
+        shown.push_str(&format!("… ({} bytes)", text.len()));
+    }
+    shown
+}

@@ -4,7 +4,8 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::states::{DeliveryState, column};
+use crate::events::record_event_in;
+use crate::states::{DeliveryState, EventKind, column};
 use crate::{Store, StoreError, details_from_json, details_to_json};
 
 /// An invoice about to be sent.
@@ -392,12 +393,13 @@ impl Store {
     }
 
     /// Records that KSeF refused the request carrying an invoice the caller was already told is recorded: it ends
-    /// rejected, with KSeF's reason.
+    /// rejected, with KSeF's reason (and its event).
     pub async fn reject_invoice_send(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let tenant: Option<String> = sqlx::query_scalar(
             "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, payload = NULL, next_attempt_at = NULL,
                  updated_at = $3
-             WHERE id = $1 AND state IN ($5, $6)",
+             WHERE id = $1 AND state IN ($5, $6) RETURNING tenant_id",
         )
         .bind(id)
         .bind(error)
@@ -405,8 +407,12 @@ impl Store {
         .bind(DeliveryState::Rejected.as_str())
         .bind(DeliveryState::Sending.as_str())
         .bind(DeliveryState::Queued.as_str())
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(tenant) = tenant {
+            record_event_in(&mut tx, &tenant, EventKind::InvoiceRejected, id, None, now, None).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -417,15 +423,17 @@ impl Store {
         Ok(())
     }
 
-    /// Records KSeF's latest status of an invoice and where that leaves it.
+    /// Records KSeF's latest status of an invoice and where that leaves it; a verdict (accepted, rejected,
+    /// duplicate) records its event in the same transaction.
     pub async fn update_invoice_status(&self, id: &str, change: &StatusChange, now: i64) -> Result<(), StoreError> {
         let s = &change.status;
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let tenant: Option<String> = sqlx::query_scalar(
             "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
                 ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
                 updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
                 ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
-             WHERE id = $1",
+             WHERE id = $1 RETURNING tenant_id",
         )
         .bind(id)
         .bind(s.code)
@@ -444,8 +452,12 @@ impl Store {
         .bind(&s.invoicing_mode)
         .bind(&change.reference)
         .bind(i64::from(change.state.is_final()))
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
+            record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

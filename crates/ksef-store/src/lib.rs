@@ -10,10 +10,12 @@
 mod announcements;
 mod batching;
 mod credentials;
+mod events;
 mod idempotency;
 mod invoices;
 mod pacing;
 mod queries;
+mod received;
 mod sessions;
 mod states;
 mod tenants;
@@ -30,11 +32,13 @@ use sqlx::{AnyPool, Executor as _};
 pub use crate::announcements::Announcement;
 pub use crate::batching::BatchQueue;
 pub use crate::credentials::CredentialRecord;
+pub use crate::events::{AttemptOutcome, AttemptRecord, DeliveryRecord, EventRecord, NewWebhook, WebhookChange, WebhookRecord};
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange, Submission};
 pub use crate::queries::QueryRecord;
+pub use crate::received::{NewReceived, ReceivedFilter, ReceivedRecord, SyncRecord};
 pub use crate::sessions::{NewSession, SessionRecord, SessionStatusUpdate};
-pub use crate::states::{CredentialKind, DeliveryState, KeyMode, SessionKind};
+pub use crate::states::{CredentialKind, DeliveryState, EventKind, KeyMode, SessionKind, WebhookDeliveryState};
 pub use crate::tenants::{NewTenant, OfflineCertificateRecord, TenantRecord};
 
 /// Why a store operation failed.

@@ -337,9 +337,15 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Keeps a session's collective UPO.
-    pub async fn set_session_upo(&self, id: &str, upo: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET upo = $2 WHERE id = $1").bind(id).bind(upo).execute(&self.pool).await?;
+    /// Keeps a session's collective UPO, recording its event (`now`, µs) the first time.
+    pub async fn set_session_upo(&self, id: &str, upo: &[u8], now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let tenant: Option<String> =
+            sqlx::query_scalar("UPDATE sessions SET upo = $2 WHERE id = $1 RETURNING tenant_id").bind(id).bind(upo).fetch_optional(&mut *tx).await?;
+        if let Some(tenant) = tenant {
+            crate::events::record_event_in(&mut tx, &tenant, crate::states::EventKind::SessionUpoReady, id, None, now, None).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -85,6 +85,70 @@ stored_enum! {
     }
 }
 
+stored_enum! {
+    /// What an event says happened. The text is the event's `type` in webhooks and the events list.
+    pub enum EventKind {
+        /// KSeF accepted an invoice and gave its KSeF number.
+        InvoiceAccepted = "invoice.accepted",
+        /// KSeF refused an invoice.
+        InvoiceRejected = "invoice.rejected",
+        /// KSeF found an invoice a duplicate of one it holds (its original's KSeF number is known).
+        InvoiceDuplicate = "invoice.duplicate",
+        /// An invoice has waited in KSeF's processing (status 150) longer than the configured threshold.
+        InvoiceHeld = "invoice.held",
+        /// A session's collective UPO is in.
+        SessionUpoReady = "session.upo_ready",
+        /// Another party's invoice to the tenant arrived from KSeF.
+        InvoiceReceived = "invoice.received",
+        /// An offline invoice's deadline to reach KSeF is near and KSeF has not taken it yet.
+        OfflineDeadlineNear = "offline.deadline_near",
+        /// The tenant's KSeF credential expires soon.
+        CredentialExpiring = "credential.expiring",
+        /// KSeF's announced state changed (the Ministry's Latarnia, or the operator).
+        KsefStatus = "ksef.status",
+        /// A test event, sent to one webhook on request.
+        WebhookTest = "webhook.test",
+    }
+}
+
+impl EventKind {
+    /// Every kind, in the order documented.
+    pub const ALL: [EventKind; 10] = [
+        EventKind::InvoiceAccepted,
+        EventKind::InvoiceRejected,
+        EventKind::InvoiceDuplicate,
+        EventKind::InvoiceHeld,
+        EventKind::SessionUpoReady,
+        EventKind::InvoiceReceived,
+        EventKind::OfflineDeadlineNear,
+        EventKind::CredentialExpiring,
+        EventKind::KsefStatus,
+        EventKind::WebhookTest,
+    ];
+
+    /// The event an invoice reaching `state` makes, if any.
+    pub fn of_delivery(state: DeliveryState) -> Option<EventKind> {
+        match state {
+            DeliveryState::Accepted => Some(EventKind::InvoiceAccepted),
+            DeliveryState::Rejected => Some(EventKind::InvoiceRejected),
+            DeliveryState::Duplicate => Some(EventKind::InvoiceDuplicate),
+            _ => None,
+        }
+    }
+}
+
+stored_enum! {
+    /// Where one event's delivery to one webhook is.
+    pub enum WebhookDeliveryState {
+        /// Not delivered yet: due at `next_attempt_at`.
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// Every attempt failed; only a redelivery sends it again.
+        Failed = "failed",
+    }
+}
+
 /// Reads an enum column by name, refusing a value the enum does not know.
 pub(crate) fn column<T>(row: &sqlx::any::AnyRow, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, sqlx::Error> {
     use sqlx::Row as _;

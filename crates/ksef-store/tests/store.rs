@@ -100,7 +100,7 @@ async fn a_session_keeps_its_reference_status_and_upo() {
         store.update_session_status("s1", &status).await.unwrap();
         assert!(store.request_session_close("s1", 30).await.unwrap(), "{engine}");
         assert!(!store.request_session_close("s1", 31).await.unwrap(), "{engine}: closed once");
-        store.set_session_upo("s1", b"<Potwierdzenie/>").await.unwrap();
+        store.set_session_upo("s1", b"<Potwierdzenie/>", 1).await.unwrap();
         let s = store.session("s1").await.unwrap().unwrap();
         assert_eq!(s.status, Some(status), "{engine}");
         assert_eq!((s.closed_at, s.upo.as_deref()), (Some(30), Some(&b"<Potwierdzenie/>"[..])), "{engine}");

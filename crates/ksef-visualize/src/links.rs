@@ -113,19 +113,22 @@ impl Certificate {
         if key.public_spki_der().map_err(|e| bad(e.to_string()))? != fields.spki {
             return Err(bad("the private key does not belong to the certificate".to_owned()));
         }
-        // The serial as KSeF prints it: uppercase hex without the DER sign octet.
-        let serial_bytes = match fields.serial {
-            [0, rest @ ..] if !rest.is_empty() => rest,
-            all => all,
-        };
-        let serial = serial_bytes.iter().map(|b| format!("{b:02X}")).collect();
-        Ok(Certificate { serial, key })
+        Ok(Certificate { serial: serial_hex(fields.serial), key })
     }
 
     /// The serial number, uppercase hex.
     pub fn serial(&self) -> &str {
         &self.serial
     }
+}
+
+/// A certificate's serial as KSeF prints it: uppercase hex without the DER sign octet.
+pub(crate) fn serial_hex(serial: &[u8]) -> String {
+    let serial = match serial {
+        [0, rest @ ..] if !rest.is_empty() => rest,
+        all => all,
+    };
+    serial.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// KOD II: the certificate link for an invoice issued offline, signed with `certificate`'s key, captioned

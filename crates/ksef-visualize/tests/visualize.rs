@@ -231,6 +231,35 @@ fn kod2_is_signed_so_the_certificates_public_key_verifies_it() {
     }
 }
 
+#[test]
+fn a_kod2_link_verifies_with_its_certificate_and_not_once_changed_or_with_another() {
+    use ksef_visualize::verify::{Evidence, Outcome, verify};
+    let xml = example();
+    let hash = links::invoice_hash(xml.as_bytes());
+    let key = ksef_core::offline::OfflineKey::generate_p256().unwrap();
+    let (cert_der, key_der) = offline_certificate(&key, &[0x4A, 0x11]);
+    let certificate = Certificate::new(&cert_der, &key_der).unwrap();
+    let kod2 = links::kod2(Environment::Test, (ContextType::Nip, "5265877635"), "5265877635", &hash, &certificate).unwrap();
+    let evidence = Evidence { invoice: Some(xml.as_bytes()), certificate: Some(&cert_der), ksef_number: None };
+    let report = verify(&kod2.link, &evidence);
+    assert!(report.valid(), "{report:?}");
+    let outcome = |r: &ksef_visualize::verify::Report, name: &str| r.checks.iter().find(|c| c.name == name).unwrap().outcome;
+    assert_eq!(outcome(&report, "certificate.signature"), Outcome::Passed);
+    assert_eq!(outcome(&report, "invoice.hash"), Outcome::Passed);
+    // The link pointed at another NIP: the signature no longer verifies (and the seller differs).
+    let changed = kod2.link.replace("/Nip/5265877635/5265877635/", "/Nip/5265877635/7010002137/");
+    let report = verify(&changed, &evidence);
+    assert_eq!((outcome(&report, "certificate.signature"), outcome(&report, "invoice.seller")), (Outcome::Failed, Outcome::Failed));
+    // Another certificate: neither its serial nor its key is the link's.
+    let (other_der, _) = offline_certificate(&ksef_core::offline::OfflineKey::generate_p256().unwrap(), &[0x07]);
+    let report = verify(&kod2.link, &Evidence { certificate: Some(&other_der), ..evidence });
+    assert_eq!((outcome(&report, "certificate.serial"), outcome(&report, "certificate.signature")), (Outcome::Failed, Outcome::Failed));
+    // No certificate: the signature is not judged, the rest is.
+    let report = verify(&kod2.link, &Evidence { certificate: None, ..evidence });
+    assert_eq!(outcome(&report, "certificate.signature"), Outcome::Skipped);
+    assert!(report.valid());
+}
+
 /// OpenSSL, an independent verifier: RSA-PSS with a 32-byte salt, or ECDSA with `r‖s` turned into DER.
 fn openssl_verifies(cert_der: &[u8], message: &[u8], signature: &[u8], rsa: bool) {
     let dir = tempfile::tempdir().unwrap();

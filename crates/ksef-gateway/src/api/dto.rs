@@ -2,6 +2,8 @@
 //! few documented additions (the `plain` send variant, `id` on InvoiceInfo, `name` and `ksef` on Error).
 //! Only this module knows these shapes; the operations speak their own types.
 
+pub mod events;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -60,18 +60,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Longest text taken from a request into a log line.
-const MAX_LOGGED_CHARS: usize = 200;
-
-/// `text` as it may go into a log: at most [`MAX_LOGGED_CHARS`] characters, control characters (CR, LF, ESC)
-/// escaped, so a caller cannot forge log lines or fill the disk with one request.
-pub(crate) fn loggable(text: &str) -> String {
-    let mut shown: String = text.chars().take(MAX_LOGGED_CHARS).flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }).collect();
-    if text.chars().nth(MAX_LOGGED_CHARS).is_some() {
-        shown.push_str(&format!("… ({} bytes)", text.len()));
-    }
-    shown
-}
+pub(crate) use crate::telemetry::loggable;
 
 /// Logs each error response once: unexpected ones as errors with their cause chain, refusals as info.
 pub async fn log_errors(request: Request, next: Next) -> Response {

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod documents;
 pub mod dto;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod invoices;
@@ -83,6 +84,21 @@ impl Modify for ApiKeyAuth {
         submit::submit,
         submit::invoice,
         submit::invoice_upo,
+        events::list_events,
+        events::create_webhook,
+        events::list_webhooks,
+        events::get_webhook,
+        events::update_webhook,
+        events::delete_webhook,
+        events::test_webhook,
+        events::list_deliveries,
+        events::get_delivery,
+        events::redeliver,
+        events::list_received,
+        events::get_received,
+        events::get_sync,
+        events::put_sync,
+        events::verify,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth, &GenerateExamples),
@@ -91,6 +107,8 @@ impl Modify for ApiKeyAuth {
         (name = "Sessions", description = "Interactive (online) and batch sessions"),
         (name = "Invoices", description = "Sending and retrieving invoices"),
         (name = "Search", description = "Searching and downloading invoices (sales, costs, third party)"),
+        (name = "Events", description = "What happened to the tenant's invoices: webhooks (Standard Webhooks) and a cursor-paged list"),
+        (name = "Received invoices", description = "Invoices others issue to the tenant, synced from KSeF"),
     )
 )]
 #[derive(Debug)]

@@ -1,11 +1,9 @@
 //! `ksef-gateway export`: downloads a tenant's invoices (sales, costs, …) into a directory as `{ksefNumber}.xml`
 //! plus `{ksefNumber}.json` (KSeF's metadata), through our gateway or straight from KSeF.
 //!
-//! Why it never misses or doubles an invoice across runs:
-//! - windows are on permanent-storage dates and capped at KSeF's high-water mark, so nothing can still appear
-//!   in a window once it has been read (without the mark the export stops rather than guess);
-//! - a package cut at KSeF's 10,000 invoices continues from its `lastPermanentStorageDate`; invoices stored at
-//!   that instant come twice and the second copy is skipped, because
+//! Why it never misses or doubles an invoice across runs: the windows follow the rules the gateway's own sync of
+//! received invoices follows (`ops::inbox`: permanent-storage dates capped at KSeF's high-water mark; a truncated
+//! package continued from its `lastPermanentStorageDate`, whose repeated invoices are skipped), and
 //! - an invoice is on disk iff its `.xml` is (written last, atomically), and one already on disk is skipped;
 //! - the state file `.ksef-export-{subject}.json` remembers where the next run starts (and for which source),
 //!   and is only moved forward after a window's invoices are flushed to disk. A run cut short repeats at most
@@ -16,7 +14,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use chrono::{DateTime, Months, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use ksef_core::ids::KsefNumber;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt as _;
@@ -24,13 +22,9 @@ use tokio::io::AsyncWriteExt as _;
 use super::remote::{ExportRange, ExportWindow, Remote, with_remote};
 use super::run_state::{lock, read_state, sync_directory, write_atomically};
 use crate::cli::{ExportArgs, ExportSubject};
+use crate::ops::inbox::{self, MAX_ENTRY_BYTES, MAX_METADATA_BYTES};
 use crate::ops::queries::{self, Bound, SubjectType};
 
-/// Most bytes read of one file of a package: above KSeF's 3 MB invoices, so a damaged package is refused
-/// rather than read without end.
-const MAX_ENTRY_BYTES: u64 = 10 * 1024 * 1024;
-/// Largest `_metadata.json` accepted (10,000 entries of a few hundred bytes).
-const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
 
 impl ExportSubject {
     fn subject(self) -> SubjectType {
@@ -122,13 +116,7 @@ async fn run_with(source: &impl Remote, args: &ExportArgs) -> anyhow::Result<Exi
         if to.is_some_and(|t| from > t) {
             break;
         }
-        // KSeF searches at most three months at a time.
-        let three_months = from.checked_add_months(Months::new(3)).context("date out of range")? - TimeDelta::microseconds(1);
-        let (window_to, last_window) = match to {
-            Some(t) if t <= three_months => (Some(t), true),
-            None if Utc::now() <= three_months => (None, true),
-            _ => (Some(three_months), false),
-        };
+        let (window_to, last_window) = inbox::window_end(from, to)?;
         windows += 1;
         let package = args.out.join(format!(".ksef-export-{}.zip.partial", subject.name()));
         let window = fetch(source, subject.subject(), from, window_to, &package).await?;
@@ -143,20 +131,7 @@ async fn run_with(source: &impl Remote, args: &ExportArgs) -> anyhow::Result<Exi
             window.invoices,
             if window.truncated { " (truncated by KSeF; continuing)" } else { "" }
         );
-        let next = if window.truncated {
-            let next = window.next_from.context("KSeF truncated the package but gave no lastPermanentStorageDate")?;
-            if next <= from {
-                bail!("KSeF truncated the package without moving forward (more than its limit stored at {from}); cannot continue");
-            }
-            next
-        } else if window.nothing_new() {
-            from
-        } else {
-            // Up to the high-water mark everything is in; past it, invoices may still arrive. Without the mark
-            // there is no safe place to continue from.
-            let hwm = window.hwm.context("KSeF gave no permanentStorageHwmDate, so where the next run must start is unknown")?;
-            window_to.map_or(hwm, |end| hwm.min(end)).max(from)
-        };
+        let next = window.next_from(from, window_to)?;
         // The invoices must be on disk for good before the state says they are.
         sync_directory(&args.out)?;
         let state = ExportState { subject: subject.name().to_owned(), source: identity.clone(), next_from: next, updated: Utc::now() };

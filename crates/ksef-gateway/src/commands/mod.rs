@@ -10,4 +10,6 @@ pub(crate) mod run_state;
 pub(crate) mod serve;
 pub(crate) mod tenant;
 pub(crate) mod validate;
+pub(crate) mod verify;
 pub(crate) mod visualize;
+pub(crate) mod webhooks;

@@ -247,6 +247,19 @@ pub async fn check_expiry(ctx: &Context, now: DateTime<Utc>, warn: bool) -> Resu
         let left = expires - now;
         metrics::gauge!("ksef_gateway_credential_expiry_seconds", "tenant" => tenant.id.clone(), "kind" => kind).set(left.num_seconds() as f64);
         let name = credential.as_ref().map_or("", |c| c.name.as_str());
+        // Told to webhooks once 30 days before and once 7 days before (one event per credential, expiry and step).
+        for (days, step) in [(30, "30d"), (7, "7d")] {
+            if left < chrono::Duration::days(days) {
+                let subject = format!("{}@{}@{step}", tenant.credential_id.as_deref().unwrap_or("token"), expires.timestamp());
+                let detail = serde_json::json!({ "credential": name, "kind": kind, "expiresAt": expires, "daysLeft": left.num_days() }).to_string();
+                let recorded = ctx.store.record_event(&tenant.id, ksef_store::EventKind::CredentialExpiring, &subject, Some(&detail), super::micros(now), None).await;
+                match recorded {
+                    Ok(Some(_)) => ctx.wake_webhooks(),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not record a credential's expiry event"),
+                }
+            }
+        }
         if !warn {
             continue;
         }

@@ -189,6 +189,7 @@ pub(crate) async fn attempt(
                         ctx.store.delete_refused_invoice(&record.id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
                     } else {
                         ctx.store.reject_invoice_send(&record.id, &err.to_string(), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                        ctx.wake_webhooks();
                         tracing::warn!(invoice.id = %record.id, error = %err, "KSeF refused an invoice's send");
                     }
                     return Ok(Attempt::Refused(err));
@@ -204,7 +205,7 @@ pub(crate) async fn attempt(
 pub(crate) async fn record_found(ctx: &Context, record: &InvoiceRecord, reference: &str, found: &SessionInvoiceStatusResponse) -> Result<Attempt, OpError> {
     let now = micros(Utc::now());
     ctx.store.mark_invoice_sent(&record.id, reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    ctx.store.update_invoice_status(&record.id, &status_change(found, record.created_at, now), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    record_status(ctx, record, &status_change(found, record.created_at, now), now).await?;
     tracing::info!(invoice.id = %record.id, "KSeF had the invoice already; not sent again");
     Ok(Attempt::Sent)
 }
@@ -417,7 +418,7 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
         if change.state.is_final() {
             tracing::info!(invoice.id = %r.id, state = change.state.as_str(), code = change.status.code, "KSeF's verdict on an invoice");
         }
-        ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+        record_status(ctx, r, &change, now).await?;
     }
     Ok(())
 }
@@ -447,11 +448,11 @@ async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: 
                 next_poll_at: Some(at(now, delay)),
                 reference: None,
             };
-            ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+            record_status(ctx, r, &change, now).await?;
             continue;
         };
         let change = StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)), reference: None };
-        ctx.store.update_invoice_status(&r.id, &change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+        record_status(ctx, r, &change, now).await?;
     }
     Ok(())
 }
@@ -482,4 +483,27 @@ pub(crate) fn session_retry_at(err: &KsefError) -> i64 {
         _ => Duration::from_secs(5),
     };
     at(micros(Utc::now()), delay)
+}
+
+/// Records KSeF's latest status of an invoice; a verdict's event is posted to webhooks at once, and an invoice
+/// KSeF has kept processing longer than `webhooks.held_after` is told of once.
+async fn record_status(ctx: &Context, record: &InvoiceRecord, change: &ksef_store::StatusChange, now: i64) -> Result<(), OpError> {
+    ctx.store.update_invoice_status(&record.id, change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    let held = change.state == DeliveryState::Sent
+        && change.status.code == i64::from(invoice_status::PROCESSING.code)
+        && now - record.created_at > micros_of(ctx.webhooks.held_after);
+    if held {
+        let recorded = ctx.store.record_event(&record.tenant_id, ksef_store::EventKind::InvoiceHeld, &record.id, None, now, None).await;
+        if recorded.map_err(OpError::store(ErrorCode::InvoiceSave))?.is_some() {
+            tracing::warn!(invoice.id = %record.id, "KSeF has been processing an invoice longer than webhooks.held_after_secs");
+        }
+    }
+    if change.state.is_final() || held {
+        ctx.wake_webhooks();
+    }
+    Ok(())
+}
+
+fn micros_of(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }

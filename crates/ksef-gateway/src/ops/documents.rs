@@ -194,6 +194,25 @@ fn render(view: &ksef_visualize::view::View, format: OutputFormat, language: kse
     }
 }
 
+/// The invoice `xml` as JSON with readable names (`ksef_fa::json`), on the CPU pool; 1203 if it is not an
+/// FA(2)/FA(3) invoice.
+pub async fn fields(ctx: &Context, tenant: &Tenant, xml: Vec<u8>) -> Result<serde_json::Value, OpError> {
+    ctx.cpu
+        .run(tenant, Job::Document, move || {
+            let not_invoice = |why: String| OpError::refused(ErrorCode::InvoiceFormat, why);
+            let text = std::str::from_utf8(&xml).map_err(|_| not_invoice("the invoice is not UTF-8".to_owned()))?;
+            let doc = ksef_core::xml::parse(text).map_err(|e| not_invoice(format!("not well-formed XML: {e}")))?;
+            let version = doc
+                .root_element()
+                .tag_name()
+                .namespace()
+                .and_then(ksef_fa::Version::from_namespace)
+                .ok_or_else(|| not_invoice("not an FA(2) or FA(3) invoice (root namespace)".to_owned()))?;
+            Ok(ksef_fa::json::to_json(version.validator().schema(), &doc))
+        })
+        .await
+}
+
 /// A visualization.
 #[derive(Debug, Clone)]
 pub struct Rendered {

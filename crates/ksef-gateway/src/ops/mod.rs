@@ -13,6 +13,10 @@ pub mod queries;
 pub mod sessions;
 pub mod submit;
 pub mod tenants;
+pub mod webhooks;
+pub mod events;
+pub mod inbox;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -67,6 +71,16 @@ pub struct Context {
     pub(crate) batch_lists: Arc<Mutex<HashMap<String, (std::time::Instant, BatchList)>>>,
     /// Open sessions, so a send needs no database read to find its session.
     sessions: Arc<Mutex<HashMap<String, Arc<ksef_store::SessionRecord>>>>,
+    /// Where webhooks may point, and how failing ones are retried.
+    pub webhooks: Arc<webhooks::Policy>,
+    /// Wakes the webhook worker before its next round (an event was recorded here).
+    webhook_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the inbox worker.
+    inbox_wake: Arc<tokio::sync::Notify>,
+    /// Where KSeF packages that fail their check are kept for the operator (`data_dir/quarantine`).
+    pub quarantine: Option<std::path::PathBuf>,
+    /// How often each tenant's received invoices are synced; `None`: never.
+    pub inbox_every: Option<std::time::Duration>,
 }
 
 /// The AES key and IV the gateway holds for session or query `id`, sealed under the master key.
@@ -97,7 +111,12 @@ impl Context {
             batch_from: DEFAULT_BATCH_FROM,
             batch_fates: Arc::default(),
             batch_lists: Arc::default(),
-            sessions: Arc::default() }
+            sessions: Arc::default(),
+            webhooks: Arc::default(),
+            webhook_wake: Arc::default(),
+            inbox_wake: Arc::default(),
+            quarantine: None,
+            inbox_every: None }
     }
 
     /// Records each tenant's invoices waiting for KSeF.
@@ -115,6 +134,26 @@ impl Context {
             ));
         }
         Ok(())
+    }
+
+    /// Asks the inbox worker to run a round now (a sync was switched).
+    pub(crate) fn wake_inbox(&self) {
+        self.inbox_wake.notify_one();
+    }
+
+    /// Waits until [`Context::wake_inbox`] is called.
+    pub(crate) async fn inbox_woken(&self) {
+        self.inbox_wake.notified().await;
+    }
+
+    /// Asks the webhook worker to run a round now.
+    pub(crate) fn wake_webhooks(&self) {
+        self.webhook_wake.notify_one();
+    }
+
+    /// Waits until [`Context::wake_webhooks`] is called.
+    pub(crate) async fn webhooks_woken(&self) {
+        self.webhook_wake.notified().await;
     }
 
     /// Asks the outbox worker to run a round now.

@@ -316,6 +316,6 @@ pub(crate) async fn fetch_upo(ctx: &Context, tenant: &Tenant, record: &SessionRe
     };
     let ksef = tenant_ksef(ctx, tenant).await?;
     let upo = ksef.session_upo(&reference, &page.reference_number).await.map_err(|e| OpError::ksef(ErrorCode::SessionUpo, &e))?;
-    ctx.store.set_session_upo(&record.id, &upo.bytes).await.map_err(OpError::store(ErrorCode::SessionSave))?;
+    ctx.store.set_session_upo(&record.id, &upo.bytes, chrono::Utc::now().timestamp_micros()).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     Ok(upo.bytes.to_vec())
 }

@@ -1,9 +1,12 @@
 //! Background work apart from HTTP handlers: the outbox (`outbox.rs`: delivering invoices, polling their
 //! statuses, closing sessions in KSeF, fetching UPOs), following the Latarnia's announcements (`lighthouse.rs`),
-//! watching tenants' certificates expire, forgetting old idempotency keys.
+//! posting events to webhooks (`webhooks.rs`), syncing received invoices (`inbox.rs`), watching tenants'
+//! certificates expire, forgetting old idempotency keys.
 
+mod inbox;
 mod lighthouse;
 mod outbox;
+pub(crate) mod webhooks;
 
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ const EXPIRY_REFRESH_EVERY: Duration = Duration::from_secs(3600);
 /// Warnings about expiring certificates are logged at start and every this many refreshes (twice a day).
 const EXPIRY_WARN_EVERY: u32 = 12;
 
-/// Runs the outbox and the Latarnia's follower, and checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after,
+/// Runs the outbox, the Latarnia's follower, webhooks and the inbox sync, and checks every tenant's credential at start and every [`EXPIRY_REFRESH_EVERY`] after,
 /// until aborted.
 pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
     let outbox = outbox::run(ops.clone());
@@ -25,6 +28,15 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
         async move {
             if let Some((url, every)) = ops.lighthouse.clone() {
                 lighthouse::run(ops, url, every).await;
+            }
+        }
+    };
+    let webhooks = webhooks::run(ops.clone());
+    let inbox = {
+        let ops = ops.clone();
+        async move {
+            if let Some(every) = ops.inbox_every {
+                inbox::run(ops, every).await;
             }
         }
     };
@@ -43,8 +55,8 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
             }
         }
     };
-    // One task, so aborting it stops both.
+    // One task, so aborting it stops them all.
     tokio::spawn(async move {
-        tokio::join!(outbox, lighthouse, housekeeping);
+        tokio::join!(outbox, lighthouse, webhooks, inbox, housekeeping);
     })
 }

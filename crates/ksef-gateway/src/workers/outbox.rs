@@ -222,6 +222,12 @@ async fn deadlines(ctx: &Context) {
             let left = crate::ops::from_micros(deadline) - now;
             if left < DEADLINE_WARNING {
                 tracing::warn!(tenant = %tenant, invoice.id = %id, hours_left = left.num_hours(), "an offline invoice is not in KSeF yet and its legal deadline is near");
+                // Told to webhooks once per invoice.
+                match ctx.store.record_event(&tenant, ksef_store::EventKind::OfflineDeadlineNear, &id, None, micros(now), None).await {
+                    Ok(Some(_)) => ctx.wake_webhooks(),
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not record an offline deadline's event"),
+                }
             }
         }
         for tenant in tenants_seen.iter().filter(|t| !by_tenant.contains_key(*t)) {

@@ -3,15 +3,8 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
-use futures_util::StreamExt as _;
-use ksef_client::wire::FormCode;
-use ksef_client::{ContextClient, KsefClient, Credentials};
-
-use ksef_emulator::EmulatorServer;
-
-use crate::helpers::{NIP, OTHER_NIP, gateway_with_emulator, invoice, minutes_ago, run_binary};
+use crate::helpers::{NIP, OTHER_NIP, fill_emulator, gateway_with_emulator, invoice, minutes_ago, run_binary};
 
 /// Runs the binary with `args`; returns (success, stdout, stderr).
 async fn export(args: &[&str]) -> (bool, String, String) {
@@ -31,37 +24,6 @@ fn exported(dir: &Path) -> BTreeSet<String> {
         }
     }
     numbers
-}
-
-/// Sends `count` invoices straight into the embedded emulator (quicker than through the gateway), in sessions
-/// of at most 10,000 (KSeF's limit per session), and waits until KSeF has processed them all.
-async fn fill_emulator(emulator: &EmulatorServer, prefix: &str, count: usize) {
-    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).unwrap(), Credentials::nip(NIP, &token)));
-    let mut sessions = Vec::new();
-    for chunk in (0..count).collect::<Vec<_>>().chunks(5_000) {
-        let session = Arc::new(ctx.open_online_session(FormCode::fa3()).await.unwrap());
-        futures_util::stream::iter(chunk.to_vec())
-            .map(|i| {
-                let (ctx, session) = (ctx.clone(), session.clone());
-                async move { session.send(&ctx, &invoice(NIP, &format!("{prefix}/{i}"))).await.unwrap() }
-            })
-            .buffer_unordered(32)
-            .collect::<Vec<_>>()
-            .await;
-        sessions.push((session, chunk.len()));
-    }
-    for (session, sent) in sessions {
-        loop {
-            let access = ctx.access_token().await.unwrap();
-            let status = ctx.client().session_status(&access, &session.reference_number).await.unwrap();
-            if status.successful_invoice_count.unwrap_or(0) as usize == sent {
-                break;
-            }
-            assert_eq!(status.failed_invoice_count.unwrap_or(0), 0, "every invoice is accepted");
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    }
 }
 
 #[tokio::test]

@@ -135,6 +135,12 @@ impl TestApp {
         ksef_gateway::ops::tenants::add(self.app.ops(), "Other", nip, &token).await.unwrap().api_key.expose().to_owned()
     }
 
+    /// Adds a tenant for `nip` with a fresh token from `emulator` (the gateway's KSeF); returns its API key.
+    pub async fn add_tenant_of(&self, nip: &str, emulator: &EmulatorServer) -> String {
+        let token = emulator.emulator().issue_token(nip, None).await.unwrap().token;
+        ksef_gateway::ops::tenants::add(self.app.ops(), "Other", nip, &token).await.unwrap().api_key.expose().to_owned()
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(key).send().await.unwrap()
     }
@@ -305,4 +311,36 @@ pub async fn run_binary(args: &[&str]) -> (i32, String, String) {
 /// An instant `minutes` ago, as RFC 3339.
 pub fn minutes_ago(minutes: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339()
+}
+
+/// Sends `count` invoices of NIP to OTHER_NIP straight into `emulator` (quicker than through the gateway), in sessions
+/// of at most 10,000 (KSeF's limit per session), and waits until KSeF has processed them all.
+pub async fn fill_emulator(emulator: &EmulatorServer, prefix: &str, count: usize) {
+    use futures_util::StreamExt as _;
+    let token = emulator.emulator().issue_token(NIP, None).await.unwrap().token;
+    let ctx = Arc::new(ksef_client::ContextClient::new(ksef_client::KsefClient::new(&emulator.base_url()).unwrap(), ksef_client::Credentials::nip(NIP, &token)));
+    let mut sessions = Vec::new();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(5_000) {
+        let session = Arc::new(ctx.open_online_session(ksef_client::wire::FormCode::fa3()).await.unwrap());
+        futures_util::stream::iter(chunk.to_vec())
+            .map(|i| {
+                let (ctx, session) = (ctx.clone(), session.clone());
+                async move { session.send(&ctx, &invoice(NIP, &format!("{prefix}/{i}"))).await.unwrap() }
+            })
+            .buffer_unordered(32)
+            .collect::<Vec<_>>()
+            .await;
+        sessions.push((session, chunk.len()));
+    }
+    for (session, sent) in sessions {
+        loop {
+            let access = ctx.access_token().await.unwrap();
+            let status = ctx.client().session_status(&access, &session.reference_number).await.unwrap();
+            if status.successful_invoice_count.unwrap_or(0) as usize == sent {
+                break;
+            }
+            assert_eq!(status.failed_invoice_count.unwrap_or(0), 0, "every invoice is accepted");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
 }

@@ -44,6 +44,29 @@ impl GatewayRemote {
         let request = self.http.post(format!("{}/{path}", self.base)).bearer_auth(&self.api_key).json(body);
         request.send().await.context("the gateway is unreachable")
     }
+
+    /// Calls `method path` (under `/api/v2`) with a JSON `body`, if any; the answer as `T`, or the gateway's error
+    /// envelope as the error (`what` says what was being done).
+    pub(crate) async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> anyhow::Result<T> {
+        let mut request = self.http.request(method, format!("{}/{path}", self.base)).bearer_auth(&self.api_key);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.context("the gateway is unreachable")?;
+        if !response.status().is_success() {
+            return Err(gateway_error(what, response).await);
+        }
+        let body = response.bytes().await.context("the gateway's answer was cut short")?;
+        // 202 and 204 answers have no body: read as JSON null.
+        let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+        serde_json::from_slice(body).with_context(|| format!("{what}: the gateway's answer is not of the documented shape"))
+    }
 }
 
 impl Remote for GatewayRemote {

@@ -1,14 +1,10 @@
 //! The client subcommands' remote when it is KSeF itself: a context client with a KSeF token.
 
-use anyhow::bail;
-use futures_util::StreamExt as _;
-use ksef_client::wire::codes::{ExceptionCode, export as export_status};
+use ksef_client::wire::codes::ExceptionCode;
 use ksef_client::wire::sessions::PartUploadRequest;
 use ksef_client::{ContextClient, KsefClient, SymmetricKey};
-use tokio::io::AsyncWriteExt as _;
 
-use super::{EXPORT_POLL_LIMIT, ExportRange, ExportWindow, InvoiceResult, NewBatch, Remote, poll_until_done};
-use crate::ops::queries;
+use super::{ExportRange, ExportWindow, InvoiceResult, NewBatch, Remote};
 
 /// KSeF, in one context.
 #[derive(Debug)]
@@ -83,35 +79,6 @@ impl Remote for KsefRemote {
     }
 
     async fn export(&self, range: &ExportRange, file: &mut tokio::fs::File) -> anyhow::Result<ExportWindow> {
-        let ctx = &self.ctx;
-        let key = SymmetricKey::generate(ctx.keys().await?.as_ref())?;
-        let request = queries::export_request(range.subject, range.from, range.to, key.encryption.clone());
-        let reference = ctx.start_export(&request).await?.reference_number;
-        let status = poll_until_done(
-            || async { Ok(ctx.export_status(&reference).await?) },
-            |status| !export_status::IN_PROGRESS.is(status.status.code),
-            EXPORT_POLL_LIMIT,
-            "the export",
-        )
-        .await?;
-        let code = status.status.code;
-        let Some(package) = status.package.filter(|_| export_status::READY.is(code)) else {
-            if export_status::RANGE_BEYOND_DATA.is(code) {
-                return Ok(ExportWindow { status: i64::from(code), invoices: 0, truncated: false, next_from: None, hwm: None });
-            }
-            bail!("KSeF could not complete the export {reference}: {code} {}", status.status.description);
-        };
-        let window = ExportWindow {
-            status: i64::from(code),
-            invoices: package.invoice_count,
-            truncated: package.is_truncated,
-            next_from: package.last_permanent_storage_date,
-            hwm: package.permanent_storage_hwm_date,
-        };
-        let mut stream = ksef_client::decrypted_package(ctx.client().clone(), package.parts, key.key, key.iv).await?;
-        while let Some(chunk) = stream.next().await {
-            file.write_all(&chunk?).await?;
-        }
-        Ok(window)
+        crate::ops::inbox::export_window(&self.ctx, range.subject, range.from, range.to, file).await
     }
 }

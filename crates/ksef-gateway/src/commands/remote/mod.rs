@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, Utc};
 use ksef_client::wire::FormCode;
-use ksef_client::wire::codes::export as export_status;
 use ksef_client::wire::sessions::PartUploadRequest;
 use ksef_client::{ContextClient, KsefClient, PackagedBatch, SymmetricKey, Credentials};
 use serde::Serialize;
@@ -37,9 +36,8 @@ pub(crate) struct RemoteArgs {
     pub(crate) token: Option<String>,
 }
 
-
 /// How long to wait for KSeF to build one export package.
-pub(crate) const EXPORT_POLL_LIMIT: Duration = Duration::from_secs(30 * 60);
+pub(crate) const EXPORT_POLL_LIMIT: Duration = crate::ops::inbox::EXPORT_POLL_LIMIT;
 
 /// What the client subcommands ask of wherever they send to or read from.
 pub(crate) trait Remote {
@@ -99,28 +97,7 @@ pub(crate) struct InvoiceResult {
     pub(crate) error: Option<String>,
 }
 
-/// One export window's package, as its source reported it.
-#[derive(Debug)]
-pub(crate) struct ExportWindow {
-    /// KSeF's export status (200 done; 420 "from after the high-water mark": nothing new yet).
-    pub(crate) status: i64,
-    pub(crate) invoices: i64,
-    pub(crate) truncated: bool,
-    pub(crate) next_from: Option<DateTime<Utc>>,
-    pub(crate) hwm: Option<DateTime<Utc>>,
-}
-
-impl ExportWindow {
-    /// The package is ready (it may hold no invoices).
-    pub(crate) fn ready(&self) -> bool {
-        i32::try_from(self.status).is_ok_and(|code| export_status::READY.is(code))
-    }
-
-    /// The window starts past KSeF's high-water mark: nothing new is visible yet.
-    pub(crate) fn nothing_new(&self) -> bool {
-        i32::try_from(self.status).is_ok_and(|code| export_status::RANGE_BEYOND_DATA.is(code))
-    }
-}
+pub(crate) use crate::ops::inbox::ExportWindow;
 
 /// The remote the arguments name.
 // One value per command run: its size does not matter.

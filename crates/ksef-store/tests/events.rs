@@ -1,0 +1,144 @@
+//! Events, webhook deliveries and received invoices on every available engine (SQLite always; PostgreSQL when
+//! TEST_DATABASE_URL is set).
+
+use ksef_store::testing::fresh_stores;
+use ksef_store::{AttemptOutcome, AttemptRecord, EventKind, NewReceived, NewTenant, NewWebhook, ReceivedFilter, Store, WebhookDeliveryState};
+
+async fn tenant(store: &Store, id: &str) {
+    let t = NewTenant { id: id.into(), name: format!("Tenant {id}"), nip: "5265877635".into(), ksef_token_sealed: vec![1], created_at: 1 };
+    store.insert_tenant(&t).await.unwrap();
+}
+
+async fn webhook(store: &Store, tenant: &str, id: &str, kinds: Option<Vec<EventKind>>) {
+    let w = NewWebhook { id: id.into(), tenant_id: tenant.into(), url: "https://example.com/hook".into(), kinds, description: None, secret_sealed: vec![1], now: 1 };
+    store.insert_webhook(&w).await.unwrap();
+}
+
+fn outcome(attempt: i64, at: i64, delivered: bool, retry_at: Option<i64>) -> AttemptOutcome {
+    AttemptOutcome {
+        attempt: AttemptRecord { attempt, at, status: Some(if delivered { 204 } else { 503 }), error: (!delivered).then(|| "answered 503".into()), duration_ms: 3 },
+        delivered,
+        retry_at,
+        others_wait_until: (!delivered).then_some(at + 10_000_000),
+    }
+}
+
+#[tokio::test]
+async fn events_are_numbered_per_tenant_in_commit_order_once_per_subject_even_when_recorded_at_once() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        tenant(&store, "t2").await;
+        // Sixteen recorders at once, each recording the same subject twice.
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let first = store.record_event("t1", EventKind::InvoiceAccepted, &format!("inv-{i}"), None, 100 + i, None).await.unwrap();
+                    let again = store.record_event("t1", EventKind::InvoiceAccepted, &format!("inv-{i}"), None, 200 + i, None).await.unwrap();
+                    (first.is_some(), again.is_none())
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), (true, true), "{engine}: recorded once");
+        }
+        store.record_event("t2", EventKind::InvoiceRejected, "x", None, 1, None).await.unwrap().unwrap();
+        let all = store.events_after("t1", 0, None, 100).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=16).collect::<Vec<_>>(), "{engine}: numbered without gaps or doubles");
+        assert_eq!(store.events_after("t2", 0, None, 100).await.unwrap().len(), 1, "{engine}: another tenant's are apart");
+        let page = store.events_after("t1", 10, None, 3).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![11, 12, 13]);
+        assert!(store.events_after("t1", 0, Some(&[EventKind::InvoiceRejected]), 100).await.unwrap().is_empty(), "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_receiver_gets_one_probe() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        webhook(&store, "t1", "all", None).await;
+        webhook(&store, "t1", "received", Some(vec![EventKind::InvoiceReceived])).await;
+        for i in 0..3 {
+            store.record_event("t1", EventKind::InvoiceAccepted, &format!("inv-{i}"), None, 10, None).await.unwrap();
+        }
+        // Two claim at once: no delivery is handed out twice.
+        let (a, b) = tokio::join!(store.claim_due_deliveries(20, 1_000, 10, 4, &[]), store.claim_due_deliveries(20, 1_000, 10, 4, &[]));
+        // (A busy webhook is skipped.)
+        assert!(store.claim_due_deliveries(20, 1_000, 10, 4, &["all".to_owned()]).await.unwrap().is_empty(), "{engine}");
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.len() + b.len(), 3, "{engine}: three deliveries, to the webhook taking every kind only");
+        assert!(a.iter().chain(&b).all(|d| d.webhook_id == "all"));
+        // Leased: not claimed again before the lease ends.
+        assert!(store.claim_due_deliveries(30, 1_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}");
+        let claimed: Vec<_> = a.into_iter().chain(b).collect();
+        // The receiver fails: the webhook is failing, and only a probe is claimed when its time comes.
+        for (i, d) in claimed.iter().enumerate() {
+            // Their own retries: the first soon, the others much later.
+            let retry = if i == 0 { 20_000_000 } else { 90_000_000 };
+            let failing = store.record_delivery_attempt("all", &d.event.id, &outcome(1, 40, false, Some(retry))).await.unwrap();
+            assert_eq!(failing, (Some(40), false), "{engine}");
+        }
+        assert!(store.claim_due_deliveries(60, 2_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}: before any retry");
+        let probe = store.claim_due_deliveries(20_000_001, 50_000_000, 10, 4, &[]).await.unwrap();
+        assert_eq!(probe.len(), 1, "{engine}: one probe");
+        // It succeeds: the receiver is back, and the others are due at once, whatever their own backoff said.
+        assert_eq!(store.record_delivery_attempt("all", &probe[0].event.id, &outcome(2, 20_000_100, true, None)).await.unwrap(), (None, true));
+        assert!(store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}: still in backoff");
+        assert_eq!(store.hasten_deliveries("all", 20_000_200).await.unwrap(), 2, "{engine}");
+        let rest = store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[]).await.unwrap();
+        assert_eq!(rest.len(), 2, "{engine}");
+        let log = store.deliveries("t1", "all", Some(WebhookDeliveryState::Delivered), None, 10).await.unwrap();
+        assert_eq!(log.len(), 1, "{engine}");
+        assert_eq!(store.delivery_attempts("all", &probe[0].event.id).await.unwrap().len(), 2, "{engine}");
+        // A redelivery makes a delivered one pending again, counted afresh.
+        assert!(store.redeliver("t1", "all", &probe[0].event.id, 20_000_300).await.unwrap());
+        assert!(!store.redeliver("t2", "all", &probe[0].event.id, 20_000_300).await.unwrap(), "{engine}: another tenant's");
+        let again = store.delivery("t1", "all", &probe[0].event.id).await.unwrap().unwrap();
+        assert_eq!((again.state, again.attempts), (WebhookDeliveryState::Pending, 0), "{engine}");
+        assert!(store.delete_webhook("t1", "all").await.unwrap());
+        assert!(store.deliveries("t1", "all", None, None, 10).await.unwrap().is_empty(), "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn a_received_invoice_is_stored_once_with_its_event_and_the_position_moves_with_it() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        assert!(!store.ensure_sync("t1", "subject2", 5, 5).await.unwrap());
+        assert!(store.ensure_sync("t1", "subject2", 9, 9).await.unwrap(), "{engine}: set up once");
+        let received = |n: &str, gross: i64| NewReceived {
+            ksef_number: n.into(),
+            subject: "subject2".into(),
+            seller_nip: "5265877635".into(),
+            seller_name: None,
+            invoice_number: format!("FV/{n}"),
+            issue_date: "2026-01-02".into(),
+            gross_amount: Some(format!("{}.{:02}", gross / 100, gross % 100)),
+            gross_cents: Some(gross),
+            currency: Some("PLN".into()),
+            invoice_hash: "h".into(),
+            permanent_storage_date: 7,
+            metadata: "{}".into(),
+            xml: b"<Faktura/>".to_vec(),
+        };
+        let first = [received("A", 12_300), received("B", 500)];
+        assert_eq!(store.insert_received("t1", &first, 10, Some(("subject2", 100))).await.unwrap(), 2);
+        // The same package again (a truncated window's repeat): nothing new, nothing told twice.
+        assert_eq!(store.insert_received("t1", &first, 11, Some(("subject2", 100))).await.unwrap(), 0, "{engine}");
+        assert_eq!(store.events_after("t1", 0, None, 10).await.unwrap().len(), 2, "{engine}");
+        assert_eq!(store.syncs("t1").await.unwrap()[0].next_from, 100, "{engine}");
+        let filter = ReceivedFilter { min_gross_cents: Some(1_000), limit: 10, ..ReceivedFilter::default() };
+        let big = store.received_invoices("t1", &filter).await.unwrap();
+        assert_eq!(big.iter().map(|r| r.ksef_number.as_str()).collect::<Vec<_>>(), vec!["A"], "{engine}");
+        assert_eq!(store.received_invoice("t1", "B").await.unwrap().unwrap().xml.as_deref(), Some(&b"<Faktura/>"[..]));
+        assert!(store.received_invoice("t2", "B").await.unwrap().is_none(), "{engine}");
+        // A claimed sync is not claimed again until it is finished.
+        assert_eq!(store.claim_due_syncs(50, 500, 5).await.unwrap().len(), 1, "{engine}");
+        assert!(store.claim_due_syncs(60, 500, 5).await.unwrap().is_empty(), "{engine}");
+        store.finish_sync("t1", "subject2", 70, None, 60).await.unwrap();
+        assert_eq!(store.claim_due_syncs(80, 500, 5).await.unwrap().len(), 1, "{engine}");
+    }
+}
