@@ -284,7 +284,8 @@ pub struct InboxSettings {
     /// Sync received invoices at all (each tenant also switches its own).
     #[serde(default = "default_true")]
     pub enabled: bool,
-    /// How often a tenant's sync runs, in seconds.
+    /// How often a tenant's sync runs, in seconds (default 300; every run is at least one of the 20 exports an
+    /// hour KSeF allows a context).
     #[serde(default = "default_inbox_every")]
     pub every_secs: u64,
 }
@@ -296,7 +297,9 @@ impl Default for InboxSettings {
 }
 
 fn default_inbox_every() -> u64 {
-    60
+    // Each run starts at least one export, and KSeF allows a context 20 an hour: this leaves room for the
+    // tenant's own searches.
+    300
 }
 
 /// The `[metrics]` section: whether `/metrics` is served, and whether it asks for a token.

@@ -103,6 +103,10 @@ pub struct DeliveryRecord {
     pub last_error: Option<String>,
     /// When the receiver took it (µs).
     pub delivered_at: Option<i64>,
+    /// When it was queued, or queued again by a redelivery (µs): it is given up counting from then.
+    pub queued_at: i64,
+    /// The claim holding it, while one does: only that claim's attempt records its outcome.
+    pub lease_owner: Option<String>,
 }
 
 /// One attempt to post an event.
@@ -131,6 +135,8 @@ pub struct AttemptOutcome {
     pub retry_at: Option<i64>,
     /// Not taken: when the failing receiver is tried next (with one delivery: a probe).
     pub others_wait_until: Option<i64>,
+    /// The claim the attempt was made under.
+    pub lease_owner: String,
 }
 
 /// Kinds as stored: `*` for every kind, else `,a,b,` so one kind is found with `LIKE '%,kind,%'`.
@@ -147,7 +153,7 @@ fn kinds_from_text(text: &str) -> Option<Vec<EventKind>> {
 
 const EVENT_COLUMNS: &str = "e.tenant_id, e.seq, e.id, e.kind, e.subject, e.detail, e.created_at";
 const WEBHOOK_COLUMNS: &str = "id, tenant_id, url, kinds, description, secret_sealed, enabled, disabled_why, failing_since, created_at, updated_at";
-const DELIVERY_COLUMNS: &str = "d.webhook_id, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at";
+const DELIVERY_COLUMNS: &str = "d.webhook_id, d.state, d.attempts, d.next_attempt_at, d.last_status, d.last_error, d.delivered_at, d.queued_at, d.lease_owner";
 
 fn event_from_row(r: &sqlx::any::AnyRow) -> Result<EventRecord, sqlx::Error> {
     Ok(EventRecord {
@@ -187,11 +193,13 @@ fn delivery_from_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRecord, sqlx::Erro
         last_status: r.try_get("last_status")?,
         last_error: r.try_get("last_error")?,
         delivered_at: r.try_get("delivered_at")?,
+        queued_at: r.try_get("queued_at")?,
+        lease_owner: r.try_get("lease_owner")?,
     })
 }
 
 /// Records an event in the caller's transaction, with a pending delivery to each of the tenant's enabled
-/// webhooks that take its kind (only to `only_webhook` when given). `None` when the tenant has this event already
+/// webhooks that take its kind (only to `only_webhook` when given, whatever kinds it takes). `None` when the tenant has this event already
 /// (same kind and subject). The tenant's counter row stays locked to the end of the transaction, so events
 /// commit in the order of their numbers.
 pub(crate) async fn record_event_in(
@@ -237,10 +245,10 @@ pub(crate) async fn record_event_in(
         return Ok(None);
     }
     sqlx::query(
-        "INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at)
-         SELECT w.id, $2, w.tenant_id, $3, 0, $4, $4 FROM webhooks w
-         WHERE w.tenant_id = $1 AND w.enabled = 1 AND (w.kinds = '*' OR w.kinds LIKE '%,' || $5 || ',%')
-           AND ($6 IS NULL OR w.id = $6)",
+        "INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at, queued_at)
+         SELECT w.id, $2, w.tenant_id, $3, 0, $4, $4, $4 FROM webhooks w
+         WHERE w.tenant_id = $1 AND w.enabled = 1
+           AND (($6 IS NULL AND (w.kinds = '*' OR w.kinds LIKE '%,' || $5 || ',%')) OR ($6 IS NOT NULL AND w.id = $6))",
     )
     .bind(tenant_id)
     .bind(&id)
@@ -279,11 +287,18 @@ impl Store {
         Ok(event)
     }
 
-    /// The tenant's events numbered after `after`, of `kinds` (all when `None`), oldest first, at most `limit`.
-    pub async fn events_after(&self, tenant_id: &str, after: i64, kinds: Option<&[EventKind]>, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
+    /// The number of the tenant's last event (0 if none): every event up to it has committed.
+    pub async fn last_event_seq(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM event_counters WHERE tenant_id = $1").bind(tenant_id).fetch_optional(&self.pool).await?;
+        Ok(last.unwrap_or(0))
+    }
+
+    /// The tenant's events numbered after `after` and up to `upto`, of `kinds` (all when `None`), oldest first, at
+    /// most `limit`.
+    pub async fn events_after(&self, tenant_id: &str, after: i64, upto: i64, kinds: Option<&[EventKind]>, limit: i64) -> Result<Vec<EventRecord>, StoreError> {
         let filter = kinds.map(|k| kinds_text(&Some(k.to_vec())));
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.tenant_id = $1 AND e.seq > $2
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.tenant_id = $1 AND e.seq > $2 AND e.seq <= $5
                AND ($3 IS NULL OR $3 LIKE '%,' || e.kind || ',%')
              ORDER BY e.seq LIMIT $4"
         )))
@@ -291,9 +306,20 @@ impl Store {
         .bind(after)
         .bind(filter)
         .bind(limit)
+        .bind(upto)
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().map(event_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The tenant's latest event of `kind`.
+    pub async fn last_event_of(&self, tenant_id: &str, kind: EventKind) -> Result<Option<EventRecord>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.tenant_id = $1 AND e.kind = $2 ORDER BY e.seq DESC LIMIT 1")))
+            .bind(tenant_id)
+            .bind(kind.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(event_from_row).transpose()?)
     }
 
     /// The tenant's event with this id.
@@ -373,9 +399,10 @@ impl Store {
     /// Deletes the tenant's webhook `id` with its deliveries and their attempts; false if there is none.
     pub async fn delete_webhook(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
+        // Delivery rows before the webhook's, the order attempts lock them in, so the two never deadlock.
+        sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1 AND tenant_id = $2").bind(id).bind(tenant_id).execute(&mut *tx).await?;
         let done = sqlx::query("DELETE FROM webhooks WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(id).execute(&mut *tx).await?;
         if done.rows_affected() == 1 {
-            sqlx::query("DELETE FROM webhook_deliveries WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM webhook_attempts WHERE webhook_id = $1").bind(id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -383,10 +410,21 @@ impl Store {
     }
 
     /// Claims pending deliveries due at `now` for up to `webhooks` enabled webhooks not in `busy` (those waiting
-    /// longest since their last claim first), at most `per_webhook` of each (one of a failing webhook, once its
-    /// probe is due), leasing them until `hold_until` so no other instance posts them meanwhile. Each webhook's
-    /// share is read from its own index range, so a webhook with a long queue costs the others nothing.
-    pub async fn claim_due_deliveries(&self, now: i64, hold_until: i64, webhooks: i64, per_webhook: i64, busy: &[String]) -> Result<Vec<DeliveryRecord>, StoreError> {
+    /// longest since their last claim first), at most `per_webhook` of each, leasing them to `owner` until
+    /// `hold_until` so no other instance posts them meanwhile. A failing webhook gets one delivery (a probe) once
+    /// its probe is due, and its next probe is pushed to `hold_until` in the same step, so instances sharing the
+    /// database send a failing receiver one request at a time. Each webhook's share is read from its own index
+    /// range, so a webhook with a long queue costs the others nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn claim_due_deliveries(
+        &self,
+        now: i64,
+        hold_until: i64,
+        webhooks: i64,
+        per_webhook: i64,
+        busy: &[String],
+        owner: &str,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let pending = WebhookDeliveryState::Pending.as_str();
         let busy_list = (0..busy.len()).map(|i| format!("${}", i + 4)).collect::<Vec<_>>().join(", ");
         let not_busy = if busy.is_empty() { String::new() } else { format!("AND w.id NOT IN ({busy_list})") };
@@ -407,9 +445,21 @@ impl Store {
         let mut out = Vec::new();
         for row in due {
             let webhook_id: String = row.try_get("id")?;
-            let failing: Option<i64> = row.try_get("failing_since")?;
+            let failing = row.try_get::<Option<i64>, _>("failing_since")?.is_some();
+            if failing {
+                // The probe's lock: only the instance that moves the probe time sends it.
+                let took = sqlx::query("UPDATE webhooks SET probe_at = $3 WHERE id = $1 AND (probe_at IS NULL OR probe_at <= $2)")
+                    .bind(&webhook_id)
+                    .bind(now)
+                    .bind(hold_until)
+                    .execute(&self.pool)
+                    .await?;
+                if took.rows_affected() == 0 {
+                    continue;
+                }
+            }
             let claimed = sqlx::query(
-                "UPDATE webhook_deliveries SET lease_until = $2
+                "UPDATE webhook_deliveries SET lease_until = $2, lease_owner = $6
                  WHERE (webhook_id, event_id) IN (
                      SELECT webhook_id, event_id FROM webhook_deliveries
                      WHERE webhook_id = $3 AND state = $4 AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
@@ -421,7 +471,8 @@ impl Store {
             .bind(hold_until)
             .bind(&webhook_id)
             .bind(pending)
-            .bind(if failing.is_some() { 1 } else { per_webhook })
+            .bind(if failing { 1 } else { per_webhook })
+            .bind(owner)
             .fetch_all(&self.pool)
             .await?;
             sqlx::query("UPDATE webhooks SET claimed_at = $2 WHERE id = $1").bind(&webhook_id).bind(now).execute(&self.pool).await?;
@@ -433,6 +484,22 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Gives a claimed delivery back without an attempt (the gateway, not the receiver, could not post it): due
+    /// again at `retry_at`.
+    pub async fn release_delivery(&self, webhook_id: &str, event_id: &str, owner: &str, retry_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $4
+             WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3",
+        )
+        .bind(webhook_id)
+        .bind(event_id)
+        .bind(owner)
+        .bind(retry_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Makes the webhook's pending deliveries not being posted due at `now` (its receiver is back).
@@ -488,10 +555,17 @@ impl Store {
             (false, None) => WebhookDeliveryState::Failed,
         };
         let finished = a.at + a.duration_ms * 1000;
+        // Only the claim's own attempt records its outcome (a lease that ran out may have passed to another
+        // instance); a redelivery asked for meanwhile leaves the delivery pending, due at once, counted afresh.
         sqlx::query(
-            "UPDATE webhook_deliveries SET state = $3, attempts = $4, next_attempt_at = $5, last_status = $6, last_error = $7,
-                 delivered_at = $8, lease_until = NULL, last_attempt_at = $9
-             WHERE webhook_id = $1 AND event_id = $2",
+            "UPDATE webhook_deliveries SET
+                 state = CASE WHEN requeued = 1 THEN $10 ELSE $3 END,
+                 attempts = CASE WHEN requeued = 1 THEN 0 ELSE $4 END,
+                 next_attempt_at = CASE WHEN requeued = 1 THEN $8 ELSE $5 END,
+                 last_status = $6, last_error = $7,
+                 delivered_at = CASE WHEN requeued = 1 THEN NULL ELSE $9 END,
+                 lease_until = NULL, lease_owner = NULL, requeued = 0
+             WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $11",
         )
         .bind(webhook_id)
         .bind(event_id)
@@ -500,8 +574,10 @@ impl Store {
         .bind(if outcome.delivered { None } else { outcome.retry_at })
         .bind(a.status)
         .bind(&a.error)
+        .bind(finished)
         .bind(outcome.delivered.then_some(finished))
-        .bind(a.at)
+        .bind(WebhookDeliveryState::Pending.as_str())
+        .bind(&outcome.lease_owner)
         .execute(&mut *tx)
         .await?;
         let mut recovered = false;
@@ -578,16 +654,18 @@ impl Store {
     }
 
     /// Sends a delivery of the tenant's again (whatever its state): pending and due at `now`, its attempts counted
-    /// afresh (the log keeps the earlier ones). The event is the same, so the receiver sees the same `webhook-id`. A delivery never made (the webhook was disabled, or
+    /// afresh (the log keeps the earlier ones), given up counting from now. One being posted keeps its lease and is
+    /// queued again when that attempt ends. The event is the same, so the receiver sees the same `webhook-id`. A delivery never made (the webhook was disabled, or
     /// created after the event) is made now. False if the tenant has no such webhook or event.
     pub async fn redeliver(&self, tenant_id: &str, webhook_id: &str, event_id: &str, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at)
-             SELECT w.id, e.id, w.tenant_id, $4, 0, $5, $5 FROM webhooks w JOIN events e ON e.tenant_id = w.tenant_id
+            "INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at, queued_at)
+             SELECT w.id, e.id, w.tenant_id, $4, 0, $5, $5, $5 FROM webhooks w JOIN events e ON e.tenant_id = w.tenant_id
              WHERE w.tenant_id = $1 AND w.id = $2 AND e.id = $3
              ON CONFLICT (webhook_id, event_id) DO UPDATE SET state = excluded.state, attempts = 0, next_attempt_at = excluded.next_attempt_at,
-                 lease_until = NULL",
+                 queued_at = excluded.queued_at,
+                 requeued = CASE WHEN webhook_deliveries.lease_until > excluded.queued_at THEN 1 ELSE 0 END",
         )
         .bind(tenant_id)
         .bind(webhook_id)
@@ -602,7 +680,9 @@ impl Store {
 
     /// Pending deliveries by webhook (for `/metrics` and the console).
     pub async fn pending_deliveries(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query("SELECT webhook_id, COUNT(*) AS n FROM webhook_deliveries WHERE state = $1 GROUP BY webhook_id")
+        let rows = sqlx::query(
+            "SELECT d.webhook_id, COUNT(*) AS n FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.state = $1 GROUP BY d.webhook_id",
+        )
             .bind(WebhookDeliveryState::Pending.as_str())
             .fetch_all(&self.pool)
             .await?;

@@ -309,6 +309,12 @@ impl Store {
         Ok(rows.iter().map(sync_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// Keeps a running sync held until `until` (a run renews its hold as it goes, so a long one is not taken over).
+    pub async fn hold_sync(&self, tenant_id: &str, subject: &str, until: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE inbox_sync SET held_until = $3 WHERE tenant_id = $1 AND subject = $2").bind(tenant_id).bind(subject).bind(until).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Ends a run: due again at `next_run_at`, with its failure if it failed.
     pub async fn finish_sync(&self, tenant_id: &str, subject: &str, next_run_at: i64, error: Option<&str>, now: i64) -> Result<(), StoreError> {
         sqlx::query(

@@ -15,11 +15,16 @@ async fn webhook(store: &Store, tenant: &str, id: &str, kinds: Option<Vec<EventK
 }
 
 fn outcome(attempt: i64, at: i64, delivered: bool, retry_at: Option<i64>) -> AttemptOutcome {
+    outcome_of("me", attempt, at, delivered, retry_at)
+}
+
+fn outcome_of(owner: &str, attempt: i64, at: i64, delivered: bool, retry_at: Option<i64>) -> AttemptOutcome {
     AttemptOutcome {
         attempt: AttemptRecord { attempt, at, status: Some(if delivered { 204 } else { 503 }), error: (!delivered).then(|| "answered 503".into()), duration_ms: 3 },
         delivered,
         retry_at,
         others_wait_until: (!delivered).then_some(at + 10_000_000),
+        lease_owner: owner.into(),
     }
 }
 
@@ -44,12 +49,14 @@ async fn events_are_numbered_per_tenant_in_commit_order_once_per_subject_even_wh
             assert_eq!(t.await.unwrap(), (true, true), "{engine}: recorded once");
         }
         store.record_event("t2", EventKind::InvoiceRejected, "x", None, 1, None).await.unwrap().unwrap();
-        let all = store.events_after("t1", 0, None, 100).await.unwrap();
+        assert_eq!(store.last_event_seq("t1").await.unwrap(), 16, "{engine}");
+        let all = store.events_after("t1", 0, i64::MAX, None, 100).await.unwrap();
         assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=16).collect::<Vec<_>>(), "{engine}: numbered without gaps or doubles");
-        assert_eq!(store.events_after("t2", 0, None, 100).await.unwrap().len(), 1, "{engine}: another tenant's are apart");
-        let page = store.events_after("t1", 10, None, 3).await.unwrap();
+        assert_eq!(store.events_after("t2", 0, i64::MAX, None, 100).await.unwrap().len(), 1, "{engine}: another tenant's are apart");
+        let page = store.events_after("t1", 10, i64::MAX, None, 3).await.unwrap();
         assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![11, 12, 13]);
-        assert!(store.events_after("t1", 0, Some(&[EventKind::InvoiceRejected]), 100).await.unwrap().is_empty(), "{engine}");
+        assert_eq!(store.events_after("t1", 10, 12, None, 100).await.unwrap().len(), 2, "{engine}: up to the bound");
+        assert!(store.events_after("t1", 0, i64::MAX, Some(&[EventKind::InvoiceRejected]), 100).await.unwrap().is_empty(), "{engine}");
     }
 }
 
@@ -64,14 +71,14 @@ async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_recei
             store.record_event("t1", EventKind::InvoiceAccepted, &format!("inv-{i}"), None, 10, None).await.unwrap();
         }
         // Two claim at once: no delivery is handed out twice.
-        let (a, b) = tokio::join!(store.claim_due_deliveries(20, 1_000, 10, 4, &[]), store.claim_due_deliveries(20, 1_000, 10, 4, &[]));
+        let (a, b) = tokio::join!(store.claim_due_deliveries(20, 1_000, 10, 4, &[], "me"), store.claim_due_deliveries(20, 1_000, 10, 4, &[], "me"));
         // (A busy webhook is skipped.)
-        assert!(store.claim_due_deliveries(20, 1_000, 10, 4, &["all".to_owned()]).await.unwrap().is_empty(), "{engine}");
+        assert!(store.claim_due_deliveries(20, 1_000, 10, 4, &["all".to_owned()], "me").await.unwrap().is_empty(), "{engine}");
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.len() + b.len(), 3, "{engine}: three deliveries, to the webhook taking every kind only");
         assert!(a.iter().chain(&b).all(|d| d.webhook_id == "all"));
         // Leased: not claimed again before the lease ends.
-        assert!(store.claim_due_deliveries(30, 1_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}");
+        assert!(store.claim_due_deliveries(30, 1_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}");
         let claimed: Vec<_> = a.into_iter().chain(b).collect();
         // The receiver fails: the webhook is failing, and only a probe is claimed when its time comes.
         for (i, d) in claimed.iter().enumerate() {
@@ -80,14 +87,14 @@ async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_recei
             let failing = store.record_delivery_attempt("all", &d.event.id, &outcome(1, 40, false, Some(retry))).await.unwrap();
             assert_eq!(failing, (Some(40), false), "{engine}");
         }
-        assert!(store.claim_due_deliveries(60, 2_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}: before any retry");
-        let probe = store.claim_due_deliveries(20_000_001, 50_000_000, 10, 4, &[]).await.unwrap();
+        assert!(store.claim_due_deliveries(60, 2_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}: before any retry");
+        let probe = store.claim_due_deliveries(20_000_001, 50_000_000, 10, 4, &[], "me").await.unwrap();
         assert_eq!(probe.len(), 1, "{engine}: one probe");
         // It succeeds: the receiver is back, and the others are due at once, whatever their own backoff said.
         assert_eq!(store.record_delivery_attempt("all", &probe[0].event.id, &outcome(2, 20_000_100, true, None)).await.unwrap(), (None, true));
-        assert!(store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[]).await.unwrap().is_empty(), "{engine}: still in backoff");
+        assert!(store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}: still in backoff");
         assert_eq!(store.hasten_deliveries("all", 20_000_200).await.unwrap(), 2, "{engine}");
-        let rest = store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[]).await.unwrap();
+        let rest = store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[], "me").await.unwrap();
         assert_eq!(rest.len(), 2, "{engine}");
         let log = store.deliveries("t1", "all", Some(WebhookDeliveryState::Delivered), None, 10).await.unwrap();
         assert_eq!(log.len(), 1, "{engine}");
@@ -128,7 +135,7 @@ async fn a_received_invoice_is_stored_once_with_its_event_and_the_position_moves
         assert_eq!(store.insert_received("t1", &first, 10, Some(("subject2", 100))).await.unwrap(), 2);
         // The same package again (a truncated window's repeat): nothing new, nothing told twice.
         assert_eq!(store.insert_received("t1", &first, 11, Some(("subject2", 100))).await.unwrap(), 0, "{engine}");
-        assert_eq!(store.events_after("t1", 0, None, 10).await.unwrap().len(), 2, "{engine}");
+        assert_eq!(store.events_after("t1", 0, i64::MAX, None, 10).await.unwrap().len(), 2, "{engine}");
         assert_eq!(store.syncs("t1").await.unwrap()[0].next_from, 100, "{engine}");
         let filter = ReceivedFilter { min_gross_cents: Some(1_000), limit: 10, ..ReceivedFilter::default() };
         let big = store.received_invoices("t1", &filter).await.unwrap();
@@ -140,5 +147,33 @@ async fn a_received_invoice_is_stored_once_with_its_event_and_the_position_moves
         assert!(store.claim_due_syncs(60, 500, 5).await.unwrap().is_empty(), "{engine}");
         store.finish_sync("t1", "subject2", 70, None, 60).await.unwrap();
         assert_eq!(store.claim_due_syncs(80, 500, 5).await.unwrap().len(), 1, "{engine}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_claims_own_attempt_records_an_outcome_and_a_redelivery_during_it_is_not_lost() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        tenant(&store, "t1").await;
+        webhook(&store, "t1", "w", None).await;
+        let event = store.record_event("t1", EventKind::InvoiceAccepted, "inv", None, 10, None).await.unwrap().unwrap();
+        let claimed = store.claim_due_deliveries(20, 1_000, 10, 4, &[], "a").await.unwrap();
+        assert_eq!(claimed[0].lease_owner.as_deref(), Some("a"), "{engine}");
+        // A redelivery asked for while "a" posts it: the lease stays, the delivery is queued again once "a" is done.
+        assert!(store.redeliver("t1", "w", &event.id, 30).await.unwrap());
+        assert!(store.claim_due_deliveries(40, 2_000, 10, 4, &[], "b").await.unwrap().is_empty(), "{engine}: still leased to a");
+        store.record_delivery_attempt("w", &event.id, &outcome_of("a", 1, 50, true, None)).await.unwrap();
+        let d = store.delivery("t1", "w", &event.id).await.unwrap().unwrap();
+        assert_eq!((d.state, d.attempts), (WebhookDeliveryState::Pending, 0), "{engine}: queued again, not marked delivered");
+        // Its lease ran out and "c" took it over: a late outcome of "b" changes nothing.
+        let again = store.claim_due_deliveries(3_100, 4_000, 10, 4, &[], "b").await.unwrap();
+        assert_eq!(again.len(), 1, "{engine}");
+        let taken_over = store.claim_due_deliveries(5_000, 9_000, 10, 4, &[], "c").await.unwrap();
+        assert_eq!(taken_over.len(), 1, "{engine}: the lease of b ran out");
+        store.record_delivery_attempt("w", &event.id, &outcome_of("b", 1, 5_100, false, Some(99_000))).await.unwrap();
+        store.record_delivery_attempt("w", &event.id, &outcome_of("c", 1, 5_200, true, None)).await.unwrap();
+        let d = store.delivery("t1", "w", &event.id).await.unwrap().unwrap();
+        assert_eq!(d.state, WebhookDeliveryState::Delivered, "{engine}");
+        assert_eq!(store.delivery_attempts("w", &event.id).await.unwrap().len(), 3, "{engine}: every attempt is in the log");
     }
 }

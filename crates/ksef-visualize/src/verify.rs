@@ -41,7 +41,7 @@ impl Outcome {
 pub struct Check {
     /// What was checked: `link.form`, `link.host`, `link.nip`, `link.date`, `link.hash`, `ksefNumber.checksum`,
     /// `invoice.hash`, `invoice.seller`, `invoice.date`, `certificate.serial`, `certificate.validity`,
-    /// `certificate.signature`.
+    /// `certificate.signature` (and the gateway's `ksef.holds`).
     pub name: &'static str,
     /// How it came out.
     pub outcome: Outcome,
@@ -94,9 +94,15 @@ pub struct Report {
 }
 
 impl Report {
-    /// No check failed.
+    /// No check failed, the link could be read, and for KOD II its signature was verified (a KOD II link whose
+    /// signature could not be checked proves nothing of who issued the invoice).
     pub fn valid(&self) -> bool {
-        self.checks.iter().all(|c| c.outcome != Outcome::Failed)
+        let signed = match &self.link {
+            Some(Link::Certificate { .. }) => self.checks.iter().any(|c| c.name == "certificate.signature" && c.outcome == Outcome::Passed),
+            Some(Link::Invoice { .. }) => true,
+            None => false,
+        };
+        signed && self.checks.iter().all(|c| c.outcome != Outcome::Failed)
     }
 
     fn add(&mut self, name: &'static str, outcome: Outcome, detail: impl Into<String>) {
@@ -263,13 +269,28 @@ pub fn verify(link: &str, evidence: &Evidence<'_>) -> Report {
         }
     }
     if let Link::Certificate { serial, signature, signed, .. } = &link {
-        verify_signature(evidence.certificate, serial, signature, signed, &mut report);
+        let issued = evidence.invoice.and_then(|x| invoice_fields(x).ok()).and_then(|(_, date)| date).and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok());
+        verify_signature(evidence.certificate, serial, signature, signed, issued, &mut report);
     }
     report.link = Some(link);
     report
 }
 
-fn verify_signature(certificate: Option<&[u8]>, serial: &str, signature: &[u8], signed: &str, report: &mut Report) {
+/// A certificate's `notBefore`/`notAfter` (UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`) as a date.
+fn certificate_date(text: &str) -> Option<NaiveDate> {
+    let digits = text.trim_end_matches('Z');
+    let (year, rest) = match digits.len() {
+        12 => {
+            let yy: i32 = digits[..2].parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+        }
+        14 => (digits[..4].parse().ok()?, &digits[4..]),
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(year, rest[..2].parse().ok()?, rest[2..4].parse().ok()?)
+}
+
+fn verify_signature(certificate: Option<&[u8]>, serial: &str, signature: &[u8], signed: &str, issued: Option<NaiveDate>, report: &mut Report) {
     let Some(certificate) = certificate else {
         report.add("certificate.signature", Outcome::Skipped, "no Offline certificate given to verify the signature with");
         return;
@@ -288,8 +309,20 @@ fn verify_signature(certificate: Option<&[u8]>, serial: &str, signature: &[u8], 
     } else {
         report.add("certificate.serial", Outcome::Failed, format!("the link names certificate {serial}, the one given is {own_serial}"));
     }
+    match (issued, certificate_date(fields.not_before), certificate_date(fields.not_after)) {
+        (Some(day), Some(from), Some(to)) if (from..=to).contains(&day) => {
+            report.add("certificate.validity", Outcome::Passed, format!("the certificate was valid on the issue date {day} ({from} to {to})"));
+        }
+        (Some(day), Some(from), Some(to)) => {
+            report.add("certificate.validity", Outcome::Failed, format!("the invoice was issued {day}, outside the certificate's validity ({from} to {to})"));
+        }
+        (None, ..) => report.add("certificate.validity", Outcome::Skipped, "no invoice XML given: its issue date is unknown"),
+        _ => report.add("certificate.validity", Outcome::Warning, "the certificate's validity could not be read"),
+    }
     if ksef_core::offline::verify(fields.spki, signed.as_bytes(), signature) {
-        report.add("certificate.signature", Outcome::Passed, "the link is signed with the certificate's key");
+        // The certificate is the caller's evidence: that KSeF issued it is not checked here (KSeF publishes no
+        // list of Offline certificates to check it against).
+        report.add("certificate.signature", Outcome::Passed, "the link is signed with the key of the certificate given (that KSeF issued it is not checked)");
     } else {
         report.add("certificate.signature", Outcome::Failed, "the signature does not verify with the certificate's key: the link was changed or signed with another key");
     }

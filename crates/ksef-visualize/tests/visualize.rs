@@ -245,6 +245,7 @@ fn a_kod2_link_verifies_with_its_certificate_and_not_once_changed_or_with_anothe
     assert!(report.valid(), "{report:?}");
     let outcome = |r: &ksef_visualize::verify::Report, name: &str| r.checks.iter().find(|c| c.name == name).unwrap().outcome;
     assert_eq!(outcome(&report, "certificate.signature"), Outcome::Passed);
+    assert_eq!(outcome(&report, "certificate.validity"), Outcome::Passed, "{report:?}");
     assert_eq!(outcome(&report, "invoice.hash"), Outcome::Passed);
     // The link pointed at another NIP: the signature no longer verifies (and the seller differs).
     let changed = kod2.link.replace("/Nip/5265877635/5265877635/", "/Nip/5265877635/7010002137/");
@@ -254,10 +255,10 @@ fn a_kod2_link_verifies_with_its_certificate_and_not_once_changed_or_with_anothe
     let (other_der, _) = offline_certificate(&ksef_core::offline::OfflineKey::generate_p256().unwrap(), &[0x07]);
     let report = verify(&kod2.link, &Evidence { certificate: Some(&other_der), ..evidence });
     assert_eq!((outcome(&report, "certificate.serial"), outcome(&report, "certificate.signature")), (Outcome::Failed, Outcome::Failed));
-    // No certificate: the signature is not judged, the rest is.
+    // No certificate: the signature is not judged, and without it a KOD II link proves nothing.
     let report = verify(&kod2.link, &Evidence { certificate: None, ..evidence });
     assert_eq!(outcome(&report, "certificate.signature"), Outcome::Skipped);
-    assert!(report.valid());
+    assert!(!report.valid());
 }
 
 /// OpenSSL, an independent verifier: RSA-PSS with a 32-byte salt, or ECDSA with `r‖s` turned into DER.

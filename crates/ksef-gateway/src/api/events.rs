@@ -36,14 +36,19 @@ fn query<T>(params: Result<Query<T>, QueryRejection>, code: ErrorCode) -> Result
     params.map(|Query(p)| p).map_err(|e| ApiError::refused(code, format!("query parameters: {e}")))
 }
 
-/// An event as webhooks and the events list show it.
-pub async fn render_event(ctx: &ops::Context, event: &EventRecord) -> Result<Event, OpError> {
+/// An event as webhooks (`with_xml`: a received invoice's XML included) and the events list show it.
+pub async fn render_event(ctx: &ops::Context, event: &EventRecord, with_xml: bool) -> Result<Event, OpError> {
     let data = match events::subject(ctx, event).await? {
         Subject::Invoice { view, session_id } => {
             serde_json::to_value(SubmittedInvoiceResponse { invoice: (*view).into(), session_id }).map_err(anyhow::Error::from)?
         }
         Subject::Session { session_id, ksef_reference } => serde_json::json!({ "sessionId": session_id, "ksefReferenceNumber": ksef_reference }),
-        Subject::Received(r) => serde_json::to_value(ReceivedInvoice::from_record(*r)).map_err(anyhow::Error::from)?,
+        Subject::Received(mut r) => {
+            if !with_xml {
+                r.xml = None;
+            }
+            serde_json::to_value(ReceivedInvoice::from_record(*r)).map_err(anyhow::Error::from)?
+        }
         Subject::Detail(detail) => detail,
         Subject::Nothing => serde_json::Value::Null,
     };
@@ -51,7 +56,8 @@ pub async fn render_event(ctx: &ops::Context, event: &EventRecord) -> Result<Eve
 }
 
 /// The tenant's events after a cursor (ours), oldest first; with `wait`, the answer waits up to that many seconds
-/// for the next event (long polling). For those who cannot receive webhooks: the same events, the same `id`s.
+/// for the next event (long polling). For those who cannot receive webhooks: the same events, the same `id`s
+/// (a received invoice without its XML: `GET /api/v2/received/{ksefNumber}?format=xml`).
 #[utoipa::path(get, path = "/api/v2/events", tag = "Events", params(EventQuery),
     responses((status = 200, body = EventPage), (status = 400, description = "1403", body = super::dto::Error)),
     security(("api_key" = [])))]
@@ -67,7 +73,7 @@ pub async fn list_events(
     let page = events::list(&state.ops, &tenant, after, kinds.as_deref(), q.limit.unwrap_or(events::DEFAULT_PAGE), wait).await?;
     let mut out = Vec::with_capacity(page.events.len());
     for e in &page.events {
-        out.push(render_event(&state.ops, e).await?);
+        out.push(render_event(&state.ops, e, false).await?);
     }
     Ok(Json(EventPage { events: out, next: page.next.to_string() }))
 }
@@ -76,7 +82,8 @@ fn input(req: WebhookRequest) -> WebhookInput {
     WebhookInput { url: req.url, events: req.events, description: req.description, secret: req.secret, enabled: req.enabled }
 }
 
-/// Subscribes a URL to the tenant's events (ours). The answer carries the signing secret, once. Every problem
+/// Subscribes a URL to the tenant's events (ours). The answer carries the signing secret, once (a repeat with the
+/// same `Idempotency-Key` answers the webhook without it). Every problem
 /// is reported at once (1402): not http(s), a private or loopback address (unless the operator allows them), the
 /// gateway itself, an unknown event type, a secret not in the Standard Webhooks form or too short.
 #[utoipa::path(post, path = "/api/v2/webhooks", tag = "Events", request_body = WebhookRequest,
@@ -86,14 +93,18 @@ pub async fn create_webhook(
     State(state): State<AppState>,
     Authenticated(tenant): Authenticated,
     ApiJson(req): ApiJson<WebhookRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     if req.enabled.is_some() {
         return Err(ApiError::refused(ErrorCode::WebhookInvalid, "`enabled` is only for changes; a new webhook is enabled"));
     }
     let made = webhooks::create(&state.ops, &tenant, input(req)).await?;
-    let mut answer = Webhook::from_record(made.record);
-    answer.secret = made.secret;
-    Ok((StatusCode::CREATED, Json(answer)))
+    let without_secret = Webhook::from_record(made.record);
+    // A repeat with the same Idempotency-Key gets the webhook without its secret: the secret is never stored in clear.
+    let kept = serde_json::to_vec(&without_secret).map_err(|e| ApiError(OpError::Internal(e.into())))?;
+    let answer = Webhook { secret: made.secret, ..without_secret };
+    let mut response = (StatusCode::CREATED, Json(answer)).into_response();
+    response.extensions_mut().insert(super::idempotency::KeepInstead(kept));
+    Ok(response)
 }
 
 /// The tenant's webhooks (ours).

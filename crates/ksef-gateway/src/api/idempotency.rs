@@ -70,7 +70,10 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         let _ = store.abandon_idempotent(&tenant.id, &key).await;
     } else {
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let kept = (body.len() <= MAX_STORED_BODY).then(|| body.to_vec());
+        let kept = match parts.extensions.get::<KeepInstead>() {
+            Some(instead) => Some(instead.0.clone()),
+            None => (body.len() <= MAX_STORED_BODY).then(|| body.to_vec()),
+        };
         let stored = StoredResponse { status: parts.status.as_u16(), content_type, body: kept };
         if let Err(err) = store.finish_idempotent(&tenant.id, &key, &stored).await {
             tracing::error!(error = %err, "failed to store an idempotent response; a repeat will run again");
@@ -79,6 +82,11 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
     }
     Response::from_parts(parts, Body::from(body))
 }
+
+/// Set on a response whose body must not be kept as it is (it holds a secret shown only once): this body is kept
+/// instead, and a repeat with the same key is answered with it.
+#[derive(Debug, Clone)]
+pub struct KeepInstead(pub Vec<u8>);
 
 /// What identifies a request for its idempotency key: its path and its exact body.
 pub fn fingerprint(path: &str, body: &[u8]) -> String {

@@ -92,9 +92,13 @@ pub async fn list(ctx: &Context, tenant: &Tenant, after: i64, kinds: Option<&[Ev
     }
     let until = std::time::Instant::now() + wait.min(std::time::Duration::from_secs(MAX_WAIT_SECS));
     loop {
-        let events = ctx.store.events_after(&tenant.id, after, kinds, limit).await.map_err(OpError::store(ErrorCode::Internal))?;
+        // Every event up to the tenant's last number has committed (they commit in number order), so a page
+        // shorter than `limit` has read everything up to it: the next page starts there, whatever the filter
+        // passed over.
+        let upto = ctx.store.last_event_seq(&tenant.id).await.map_err(OpError::store(ErrorCode::Internal))?;
+        let events = ctx.store.events_after(&tenant.id, after, upto, kinds, limit).await.map_err(OpError::store(ErrorCode::Internal))?;
         if !events.is_empty() || std::time::Instant::now() >= until {
-            let next = events.last().map_or(after, |e| e.seq);
+            let next = if (events.len() as i64) < limit { upto.max(after) } else { events.last().map_or(after, |e| e.seq) };
             return Ok(Page { events, next });
         }
         // Another instance may record the next event, so the store is asked again; a quarter second is the latency.
@@ -144,9 +148,16 @@ pub async fn tell_everyone_ksef_status(ctx: &Context, status: &str, source: &str
         }
     };
     let now = super::now();
-    let subject = format!("{status}@{}", now.timestamp_micros());
+    // Instances reading the same Latarnia within a minute record one event (same subject); a later instance, or
+    // one restarted, finds the state already told and records none.
+    let subject = format!("{status}@{}", now.timestamp() / 60);
     let detail = serde_json::json!({ "status": status, "source": source, "since": now }).to_string();
     for tenant in tenants {
+        let told = ctx.store.last_event_of(&tenant.id, EventKind::KsefStatus).await;
+        let same = told.ok().flatten().and_then(|e| e.detail).and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok()).is_some_and(|d| d["status"] == status);
+        if same {
+            continue;
+        }
         if let Err(e) = ctx.store.record_event(&tenant.id, EventKind::KsefStatus, &subject, Some(&detail), super::micros(now), None).await {
             tracing::warn!(error = %e, "could not record KSeF's state for a tenant");
         }

@@ -36,8 +36,12 @@ pub const MAX_ENTRY_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_METADATA_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest a KSeF export may take to prepare.
 pub const EXPORT_POLL_LIMIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-/// Invoices stored per transaction.
+/// Invoices stored per transaction, at most.
 const STORE_CHUNK: usize = 250;
+/// Bytes of XML stored per transaction, at most (an invoice may be 3 MB; memory stays bounded).
+const STORE_CHUNK_BYTES: u64 = 32 * 1024 * 1024;
+/// How long a run's hold on its sync lasts from each window it starts (a window's export may take long).
+pub const SYNC_HOLD: chrono::TimeDelta = chrono::TimeDelta::minutes(45);
 /// Windows one run of a tenant's sync reads at most before others get their turn.
 const WINDOWS_PER_RUN: u32 = 20;
 /// How far back a tenant's sync starts on its first run.
@@ -204,6 +208,7 @@ fn read_entry<R: std::io::Read + std::io::Seek>(archive: &mut zip::ZipArchive<R>
 }
 
 /// Reads the XML of `entries` from a checked package.
+#[cfg(test)]
 fn read_xml(file: &mut std::fs::File, entries: &[PackageEntry]) -> Result<Vec<Vec<u8>>, Quarantine> {
     file.rewind().map_err(|e| Quarantine(format!("cannot read the package: {e}")))?;
     let mut archive = zip::ZipArchive::new(std::io::BufReader::new(&mut *file)).map_err(|e| Quarantine(format!("the package is not a ZIP archive: {e}")))?;
@@ -254,6 +259,7 @@ pub async fn sync_once(ctx: &Context, sync: &SyncRecord) -> Result<SyncRun, OpEr
     let mut from = from_micros(sync.next_from);
     let mut run = SyncRun::default();
     loop {
+        ctx.store.hold_sync(&sync.tenant_id, &sync.subject, micros(now() + SYNC_HOLD)).await.map_err(OpError::store(ErrorCode::Internal))?;
         let (window_to, last_window) = window_end(from, None)?;
         let mut file = tokio::fs::File::from_std(tempfile::tempfile().map_err(anyhow::Error::from)?);
         let window = export_window(&ksef, subject, from, window_to, &mut file).await.map_err(|e| match e.downcast::<ksef_client::KsefError>() {
@@ -282,18 +288,22 @@ pub async fn sync_once(ctx: &Context, sync: &SyncRecord) -> Result<SyncRun, OpEr
     }
 }
 
-/// Checks a package whole, then stores its invoices in chunks, the last chunk moving the position to `next`.
-/// A package that fails the check is kept in the quarantine folder and nothing of it is stored.
-async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, mut file: std::fs::File, next: DateTime<Utc>) -> Result<(u64, u64), OpError> {
-    let checked = tokio::task::spawn_blocking(move || {
-        let entries = check_package(&mut file);
-        (entries, file)
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
-    let (entries, mut file) = match checked {
-        (Ok(entries), file) => (entries, file),
-        (Err(why), mut file) => {
+/// Checks a package whole, then stores its invoices in chunks (by count and by bytes), the last chunk moving the
+/// position to `next`. A package that fails the check is kept in the quarantine folder and nothing of it is stored.
+async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, file: std::fs::File, next: DateTime<Utc>) -> Result<(u64, u64), OpError> {
+    fn blocking<T>(r: Result<T, tokio::task::JoinError>) -> Result<T, OpError> {
+        r.map_err(|e| OpError::Internal(e.into()))
+    }
+    let (checked, mut file) = blocking(
+        tokio::task::spawn_blocking(move || {
+            let mut file = file;
+            (check_package(&mut file), file)
+        })
+        .await,
+    )?;
+    let entries = match checked {
+        Ok(entries) => entries,
+        Err(why) => {
             let kept = quarantine(ctx, tenant_id, &mut file);
             return Err(OpError::Internal(anyhow::anyhow!(
                 "KSeF's package was put aside{}: {why}; nothing of it was stored, and the sync tries again later",
@@ -303,15 +313,37 @@ async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, mut
     };
     let seen = entries.len() as u64;
     let mut new = 0;
-    let chunks: Vec<&[PackageEntry]> = entries.chunks(STORE_CHUNK).collect();
-    if chunks.is_empty() {
-        ctx.store.insert_received(tenant_id, &[], micros(now()), Some((subject.api_name(), micros(next)))).await.map_err(OpError::store(ErrorCode::Internal))?;
-    }
-    for (i, chunk) in chunks.iter().enumerate() {
-        let xml = read_xml(&mut file, chunk).map_err(|e| OpError::Internal(anyhow::anyhow!("{e}")))?;
-        let invoices: Vec<NewReceived> = chunk.iter().zip(xml).map(|(e, x)| to_new(e, x, subject)).collect();
-        let position = (i + 1 == chunks.len()).then(|| (subject.api_name(), micros(next)));
-        new += ctx.store.insert_received(tenant_id, &invoices, micros(now()), position).await.map_err(OpError::store(ErrorCode::Internal))?;
+    let mut entries = std::collections::VecDeque::from(entries);
+    loop {
+        // The next chunk: up to STORE_CHUNK invoices or STORE_CHUNK_BYTES of XML, read off the async workers.
+        let (read, back) = blocking(
+            tokio::task::spawn_blocking(move || {
+                let mut chunk = Vec::new();
+                let mut bytes = 0u64;
+                let read = (|| {
+                    file.rewind().map_err(|e| Quarantine(format!("cannot read the package: {e}")))?;
+                    let mut archive =
+                        zip::ZipArchive::new(std::io::BufReader::new(&mut file)).map_err(|e| Quarantine(format!("the package is not a ZIP archive: {e}")))?;
+                    while chunk.len() < STORE_CHUNK && bytes < STORE_CHUNK_BYTES {
+                        let Some(entry) = entries.pop_front() else { break };
+                        let xml = read_entry(&mut archive, &format!("{}.xml", entry.metadata.ksef_number), MAX_ENTRY_BYTES)?;
+                        bytes += xml.len() as u64;
+                        chunk.push(to_new(&entry, xml, subject));
+                    }
+                    Ok::<_, Quarantine>(())
+                })();
+                (read.map(|()| chunk), (file, entries))
+            })
+            .await,
+        )?;
+        (file, entries) = back;
+        let chunk = read.map_err(|e| OpError::Internal(anyhow::anyhow!("{e}")))?;
+        let last = entries.is_empty();
+        let position = last.then(|| (subject.api_name(), micros(next)));
+        new += ctx.store.insert_received(tenant_id, &chunk, micros(now()), position).await.map_err(OpError::store(ErrorCode::Internal))?;
+        if last {
+            break;
+        }
     }
     if new > 0 {
         ctx.wake_webhooks();
@@ -322,7 +354,28 @@ async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, mut
 /// Keeps a package that failed its check for the operator to look at; where, if it could.
 fn quarantine(ctx: &Context, tenant_id: &str, file: &mut std::fs::File) -> Option<PathBuf> {
     let dir = ctx.quarantine.as_deref()?;
-    let path = dir.join(format!("inbox-{tenant_id}-{}.zip", Utc::now().format("%Y%m%dT%H%M%S%.6f")));
+    // Named by its content, so the same package refused again and again is kept once.
+    let mut hasher = ksef_core::crypto::Sha256::default();
+    let hashed = (|| -> std::io::Result<()> {
+        file.rewind()?;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            hasher.update(&buf[..n]);
+        }
+    })();
+    if let Err(e) = hashed {
+        tracing::warn!(error = %e, "a quarantined package could not be read");
+        return None;
+    }
+    let digest: String = hasher.finish()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join(format!("inbox-{tenant_id}-{digest}.zip"));
+    if path.exists() {
+        return Some(path);
+    }
     let mut copy = || -> std::io::Result<()> {
         crate::files::private_dir(dir)?;
         file.rewind()?;

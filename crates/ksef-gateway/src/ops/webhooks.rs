@@ -96,14 +96,21 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let [first, second, ..] = v6.segments();
+            // IPv4-compatible (`::a.b.c.d`, deprecated): judged as the IPv4 address it carries.
+            if v6.segments()[..6].iter().all(|s| *s == 0) && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::from(u32::try_from(u128::from(v6) & 0xffff_ffff).unwrap_or(0))));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8 // documentation
-                || first == 0x0064 && v6.segments()[1] == 0xff9b) // NAT64, which reaches IPv4 addresses of any kind
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || first == 0x2001 && second == 0x0db8 // documentation
+                || first == 0x2001 && second == 0x0000 // Teredo, which tunnels to IPv4 addresses
+                || first == 0x2002 // 6to4, which embeds IPv4 addresses
+                || first == 0x0064 && second == 0xff9b) // NAT64, which reaches IPv4 addresses of any kind
         }
     }
 }
@@ -396,17 +403,29 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", ksef_core::crypto::b64(&ksef_core::crypto::hmac_sha256(key, &message)))
 }
 
-/// A resolver for webhook requests that drops every address the policy refuses, so a name that resolved to a
-/// public address when the webhook was made cannot later lead the gateway into its own network.
+tokio::task_local! {
+    /// The port a webhook request is about to connect to, for [`GuardedResolver`] (DNS names no port).
+    pub(crate) static CONNECT_PORT: u16;
+}
+
+/// A resolver for webhook requests that drops every address the policy refuses (with the port the request
+/// connects to), so a name that resolved to a public address when the webhook was made cannot later lead the
+/// gateway into its own network or to itself. Without a known port, every address of the gateway's is refused.
 #[derive(Debug, Clone)]
 pub(crate) struct GuardedResolver(pub Arc<Policy>);
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let policy = self.0.clone();
+        let port = CONNECT_PORT.try_with(|p| *p).ok();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port.unwrap_or(0))).await?.collect();
+            let found: Vec<SocketAddr> = match port {
+                Some(_) => found,
+                // Unknown port: an address of the gateway's own is refused on any port.
+                None => found.into_iter().filter(|a| !policy.own.iter().any(|o| canonical(o.ip()) == canonical(a.ip()))).collect(),
+            };
             let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| policy.refuses(*a).is_none()).collect();
             if allowed.is_empty() {
                 return Err(format!("{host} resolves only to addresses webhooks may not reach").into());
@@ -422,7 +441,10 @@ mod tests {
 
     #[test]
     fn internal_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "64:ff9b::7f00:1", "255.255.255.255", "224.0.0.1"] {
+        for ip in [
+            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1",
+            "::ffff:127.0.0.1", "::127.0.0.1", "::10.0.0.1", "64:ff9b::7f00:1", "2002:7f00:1::", "2001:0:4136:e378::1", "fec0::1", "255.255.255.255", "224.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {

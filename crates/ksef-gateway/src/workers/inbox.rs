@@ -8,13 +8,13 @@ use chrono::TimeDelta;
 use crate::ops::{self, inbox, micros};
 
 /// Runs at once at most, by this instance.
-const RUNS_AT_ONCE: i64 = 2;
-/// A run's hold on its sync: another instance takes it over only after this (a run reads at most a few windows).
-const HOLD: TimeDelta = TimeDelta::minutes(30);
+const RUNS_AT_ONCE: usize = 2;
 
-/// Runs until aborted, each tenant's sync due every `every`.
+/// Runs until aborted, each tenant's sync due every `every`; each run is a task of its own, so a slow tenant's
+/// export holds up no other's.
 pub(super) async fn run(ctx: ops::Context, every: Duration) {
-    let every = TimeDelta::from_std(every).unwrap_or(TimeDelta::minutes(1));
+    let every = TimeDelta::from_std(every).unwrap_or(TimeDelta::minutes(5));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE));
     loop {
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -33,16 +33,22 @@ pub(super) async fn run(ctx: ops::Context, every: Duration) {
             }
             Err(e) => tracing::warn!(error = %e, "could not list tenants to sync"),
         }
-        let due = match ctx.store.claim_due_syncs(micros(now), micros(now + HOLD), RUNS_AT_ONCE).await {
+        let free = slots.available_permits();
+        if free == 0 {
+            continue;
+        }
+        let due = match ctx.store.claim_due_syncs(micros(now), micros(now + inbox::SYNC_HOLD), free as i64).await {
             Ok(due) => due,
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim syncs of received invoices");
                 continue;
             }
         };
-        let runs = due.into_iter().map(|sync| {
+        for sync in due {
+            let Ok(permit) = slots.clone().try_acquire_owned() else { break };
             let ctx = ctx.clone();
-            async move {
+            tokio::spawn(async move {
+                let _permit = permit;
                 let result = inbox::sync_once(&ctx, &sync).await;
                 let now = ops::now();
                 let (next, error) = match &result {
@@ -61,9 +67,8 @@ pub(super) async fn run(ctx: ops::Context, every: Duration) {
                 if let Err(e) = ctx.store.finish_sync(&sync.tenant_id, &sync.subject, micros(next), error.as_deref(), micros(now)).await {
                     tracing::warn!(error = %e, "could not record a sync's end; it runs again when its hold ends");
                 }
-            }
-        });
-        // Each round waits for its runs; the next one starts as soon as they end.
-        futures_util::future::join_all(runs).await;
+                ctx.wake_inbox();
+            });
+        }
     }
 }

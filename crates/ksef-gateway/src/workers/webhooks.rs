@@ -26,6 +26,8 @@ pub(super) async fn run(ctx: ops::Context) {
     let policy = ctx.webhooks.clone();
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would connect on the gateway's behalf to wherever the URL says, past the address checks.
+        .no_proxy()
         .timeout(policy.timeout)
         .connect_timeout(policy.timeout.min(Duration::from_secs(5)))
         .dns_resolver(Arc::new(GuardedResolver(policy.clone())))
@@ -40,6 +42,8 @@ pub(super) async fn run(ctx: ops::Context) {
         }
     };
     let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // Each round's claim is its own owner, so only the attempt it made can record an outcome.
+    let mut round: u64 = 0;
     loop {
         tokio::select! {
             () = tokio::time::sleep(ROUND) => {}
@@ -52,7 +56,9 @@ pub(super) async fn run(ctx: ops::Context) {
         }
         let now = micros(ops::now());
         let hold = now + i64::try_from((policy.timeout + Duration::from_secs(30)).as_micros()).unwrap_or(i64::MAX);
-        let claimed = match ctx.store.claim_due_deliveries(now, hold, free as i64, PER_WEBHOOK, &busy_now).await {
+        round += 1;
+        let owner = format!("{}/{round}", ctx.instance);
+        let claimed = match ctx.store.claim_due_deliveries(now, hold, free as i64, PER_WEBHOOK, &busy_now, &owner).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim webhook deliveries");
@@ -111,9 +117,21 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
             return;
         }
     };
+    let owner = d.lease_owner.clone().unwrap_or_default();
     let at = micros(ops::now());
     let started = Instant::now();
-    let result = post(ctx, client, policy, &webhook, &d).await;
+    let result = match post(ctx, client, policy, &webhook, &d).await {
+        Ok(answer) => Ok(answer),
+        Err(Failure::Receiver(why)) => Err(why),
+        Err(Failure::Gateway(why)) => {
+            // Not the receiver's fault: no attempt is counted and the webhook is not marked failing.
+            tracing::warn!(webhook = %webhook.id, event = %d.event.id, error = %why, "the gateway could not post an event; it tries again in a minute");
+            if let Err(e) = ctx.store.release_delivery(&webhook.id, &d.event.id, &owner, at + 60_000_000).await {
+                tracing::warn!(error = %e, "could not give a delivery back");
+            }
+            return;
+        }
+    };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let attempt = d.attempts + 1;
     let (status, error) = match &result {
@@ -125,7 +143,7 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
     };
     let delivered = error.is_none();
     let now = micros(ops::now());
-    let give_up = now - d.event.created_at > i64::try_from(policy.give_up_after.as_micros()).unwrap_or(i64::MAX);
+    let give_up = now - d.queued_at > micros_of(policy.give_up_after);
     let retry_at = (!delivered && !give_up).then(|| now + micros_of(backoff(attempt, policy.max_backoff)));
     // The next probe of a failing receiver: a quarter of how long it has been failing, between 1 s and the most
     // pause configured.
@@ -136,6 +154,7 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
         delivered,
         retry_at,
         others_wait_until,
+        lease_owner: owner,
     };
     let failing_since = match ctx.store.record_delivery_attempt(&webhook.id, &d.event.id, &outcome).await {
         Ok((_, true)) => {
@@ -179,10 +198,18 @@ fn micros_of(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// Why an event was not posted.
+enum Failure {
+    /// The receiver, or the way to it: counted as an attempt.
+    Receiver(String),
+    /// The gateway itself (its database, its master key): not the receiver's fault.
+    Gateway(String),
+}
+
 /// Renders, signs and posts the event; the receiver's HTTP status (and the start of what it said, when it
 /// refused), or why there is none.
-async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, webhook: &ksef_store::WebhookRecord, d: &DeliveryRecord) -> Result<(u16, String), String> {
-    let url = url::Url::parse(&webhook.url).map_err(|e| format!("the webhook's URL is not valid: {e}"))?;
+async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, webhook: &ksef_store::WebhookRecord, d: &DeliveryRecord) -> Result<(u16, String), Failure> {
+    let url = url::Url::parse(&webhook.url).map_err(|e| Failure::Receiver(format!("the webhook's URL is not valid: {e}")))?;
     // Names are checked as they resolve (GuardedResolver); an address written in the URL is checked here.
     let port = url.port_or_known_default().unwrap_or(443);
     let literal = match url.host() {
@@ -191,23 +218,23 @@ async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, web
         _ => None,
     };
     if let Some(why) = literal.and_then(|ip| policy.refuses(std::net::SocketAddr::new(ip, port))) {
-        return Err(format!("not posted: {why}"));
+        return Err(Failure::Receiver(format!("not posted: {why}")));
     }
-    let event = crate::api::events::render_event(ctx, &d.event).await.map_err(|e| format!("the event could not be rendered: {e}"))?;
-    let body = serde_json::to_vec(&event).map_err(|e| format!("the event could not be written: {e}"))?;
-    let key = open_secret(ctx, webhook).map_err(|e| format!("the webhook's secret could not be opened: {e}"))?;
+    let event = crate::api::events::render_event(ctx, &d.event, true).await.map_err(|e| Failure::Gateway(format!("the event could not be rendered: {e}")))?;
+    let body = serde_json::to_vec(&event).map_err(|e| Failure::Gateway(format!("the event could not be written: {e}")))?;
+    let key = open_secret(ctx, webhook).map_err(|e| Failure::Gateway(format!("the webhook's secret could not be opened: {e}")))?;
     let timestamp = chrono::Utc::now().timestamp();
     let signature = sign(&key, &event.id, timestamp, &body);
-    let response = client
+    let request = client
         .post(url)
         .header("webhook-id", &event.id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", signature)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body)
-        .send()
-        .await
-        .map_err(|e| describe(&e))?;
+        .send();
+    // The resolver checks each address with the port it will be reached on.
+    let response = crate::ops::webhooks::CONNECT_PORT.scope(port, request).await.map_err(|e| Failure::Receiver(describe(&e)))?;
     let status = response.status().as_u16();
     let mut said = String::new();
     if status >= 400 {

@@ -18,6 +18,7 @@ CREATE TABLE events (
     PRIMARY KEY (tenant_id, seq),
     UNIQUE (tenant_id, kind, subject)
 );
+CREATE INDEX events_by_kind ON events (tenant_id, kind, seq);
 
 -- Webhook subscriptions: where a tenant's events are posted, which kinds (`*` or `,kind,kind,`), the signing
 -- secret sealed under the master key, since when deliveries have failed without a success between, when a
@@ -41,7 +42,9 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_by_tenant ON webhooks (tenant_id);
 
 -- One row per (webhook, event): recorded with the event, in its transaction, so none is lost; claimed with a
--- lease (`lease_until`), so instances never post one twice at once.
+-- lease (`lease_until`, `lease_owner`: only the claim's own attempt records its outcome), so instances never post
+-- one twice at once; `requeued` marks a redelivery asked for while an attempt was under way; `queued_at` is
+-- when it was (re)queued, from which it is given up.
 CREATE TABLE webhook_deliveries (
     webhook_id      TEXT NOT NULL,
     event_id        TEXT NOT NULL,
@@ -50,7 +53,9 @@ CREATE TABLE webhook_deliveries (
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER,
     lease_until     INTEGER,
-    last_attempt_at INTEGER,
+    lease_owner     TEXT,
+    requeued        INTEGER NOT NULL DEFAULT 0,
+    queued_at       INTEGER NOT NULL,
     last_status     INTEGER,
     last_error      TEXT,
     delivered_at    INTEGER,
