@@ -198,6 +198,38 @@ fn delivery_from_row(r: &sqlx::any::AnyRow) -> Result<DeliveryRecord, sqlx::Erro
     })
 }
 
+/// A write transaction, holding this process's turn to write on SQLite until it ends.
+pub(crate) struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
 /// Records an event in the caller's transaction, with a pending delivery to each of the tenant's enabled
 /// webhooks that take its kind (only to `only_webhook` when given, whatever kinds it takes). `None` when the tenant has this event already
 /// (same kind and subject). The tenant's counter row stays locked to the end of the transaction, so events
@@ -261,13 +293,90 @@ pub(crate) async fn record_event_in(
     Ok(Some(EventRecord { tenant_id: tenant_id.to_owned(), seq, id, kind, subject: subject.to_owned(), detail: detail.map(str::to_owned), created_at: now }))
 }
 
+/// Records events of `kind` about each of `subjects` the tenant has no such event of yet, in the caller's
+/// transaction and in one go (one counter step, one insert, one fan-out to webhooks), in the order given. The
+/// tenant's counter row is locked before the check, so a concurrent recorder cannot record the same subject.
+pub(crate) async fn record_events_in(conn: &mut sqlx::AnyConnection, tenant_id: &str, kind: EventKind, subjects: &[&str], now: i64) -> Result<Vec<EventRecord>, StoreError> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The lock, before anything is read.
+    sqlx::query("INSERT INTO event_counters (tenant_id, last_seq) VALUES ($1, 0) ON CONFLICT (tenant_id) DO UPDATE SET last_seq = event_counters.last_seq")
+        .bind(tenant_id)
+        .execute(&mut *conn)
+        .await?;
+    let list = (0..subjects.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+    let mut known = sqlx::query_scalar::<_, String>(AssertSqlSafe(format!("SELECT subject FROM events WHERE tenant_id = $1 AND kind = $2 AND subject IN ({list})")))
+        .bind(tenant_id)
+        .bind(kind.as_str());
+    for subject in subjects {
+        known = known.bind(*subject);
+    }
+    let known: std::collections::HashSet<String> = known.fetch_all(&mut *conn).await?.into_iter().collect();
+    let mut fresh: Vec<&str> = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        if !known.contains(*subject) && !fresh.contains(subject) {
+            fresh.push(subject);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(fresh.len()).unwrap_or(i64::MAX);
+    let last: i64 = sqlx::query_scalar("UPDATE event_counters SET last_seq = last_seq + $2 WHERE tenant_id = $1 RETURNING last_seq")
+        .bind(tenant_id)
+        .bind(n)
+        .fetch_one(&mut *conn)
+        .await?;
+    let first = last - n + 1;
+    let records: Vec<EventRecord> = fresh
+        .iter()
+        .zip(first..)
+        .map(|(subject, seq)| EventRecord {
+            tenant_id: tenant_id.to_owned(),
+            seq,
+            id: format!("evt_{}_{seq}", tenant_id.replace('-', "")),
+            kind,
+            subject: (*subject).to_owned(),
+            detail: None,
+            created_at: now,
+        })
+        .collect();
+    let rows = (0..records.len()).map(|i| format!("($1, ${}, ${}, $2, ${}, NULL, $3)", 4 + i * 3, 5 + i * 3, 6 + i * 3)).collect::<Vec<_>>().join(", ");
+    let mut insert = sqlx::query(AssertSqlSafe(format!("INSERT INTO events (tenant_id, seq, id, kind, subject, detail, created_at) VALUES {rows}")))
+        .bind(tenant_id)
+        .bind(kind.as_str())
+        .bind(now);
+    for r in &records {
+        insert = insert.bind(r.seq).bind(&r.id).bind(&r.subject);
+    }
+    insert.execute(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (webhook_id, event_id, tenant_id, state, attempts, next_attempt_at, created_at, queued_at)
+         SELECT w.id, e.id, w.tenant_id, $4, 0, $5, $5, $5 FROM webhooks w JOIN events e ON e.tenant_id = w.tenant_id
+         WHERE e.tenant_id = $1 AND e.seq >= $2 AND e.seq <= $3 AND w.enabled = 1 AND (w.kinds = '*' OR w.kinds LIKE '%,' || e.kind || ',%')",
+    )
+    .bind(tenant_id)
+    .bind(first)
+    .bind(last)
+    .bind(WebhookDeliveryState::Pending.as_str())
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(records)
+}
+
 impl Store {
     /// Begins a transaction that will write: SQLite takes its write lock at once (a transaction that read first
-    /// could find its snapshot stale when it comes to write, and fail rather than wait).
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// could find its snapshot stale when it comes to write, and fail rather than wait), after this process's
+    /// other write transactions.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
         Ok(match self.backend {
-            crate::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            crate::Backend::Postgres => self.pool.begin().await?,
+            crate::Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+            }
+            crate::Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
         })
     }
 
@@ -409,8 +518,9 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Claims pending deliveries due at `now` for up to `webhooks` enabled webhooks not in `busy` (those waiting
-    /// longest since their last claim first), at most `per_webhook` of each, leasing them to `owner` until
+    /// Claims pending deliveries due at `now` for up to `webhooks` enabled webhooks (those waiting longest since
+    /// their last claim first), at most `per_webhook` of each in flight counting the caller's `in_flight`, leasing
+    /// them to `owner` until
     /// `hold_until` so no other instance posts them meanwhile. A failing webhook gets one delivery (a probe) once
     /// its probe is due, and its next probe is pushed to `hold_until` in the same step, so instances sharing the
     /// database send a failing receiver one request at a time. Each webhook's share is read from its own index
@@ -422,10 +532,11 @@ impl Store {
         hold_until: i64,
         webhooks: i64,
         per_webhook: i64,
-        busy: &[String],
+        in_flight: &std::collections::HashMap<String, i64>,
         owner: &str,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         let pending = WebhookDeliveryState::Pending.as_str();
+        let busy: Vec<&String> = in_flight.iter().filter(|(_, n)| **n >= per_webhook).map(|(w, _)| w).collect();
         let busy_list = (0..busy.len()).map(|i| format!("${}", i + 4)).collect::<Vec<_>>().join(", ");
         let not_busy = if busy.is_empty() { String::new() } else { format!("AND w.id NOT IN ({busy_list})") };
         let mut due = sqlx::query(AssertSqlSafe(format!(
@@ -438,14 +549,18 @@ impl Store {
         .bind(now)
         .bind(pending)
         .bind(webhooks);
-        for id in busy {
-            due = due.bind(id);
+        for id in &busy {
+            due = due.bind(*id);
         }
         let due = due.fetch_all(&self.pool).await?;
         let mut out = Vec::new();
         for row in due {
             let webhook_id: String = row.try_get("id")?;
             let failing = row.try_get::<Option<i64>, _>("failing_since")?.is_some();
+            let room = if failing { 1 } else { per_webhook } - in_flight.get(&webhook_id).copied().unwrap_or(0);
+            if room <= 0 {
+                continue;
+            }
             if failing {
                 // The probe's lock: only the instance that moves the probe time sends it.
                 let took = sqlx::query("UPDATE webhooks SET probe_at = $3 WHERE id = $1 AND (probe_at IS NULL OR probe_at <= $2)")
@@ -471,7 +586,7 @@ impl Store {
             .bind(hold_until)
             .bind(&webhook_id)
             .bind(pending)
-            .bind(if failing { 1 } else { per_webhook })
+            .bind(room)
             .bind(owner)
             .fetch_all(&self.pool)
             .await?;

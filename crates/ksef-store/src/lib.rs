@@ -125,6 +125,9 @@ impl fmt::Display for DatabaseUrl {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time: this process's write transactions queue here rather than in SQLite's busy
+    /// handler, which sleeps in growing steps while it waits.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Creates the SQLite database `file` readable by its owner only (mode 0600), and makes an existing one and its
@@ -206,7 +209,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, writer: std::sync::Arc::default() })
     }
 
     /// The engine's own word for how durable a commit is, as a connection of this store has it:

@@ -11,10 +11,7 @@ impl Store {
         let longest = windows.iter().map(|(length, _)| *length).max().unwrap_or(0);
         // SQLite takes its write lock at once (a deferred transaction that read first could find its snapshot stale
         // when it comes to write, and fail rather than wait); PostgreSQL locks the budget's row below.
-        let mut tx = match self.backend() {
-            crate::Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            crate::Backend::Postgres => self.pool.begin().await?,
-        };
+        let mut tx = self.begin_write().await?;
         // The lock: a row per (context, group), held to the end of the transaction.
         sqlx::query(
             "INSERT INTO rate_budgets (context, grp, touched_at) VALUES ($1, $2, $3)

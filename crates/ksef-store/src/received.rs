@@ -3,7 +3,7 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::events::record_event_in;
+use crate::events::record_events_in;
 use crate::states::EventKind;
 use crate::{Store, StoreError};
 
@@ -152,42 +152,66 @@ impl Store {
     pub async fn insert_received(&self, tenant_id: &str, invoices: &[NewReceived], now: i64, sync: Option<(&str, i64)>) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         let mut new = 0;
-        for i in invoices {
-            let known: Option<i64> = sqlx::query_scalar("SELECT seq FROM received_invoices WHERE tenant_id = $1 AND ksef_number = $2")
-                .bind(tenant_id)
-                .bind(&i.ksef_number)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if known.is_some() {
-                continue;
-            }
-            let Some(event) = record_event_in(&mut tx, tenant_id, EventKind::InvoiceReceived, &i.ksef_number, None, now, None).await? else {
-                continue;
+        if !invoices.is_empty() {
+            let numbers: Vec<&str> = invoices.iter().map(|i| i.ksef_number.as_str()).collect();
+            // Every invoice gets its event, or had one already; those with a new event are the new invoices.
+            let events = record_events_in(&mut tx, tenant_id, EventKind::InvoiceReceived, &numbers, now).await?;
+            let seqs: std::collections::HashMap<&str, i64> = events.iter().map(|e| (e.subject.as_str(), e.seq)).collect();
+            let fresh: Vec<(&NewReceived, i64)> = {
+                let mut seen = std::collections::HashSet::new();
+                invoices.iter().filter(|i| seen.insert(i.ksef_number.as_str())).filter_map(|i| seqs.get(i.ksef_number.as_str()).map(|seq| (i, *seq))).collect()
             };
-            sqlx::query(
-                "INSERT INTO received_invoices (tenant_id, ksef_number, subject, seq, seller_nip, seller_name, invoice_number, issue_date,
-                     gross_amount, gross_cents, currency, invoice_hash, permanent_storage_date, metadata, xml, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-            )
-            .bind(tenant_id)
-            .bind(&i.ksef_number)
-            .bind(&i.subject)
-            .bind(event.seq)
-            .bind(&i.seller_nip)
-            .bind(&i.seller_name)
-            .bind(&i.invoice_number)
-            .bind(&i.issue_date)
-            .bind(&i.gross_amount)
-            .bind(i.gross_cents)
-            .bind(&i.currency)
-            .bind(&i.invoice_hash)
-            .bind(i.permanent_storage_date)
-            .bind(&i.metadata)
-            .bind(&i.xml)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            new += 1;
+            if !fresh.is_empty() {
+                let rows = (0..fresh.len())
+                    .map(|r| {
+                        let b = 3 + r * 14;
+                        format!(
+                            "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, $2)",
+                            b,
+                            b + 1,
+                            b + 2,
+                            b + 3,
+                            b + 4,
+                            b + 5,
+                            b + 6,
+                            b + 7,
+                            b + 8,
+                            b + 9,
+                            b + 10,
+                            b + 11,
+                            b + 12,
+                            b + 13
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut insert = sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO received_invoices (tenant_id, ksef_number, subject, seq, seller_nip, seller_name, invoice_number, issue_date,
+                         gross_amount, gross_cents, currency, invoice_hash, permanent_storage_date, metadata, xml, received_at)
+                     VALUES {rows}"
+                )))
+                .bind(tenant_id)
+                .bind(now);
+                for (i, seq) in &fresh {
+                    insert = insert
+                        .bind(&i.ksef_number)
+                        .bind(&i.subject)
+                        .bind(*seq)
+                        .bind(&i.seller_nip)
+                        .bind(&i.seller_name)
+                        .bind(&i.invoice_number)
+                        .bind(&i.issue_date)
+                        .bind(&i.gross_amount)
+                        .bind(i.gross_cents)
+                        .bind(&i.currency)
+                        .bind(&i.invoice_hash)
+                        .bind(i.permanent_storage_date)
+                        .bind(&i.metadata)
+                        .bind(&i.xml);
+                }
+                insert.execute(&mut *tx).await?;
+                new = fresh.len() as u64;
+            }
         }
         if let Some((subject, next_from)) = sync {
             sqlx::query("UPDATE inbox_sync SET next_from = $3 WHERE tenant_id = $1 AND subject = $2 AND next_from < $3")

@@ -71,14 +71,15 @@ async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_recei
             store.record_event("t1", EventKind::InvoiceAccepted, &format!("inv-{i}"), None, 10, None).await.unwrap();
         }
         // Two claim at once: no delivery is handed out twice.
-        let (a, b) = tokio::join!(store.claim_due_deliveries(20, 1_000, 10, 4, &[], "me"), store.claim_due_deliveries(20, 1_000, 10, 4, &[], "me"));
+        let none = std::collections::HashMap::new();
+        let (a, b) = tokio::join!(store.claim_due_deliveries(20, 1_000, 10, 4, &none, "me"), store.claim_due_deliveries(20, 1_000, 10, 4, &none, "me"));
         // (A busy webhook is skipped.)
-        assert!(store.claim_due_deliveries(20, 1_000, 10, 4, &["all".to_owned()], "me").await.unwrap().is_empty(), "{engine}");
+        assert!(store.claim_due_deliveries(20, 1_000, 10, 4, &std::collections::HashMap::from([("all".to_owned(), 4)]), "me").await.unwrap().is_empty(), "{engine}");
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.len() + b.len(), 3, "{engine}: three deliveries, to the webhook taking every kind only");
         assert!(a.iter().chain(&b).all(|d| d.webhook_id == "all"));
         // Leased: not claimed again before the lease ends.
-        assert!(store.claim_due_deliveries(30, 1_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}");
+        assert!(store.claim_due_deliveries(30, 1_000, 10, 4, &std::collections::HashMap::new(), "me").await.unwrap().is_empty(), "{engine}");
         let claimed: Vec<_> = a.into_iter().chain(b).collect();
         // The receiver fails: the webhook is failing, and only a probe is claimed when its time comes.
         for (i, d) in claimed.iter().enumerate() {
@@ -87,14 +88,14 @@ async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_recei
             let failing = store.record_delivery_attempt("all", &d.event.id, &outcome(1, 40, false, Some(retry))).await.unwrap();
             assert_eq!(failing, (Some(40), false), "{engine}");
         }
-        assert!(store.claim_due_deliveries(60, 2_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}: before any retry");
-        let probe = store.claim_due_deliveries(20_000_001, 50_000_000, 10, 4, &[], "me").await.unwrap();
+        assert!(store.claim_due_deliveries(60, 2_000, 10, 4, &std::collections::HashMap::new(), "me").await.unwrap().is_empty(), "{engine}: before any retry");
+        let probe = store.claim_due_deliveries(20_000_001, 50_000_000, 10, 4, &std::collections::HashMap::new(), "me").await.unwrap();
         assert_eq!(probe.len(), 1, "{engine}: one probe");
         // It succeeds: the receiver is back, and the others are due at once, whatever their own backoff said.
         assert_eq!(store.record_delivery_attempt("all", &probe[0].event.id, &outcome(2, 20_000_100, true, None)).await.unwrap(), (None, true));
-        assert!(store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[], "me").await.unwrap().is_empty(), "{engine}: still in backoff");
+        assert!(store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &std::collections::HashMap::new(), "me").await.unwrap().is_empty(), "{engine}: still in backoff");
         assert_eq!(store.hasten_deliveries("all", 20_000_200).await.unwrap(), 2, "{engine}");
-        let rest = store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &[], "me").await.unwrap();
+        let rest = store.claim_due_deliveries(20_000_200, 60_000_000, 10, 4, &std::collections::HashMap::new(), "me").await.unwrap();
         assert_eq!(rest.len(), 2, "{engine}");
         let log = store.deliveries("t1", "all", Some(WebhookDeliveryState::Delivered), None, 10).await.unwrap();
         assert_eq!(log.len(), 1, "{engine}");
@@ -157,18 +158,18 @@ async fn only_the_claims_own_attempt_records_an_outcome_and_a_redelivery_during_
         tenant(&store, "t1").await;
         webhook(&store, "t1", "w", None).await;
         let event = store.record_event("t1", EventKind::InvoiceAccepted, "inv", None, 10, None).await.unwrap().unwrap();
-        let claimed = store.claim_due_deliveries(20, 1_000, 10, 4, &[], "a").await.unwrap();
+        let claimed = store.claim_due_deliveries(20, 1_000, 10, 4, &std::collections::HashMap::new(), "a").await.unwrap();
         assert_eq!(claimed[0].lease_owner.as_deref(), Some("a"), "{engine}");
         // A redelivery asked for while "a" posts it: the lease stays, the delivery is queued again once "a" is done.
         assert!(store.redeliver("t1", "w", &event.id, 30).await.unwrap());
-        assert!(store.claim_due_deliveries(40, 2_000, 10, 4, &[], "b").await.unwrap().is_empty(), "{engine}: still leased to a");
+        assert!(store.claim_due_deliveries(40, 2_000, 10, 4, &std::collections::HashMap::new(), "b").await.unwrap().is_empty(), "{engine}: still leased to a");
         store.record_delivery_attempt("w", &event.id, &outcome_of("a", 1, 50, true, None)).await.unwrap();
         let d = store.delivery("t1", "w", &event.id).await.unwrap().unwrap();
         assert_eq!((d.state, d.attempts), (WebhookDeliveryState::Pending, 0), "{engine}: queued again, not marked delivered");
         // Its lease ran out and "c" took it over: a late outcome of "b" changes nothing.
-        let again = store.claim_due_deliveries(3_100, 4_000, 10, 4, &[], "b").await.unwrap();
+        let again = store.claim_due_deliveries(3_100, 4_000, 10, 4, &std::collections::HashMap::new(), "b").await.unwrap();
         assert_eq!(again.len(), 1, "{engine}");
-        let taken_over = store.claim_due_deliveries(5_000, 9_000, 10, 4, &[], "c").await.unwrap();
+        let taken_over = store.claim_due_deliveries(5_000, 9_000, 10, 4, &std::collections::HashMap::new(), "c").await.unwrap();
         assert_eq!(taken_over.len(), 1, "{engine}: the lease of b ran out");
         store.record_delivery_attempt("w", &event.id, &outcome_of("b", 1, 5_100, false, Some(99_000))).await.unwrap();
         store.record_delivery_attempt("w", &event.id, &outcome_of("c", 1, 5_200, true, None)).await.unwrap();

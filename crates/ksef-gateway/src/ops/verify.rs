@@ -13,8 +13,10 @@ pub const MAX_EVIDENCE_BYTES: usize = 3 * 1024 * 1024;
 /// What to verify.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyRequest {
-    /// The link a QR code carries.
+    /// The link a QR code carries (may be empty when `image` is given).
     pub link: String,
+    /// A PNG image (a scan or photo of the paper invoice) whose QR codes are verified too.
+    pub image: Option<Vec<u8>>,
     /// The invoice's XML, if at hand.
     pub invoice: Option<Vec<u8>>,
     /// The Offline certificate (DER or PEM), for KOD II.
@@ -25,14 +27,36 @@ pub struct VerifyRequest {
     pub ask_ksef: bool,
 }
 
-/// Verifies a link for `tenant`: every check, and KSeF's own word when asked and possible.
-pub async fn verify(ctx: &Context, tenant: &Tenant, request: VerifyRequest) -> Result<Report, OpError> {
-    if request.link.trim().is_empty() {
-        return Err(OpError::refused(ErrorCode::VerifyInput, "`link` is required"));
-    }
+/// Verifies for `tenant` the link given and those the image holds, each with every check (and KSeF's own word
+/// when asked and possible); the link given first.
+pub async fn verify(ctx: &Context, tenant: &Tenant, request: VerifyRequest) -> Result<Vec<(String, Report)>, OpError> {
     if request.invoice.as_ref().is_some_and(|x| x.len() > MAX_EVIDENCE_BYTES) || request.certificate.as_ref().is_some_and(|c| c.len() > MAX_EVIDENCE_BYTES) {
         return Err(OpError::refused(ErrorCode::VerifyInput, format!("an invoice or certificate over {MAX_EVIDENCE_BYTES} bytes")));
     }
+    let mut links: Vec<String> = Some(request.link.trim().to_owned()).filter(|l| !l.is_empty()).into_iter().collect();
+    if let Some(image) = request.image.clone() {
+        let found = ctx
+            .cpu
+            .run(tenant, super::cpu::Job::Document, move || {
+                ksef_visualize::qr::read_png(&image).map_err(|e| OpError::refused(ErrorCode::VerifyInput, format!("`image`: {e}")))
+            })
+            .await?;
+        links.extend(found.into_iter().filter(|f| !links.contains(f)).collect::<Vec<_>>());
+    }
+    if links.is_empty() {
+        let why = if request.image.is_some() { "no `link` given, and the image holds no QR code that could be read" } else { "`link` (or `image`) is required" };
+        return Err(OpError::refused(ErrorCode::VerifyInput, why));
+    }
+    let mut reports = Vec::with_capacity(links.len());
+    for link in links {
+        let report = verify_link(ctx, tenant, &request, &link).await?;
+        reports.push((link, report));
+    }
+    Ok(reports)
+}
+
+/// Verifies one link.
+async fn verify_link(ctx: &Context, tenant: &Tenant, request: &VerifyRequest, link: &str) -> Result<Report, OpError> {
     let number = request.ksef_number.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
     // The invoice as the gateway received it, when the caller has none at hand.
     let mut invoice = request.invoice.clone();
@@ -43,7 +67,7 @@ pub async fn verify(ctx: &Context, tenant: &Tenant, request: VerifyRequest) -> R
         invoice = received.xml;
     }
     let evidence = Evidence { invoice: invoice.as_deref(), certificate: request.certificate.as_deref(), ksef_number: number.as_deref() };
-    let mut report = ksef_visualize::verify::verify(&request.link, &evidence);
+    let mut report = ksef_visualize::verify::verify(link, &evidence);
     if !request.ask_ksef {
         return Ok(report);
     }

@@ -1,7 +1,8 @@
 //! Posts events to webhooks: signed after Standard Webhooks, at least once, with exponential backoff; a receiver
-//! that is down gets one probe at a time, one that stays down is disabled; one slow receiver holds up no other.
+//! that is down gets one probe at a time, one that stays down is disabled; one slow receiver holds up no other
+//! (at most eight of a webhook's deliveries in flight per instance, the rest of the slots for the others).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,8 +11,8 @@ use ksef_store::{AttemptOutcome, AttemptRecord, DeliveryRecord, WebhookChange};
 use crate::ops::webhooks::{GuardedResolver, Policy, open_secret, sign};
 use crate::ops::{self, micros};
 
-/// Deliveries of one webhook posted at once.
-const PER_WEBHOOK: i64 = 4;
+/// Deliveries of one webhook posted at once, by this instance.
+const PER_WEBHOOK: i64 = 8;
 /// Webhooks being posted to at once, by this instance.
 const WEBHOOKS_AT_ONCE: usize = 64;
 /// How often the worker looks for due deliveries when nothing wakes it (events recorded by other instances, retries).
@@ -41,7 +42,9 @@ pub(super) async fn run(ctx: ops::Context) {
             return;
         }
     };
-    let busy: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // Each webhook's deliveries being posted by this instance; a new claim fills what is free, so posting never
+    // waits for a whole group to end.
+    let in_flight: Arc<Mutex<HashMap<String, i64>>> = Arc::default();
     // Each round's claim is its own owner, so only the attempt it made can record an outcome.
     let mut round: u64 = 0;
     loop {
@@ -49,8 +52,8 @@ pub(super) async fn run(ctx: ops::Context) {
             () = tokio::time::sleep(ROUND) => {}
             () = ctx.webhooks_woken() => {}
         }
-        let busy_now: Vec<String> = busy.lock().expect("busy lock").iter().cloned().collect();
-        let free = WEBHOOKS_AT_ONCE.saturating_sub(busy_now.len());
+        let counts: HashMap<String, i64> = in_flight.lock().expect("in-flight lock").clone();
+        let free = WEBHOOKS_AT_ONCE.saturating_sub(counts.len()) + counts.values().filter(|n| **n < PER_WEBHOOK).count();
         if free == 0 {
             continue;
         }
@@ -58,40 +61,42 @@ pub(super) async fn run(ctx: ops::Context) {
         let hold = now + i64::try_from((policy.timeout + Duration::from_secs(30)).as_micros()).unwrap_or(i64::MAX);
         round += 1;
         let owner = format!("{}/{round}", ctx.instance);
-        let claimed = match ctx.store.claim_due_deliveries(now, hold, free as i64, PER_WEBHOOK, &busy_now, &owner).await {
+        let claimed = match ctx.store.claim_due_deliveries(now, hold, free as i64, PER_WEBHOOK, &counts, &owner).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "could not claim webhook deliveries");
                 continue;
             }
         };
-        let mut by_webhook: std::collections::BTreeMap<String, Vec<DeliveryRecord>> = std::collections::BTreeMap::new();
         for d in claimed {
-            by_webhook.entry(d.webhook_id.clone()).or_default().push(d);
-        }
-        for (webhook_id, deliveries) in by_webhook {
-            busy.lock().expect("busy lock").insert(webhook_id.clone());
-            let guard = Busy { set: busy.clone(), webhook_id, ctx: ctx.clone() };
+            *in_flight.lock().expect("in-flight lock").entry(d.webhook_id.clone()).or_default() += 1;
+            let guard = InFlight { counts: in_flight.clone(), webhook_id: d.webhook_id.clone(), ctx: ctx.clone() };
             let (ctx, client, policy) = (ctx.clone(), client.clone(), policy.clone());
             tokio::spawn(async move {
                 let _guard = guard;
-                futures_util::future::join_all(deliveries.into_iter().map(|d| deliver(&ctx, &client, &policy, d))).await;
+                deliver(&ctx, &client, &policy, d).await;
             });
         }
     }
 }
 
-/// A webhook being posted to by this instance; no longer once its task ends, however it ends (a panic included).
-struct Busy {
-    set: Arc<Mutex<HashSet<String>>>,
+/// A delivery being posted by this instance; no longer once its task ends, however it ends (a panic included).
+struct InFlight {
+    counts: Arc<Mutex<HashMap<String, i64>>>,
     webhook_id: String,
     ctx: ops::Context,
 }
 
-impl Drop for Busy {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        self.set.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.webhook_id);
-        // More of this webhook's may be due.
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.webhook_id) {
+            *n -= 1;
+            if *n <= 0 {
+                counts.remove(&self.webhook_id);
+            }
+        }
+        // There may be room for more of this webhook's.
         self.ctx.wake_webhooks();
     }
 }

@@ -54,6 +54,13 @@ async fn a_buyer_verifies_a_received_invoices_link_against_its_xml_and_ksef_and_
     assert_eq!(report["valid"], false);
     assert_eq!((outcome(&report, "invoice.hash"), outcome(&report, "ksef.holds")), ("failed".to_owned(), "failed".to_owned()), "{report}");
 
+    // A picture of the printed code instead of the link: the code is read from it and verified the same way.
+    let png = ksef_visualize::qr::matrix(&link).unwrap().png(4);
+    let report: Value = app.post("/verify", &buyer, &json!({ "image": b64(&png), "ksefNumber": number })).await.json().await.unwrap();
+    assert_eq!((report["link"].as_str(), report["valid"].as_bool()), (Some(link.as_str()), Some(true)), "{report}");
+    let r = app.post("/verify", &buyer, &json!({ "image": b64(b"not a png") })).await;
+    assert_eq!(r.status(), 400);
+
     // Not a link; no link; evidence that is not readable.
     let report: Value = app.post("/verify", &buyer, &json!({ "link": "https://example.com/x" })).await.json().await.unwrap();
     assert_eq!((report["valid"].as_bool(), outcome(&report, "link.host")), (Some(false), "failed".to_owned()));
@@ -74,6 +81,11 @@ async fn the_verify_command_checks_a_link_offline_and_exits_non_zero_when_a_chec
     let (code, out, err) = run_binary(&["verify", &link, "--invoice", file.to_str().unwrap()]).await;
     assert_eq!(code, 0, "{out} {err}");
     assert!(out.contains("invoice.hash") && out.contains("the link is valid"), "{out}");
+    let image = dir.path().join("code.png");
+    std::fs::write(&image, ksef_visualize::qr::matrix(&link).unwrap().png(3)).unwrap();
+    let (code, out, err) = run_binary(&["verify", "--image", image.to_str().unwrap(), "--invoice", file.to_str().unwrap()]).await;
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(out.contains("the link is valid"), "{out}");
     let (code, out, _) = run_binary(&["verify", &kod1(b"<other/>"), "--invoice", file.to_str().unwrap(), "--json"]).await;
     assert_eq!(code, 1);
     let report: Value = serde_json::from_str(&out).unwrap();

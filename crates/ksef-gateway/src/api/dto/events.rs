@@ -393,8 +393,11 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyRequest {
-    /// The link the QR code carries.
+    /// The link the QR code carries (may be left out when `image` is given).
+    #[serde(default)]
     pub link: String,
+    /// A PNG image (a scan or photo of the paper invoice, up to 10 MB), base64: each QR code it holds is verified.
+    pub image: Option<String>,
     /// The invoice's XML, as text or base64; absent: the received invoice with `ksefNumber`, if the gateway has it.
     pub invoice: Option<String>,
     /// The Offline certificate for KOD II: PEM, or base64 of DER.
@@ -422,19 +425,27 @@ pub struct VerifyCheck {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResponse {
-    /// No check failed.
+    /// The link verified.
+    pub link: String,
+    /// No check failed (and a KOD II link's signature was verified).
     pub valid: bool,
     /// `invoice` (KOD I), `certificate` (KOD II), or absent when the link could not be read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Every check, in order.
     pub checks: Vec<VerifyCheck>,
+    /// The other links the image holds, each verified the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
+    pub more: Vec<VerifyResponse>,
 }
 
 impl VerifyResponse {
-    /// The API's form of a report.
-    pub fn from_report(report: &ksef_visualize::verify::Report) -> VerifyResponse {
+    /// The API's form of a report of `link`.
+    pub fn from_report(link: &str, report: &ksef_visualize::verify::Report) -> VerifyResponse {
         VerifyResponse {
+            link: link.to_owned(),
+            more: Vec::new(),
             valid: report.valid(),
             kind: report.link.as_ref().map(|l| match l {
                 ksef_visualize::verify::Link::Invoice { .. } => "invoice".to_owned(),
