@@ -518,8 +518,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Claims pending deliveries due at `now` for up to `webhooks` enabled webhooks (those waiting longest since
-    /// their last claim first), at most `per_webhook` of each in flight counting the caller's `in_flight`, leasing
+    /// Claims pending deliveries due at `now` for the webhooks in `in_flight` with room and up to `webhooks` more
+    /// enabled webhooks (those waiting longest since their last claim first), at most `per_webhook` of each in flight counting the caller's `in_flight`, leasing
     /// them to `owner` until
     /// `hold_until` so no other instance posts them meanwhile. A failing webhook gets one delivery (a probe) once
     /// its probe is due, and its next probe is pushed to `hold_until` in the same step, so instances sharing the
@@ -548,14 +548,22 @@ impl Store {
         )))
         .bind(now)
         .bind(pending)
-        .bind(webhooks);
+        .bind(webhooks + i64::try_from(in_flight.len()).unwrap_or(0));
         for id in &busy {
             due = due.bind(*id);
         }
         let due = due.fetch_all(&self.pool).await?;
         let mut out = Vec::new();
+        let mut new_webhooks = 0;
         for row in due {
             let webhook_id: String = row.try_get("id")?;
+            // Webhooks already being posted to take their free places; others only up to `webhooks` in all.
+            if !in_flight.contains_key(&webhook_id) {
+                if new_webhooks >= webhooks {
+                    continue;
+                }
+                new_webhooks += 1;
+            }
             let failing = row.try_get::<Option<i64>, _>("failing_since")?.is_some();
             let room = if failing { 1 } else { per_webhook } - in_flight.get(&webhook_id).copied().unwrap_or(0);
             if room <= 0 {
@@ -574,7 +582,7 @@ impl Store {
                 }
             }
             let claimed = sqlx::query(
-                "UPDATE webhook_deliveries SET lease_until = $2, lease_owner = $6
+                "UPDATE webhook_deliveries SET lease_until = $2, lease_owner = $6, requeued = 0
                  WHERE (webhook_id, event_id) IN (
                      SELECT webhook_id, event_id FROM webhook_deliveries
                      WHERE webhook_id = $3 AND state = $4 AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
@@ -605,7 +613,8 @@ impl Store {
     /// again at `retry_at`.
     pub async fn release_delivery(&self, webhook_id: &str, event_id: &str, owner: &str, retry_at: i64) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL, next_attempt_at = $4
+            "UPDATE webhook_deliveries SET lease_until = NULL, lease_owner = NULL, requeued = 0,
+                 next_attempt_at = CASE WHEN requeued = 1 THEN queued_at ELSE $4 END
              WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3",
         )
         .bind(webhook_id)
@@ -615,6 +624,22 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Extends a claim's lease on a delivery to `until`, just before it is posted; false when the claim no longer
+    /// holds it (its lease ran out and another took it): then it must not be posted.
+    pub async fn renew_lease(&self, webhook_id: &str, event_id: &str, owner: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET lease_until = $5 WHERE webhook_id = $1 AND event_id = $2 AND lease_owner = $3 AND lease_until > $4",
+        )
+        .bind(webhook_id)
+        .bind(event_id)
+        .bind(owner)
+        .bind(now)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Makes the webhook's pending deliveries not being posted due at `now` (its receiver is back).
@@ -791,6 +816,31 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected() >= 1)
+    }
+
+    /// Forgets what is old: attempts, and deliveries no longer pending, from before `deliveries_before`; events
+    /// from before `events_before`, but not `invoice.received` ones (they are how a received invoice is known, and
+    /// there is one per received invoice, which is kept for good) nor those a pending delivery still needs.
+    /// Returns how many rows went.
+    pub async fn prune_events(&self, deliveries_before: i64, events_before: i64) -> Result<u64, StoreError> {
+        let mut gone = 0;
+        gone += sqlx::query("DELETE FROM webhook_attempts WHERE at < $1").bind(deliveries_before).execute(&self.pool).await?.rows_affected();
+        gone += sqlx::query("DELETE FROM webhook_deliveries WHERE state <> $2 AND created_at < $1")
+            .bind(deliveries_before)
+            .bind(WebhookDeliveryState::Pending.as_str())
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        gone += sqlx::query(
+            "DELETE FROM events WHERE created_at < $1 AND kind <> $2
+               AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)",
+        )
+        .bind(events_before)
+        .bind(EventKind::InvoiceReceived.as_str())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(gone)
     }
 
     /// Pending deliveries by webhook (for `/metrics` and the console).

@@ -188,7 +188,7 @@ impl Store {
                 let mut insert = sqlx::query(AssertSqlSafe(format!(
                     "INSERT INTO received_invoices (tenant_id, ksef_number, subject, seq, seller_nip, seller_name, invoice_number, issue_date,
                          gross_amount, gross_cents, currency, invoice_hash, permanent_storage_date, metadata, xml, received_at)
-                     VALUES {rows}"
+                     VALUES {rows} ON CONFLICT (tenant_id, ksef_number) DO NOTHING"
                 )))
                 .bind(tenant_id)
                 .bind(now);
@@ -209,8 +209,7 @@ impl Store {
                         .bind(&i.metadata)
                         .bind(&i.xml);
                 }
-                insert.execute(&mut *tx).await?;
-                new = fresh.len() as u64;
+                new = insert.execute(&mut *tx).await?.rows_affected();
             }
         }
         if let Some((subject, next_from)) = sync {

@@ -105,6 +105,18 @@ async fn an_event_is_queued_for_each_webhook_taking_its_kind_and_a_failing_recei
         assert!(!store.redeliver("t2", "all", &probe[0].event.id, 20_000_300).await.unwrap(), "{engine}: another tenant's");
         let again = store.delivery("t1", "all", &probe[0].event.id).await.unwrap().unwrap();
         assert_eq!((again.state, again.attempts), (WebhookDeliveryState::Pending, 0), "{engine}");
+        for d in &rest {
+            store.record_delivery_attempt("all", &d.event.id, &outcome(1, 20_000_400, true, None)).await.unwrap();
+        }
+        // Old history goes; what is still pending and received invoices' events stay.
+        store.record_event("t1", EventKind::InvoiceReceived, "kept", None, 10, None).await.unwrap().unwrap();
+        assert!(store.prune_events(100_000_000, 100_000_000).await.unwrap() > 0, "{engine}");
+        let mut left: Vec<String> = store.events_after("t1", 0, i64::MAX, None, 100).await.unwrap().into_iter().map(|e| e.subject).collect();
+        left.sort();
+        // The redelivered event is pending again, and "kept" is a received invoice's: the two delivered ones went.
+        let mut expected = vec!["kept".to_owned(), probe[0].event.subject.clone()];
+        expected.sort();
+        assert_eq!(left, expected, "{engine}");
         assert!(store.delete_webhook("t1", "all").await.unwrap());
         assert!(store.deliveries("t1", "all", None, None, 10).await.unwrap().is_empty(), "{engine}");
     }

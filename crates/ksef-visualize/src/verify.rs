@@ -87,6 +87,8 @@ pub enum Link {
 /// What the verification found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    /// The link as given (trimmed).
+    pub text: Option<String>,
     /// The link, if it could be read.
     pub link: Option<Link>,
     /// Every check, in order.
@@ -226,7 +228,7 @@ fn invoice_fields(xml: &[u8]) -> Result<(Option<String>, Option<String>), String
 
 /// Verifies `link` against what `evidence` gives.
 pub fn verify(link: &str, evidence: &Evidence<'_>) -> Report {
-    let mut report = Report { link: None, checks: Vec::new() };
+    let mut report = Report { text: Some(link.trim().chars().take(MAX_LINK_CHARS).collect()), link: None, checks: Vec::new() };
     let parsed = parse(link, &mut report);
     if let Some(number) = evidence.ksef_number.map(str::trim).filter(|n| !n.is_empty()) {
         match KsefNumber::parse(number) {
@@ -279,15 +281,19 @@ pub fn verify(link: &str, evidence: &Evidence<'_>) -> Report {
 /// A certificate's `notBefore`/`notAfter` (UTCTime `YYMMDDHHMMSSZ` or GeneralizedTime `YYYYMMDDHHMMSSZ`) as a date.
 fn certificate_date(text: &str) -> Option<NaiveDate> {
     let digits = text.trim_end_matches('Z');
+    // Digits only, so every slice below falls on a character boundary.
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let (year, rest) = match digits.len() {
         12 => {
-            let yy: i32 = digits[..2].parse().ok()?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &digits[2..])
+            let yy: i32 = digits.get(..2)?.parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, digits.get(2..)?)
         }
-        14 => (digits[..4].parse().ok()?, &digits[4..]),
+        14 => (digits.get(..4)?.parse().ok()?, digits.get(4..)?),
         _ => return None,
     };
-    NaiveDate::from_ymd_opt(year, rest[..2].parse().ok()?, rest[2..4].parse().ok()?)
+    NaiveDate::from_ymd_opt(year, rest.get(..2)?.parse().ok()?, rest.get(2..4)?.parse().ok()?)
 }
 
 fn verify_signature(certificate: Option<&[u8]>, serial: &str, signature: &[u8], signed: &str, issued: Option<NaiveDate>, report: &mut Report) {
@@ -353,6 +359,14 @@ mod tests {
         let alone = verify(&code.link, &Evidence::default());
         assert!(alone.valid());
         assert_eq!(outcome(&alone, "invoice.hash"), Outcome::Skipped);
+    }
+
+    #[test]
+    fn certificate_dates_are_read_and_anything_else_is_not() {
+        assert_eq!(certificate_date("260201120000Z"), NaiveDate::from_ymd_opt(2026, 2, 1));
+        assert_eq!(certificate_date("20260201120000Z"), NaiveDate::from_ymd_opt(2026, 2, 1));
+        assert_eq!(certificate_date("1€01234567Z"), None);
+        assert_eq!(certificate_date("2602"), None);
     }
 
     #[test]

@@ -333,27 +333,24 @@ fn evidence(name: &str, value: Option<String>) -> Result<Option<Vec<u8>>, ApiErr
 
 /// Verifies a received invoice's QR link (ours): KOD I's form, seller NIP, date and hash against the invoice's XML
 /// (given, or received by the gateway), the KSeF number's checksum, KOD II's signature against the Offline
-/// certificate, and, with `askKsef`, whether KSeF holds the invoice under that number; with `image` (a PNG of the
-/// paper invoice), every QR code it holds (the others under `more`). Always a full report:
+/// certificate, and, with `askKsef`, whether KSeF holds the invoice under that number. Always a full report:
 /// `valid` is false when any check failed; checks that need what was not given are `skipped`.
 #[utoipa::path(post, path = "/api/v2/verify", tag = "Received invoices", request_body = VerifyRequest,
     responses((status = 200, body = VerifyResponse), (status = 400, description = "1503", body = super::dto::Error)), security(("api_key" = [])))]
 pub async fn verify(State(state): State<AppState>, Authenticated(tenant): Authenticated, ApiJson(req): ApiJson<VerifyRequest>) -> Result<Json<VerifyResponse>, ApiError> {
-    let image = match req.image.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
-        Some(image) => Some(ksef_core::crypto::b64_decode(image).map_err(|_| ApiError::refused(ErrorCode::VerifyInput, "`image` is not base64"))?),
-        None => None,
-    };
     let request = crate::ops::verify::VerifyRequest {
         link: req.link,
-        image,
         invoice: evidence("invoice", req.invoice)?,
         certificate: evidence("certificate", req.certificate)?,
         ksef_number: req.ksef_number,
         ask_ksef: req.ask_ksef.unwrap_or(true),
     };
-    let reports = crate::ops::verify::verify(&state.ops, &tenant, request).await?;
-    let mut answers = reports.iter().map(|(link, report)| VerifyResponse::from_report(link, report));
-    let mut first = answers.next().ok_or_else(|| ApiError(OpError::Internal(anyhow::anyhow!("a verification without a link"))))?;
-    first.more = answers.collect();
-    Ok(Json(first))
+    let report = crate::ops::verify::verify(&state.ops, &tenant, request).await?;
+    let link = report_link(&report).unwrap_or_default();
+    Ok(Json(VerifyResponse::from_report(&link, &report)))
+}
+
+/// The link a report is about, as given.
+fn report_link(report: &ksef_visualize::verify::Report) -> Option<String> {
+    report.text.clone()
 }

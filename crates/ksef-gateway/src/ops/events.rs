@@ -13,6 +13,10 @@ pub const MAX_PAGE: i64 = 500;
 pub const DEFAULT_PAGE: i64 = 100;
 /// Longest wait for a next event (`wait`), in seconds.
 pub const MAX_WAIT_SECS: u64 = 30;
+/// How long webhook deliveries that ended (delivered, failed) and every attempt are kept in the log.
+pub const DELIVERIES_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(30);
+/// How long events are kept for the events list (`invoice.received` ones, one per received invoice, for good).
+pub const EVENTS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
 
 /// What an event is about, as it stands now (an event's subject does not change once it has happened).
 #[derive(Debug, Clone)]

@@ -304,7 +304,8 @@ async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, fil
     let entries = match checked {
         Ok(entries) => entries,
         Err(why) => {
-            let kept = quarantine(ctx, tenant_id, &mut file);
+            let (dir, tenant) = (ctx.quarantine.clone(), tenant_id.to_owned());
+            let kept = tokio::task::spawn_blocking(move || quarantine(dir.as_deref(), &tenant, &mut file)).await.ok().flatten();
             return Err(OpError::Internal(anyhow::anyhow!(
                 "KSeF's package was put aside{}: {why}; nothing of it was stored, and the sync tries again later",
                 kept.map(|p| format!(" in {}", p.display())).unwrap_or_default()
@@ -352,8 +353,8 @@ async fn store_package(ctx: &Context, tenant_id: &str, subject: SubjectType, fil
 }
 
 /// Keeps a package that failed its check for the operator to look at; where, if it could.
-fn quarantine(ctx: &Context, tenant_id: &str, file: &mut std::fs::File) -> Option<PathBuf> {
-    let dir = ctx.quarantine.as_deref()?;
+fn quarantine(dir: Option<&Path>, tenant_id: &str, file: &mut std::fs::File) -> Option<PathBuf> {
+    let dir = dir?;
     // Named by its content, so the same package refused again and again is kept once.
     let mut hasher = ksef_core::crypto::Sha256::default();
     let hashed = (|| -> std::io::Result<()> {
@@ -376,16 +377,19 @@ fn quarantine(ctx: &Context, tenant_id: &str, file: &mut std::fs::File) -> Optio
     if path.exists() {
         return Some(path);
     }
+    // Written under a temporary name and renamed when whole, so a copy cut short is never taken for the package.
+    let partial = path.with_extension("zip.partial");
     let mut copy = || -> std::io::Result<()> {
         crate::files::private_dir(dir)?;
         file.rewind()?;
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
+        options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut out = options.open(&path)?;
+        let mut out = options.open(&partial)?;
         std::io::copy(file, &mut out)?;
-        out.sync_all()
+        out.sync_all()?;
+        std::fs::rename(&partial, &path)
     };
     match copy() {
         Ok(()) => Some(path),

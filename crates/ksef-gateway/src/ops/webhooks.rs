@@ -410,7 +410,7 @@ tokio::task_local! {
 
 /// A resolver for webhook requests that drops every address the policy refuses (with the port the request
 /// connects to), so a name that resolved to a public address when the webhook was made cannot later lead the
-/// gateway into its own network or to itself. Without a known port, every address of the gateway's is refused.
+/// gateway into its own network or to itself. Without a known port nothing is resolved.
 #[derive(Debug, Clone)]
 pub(crate) struct GuardedResolver(pub Arc<Policy>);
 
@@ -419,13 +419,10 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let policy = self.0.clone();
         let port = CONNECT_PORT.try_with(|p| *p).ok();
         Box::pin(async move {
+            // Without the port the own-address check cannot be made: nothing is resolved (fail closed).
+            let port = port.ok_or("a webhook request resolved outside its port's scope")?;
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port.unwrap_or(0))).await?.collect();
-            let found: Vec<SocketAddr> = match port {
-                Some(_) => found,
-                // Unknown port: an address of the gateway's own is refused on any port.
-                None => found.into_iter().filter(|a| !policy.own.iter().any(|o| canonical(o.ip()) == canonical(a.ip()))).collect(),
-            };
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port)).await?.collect();
             let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| policy.refuses(*a).is_none()).collect();
             if allowed.is_empty() {
                 return Err(format!("{host} resolves only to addresses webhooks may not reach").into());

@@ -1,7 +1,7 @@
 //! Background work apart from HTTP handlers: the outbox (`outbox.rs`: delivering invoices, polling their
 //! statuses, closing sessions in KSeF, fetching UPOs), following the Latarnia's announcements (`lighthouse.rs`),
 //! posting events to webhooks (`webhooks.rs`), syncing received invoices (`inbox.rs`), watching tenants'
-//! certificates expire, forgetting old idempotency keys.
+//! certificates expire, forgetting old idempotency keys, events and webhook deliveries.
 
 mod inbox;
 mod lighthouse;
@@ -46,6 +46,12 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
             tick.tick().await;
             if let Err(e) = ops::credentials::check_expiry(&ops, Utc::now(), round % EXPIRY_WARN_EVERY == 0).await {
                 tracing::warn!(error = %e, "failed to check credentials' expiry");
+            }
+            let now = Utc::now();
+            match ops.store.prune_events(ops::micros(now - ops::events::DELIVERIES_KEPT), ops::micros(now - ops::events::EVENTS_KEPT)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "old events and webhook deliveries forgotten"),
+                Err(e) => tracing::warn!(error = %e, "failed to forget old events"),
             }
             let expired = ops::micros(Utc::now() - ops::IDEMPOTENCY_KEY_LIFETIME);
             match ops.store.purge_idempotency(expired).await {

@@ -53,8 +53,9 @@ pub(super) async fn run(ctx: ops::Context) {
             () = ctx.webhooks_woken() => {}
         }
         let counts: HashMap<String, i64> = in_flight.lock().expect("in-flight lock").clone();
-        let free = WEBHOOKS_AT_ONCE.saturating_sub(counts.len()) + counts.values().filter(|n| **n < PER_WEBHOOK).count();
-        if free == 0 {
+        // Room for webhooks not being posted to yet; those being posted to fill their own free places.
+        let free = WEBHOOKS_AT_ONCE.saturating_sub(counts.len());
+        if free == 0 && counts.values().all(|n| *n >= PER_WEBHOOK) {
             continue;
         }
         let now = micros(ops::now());
@@ -74,7 +75,7 @@ pub(super) async fn run(ctx: ops::Context) {
             let (ctx, client, policy) = (ctx.clone(), client.clone(), policy.clone());
             tokio::spawn(async move {
                 let _guard = guard;
-                deliver(&ctx, &client, &policy, d).await;
+                deliver(&ctx, &client, &policy, d, hold).await;
             });
         }
     }
@@ -110,8 +111,8 @@ pub(crate) fn backoff(attempt: i64, max: Duration) -> Duration {
     base.mul_f64(1.0 - jitter)
 }
 
-/// Posts one event to one webhook and records what came of it.
-async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, d: DeliveryRecord) {
+/// Posts one event to one webhook, claimed until `hold`, and records what came of it.
+async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, d: DeliveryRecord, hold: i64) {
     let tenant = d.event.tenant_id.clone();
     let webhook = match ctx.store.webhook(&tenant, &d.webhook_id).await {
         Ok(Some(w)) if w.enabled => w,
@@ -125,9 +126,10 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
     let owner = d.lease_owner.clone().unwrap_or_default();
     let at = micros(ops::now());
     let started = Instant::now();
-    let result = match post(ctx, client, policy, &webhook, &d).await {
+    let result = match post(ctx, client, policy, &webhook, &d, hold).await {
         Ok(answer) => Ok(answer),
         Err(Failure::Receiver(why)) => Err(why),
+        Err(Failure::LeaseLost) => return,
         Err(Failure::Gateway(why)) => {
             // Not the receiver's fault: no attempt is counted and the webhook is not marked failing.
             tracing::warn!(webhook = %webhook.id, event = %d.event.id, error = %why, "the gateway could not post an event; it tries again in a minute");
@@ -209,11 +211,13 @@ enum Failure {
     Receiver(String),
     /// The gateway itself (its database, its master key): not the receiver's fault.
     Gateway(String),
+    /// Another claim holds the delivery now: nothing to do.
+    LeaseLost,
 }
 
 /// Renders, signs and posts the event; the receiver's HTTP status (and the start of what it said, when it
 /// refused), or why there is none.
-async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, webhook: &ksef_store::WebhookRecord, d: &DeliveryRecord) -> Result<(u16, String), Failure> {
+async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, webhook: &ksef_store::WebhookRecord, d: &DeliveryRecord, hold: i64) -> Result<(u16, String), Failure> {
     let url = url::Url::parse(&webhook.url).map_err(|e| Failure::Receiver(format!("the webhook's URL is not valid: {e}")))?;
     // Names are checked as they resolve (GuardedResolver); an address written in the URL is checked here.
     let port = url.port_or_known_default().unwrap_or(443);
@@ -228,6 +232,17 @@ async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, web
     let event = crate::api::events::render_event(ctx, &d.event, true).await.map_err(|e| Failure::Gateway(format!("the event could not be rendered: {e}")))?;
     let body = serde_json::to_vec(&event).map_err(|e| Failure::Gateway(format!("the event could not be written: {e}")))?;
     let key = open_secret(ctx, webhook).map_err(|e| Failure::Gateway(format!("the webhook's secret could not be opened: {e}")))?;
+    // A post must end before its lease does (else another claim could post it too): when preparing the event
+    // took so long that the lease would not outlast the post, it is renewed first, or the post is not made.
+    let now = micros(ops::now());
+    if hold - now < micros_of(policy.timeout + Duration::from_secs(5)) {
+        let until = now + micros_of(policy.timeout + Duration::from_secs(30));
+        match ctx.store.renew_lease(&webhook.id, &d.event.id, d.lease_owner.as_deref().unwrap_or_default(), now, until).await {
+            Ok(true) => {}
+            Ok(false) => return Err(Failure::LeaseLost),
+            Err(e) => return Err(Failure::Gateway(format!("the delivery's lease could not be renewed: {e}"))),
+        }
+    }
     let timestamp = chrono::Utc::now().timestamp();
     let signature = sign(&key, &event.id, timestamp, &body);
     let request = client

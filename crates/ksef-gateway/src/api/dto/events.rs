@@ -393,11 +393,9 @@ pub struct SyncRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerifyRequest {
-    /// The link the QR code carries (may be left out when `image` is given).
+    /// The link the QR code carries.
     #[serde(default)]
     pub link: String,
-    /// A PNG image (a scan or photo of the paper invoice, up to 10 MB), base64: each QR code it holds is verified.
-    pub image: Option<String>,
     /// The invoice's XML, as text or base64; absent: the received invoice with `ksefNumber`, if the gateway has it.
     pub invoice: Option<String>,
     /// The Offline certificate for KOD II: PEM, or base64 of DER.
@@ -434,10 +432,6 @@ pub struct VerifyResponse {
     pub kind: Option<String>,
     /// Every check, in order.
     pub checks: Vec<VerifyCheck>,
-    /// The other links the image holds, each verified the same way.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schema(no_recursion)]
-    pub more: Vec<VerifyResponse>,
 }
 
 impl VerifyResponse {
@@ -445,7 +439,6 @@ impl VerifyResponse {
     pub fn from_report(link: &str, report: &ksef_visualize::verify::Report) -> VerifyResponse {
         VerifyResponse {
             link: link.to_owned(),
-            more: Vec::new(),
             valid: report.valid(),
             kind: report.link.as_ref().map(|l| match l {
                 ksef_visualize::verify::Link::Invoice { .. } => "invoice".to_owned(),
