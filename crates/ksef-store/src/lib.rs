@@ -19,6 +19,7 @@ mod received;
 mod sessions;
 mod states;
 mod tenants;
+mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -32,7 +33,8 @@ use sqlx::{AnyPool, Executor as _};
 pub use crate::announcements::Announcement;
 pub use crate::batching::BatchQueue;
 pub use crate::credentials::CredentialRecord;
-pub use crate::events::{AttemptOutcome, AttemptRecord, DeliveryRecord, EventRecord, NewWebhook, WebhookChange, WebhookRecord};
+pub use crate::events::EventRecord;
+pub use crate::webhooks::{AttemptOutcome, AttemptRecord, DeliveryRecord, NewWebhook, WebhookChange, WebhookRecord};
 pub use crate::idempotency::{IdempotencyStart, StoredResponse};
 pub use crate::invoices::{InvoiceInsert, InvoiceRecord, InvoiceStatusUpdate, NewInvoice, StatusChange, Submission};
 pub use crate::queries::QueryRecord;

@@ -155,7 +155,7 @@ impl Store {
         if !invoices.is_empty() {
             let numbers: Vec<&str> = invoices.iter().map(|i| i.ksef_number.as_str()).collect();
             // Every invoice gets its event, or had one already; those with a new event are the new invoices.
-            let events = record_events_in(&mut tx, tenant_id, EventKind::InvoiceReceived, &numbers, now).await?;
+            let events = record_events_in(&mut tx, tenant_id, EventKind::InvoiceReceived, &numbers, None, now, None).await?;
             let seqs: std::collections::HashMap<&str, i64> = events.iter().map(|e| (e.subject.as_str(), e.seq)).collect();
             let fresh: Vec<(&NewReceived, i64)> = {
                 let mut seen = std::collections::HashSet::new();
@@ -253,11 +253,6 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.as_ref().map(|r| received_from_row(r, true)).transpose()?)
-    }
-
-    /// How many invoices the tenant has received.
-    pub async fn received_count(&self, tenant_id: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM received_invoices WHERE tenant_id = $1").bind(tenant_id).fetch_one(&self.pool).await?)
     }
 
     /// Starts syncing `subject` for the tenant from `from` (µs) unless it is set up already; returns whether it was.

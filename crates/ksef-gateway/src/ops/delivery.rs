@@ -491,7 +491,7 @@ async fn record_status(ctx: &Context, record: &InvoiceRecord, change: &ksef_stor
     ctx.store.update_invoice_status(&record.id, change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     let held = change.state == DeliveryState::Sent
         && change.status.code == i64::from(invoice_status::PROCESSING.code)
-        && now - record.created_at > micros_of(ctx.webhooks.held_after);
+        && now - record.created_at > super::micros_of(ctx.webhooks.held_after);
     if held {
         let recorded = ctx.store.record_event(&record.tenant_id, ksef_store::EventKind::InvoiceHeld, &record.id, None, now, None).await;
         if recorded.map_err(OpError::store(ErrorCode::InvoiceSave))?.is_some() {
@@ -504,6 +504,3 @@ async fn record_status(ctx: &Context, record: &InvoiceRecord, change: &ksef_stor
     Ok(())
 }
 
-fn micros_of(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}

@@ -59,7 +59,7 @@ pub(super) async fn run(ctx: ops::Context) {
             continue;
         }
         let now = micros(ops::now());
-        let hold = now + i64::try_from((policy.timeout + Duration::from_secs(30)).as_micros()).unwrap_or(i64::MAX);
+        let hold = now + ops::micros_of(policy.timeout + Duration::from_secs(30));
         round += 1;
         let owner = format!("{}/{round}", ctx.instance);
         let claimed = match ctx.store.claim_due_deliveries(now, hold, free as i64, PER_WEBHOOK, &counts, &owner).await {
@@ -150,12 +150,12 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
     };
     let delivered = error.is_none();
     let now = micros(ops::now());
-    let give_up = now - d.queued_at > micros_of(policy.give_up_after);
-    let retry_at = (!delivered && !give_up).then(|| now + micros_of(backoff(attempt, policy.max_backoff)));
+    let give_up = now - d.queued_at > ops::micros_of(policy.give_up_after);
+    let retry_at = (!delivered && !give_up).then(|| now + ops::micros_of(backoff(attempt, policy.max_backoff)));
     // The next probe of a failing receiver: a quarter of how long it has been failing, between 1 s and the most
     // pause configured.
     let failing_for = webhook.failing_since.map_or(0, |since| (now - since).max(0));
-    let others_wait_until = (!delivered).then(|| now + (failing_for / 4).clamp(1_000_000, micros_of(policy.max_backoff).max(1_000_000)));
+    let others_wait_until = (!delivered).then(|| now + (failing_for / 4).clamp(1_000_000, ops::micros_of(policy.max_backoff).max(1_000_000)));
     let outcome = AttemptOutcome {
         attempt: AttemptRecord { attempt, at, status, error: error.clone(), duration_ms },
         delivered,
@@ -188,7 +188,7 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
         tracing::warn!(webhook = %webhook.id, event = %d.event.id, error = ?error, "a webhook delivery was given up; it can be redelivered");
     }
     if let Some(since) = failing_since {
-        if now - since > micros_of(policy.disable_after) {
+        if now - since > ops::micros_of(policy.disable_after) {
             let why = format!("disabled by the gateway: every attempt failed since {} (last: {})", ops::from_micros(since).to_rfc3339(), error.unwrap_or_default());
             let change = WebhookChange { enabled: Some((false, Some(why.clone()))), ..WebhookChange::default() };
             match ctx.store.update_webhook(&tenant, &webhook.id, &change, now).await {
@@ -201,9 +201,6 @@ async fn deliver(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, 
     }
 }
 
-fn micros_of(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
 
 /// Why an event was not posted.
 enum Failure {
@@ -235,8 +232,8 @@ async fn post(ctx: &ops::Context, client: &reqwest::Client, policy: &Policy, web
     // A post must end before its lease does (else another claim could post it too): when preparing the event
     // took so long that the lease would not outlast the post, it is renewed first, or the post is not made.
     let now = micros(ops::now());
-    if hold - now < micros_of(policy.timeout + Duration::from_secs(5)) {
-        let until = now + micros_of(policy.timeout + Duration::from_secs(30));
+    if hold - now < ops::micros_of(policy.timeout + Duration::from_secs(5)) {
+        let until = now + ops::micros_of(policy.timeout + Duration::from_secs(30));
         match ctx.store.renew_lease(&webhook.id, &d.event.id, d.lease_owner.as_deref().unwrap_or_default(), now, until).await {
             Ok(true) => {}
             Ok(false) => return Err(Failure::LeaseLost),
