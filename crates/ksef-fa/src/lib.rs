@@ -6,6 +6,7 @@
 
 pub mod amount;
 mod canonical;
+mod elements;
 pub mod codegen;
 pub mod example;
 pub mod generate;
@@ -101,11 +102,24 @@ impl Report {
 
 /// Checks an invoice file as KSeF does (prechecks, then the schema of its version), and by the rules beyond the
 /// schema, with `options`.
+///
+/// The document is read once, streamed through the validator ([`ksef_core::xml::pull`]); only a document the
+/// streaming reader leaves to the full parser (malformed, or rare constructs) is parsed into a tree, which then
+/// either says what is wrong or is replayed through the same validator.
 pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
     let (text, mut findings) = precheck::text(bytes);
     let Some(text) = text else { return Report { version: None, findings } };
-    let doc = match ksef_core::xml::parse(text) {
-        Ok(doc) => doc,
+    let lines = validate::Lines::of(text);
+    let mut run = validate::Run::new(validate::Pick::ByNamespace);
+    if ksef_core::xml::pull::read(text, &ksef_core::xml::XmlLimits::DEFAULT, &mut run).is_ok() {
+        return finish(run, bytes.len(), findings, &lines, options);
+    }
+    match ksef_core::xml::parse(text) {
+        Ok(doc) => {
+            let mut run = validate::Run::new(validate::Pick::ByNamespace);
+            ksef_core::xml::pull::walk(&doc, &mut run);
+            finish(run, bytes.len(), findings, &lines, options)
+        }
         Err(e) => {
             let line = e.line();
             findings.push(precheck::finding(
@@ -115,24 +129,31 @@ pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
                 format!("Dokument nie jest poprawnym XML: {e}."),
                 format!("The document is not well-formed XML: {e}."),
             ));
-            return Report { version: None, findings };
+            Report { version: None, findings }
         }
-    };
-    findings.extend(precheck::document(&doc, bytes.len()));
-    let root = doc.root_element();
-    let Some(version) = root.tag_name().namespace().and_then(Version::from_namespace) else {
+    }
+}
+
+/// The report of a document of `size` bytes read through `run`: the findings so far, prechecks of the document,
+/// then the rules' findings on a schema-valid one, then the schema's.
+fn finish(mut run: validate::Run<'_, '_>, size: usize, mut findings: Vec<Finding>, lines: &validate::Lines<'_>, options: &rules::Options) -> Report {
+    let instructions = std::mem::take(&mut run.instructions);
+    let (schema, elements) = run.finish(lines);
+    let Some(root) = elements.root() else { return Report { version: None, findings } };
+    let has_attachment = root.children().any(|c| c.name() == "Zalacznik");
+    findings.extend(precheck::document(&instructions, has_attachment, size, lines));
+    let Some(version) = root.namespace().and_then(Version::from_namespace) else {
         findings.push(precheck::finding(
             precheck::Precheck::Namespace,
-            &format!("/{}", root.tag_name().name()),
-            doc.text_pos_at(root.range().start).row,
-            format!("Element główny nie należy do przestrzeni nazw FA(2) ani FA(3) ({}).", root.tag_name().namespace().unwrap_or("brak")),
-            format!("The root element is in neither the FA(2) nor the FA(3) namespace ({}).", root.tag_name().namespace().unwrap_or("none")),
+            &format!("/{}", root.name()),
+            lines.row(root.position()),
+            format!("Element główny nie należy do przestrzeni nazw FA(2) ani FA(3) ({}).", root.namespace().unwrap_or("brak")),
+            format!("The root element is in neither the FA(2) nor the FA(3) namespace ({}).", root.namespace().unwrap_or("none")),
         ));
         return Report { version: None, findings };
     };
-    let schema = version.validator().validate(&doc);
     if schema.is_empty() {
-        findings.extend(rules::check(&doc, options));
+        findings.extend(rules::check(&elements, lines, options));
     }
     findings.extend(schema);
     Report { version: Some(version), findings }

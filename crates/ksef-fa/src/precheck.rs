@@ -106,7 +106,14 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
         ));
     }
     // Every discouraged character starts with one of these bytes; the text is mostly ASCII, so this is quick.
-    let candidates = text.bytes().enumerate().filter(|(_, b)| matches!(b, 0x7F | 0xC2 | 0xEF | 0xF0..=0xF4));
+    // Chunks with none of those bytes are passed over without a branch per byte.
+    let candidate = |b: &u8| matches!(b, 0x7F | 0xC2 | 0xEF | 0xF0..=0xF4);
+    let candidates = text
+        .as_bytes()
+        .chunks(64)
+        .enumerate()
+        .filter(|(_, chunk)| chunk.iter().fold(false, |any, b| any | candidate(b)))
+        .flat_map(|(n, chunk)| chunk.iter().enumerate().filter(|(_, b)| candidate(b)).map(move |(i, b)| (n * 64 + i, *b)));
     for (at, c) in candidates.filter_map(|(at, _)| text[at..].chars().next().map(|c| (at, c))) {
         if discouraged(c) {
             findings.push(finding(
@@ -122,26 +129,22 @@ pub fn text(bytes: &[u8]) -> (Option<&str>, Vec<Finding>) {
     (Some(text), findings)
 }
 
-/// Size, processing instructions and DTD, once the document has parsed.
-pub fn document(doc: &roxmltree::Document<'_>, size: usize) -> Vec<Finding> {
+/// Size and processing instructions (target and position), once the document has been read; `has_attachment`:
+/// the root has a `Zalacznik`.
+pub(crate) fn document(instructions: &[(&str, usize)], has_attachment: bool, size: usize, lines: &crate::validate::Lines<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let lines = crate::validate::Lines::of(doc);
-    let instructions = doc.descendants().filter(|n| n.is_pi()).count();
-    for pi in doc.descendants().filter(|n| n.is_pi()).take(crate::validate::MAX_FINDINGS) {
-        let line = lines.row(pi.range().start);
-        let target = pi.pi().map(|p| p.target).unwrap_or_default();
+    for (target, position) in instructions.iter().take(crate::validate::MAX_FINDINGS) {
         findings.push(finding(
             Precheck::ProcessingInstruction,
             "/",
-            line,
+            lines.row(*position),
             format!("Instrukcja przetwarzania <?{target} …?> jest niedozwolona."),
             format!("The processing instruction <?{target} …?> is not allowed."),
         ));
     }
-    if instructions > crate::validate::MAX_FINDINGS {
-        findings.push(crate::validate::omitted_finding(crate::validate::Kind::Precheck, instructions - crate::validate::MAX_FINDINGS));
+    if instructions.len() > crate::validate::MAX_FINDINGS {
+        findings.push(crate::validate::omitted_finding(crate::validate::Kind::Precheck, instructions.len() - crate::validate::MAX_FINDINGS));
     }
-    let has_attachment = doc.root_element().children().any(|c| c.is_element() && c.tag_name().name() == "Zalacznik");
     if size > MAX_BYTES && !has_attachment {
         findings.push(finding(
             Precheck::Size,

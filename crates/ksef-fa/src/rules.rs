@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 use ksef_core::ids::{KsefNumber, Nip};
-use roxmltree::{Document, Node};
+use crate::elements::{Elements, Node};
+use crate::validate::Lines;
 
 use crate::amount::Amount;
 use crate::validate::{Finding, Kind, Severity};
@@ -24,16 +25,16 @@ impl Default for Options {
     }
 }
 
-struct Rules {
-    lines: crate::validate::Lines,
+struct Rules<'t> {
+    lines: &'t Lines<'t>,
     findings: Vec<Finding>,
     omitted: usize,
 }
 
-/// Every rule finding in a schema-valid FA(2)/FA(3) document.
-pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
-    let mut r = Rules { lines: crate::validate::Lines::of(doc), findings: Vec::new(), omitted: 0 };
-    let root = doc.root_element();
+/// Every rule finding in a schema-valid FA(2)/FA(3) document, from its elements.
+pub(crate) fn check(elements: &Elements<'_>, lines: &Lines<'_>, options: &Options) -> Vec<Finding> {
+    let mut r = Rules { lines, findings: Vec::new(), omitted: 0 };
+    let Some(root) = elements.root() else { return Vec::new() };
     r.nips(root, options);
     if let Some(fa) = child(root, "Fa") {
         r.fa(root, fa, options);
@@ -44,7 +45,7 @@ pub fn check(doc: &Document<'_>, options: &Options) -> Vec<Finding> {
     r.findings
 }
 
-impl Rules {
+impl Rules<'_> {
     /// The rules of an invoice with its `Fa`, in the order they are reported.
     fn fa(&mut self, root: Node<'_, '_>, fa: Node<'_, '_>, options: &Options) {
         self.dates(fa, options);
@@ -61,19 +62,19 @@ impl Rules {
     }
 }
 
-fn child<'a, 'input>(node: Node<'a, 'input>, name: &str) -> Option<Node<'a, 'input>> {
-    node.children().find(|c| c.is_element() && c.tag_name().name() == name)
+fn child<'t, 'a>(node: Node<'t, 'a>, name: &str) -> Option<Node<'t, 'a>> {
+    node.children().find(|c| c.name() == name)
 }
 
-fn children<'a, 'input: 'a>(node: Node<'a, 'input>, name: &'a str) -> impl Iterator<Item = Node<'a, 'input>> + 'a {
-    node.children().filter(move |c| c.is_element() && c.tag_name().name() == name)
+fn children<'t, 'a: 't>(node: Node<'t, 'a>, name: &'t str) -> impl Iterator<Item = Node<'t, 'a>> + 't {
+    node.children().filter(move |c| c.name() == name)
 }
 
-fn text<'a>(node: Node<'a, '_>, name: &str) -> Option<&'a str> {
+fn text<'t>(node: Node<'t, '_>, name: &str) -> Option<&'t str> {
     child(node, name).and_then(|c| c.text()).map(str::trim)
 }
 
-impl Rules {
+impl Rules<'_> {
     fn add(&mut self, node: Node<'_, '_>, severity: Severity, rule: &str, pl: String, en: String) {
         if self.findings.len() >= crate::validate::MAX_FINDINGS {
             self.omitted += 1;
@@ -83,8 +84,8 @@ impl Rules {
             kind: Kind::Semantic,
             severity,
             rule: rule.to_owned(),
-            path: crate::validate::path_of(node),
-            line: self.lines.row(node.range().start),
+            path: node.path(),
+            line: self.lines.row(node.position()),
             message_pl: pl,
             message_en: en,
         });
@@ -143,7 +144,7 @@ impl Rules {
             );
         }
         let Some(issued) = issued else { return };
-        for due in fa.descendants().filter(|n| n.tag_name().name() == "TerminPlatnosci") {
+        for due in fa.descendants().filter(|n| n.name() == "TerminPlatnosci") {
             if let Some(term) = date(text(due, "Termin"))
                 && term < issued
             {
@@ -173,7 +174,7 @@ impl Rules {
 
     /// Rule 5: KSeF numbers of corrected and advance invoices carry a valid checksum.
     fn ksef_numbers(&mut self, fa: Node<'_, '_>) {
-        for node in fa.descendants().filter(|n| matches!(n.tag_name().name(), "NrKSeFFaKorygowanej" | "NrKSeFFaZaliczkowej")) {
+        for node in fa.descendants().filter(|n| matches!(n.name(), "NrKSeFFaKorygowanej" | "NrKSeFFaZaliczkowej")) {
             let value = node.text().unwrap_or_default().trim();
             if let Err(e) = KsefNumber::parse(value) {
                 self.add(
@@ -202,13 +203,13 @@ impl Rules {
             );
         }
         if !correction {
-            for before in fa.descendants().filter(|n| matches!(n.tag_name().name(), "StanPrzed" | "StanPrzedZ")) {
+            for before in fa.descendants().filter(|n| matches!(n.name(), "StanPrzed" | "StanPrzedZ")) {
                 self.add(
                     before,
                     Severity::Warning,
                     "correction",
-                    format!("Wiersz 'stan przed' ({}) występuje tylko w korektach, a to faktura {kind}.", before.tag_name().name()),
-                    format!("A 'before' row ({}) belongs only in corrections, and this is a {kind} invoice.", before.tag_name().name()),
+                    format!("Wiersz 'stan przed' ({}) występuje tylko w korektach, a to faktura {kind}.", before.name()),
+                    format!("A 'before' row ({}) belongs only in corrections, and this is a {kind} invoice.", before.name()),
                 );
             }
         }
@@ -223,9 +224,8 @@ impl Rules {
         let Some(p15) = text(fa, "P_15").and_then(Amount::parse) else { return };
         let groups: Vec<(&str, Amount)> = fa
             .children()
-            .filter(|c| c.is_element())
             .filter_map(|c| {
-                let name = c.tag_name().name();
+                let name = c.name();
                 let total = (name.starts_with("P_13_") || name.starts_with("P_14_")) && !name.ends_with('W');
                 total.then(|| Amount::parse(c.text().unwrap_or_default().trim()).map(|a| (name, a))).flatten()
             })
@@ -323,7 +323,7 @@ impl Rules {
     }
 }
 
-impl Rules {
+impl Rules<'_> {
     /// Rules 17, 19 and 20: what each kind of invoice carries and how large it may be.
     fn kinds(&mut self, fa: Node<'_, '_>) {
         let kind = text(fa, "RodzajFaktury").unwrap_or_default();
@@ -447,7 +447,7 @@ impl Rules {
     /// Rules 6 and 16: bank account check digits, and partial payments within the total.
     fn payment(&mut self, fa: Node<'_, '_>) {
         let Some(payment) = child(fa, "Platnosc") else { return };
-        for account in payment.descendants().filter(|n| n.tag_name().name() == "NrRB") {
+        for account in payment.descendants().filter(|n| n.name() == "NrRB") {
             let number: String = account.text().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
             let iban = if number.len() == 26 && number.bytes().all(|b| b.is_ascii_digit()) { format!("PL{number}") } else { number.clone() };
             let looks_like_iban = iban.len() >= 15 && iban.len() <= 34 && iban.as_bytes()[..2].iter().all(u8::is_ascii_uppercase);

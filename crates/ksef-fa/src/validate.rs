@@ -1,16 +1,21 @@
-//! Schema validation of a parsed document against a compiled [`Schema`]: element order and cardinality
-//! (sequences, choices, occurrence bounds), text and attribute values, fixed values. Every finding is
-//! reported, with its path and line, not only the first; within one element's children, matching stops at the
-//! first child that does not fit, as schema validators do.
+//! Schema validation against a compiled [`Schema`], streamed: it takes a document's elements, text and
+//! attributes as [`ksef_core::xml::pull`] reads them (or replays a tree) and checks element order and
+//! cardinality (sequences, choices, occurrence bounds), text and attribute values and fixed values as they
+//! come, keeping only the open elements and a flat index of elements ([`Elements`]) for paths and the rules.
+//! Every finding is reported, with its path and line, not only the first; within one element's children,
+//! matching stops at the first child that does not fit, as schema validators do.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
+use ksef_core::xml::pull::{Sink, Start};
 use regex::Regex;
-use roxmltree::{Document, Node};
+use roxmltree::Document;
 use serde::Serialize;
 
+use crate::elements::Elements;
 use crate::schema::{Content, ElementDecl, Particle, Schema, Term, TypeRef, Variety};
 use crate::value;
 
@@ -155,49 +160,40 @@ impl Validator {
 
     /// Every schema finding in `doc` (none: the document is valid).
     pub fn validate(&self, doc: &Document<'_>) -> Vec<Finding> {
-        let mut run = Run { v: self, lines: Lines::of(doc), findings: Vec::new(), omitted: 0 };
-        let root = doc.root_element();
-        let decl = &self.schema.root;
-        if root.tag_name().name() != decl.name || root.tag_name().namespace() != decl.namespace.as_deref() {
-            run.finding(
-                root,
-                "xsd:root",
-                format!("Element główny {{{}}}{} nie jest zadeklarowany w schemacie (oczekiwano {{{}}}{}).", root.tag_name().namespace().unwrap_or(""), root.tag_name().name(), self.schema.namespace, decl.name),
-                format!("No matching global declaration available for the validation root {{{}}}{}.", root.tag_name().namespace().unwrap_or(""), root.tag_name().name()),
-            );
-        } else {
-            run.element(root, decl);
-        }
-        if run.omitted > 0 {
-            run.findings.push(omitted_finding(Kind::Schema, run.omitted));
-        }
-        run.findings
+        let mut run = Run::new(Pick::Fixed(self));
+        ksef_core::xml::pull::walk(doc, &mut run);
+        run.finish(&Lines::of(doc.input_text())).0
     }
-}
 
-struct Run<'v> {
-    v: &'v Validator,
-    lines: Lines,
-    findings: Vec<Finding>,
-    omitted: usize,
+    /// Every schema finding in `text`, read without a tree; `None` if it is not XML the streaming reader takes
+    /// (then [`ksef_core::xml::parse`] says why, and [`Validator::validate`] checks its tree).
+    pub fn validate_text(&self, text: &str) -> Option<Vec<Finding>> {
+        let mut run = Run::new(Pick::Fixed(self));
+        ksef_core::xml::pull::read(text, &ksef_core::xml::XmlLimits::DEFAULT, &mut run).ok()?;
+        Some(run.finish(&Lines::of(text)).0)
+    }
 }
 
 /// Most findings of one kind a report lists; one more says how many were left out. A hostile document can have
 /// a finding per node, and each costs a walk over its siblings for its path.
 pub const MAX_FINDINGS: usize = 1_000;
 
-/// The line of any byte offset of a document, by binary search (roxmltree's `text_pos_at` scans from the start,
-/// which made a finding per node quadratic).
-pub(crate) struct Lines(Vec<usize>);
+/// The line of any byte offset of a document, by binary search over its line ends, found once per document
+/// that has a finding.
+pub(crate) struct Lines<'t> {
+    text: &'t str,
+    ends: std::cell::OnceCell<Vec<usize>>,
+}
 
-impl Lines {
-    pub(crate) fn of(doc: &Document<'_>) -> Lines {
-        Lines(doc.input_text().bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i).collect())
+impl<'t> Lines<'t> {
+    pub(crate) fn of(text: &'t str) -> Lines<'t> {
+        Lines { text, ends: std::cell::OnceCell::new() }
     }
 
     /// The 1-based line of byte offset `pos`.
     pub(crate) fn row(&self, pos: usize) -> u32 {
-        u32::try_from(self.0.partition_point(|&newline| newline < pos) + 1).unwrap_or(u32::MAX)
+        let ends = self.ends.get_or_init(|| memchr::memchr_iter(b'\n', self.text.as_bytes()).collect());
+        u32::try_from(ends.partition_point(|&newline| newline < pos) + 1).unwrap_or(u32::MAX)
     }
 }
 
@@ -214,147 +210,237 @@ pub(crate) fn omitted_finding(kind: Kind, omitted: usize) -> Finding {
     }
 }
 
-/// `/Faktura/Fa/FaWiersz[2]/P_12`: the element's path, with an index where a name repeats among siblings.
-pub(crate) fn path_of(node: Node<'_, '_>) -> String {
-    let mut parts: Vec<String> = node
-        .ancestors()
-        .filter(Node::is_element)
-        .map(|n| {
-            let name = n.tag_name().name();
-            let same = |s: &Node<'_, '_>| s.is_element() && s.tag_name().name() == name;
-            let before = n.prev_siblings().skip(1).filter(same).count();
-            let after = n.next_siblings().skip(1).filter(same).count();
-            if before + after > 0 { format!("{name}[{}]", before + 1) } else { name.to_owned() }
-        })
-        .collect();
-    parts.reverse();
-    format!("/{}", parts.join("/"))
+/// Which schema a run validates against.
+#[derive(Clone, Copy)]
+pub(crate) enum Pick<'v> {
+    /// This one.
+    Fixed(&'v Validator),
+    /// The one of the root element's namespace, FA(2) or FA(3); none (and no finding) for another namespace.
+    ByNamespace,
 }
 
-impl<'v> Run<'v> {
-    fn finding(&mut self, node: Node<'_, '_>, rule: &str, pl: String, en: String) {
-        if self.findings.len() >= MAX_FINDINGS {
+/// A finding as the stream meets it: its path and line are worked out at the end, for the few reported.
+struct Pending {
+    /// The element whose check found it: findings are reported in the order of the elements that found them.
+    by: u32,
+    /// Within one element: attributes, then its text, then its content.
+    phase: u8,
+    /// The element it is about.
+    about: u32,
+    rule: String,
+    pl: String,
+    en: String,
+}
+
+const ATTRIBUTES: u8 = 0;
+const TEXT: u8 = 1;
+const CONTENT: u8 = 2;
+
+/// What an open element's content must be.
+enum Expect<'v> {
+    /// Text of simple type `ty`, equal to `fixed` if given.
+    Text { ty: usize, fixed: Option<&'v str> },
+    /// Nothing.
+    Empty,
+    /// Child elements, matched by the content model whose frames start at `base`; `failed` once one did not fit.
+    Elements { particle: &'v Particle, base: usize, failed: bool },
+    /// Not checked: the root is not the schema's, or its parent's content did not fit before it.
+    Skip,
+}
+
+struct Open<'v, 'a> {
+    index: u32,
+    name: &'a str,
+    expect: Expect<'v>,
+    text: Option<Cow<'a, str>>,
+    has_children: bool,
+    /// Non-whitespace text in element-only content was reported.
+    text_reported: bool,
+}
+
+/// One validation: a [`Sink`] for the document, then [`Run::finish`].
+pub(crate) struct Run<'v, 'a> {
+    pick: Pick<'v>,
+    v: Option<&'v Validator>,
+    elements: Elements<'a>,
+    open: Vec<Open<'v, 'a>>,
+    frames: Vec<Frame<'v>>,
+    pending: Vec<Pending>,
+    omitted: usize,
+    /// Processing instructions: target and position.
+    pub(crate) instructions: Vec<(&'a str, usize)>,
+}
+
+impl<'v, 'a> Run<'v, 'a> {
+    pub(crate) fn new(pick: Pick<'v>) -> Self {
+        Run { pick, v: None, elements: Elements::default(), open: Vec::new(), frames: Vec::new(), pending: Vec::new(), omitted: 0, instructions: Vec::new() }
+    }
+
+    /// The findings, in the order a walk of the tree meets them (each element's own, then its children's), and
+    /// the document's elements.
+    pub(crate) fn finish(mut self, lines: &Lines<'_>) -> (Vec<Finding>, Elements<'a>) {
+        self.pending.sort_by_key(|p| (p.by, p.phase));
+        let mut findings: Vec<Finding> = self
+            .pending
+            .into_iter()
+            .map(|p| {
+                let node = self.elements.node(p.about);
+                Finding {
+                    kind: Kind::Schema,
+                    severity: Severity::Error,
+                    rule: p.rule,
+                    path: node.path(),
+                    line: lines.row(node.position()),
+                    message_pl: p.pl,
+                    message_en: p.en,
+                }
+            })
+            .collect();
+        if self.omitted > 0 {
+            findings.push(omitted_finding(Kind::Schema, self.omitted));
+        }
+        (findings, self.elements)
+    }
+
+    fn finding(&mut self, by: u32, phase: u8, about: u32, rule: &str, pl: String, en: String) {
+        if self.pending.len() >= MAX_FINDINGS {
             self.omitted += 1;
             return;
         }
-        let line = self.lines.row(node.range().start);
-        let path = path_of(node);
-        self.findings.push(Finding {
-            kind: Kind::Schema,
-            severity: Severity::Error,
-            rule: rule.to_owned(),
-            path,
-            line,
-            message_pl: pl,
-            message_en: en,
-        });
+        self.pending.push(Pending { by, phase, about, rule: rule.to_owned(), pl, en });
     }
 
-    fn element(&mut self, node: Node<'_, '_>, decl: &'v ElementDecl) {
-        let name = node.tag_name().name();
+    /// The root element: checked against the schema's root declaration.
+    fn root(&mut self, tag: &Start<'a, '_>, index: u32) -> Expect<'v> {
+        self.v = match self.pick {
+            Pick::Fixed(v) => Some(v),
+            Pick::ByNamespace => tag.namespace.and_then(crate::Version::from_namespace).map(|version| version.validator()),
+        };
+        let Some(v) = self.v else { return Expect::Skip };
+        let decl = &v.schema.root;
+        if tag.local != decl.name || tag.namespace != decl.namespace.as_deref() {
+            self.finding(
+                index,
+                ATTRIBUTES,
+                index,
+                "xsd:root",
+                format!("Element główny {{{}}}{} nie jest zadeklarowany w schemacie (oczekiwano {{{}}}{}).", tag.namespace.unwrap_or(""), tag.local, v.schema.namespace, decl.name),
+                format!("No matching global declaration available for the validation root {{{}}}{}.", tag.namespace.unwrap_or(""), tag.local),
+            );
+            return Expect::Skip;
+        }
+        self.declared(tag, index, decl)
+    }
+
+    /// A child element of the open element `parent`: what its content model says of it.
+    fn child(&mut self, tag: &Start<'a, '_>, index: u32) -> Expect<'v> {
+        let parent = self.open.len() - 1;
+        let (parent_index, parent_name) = (self.open[parent].index, self.open[parent].name);
+        let first = !std::mem::replace(&mut self.open[parent].has_children, true);
+        match &mut self.open[parent].expect {
+            Expect::Skip | Expect::Elements { failed: true, .. } => Expect::Skip,
+            Expect::Text { .. } | Expect::Empty => {
+                if first {
+                    self.finding(
+                        parent_index,
+                        TEXT,
+                        parent_index,
+                        "xsd:content",
+                        format!("Element '{parent_name}' może zawierać tylko tekst, nie elementy."),
+                        format!("Element '{parent_name}': Element content is not allowed, because the content type is a simple type definition."),
+                    );
+                }
+                Expect::Skip
+            }
+            Expect::Elements { base, failed, .. } => {
+                let v = self.v.expect("content is checked only under a schema");
+                let id = v.names.get(tag.local).and_then(|ids| ids.iter().find(|(ns, _)| ns.as_deref() == tag.namespace)).map_or(UNKNOWN, |(_, id)| *id);
+                match feed(&mut self.frames, *base, Some(id)) {
+                    Ok(Some(decl)) => self.declared(tag, index, decl),
+                    _ => {
+                        *failed = true;
+                        let base = *base;
+                        self.frames.truncate(base);
+                        Expect::Skip
+                    }
+                }
+            }
+        }
+    }
+
+    /// An element matched to `decl`: its attributes checked, and what its content must be.
+    fn declared(&mut self, tag: &Start<'a, '_>, index: u32, decl: &'v ElementDecl) -> Expect<'v> {
+        let v = self.v.expect("picked");
         match decl.ty {
             TypeRef::Simple(ty) => {
-                self.attributes(node, &[]);
-                if self.no_child_elements(node, name) {
-                    self.text_value(node, ty, decl.fixed.as_deref(), name);
-                }
+                self.attributes(tag, index, &[]);
+                Expect::Text { ty, fixed: decl.fixed.as_deref() }
             }
             TypeRef::Complex(ty) => {
-                let ct = &self.v.schema.complex_types[ty];
-                self.attributes(node, &ct.attributes);
+                let ct = &v.schema.complex_types[ty];
+                self.attributes(tag, index, &ct.attributes);
                 match &ct.content {
-                    Content::Empty => {
-                        if self.no_child_elements(node, name) && !text_of(node).trim().is_empty() {
-                            self.finding(node, "xsd:content", format!("Element '{name}' musi być pusty."), format!("Element '{name}': The element must be empty."));
-                        }
+                    Content::Empty => Expect::Empty,
+                    Content::Simple(st) => Expect::Text { ty: *st, fixed: decl.fixed.as_deref() },
+                    Content::Elements(particle) => {
+                        let base = self.frames.len();
+                        self.frames.push(Frame::Repeat { p: particle, count: 0 });
+                        Expect::Elements { particle, base, failed: false }
                     }
-                    Content::Simple(st) => {
-                        if self.no_child_elements(node, name) {
-                            self.text_value(node, *st, decl.fixed.as_deref(), name);
-                        }
-                    }
-                    Content::Elements(particle) => self.children(node, particle, name),
                 }
             }
         }
     }
 
-    /// False (with a finding) if `node` has child elements although its type allows only text.
-    fn no_child_elements(&mut self, node: Node<'_, '_>, name: &str) -> bool {
-        if node.children().any(|c| c.is_element()) {
-            self.finding(
-                node,
-                "xsd:content",
-                format!("Element '{name}' może zawierać tylko tekst, nie elementy."),
-                format!("Element '{name}': Element content is not allowed, because the content type is a simple type definition."),
-            );
-            return false;
-        }
-        true
-    }
-
-    fn text_value(&mut self, node: Node<'_, '_>, ty: usize, fixed: Option<&str>, name: &str) {
-        let text = text_of(node);
-        if let Err(e) = value::check(&self.v.schema, &self.v.patterns, ty, &text) {
-            self.finding(node, &format!("xsd:{}", e.rule), format!("Element '{name}': {}", e.pl), format!("Element '{name}': {}", e.en));
-            return;
-        }
-        if let Some(fixed) = fixed {
-            let mode = value::white_space_of(&self.v.schema, ty);
-            if value::normalize(&text, mode) != value::normalize(fixed, mode) {
-                self.finding(
-                    node,
-                    "xsd:fixed",
-                    format!("Element '{name}': wartość musi być równa '{fixed}'."),
-                    format!("Element '{name}': The value does not match the fixed value constraint '{fixed}'."),
-                );
-            }
-        }
-    }
-
-    fn attributes(&mut self, node: Node<'_, '_>, declared: &'v [crate::schema::AttributeDecl]) {
-        let name = node.tag_name().name();
-        for attr in node.attributes() {
-            if attr.namespace() == Some(XSI) {
+    fn attributes(&mut self, tag: &Start<'a, '_>, index: u32, declared: &'v [crate::schema::AttributeDecl]) {
+        let v = self.v.expect("picked");
+        let name = tag.local;
+        for attr in tag.attributes {
+            if attr.namespace == Some(XSI) {
                 continue;
             }
-            let Some(decl) = declared.iter().find(|d| d.name == attr.name() && attr.namespace().is_none()) else {
-                let shown = attr.name();
+            let Some(decl) = declared.iter().find(|d| d.name == attr.local && attr.namespace.is_none()) else {
+                let shown = attr.local;
                 self.finding(
-                    node,
+                    index,
+                    ATTRIBUTES,
+                    index,
                     "xsd:attribute",
                     format!("Element '{name}': atrybut '{shown}' jest niedozwolony."),
                     format!("Element '{name}', attribute '{shown}': The attribute '{shown}' is not allowed."),
                 );
                 continue;
             };
-            if let Err(e) = value::check(&self.v.schema, &self.v.patterns, decl.ty, attr.value()) {
+            let value = attr.value.as_ref();
+            if let Err(e) = value::check(&v.schema, &v.patterns, decl.ty, value) {
                 self.finding(
-                    node,
+                    index,
+                    ATTRIBUTES,
+                    index,
                     &format!("xsd:{}", e.rule),
                     format!("Element '{name}', atrybut '{}': {}", decl.name, e.pl),
                     format!("Element '{name}', attribute '{}': {}", decl.name, e.en),
                 );
             } else if let Some(fixed) = &decl.fixed {
-                let mode = value::white_space_of(&self.v.schema, decl.ty);
-                if value::normalize(attr.value(), mode) != value::normalize(fixed, mode) {
+                let mode = value::white_space_of(&v.schema, decl.ty);
+                if value::normalize(value, mode) != value::normalize(fixed, mode) {
                     self.finding(
-                        node,
+                        index,
+                        ATTRIBUTES,
+                        index,
                         "xsd:fixed",
-                        format!("Element '{name}', atrybut '{}': wartość '{}' musi być równa '{fixed}'.", decl.name, attr.value()),
-                        format!(
-                            "Element '{name}', attribute '{}': The value '{}' does not match the fixed value constraint '{fixed}'.",
-                            decl.name,
-                            attr.value()
-                        ),
+                        format!("Element '{name}', atrybut '{}': wartość '{value}' musi być równa '{fixed}'.", decl.name),
+                        format!("Element '{name}', attribute '{}': The value '{value}' does not match the fixed value constraint '{fixed}'.", decl.name),
                     );
                 }
             }
         }
         for decl in declared.iter().filter(|d| d.required) {
-            if node.attribute(decl.name.as_str()).is_none() {
+            if !tag.attributes.iter().any(|a| a.local == decl.name && a.namespace.is_none()) {
                 self.finding(
-                    node,
+                    index,
+                    ATTRIBUTES,
+                    index,
                     "xsd:attribute",
                     format!("Element '{name}': brak wymaganego atrybutu '{}'.", decl.name),
                     format!("Element '{name}': The attribute '{}' is required but missing.", decl.name),
@@ -363,105 +449,189 @@ impl<'v> Run<'v> {
         }
     }
 
-    fn children(&mut self, node: Node<'_, '_>, particle: &'v Particle, name: &str) {
-        if node.children().any(|c| c.is_text() && !c.text().unwrap_or_default().trim().is_empty()) {
-            self.finding(
-                node,
-                "xsd:content",
-                format!("Element '{name}' może zawierać tylko elementy, nie tekst."),
-                format!("Element '{name}': Character content other than whitespace is not allowed because the content type is 'element-only'."),
-            );
+    fn text_value(&mut self, index: u32, name: &str, ty: usize, fixed: Option<&str>, text: &str) {
+        let v = self.v.expect("picked");
+        if let Err(e) = value::check(&v.schema, &v.patterns, ty, text) {
+            self.finding(index, CONTENT, index, &format!("xsd:{}", e.rule), format!("Element '{name}': {}", e.pl), format!("Element '{name}': {}", e.en));
+            return;
         }
-        let elements: Vec<Node<'_, '_>> = node.children().filter(Node::is_element).collect();
-        let ids: Vec<u32> = elements
-            .iter()
-            .map(|e| {
-                let (ns, local) = (e.tag_name().namespace(), e.tag_name().name());
-                let entries = self.v.names.get(local);
-                entries.and_then(|v| v.iter().find(|(n, _)| n.as_deref() == ns)).map_or(UNKNOWN, |(_, id)| *id)
-            })
-            .collect();
-        // The schema is deterministic (XSD's unique particle attribution), so one greedy pass matches any valid
-        // content; only when it fails does the exhaustive matcher run, to say what went wrong and where.
-        let mut decls: Vec<&'v ElementDecl> = Vec::with_capacity(ids.len());
-        let mut at = 0;
-        let greedy = greedy(particle, &ids, &mut at, &mut decls) && at == ids.len();
-        if !greedy {
-            let keys: Vec<(Option<&str>, &str)> = elements.iter().map(|e| (e.tag_name().namespace(), e.tag_name().name())).collect();
-            let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), decls: HashMap::new(), furthest: 0 };
-            let complete = matcher.ends(particle, 0).contains(&keys.len());
-            if !complete {
-                let at = matcher.furthest;
-                let expected: Vec<&str> = matcher.expected.get(&at).map(|s| s.iter().copied().collect()).unwrap_or_default();
-                let list = expected.join(", ");
-                match elements.get(at) {
-                    Some(child) => {
-                        let child_name = child.tag_name().name();
-                        let (pl, en) = if expected.is_empty() {
-                            (format!("Element '{child_name}' jest tu niedozwolony."), format!("Element '{child_name}': This element is not expected."))
-                        } else {
-                            (
-                                format!("Element '{child_name}' jest tu niedozwolony; oczekiwano: {list}."),
-                                format!("Element '{child_name}': This element is not expected. Expected is ( {list} )."),
-                            )
-                        };
-                        self.finding(*child, "xsd:content", pl, en);
-                    }
-                    None => self.finding(
-                        node,
-                        "xsd:content",
-                        format!("Element '{name}' jest niekompletny; brakuje: {list}."),
-                        format!("Element '{name}': Missing child element(s). Expected is ( {list} )."),
-                    ),
+        if let Some(fixed) = fixed {
+            let mode = value::white_space_of(&v.schema, ty);
+            if value::normalize(text, mode) != value::normalize(fixed, mode) {
+                self.finding(
+                    index,
+                    CONTENT,
+                    index,
+                    "xsd:fixed",
+                    format!("Element '{name}': wartość musi być równa '{fixed}'."),
+                    format!("Element '{name}': The value does not match the fixed value constraint '{fixed}'."),
+                );
+            }
+        }
+    }
+
+    /// Children that did not fit `particle`: the exhaustive matcher says what went wrong and where.
+    fn misfit(&mut self, index: u32, name: &str, particle: &'v Particle) {
+        let children: Vec<(u32, Option<&str>, &str)> = self.elements.node(index).children().map(|c| (c.index(), c.namespace(), c.name())).collect();
+        let keys: Vec<(Option<&str>, &str)> = children.iter().map(|(_, ns, name)| (*ns, *name)).collect();
+        let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), furthest: 0 };
+        // The schema is deterministic (XSD's unique particle attribution), so content the greedy pass refused
+        // cannot match: this only finds the place and the words.
+        if matcher.ends(particle, 0).contains(&keys.len()) {
+            return;
+        }
+        let at = matcher.furthest;
+        let expected: Vec<&str> = matcher.expected.get(&at).map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let list = expected.join(", ");
+        match children.get(at) {
+            Some(&(child, _, child_name)) => {
+                let (pl, en) = if expected.is_empty() {
+                    (format!("Element '{child_name}' jest tu niedozwolony."), format!("Element '{child_name}': This element is not expected."))
+                } else {
+                    (
+                        format!("Element '{child_name}' jest tu niedozwolony; oczekiwano: {list}."),
+                        format!("Element '{child_name}': This element is not expected. Expected is ( {list} )."),
+                    )
+                };
+                self.finding(index, CONTENT, child, "xsd:content", pl, en);
+            }
+            None => self.finding(
+                index,
+                CONTENT,
+                index,
+                "xsd:content",
+                format!("Element '{name}' jest niekompletny; brakuje: {list}."),
+                format!("Element '{name}': Missing child element(s). Expected is ( {list} )."),
+            ),
+        }
+    }
+}
+
+impl<'v, 'a> Sink<'a> for Run<'v, 'a> {
+    fn start(&mut self, tag: &Start<'a, '_>) {
+        let parent = self.open.last().map(|o| o.index);
+        let index = self.elements.open(tag.local, tag.namespace, tag.position, parent);
+        let expect = if parent.is_none() { self.root(tag, index) } else { self.child(tag, index) };
+        self.open.push(Open { index, name: tag.local, expect, text: None, has_children: false, text_reported: false });
+    }
+
+    fn text(&mut self, text: Cow<'a, str>) {
+        let Some(open) = self.open.last_mut() else { return };
+        match open.expect {
+            Expect::Text { .. } | Expect::Empty => match &mut open.text {
+                None => open.text = Some(text),
+                Some(so_far) => so_far.to_mut().push_str(&text),
+            },
+            // Indentation is the usual text here: checked by bytes before the Unicode-aware trim.
+            Expect::Elements { .. } if !open.text_reported && !text.bytes().all(|c| c.is_ascii_whitespace()) && !text.trim().is_empty() => {
+                open.text_reported = true;
+                let (index, name) = (open.index, open.name);
+                self.finding(
+                    index,
+                    TEXT,
+                    index,
+                    "xsd:content",
+                    format!("Element '{name}' może zawierać tylko elementy, nie tekst."),
+                    format!("Element '{name}': Character content other than whitespace is not allowed because the content type is 'element-only'."),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn end(&mut self) {
+        let Some(open) = self.open.pop() else { return };
+        let (index, name) = (open.index, open.name);
+        let mut kept = None;
+        match open.expect {
+            Expect::Text { ty, fixed } => {
+                if !open.has_children {
+                    self.text_value(index, name, ty, fixed, open.text.as_deref().unwrap_or(""));
+                    kept = open.text;
                 }
             }
-            // Children past the first that does not fit were not matched: they are not checked further.
-            decls = (0..elements.len()).map_while(|i| matcher.decls.get(&i).copied()).collect();
+            Expect::Empty => {
+                if !open.has_children && !open.text.as_deref().unwrap_or("").trim().is_empty() {
+                    self.finding(index, CONTENT, index, "xsd:content", format!("Element '{name}' musi być pusty."), format!("Element '{name}': The element must be empty."));
+                }
+            }
+            Expect::Elements { particle, base, failed } => {
+                let fits = !failed && feed(&mut self.frames, base, None).is_ok();
+                self.frames.truncate(base);
+                self.elements.close(index, None);
+                if !fits {
+                    self.misfit(index, name, particle);
+                }
+                return;
+            }
+            Expect::Skip => {}
         }
-        for (child, decl) in elements.iter().zip(decls) {
-            self.element(*child, decl);
-        }
+        self.elements.close(index, kept);
+    }
+
+    fn instruction(&mut self, target: &'a str, position: usize) {
+        self.instructions.push((target, position));
     }
 }
 
-/// Matches `p` greedily from `*at`: repeats while the next child can start its term, chooses the alternative
-/// the next child starts. Correct for deterministic content models; false when the children do not fit.
-fn greedy<'s>(p: &'s Particle, children: &[u32], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
-    let mut count = 0u32;
-    while p.max.is_none_or(|max| count < max) {
-        let Some(next) = children.get(*at) else { break };
-        if !starts(&p.term, next) {
-            break;
-        }
-        let before = *at;
-        if !greedy_term(&p.term, children, at, decls) {
-            return false;
-        }
-        count += 1;
-        if *at == before {
-            break;
-        }
-    }
-    count >= p.min || nullable(&p.term)
+/// Where a content model stands in its children: a stack of frames, innermost last, matched greedily (repeat
+/// while the next child can start the term, take the alternative the next child starts), which is exact for the
+/// deterministic content models XSD allows.
+#[derive(Clone, Copy)]
+enum Frame<'v> {
+    /// Particle `p`, `count` of its repetitions begun.
+    Repeat { p: &'v Particle, count: u32 },
+    /// In a sequence, `next` the item to match next.
+    Sequence { items: &'v [Particle], next: usize },
+    /// In the alternative a choice took.
+    Chosen,
 }
 
-fn greedy_term<'s>(t: &'s Term, children: &[u32], at: &mut usize, decls: &mut Vec<&'s ElementDecl>) -> bool {
-    match t {
-        Term::Element(decl) => {
-            if children.get(*at) == Some(&decl.id) {
-                decls.push(decl);
-                *at += 1;
-                true
-            } else {
-                false
+/// Feeds the next child (`Some` of its element number) or the end of the children (`None`) to the content
+/// model whose frames start at `base`: the declaration the child matches, or `Err` if it does not fit (at the
+/// end: if something required is missing).
+fn feed<'v>(frames: &mut Vec<Frame<'v>>, base: usize, next: Option<u32>) -> Result<Option<&'v ElementDecl>, ()> {
+    // Each step pushes or pops a frame of a finite model; the bound only guards against a model that loops.
+    for _ in 0..1_000_000 {
+        let Some(top) = frames.len().checked_sub(1).filter(|top| *top >= base) else {
+            return if next.is_none() { Ok(None) } else { Err(()) };
+        };
+        match frames[top] {
+            Frame::Repeat { p, count } => match next.filter(|n| p.max.is_none_or(|max| count < max) && starts(&p.term, n)) {
+                Some(n) => {
+                    frames[top] = Frame::Repeat { p, count: count + 1 };
+                    match &p.term {
+                        Term::Element(decl) => return if decl.id == n { Ok(Some(decl)) } else { Err(()) },
+                        Term::Sequence(items) => frames.push(Frame::Sequence { items, next: 0 }),
+                        Term::Choice(items) => {
+                            let item = items.iter().find(|i| i.max != Some(0) && starts(&i.term, &n)).ok_or(())?;
+                            frames.push(Frame::Chosen);
+                            frames.push(Frame::Repeat { p: item, count: 0 });
+                        }
+                    }
+                }
+                None => {
+                    if count < p.min && !nullable(&p.term) {
+                        return Err(());
+                    }
+                    frames.pop();
+                }
+            },
+            Frame::Sequence { items, next: at } => match items.get(at) {
+                Some(item) => {
+                    frames[top] = Frame::Sequence { items, next: at + 1 };
+                    frames.push(Frame::Repeat { p: item, count: 0 });
+                }
+                None => {
+                    frames.pop();
+                }
+            },
+            Frame::Chosen => {
+                frames.pop();
             }
         }
-        Term::Sequence(items) => items.iter().all(|item| greedy(item, children, at, decls)),
-        Term::Choice(items) => match children.get(*at).and_then(|next| items.iter().find(|i| i.max != Some(0) && starts(&i.term, next))) {
-            Some(item) => greedy(item, children, at, decls),
-            None => items.iter().any(|i| i.min == 0 || nullable(&i.term)),
-        },
     }
+    Err(())
 }
 
 /// Whether `t` can begin with the element numbered `child`.
@@ -492,24 +662,13 @@ fn nullable(t: &Term) -> bool {
     }
 }
 
-/// All the text of an element (its text and CDATA children).
-fn text_of<'a>(node: Node<'a, '_>) -> std::borrow::Cow<'a, str> {
-    let mut texts = node.children().filter(Node::is_text).filter_map(|c| c.text());
-    match (texts.next(), texts.next()) {
-        (None, _) => std::borrow::Cow::Borrowed(""),
-        (Some(only), None) => std::borrow::Cow::Borrowed(only),
-        (Some(first), Some(second)) => std::borrow::Cow::Owned([first, second].into_iter().chain(texts).collect()),
-    }
-}
-
 /// Matches a list of child elements against a content model: for each particle and start position, the set of
 /// positions where a match can end (memoized, so repeated and nested particles cost little). Along the way it
-/// records which declaration each child matched, the furthest child reached, and what was expected where.
+/// records the furthest child reached and what was expected where.
 struct Matcher<'s, 'c> {
     children: &'c [(Option<&'c str>, &'c str)],
     memo: HashMap<(usize, usize), Rc<Vec<usize>>>,
     expected: BTreeMap<usize, BTreeSet<&'s str>>,
-    decls: HashMap<usize, &'s ElementDecl>,
     furthest: usize,
 }
 
@@ -554,7 +713,6 @@ impl<'s> Matcher<'s, '_> {
             Term::Element(decl) => {
                 let fits = self.children.get(start).is_some_and(|(ns, name)| *name == decl.name && *ns == decl.namespace.as_deref());
                 if fits {
-                    self.decls.entry(start).or_insert(decl);
                     self.furthest = self.furthest.max(start + 1);
                     vec![start + 1]
                 } else {

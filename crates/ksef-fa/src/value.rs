@@ -188,11 +188,9 @@ fn is_numeric(b: Builtin) -> bool {
 
 /// Whether `value` is one of the enumeration (numbers by value; strings looked up in the sorted copy).
 fn enumerated(builtin: Builtin, f: &Facets, value: &str) -> bool {
-    if is_numeric(builtin) {
-        f.enumeration.iter().any(|e| same_value(builtin, e, value))
-    } else {
-        f.sorted_enumeration.binary_search_by(|e| e.as_str().cmp(value)).is_ok()
-    }
+    // Written as listed is the usual case, for numbers too; only otherwise are numbers compared by value.
+    f.sorted_enumeration.binary_search_by(|e| e.as_str().cmp(value)).is_ok()
+        || is_numeric(builtin) && f.enumeration.iter().any(|e| same_value(builtin, e, value))
 }
 
 fn same_value(builtin: Builtin, a: &str, b: &str) -> bool {

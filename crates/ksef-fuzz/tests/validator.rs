@@ -1,5 +1,6 @@
 //! Fuzzes the FA(2)/FA(3) validator (`ksef_fa::check`): every input gets a report, every finding says what
-//! is wrong, and the verdict agrees with the findings and with the parser.
+//! is wrong, the verdict agrees with the findings and with the parser, and the streamed schema pass with the
+//! one replayed from a parsed tree.
 
 use std::time::Duration;
 
@@ -35,6 +36,13 @@ fn every_input_gets_a_report_whose_findings_say_what_is_wrong() {
             let text = std::str::from_utf8(input).expect("a valid invoice is UTF-8");
             assert!(ksef_core::xml::parse(text.strip_prefix('\u{feff}').unwrap_or(text)).is_ok(), "a valid invoice parses");
             assert!(report.version.is_some(), "a valid invoice has a version");
+        }
+        // Streamed or replayed from the parsed tree, the schema's findings are the same.
+        let text = String::from_utf8_lossy(input);
+        if let (Some(version), Ok(doc)) = (report.version, ksef_core::xml::parse(&text))
+            && let Some(streamed) = version.validator().validate_text(&text)
+        {
+            assert_eq!(streamed, version.validator().validate(&doc), "streamed and replayed from the tree differ");
         }
     });
 }

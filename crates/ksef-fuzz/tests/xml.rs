@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ksef_core::xml::c14n::{self, Method, Options};
-use ksef_core::xml::{XmlLimits, parse, parse_with};
+use ksef_core::xml::{XmlLimits, parse, parse_with, pull};
 use ksef_fuzz::{Target, head};
 
 /// Built-in seeds, so the target has material without `../shared`.
@@ -74,4 +74,46 @@ fn only_a_declaration_of_the_xml_grammar_is_taken_as_one() {
     for text in ["<?xml version='1.0'?><r/>", "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\" ?>\n<r/>"] {
         assert!(parse(text).is_ok(), "{text:?} is refused");
     }
+}
+
+/// Every event of a document as a line (adjacent text pieces joined), to compare the streaming reader with
+/// the parsed tree.
+#[derive(Default)]
+struct Events(Vec<String>);
+
+impl<'a> pull::Sink<'a> for Events {
+    fn start(&mut self, tag: &pull::Start<'a, '_>) {
+        let attributes: Vec<String> = tag.attributes.iter().map(|a| format!("{{{:?}}}{}={:?}", a.namespace, a.local, a.value)).collect();
+        self.0.push(format!("start {{{:?}}}{} @{} [{}]", tag.namespace, tag.local, tag.position, attributes.join(" ")));
+    }
+    fn text(&mut self, text: std::borrow::Cow<'a, str>) {
+        match self.0.last_mut() {
+            Some(last) if last.starts_with("text ") => last.push_str(&text),
+            _ => self.0.push(format!("text {text}")),
+        }
+    }
+    fn end(&mut self) {
+        self.0.push("end".to_owned());
+    }
+    fn instruction(&mut self, target: &'a str, position: usize) {
+        self.0.push(format!("pi {target} @{position}"));
+    }
+}
+
+#[test]
+fn what_the_streaming_reader_takes_the_parser_takes_and_reads_the_same() {
+    let mut seeds = ksef_fuzz::samples(&["fa3", "fa2", "invalid"]);
+    seeds.extend(SEEDS.iter().map(|s| s.as_bytes().to_vec()));
+    let target = Target { name: "xml-pull", bound: Duration::from_secs(2), findings: env!("CARGO_TARGET_TMPDIR") };
+    target.fuzz(&seeds, |input| {
+        let text = String::from_utf8_lossy(input);
+        let mut streamed = Events::default();
+        if pull::read(&text, &XmlLimits::DEFAULT, &mut streamed).is_err() {
+            return;
+        }
+        let doc = parse(&text).unwrap_or_else(|e| panic!("the reader took what the parser refuses ({e}):\n{}", head(&text)));
+        let mut replayed = Events::default();
+        pull::walk(&doc, &mut replayed);
+        assert_eq!(streamed.0, replayed.0, "the reader and the tree differ:\n{}", head(&text));
+    });
 }

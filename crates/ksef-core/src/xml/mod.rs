@@ -9,6 +9,7 @@
 use std::fmt;
 
 pub mod c14n;
+pub mod pull;
 
 /// Bounds on a document's shape, checked before parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
