@@ -28,6 +28,11 @@ struct Item<'a> {
 }
 
 impl<'a> Elements<'a> {
+    /// Room for `n` elements.
+    pub(crate) fn with_capacity(n: usize) -> Elements<'a> {
+        Elements { items: Vec::with_capacity(n) }
+    }
+
     /// Records an element starting at byte `position`, a child of `parent` (`None`: the root); its number.
     pub(crate) fn open(&mut self, local: &'a str, namespace: Option<&'a str>, position: usize, parent: Option<u32>) -> u32 {
         let index = u32::try_from(self.items.len()).expect("documents are bounded far below 2^32 nodes");

@@ -110,13 +110,13 @@ pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
     let (text, mut findings) = precheck::text(bytes);
     let Some(text) = text else { return Report { version: None, findings } };
     let lines = validate::Lines::of(text);
-    let mut run = validate::Run::new(validate::Pick::ByNamespace);
+    let mut run = validate::Run::new(validate::Pick::ByNamespace, text.len());
     if ksef_core::xml::pull::read(text, &ksef_core::xml::XmlLimits::DEFAULT, &mut run).is_ok() {
         return finish(run, bytes.len(), findings, &lines, options);
     }
     match ksef_core::xml::parse(text) {
         Ok(doc) => {
-            let mut run = validate::Run::new(validate::Pick::ByNamespace);
+            let mut run = validate::Run::new(validate::Pick::ByNamespace, text.len());
             ksef_core::xml::pull::walk(&doc, &mut run);
             finish(run, bytes.len(), findings, &lines, options)
         }

@@ -248,12 +248,14 @@ impl Rules<'_> {
         if lines.is_empty() || lines.iter().any(|l| child(*l, "P_11A").is_some()) {
             return;
         }
+        // Each line's rate and net amount read once, not once per rate.
+        let rows: Vec<(&str, Option<Amount>)> = lines
+            .iter()
+            .filter(|l| child(**l, "StanPrzed").is_none())
+            .filter_map(|l| Some((text(*l, "P_12")?, text(*l, "P_11").and_then(Amount::parse))))
+            .collect();
         for (field, rates) in RATE_FIELDS {
-            let in_group: Vec<Amount> = lines
-                .iter()
-                .filter(|l| text(**l, "P_12").is_some_and(|r| rates.contains(&r)) && child(**l, "StanPrzed").is_none())
-                .filter_map(|l| text(*l, "P_11").and_then(Amount::parse))
-                .collect();
+            let in_group: Vec<Amount> = rows.iter().filter(|(rate, _)| rates.contains(rate)).filter_map(|(_, net)| *net).collect();
             let stated = text(fa, field).and_then(Amount::parse);
             if in_group.is_empty() {
                 continue;

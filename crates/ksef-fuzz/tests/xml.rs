@@ -86,7 +86,8 @@ impl<'a> pull::Sink<'a> for Events {
         let attributes: Vec<String> = tag.attributes.iter().map(|a| format!("{{{:?}}}{}={:?}", a.namespace, a.local, a.value)).collect();
         self.0.push(format!("start {{{:?}}}{} @{} [{}]", tag.namespace, tag.local, tag.position, attributes.join(" ")));
     }
-    fn text(&mut self, text: std::borrow::Cow<'a, str>) {
+    fn text(&mut self, text: pull::Text<'a>) {
+        let text = text.into_cow();
         match self.0.last_mut() {
             Some(last) if last.starts_with("text ") => last.push_str(&text),
             _ => self.0.push(format!("text {text}")),

@@ -46,12 +46,44 @@ pub struct Start<'a, 'b> {
     pub position: usize,
 }
 
+/// A piece of character data, normalized (line ends as `\n`, references resolved) only when asked: the
+/// whitespace between elements, most of a document's text, is never copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text<'a> {
+    /// As written, and as read.
+    Plain(&'a str),
+    /// As written, with carriage returns still to be normalized.
+    LineEnds(&'a str),
+    /// Already normalized.
+    Decoded(String),
+}
+
+impl<'a> Text<'a> {
+    /// The text as XML reads it.
+    pub fn into_cow(self) -> Cow<'a, str> {
+        match self {
+            Text::Plain(s) => Cow::Borrowed(s),
+            Text::LineEnds(s) => Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n")),
+            Text::Decoded(s) => Cow::Owned(s),
+        }
+    }
+
+    /// Whether it is empty or only whitespace (as `str::trim` sees it), without normalizing it.
+    pub fn is_blank(&self) -> bool {
+        let s = match self {
+            Text::Plain(s) | Text::LineEnds(s) => s,
+            Text::Decoded(s) => s.as_str(),
+        };
+        s.bytes().all(|c| c.is_ascii_whitespace()) || s.trim().is_empty()
+    }
+}
+
 /// What receives a document's content, in document order.
 pub trait Sink<'a> {
     /// An element starts.
     fn start(&mut self, tag: &Start<'a, '_>);
-    /// Character data of the open element (text or CDATA; references resolved, line ends as `\n`), in pieces.
-    fn text(&mut self, text: Cow<'a, str>);
+    /// Character data of the open element (text or CDATA), in pieces.
+    fn text(&mut self, text: Text<'a>);
     /// The open element ends.
     fn end(&mut self);
     /// A processing instruction (not the XML declaration) at `position`.
@@ -91,8 +123,8 @@ fn visit<'a>(node: roxmltree::Node<'a, 'a>, attributes: &mut Vec<Attribute<'a>>,
         sink.instruction(pi.target, node.range().start);
     } else if node.is_text() {
         match node.text_storage() {
-            Some(roxmltree::StringStorage::Borrowed(s)) => sink.text(Cow::Borrowed(s)),
-            Some(owned) => sink.text(Cow::Owned(owned.as_str().to_owned())),
+            Some(roxmltree::StringStorage::Borrowed(s)) => sink.text(Text::Plain(s)),
+            Some(owned) => sink.text(Text::Decoded(owned.as_str().to_owned())),
             None => {}
         }
     } else if node.is_element() {
@@ -156,7 +188,8 @@ impl<'a> Reader<'a, '_> {
                     return Err(Unsupported);
                 }
                 let end = find(b, b"]]>", lt + 9).ok_or(Unsupported)?;
-                sink.text(line_ends(&self.text[lt + 9..end]));
+                let cdata = &self.text[lt + 9..end];
+                sink.text(if cdata.contains('\r') { Text::LineEnds(cdata) } else { Text::Plain(cdata) });
                 end + 3
             } else if rest.starts_with(b"<?") {
                 let target_end = name_end(b, lt + 2);
@@ -192,10 +225,15 @@ impl<'a> Reader<'a, '_> {
             return if raw.bytes().all(is_space) { Ok(()) } else { Err(Unsupported) };
         }
         self.count()?;
-        if raw.contains("]]>") {
+        let bytes = raw.as_bytes();
+        if memchr::memchr_iter(b']', bytes).any(|at| bytes[at..].starts_with(b"]]>")) {
             return Err(Unsupported);
         }
-        let text = if raw.bytes().any(|c| c == b'&' || c == b'\r') { Cow::Owned(decode(raw, false)?) } else { Cow::Borrowed(raw) };
+        let text = match memchr::memchr2(b'&', b'\r', bytes) {
+            None => Text::Plain(raw),
+            Some(_) if memchr::memchr(b'&', bytes).is_none() => Text::LineEnds(raw),
+            Some(_) => Text::Decoded(decode(raw, false)?),
+        };
         sink.text(text);
         Ok(())
     }
@@ -381,23 +419,23 @@ fn check_qname(name: &str) -> Result<(), Unsupported> {
     if !starts_name(*first) || *first == b':' || bytes.last() == Some(&b':') {
         return Err(Unsupported);
     }
-    match name.split_once(':') {
-        Some((_, local)) if local.contains(':') || !starts_name(local.as_bytes()[0]) => Err(Unsupported),
+    match split(name) {
+        ("", _) => Ok(()),
+        (_, local) if local.bytes().any(|c| c == b':') || !starts_name(local.as_bytes()[0]) => Err(Unsupported),
         _ => Ok(()),
     }
 }
 
 fn split(qname: &str) -> (&str, &str) {
-    qname.split_once(':').unwrap_or(("", qname))
+    // Names are short: a byte loop beats a searcher's setup.
+    match qname.bytes().position(|c| c == b':') {
+        Some(at) => (&qname[..at], &qname[at + 1..]),
+        None => ("", qname),
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     memchr::memmem::find(haystack.get(from..)?, needle).map(|p| p + from)
-}
-
-/// CDATA with its line ends normalized.
-fn line_ends(raw: &str) -> Cow<'_, str> {
-    if raw.contains('\r') { Cow::Owned(raw.replace("\r\n", "\n").replace('\r', "\n")) } else { Cow::Borrowed(raw) }
 }
 
 /// Text or an attribute value with references resolved and line ends normalized; in an attribute (`value`),
@@ -466,7 +504,8 @@ mod tests {
             let attributes: Vec<String> = tag.attributes.iter().map(|a| format!("{{{:?}}}{}={:?}", a.namespace, a.local, a.value)).collect();
             self.0.push(format!("start {{{:?}}}{} @{} [{}]", tag.namespace, tag.local, tag.position, attributes.join(" ")));
         }
-        fn text(&mut self, text: Cow<'a, str>) {
+        fn text(&mut self, text: Text<'a>) {
+            let text = text.into_cow();
             match self.0.last_mut() {
                 Some(last) if last.starts_with("text ") => last.push_str(&text),
                 _ => self.0.push(format!("text {text}")),
@@ -498,6 +537,7 @@ mod tests {
             "<a><b xmlns='urn:b'><c/></b><d xmlns:q='urn:q'><q:e q:f='1' f='2'/></d></a>",
             "\u{feff}<a>  </a>",
             "<a\n b = \"1\" ></a >",
+            "<a>\r\n <b>x\r\ny\rz</b>\r\n<![CDATA[p\r\nq]]></a>",
         ] {
             let (read, tree) = both(xml);
             assert_eq!(read.as_ref().ok(), tree.as_ref(), "{xml}");
