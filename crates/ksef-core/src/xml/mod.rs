@@ -90,6 +90,22 @@ pub fn parse(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
     parse_with(text, &XmlLimits::DEFAULT)
 }
 
+/// Whether `text` is well-formed XML within [`XmlLimits::DEFAULT`] (no DTD), read by the streaming reader
+/// without a tree; only what that reader leaves to the full parser is parsed, to say what is wrong.
+pub fn well_formed(text: &str) -> Result<(), XmlError> {
+    struct Nothing;
+    impl pull::Sink<'_> for Nothing {
+        fn start(&mut self, _: &pull::Start<'_, '_>) {}
+        fn text(&mut self, _: pull::Text<'_>) {}
+        fn end(&mut self) {}
+        fn instruction(&mut self, _: &str, _: usize) {}
+    }
+    if pull::read(text, &XmlLimits::DEFAULT, &mut Nothing).is_ok() {
+        return Ok(());
+    }
+    parse(text).map(|_| ())
+}
+
 /// Parses `text` within `limits`, refusing any DTD.
 pub fn parse_with<'a>(text: &'a str, limits: &XmlLimits) -> Result<roxmltree::Document<'a>, XmlError> {
     check_shape(text, limits)?;
@@ -316,6 +332,15 @@ mod tests {
         for broken in ["<a b='1></a>", "<a", "<a b=1/>", "<!-- never ends"] {
             assert!(matches!(parse(broken), Err(XmlError::Malformed(_))), "{broken}");
         }
+    }
+
+    #[test]
+    fn well_formedness_is_read_without_a_tree_and_explained_by_the_parser() {
+        assert!(well_formed("<a xmlns='urn:a'><b c='1'>t</b></a>").is_ok());
+        // The streaming reader leaves an undeclared default namespace to the parser, which takes it.
+        assert!(well_formed("<a><b xmlns=''/></a>").is_ok());
+        assert!(matches!(well_formed("<a><b></a>"), Err(XmlError::Malformed(_))));
+        assert!(matches!(well_formed("<!DOCTYPE a><a/>"), Err(XmlError::Malformed(roxmltree::Error::DtdDetected))));
     }
 
     #[test]

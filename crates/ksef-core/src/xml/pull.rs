@@ -403,13 +403,21 @@ fn starts_name(c: u8) -> bool {
     c.is_ascii_alphabetic() || c == b'_' || c == b':'
 }
 
-fn in_name(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.')
-}
+/// The ASCII bytes a name may hold, as a table: names are most of what the reader scans.
+const NAME_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b':' || b == b'-' || b == b'.';
+        c += 1;
+    }
+    table
+};
 
 /// Past the ASCII name starting at `i` (a tag's name: what follows it is checked by the caller).
 fn name_end(b: &[u8], i: usize) -> usize {
-    b[i.min(b.len())..].iter().position(|&c| !in_name(c)).map_or(b.len(), |p| p + i)
+    b[i.min(b.len())..].iter().position(|&c| !NAME_BYTES[usize::from(c)]).map_or(b.len(), |p| p + i)
 }
 
 /// An ASCII name with at most one colon, not at either end (a non-ASCII name is left to the full parser).

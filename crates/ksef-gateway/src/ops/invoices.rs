@@ -114,7 +114,7 @@ fn check_size(size: usize) -> Result<(), OpError> {
 /// Checks plain XML as KSeF's pre-checks would: UTF-8, well-formed, no DTD.
 fn check_xml(xml: &[u8]) -> Result<(), OpError> {
     let text = std::str::from_utf8(xml).map_err(|_| OpError::refused(ErrorCode::InvoiceFormat, "the invoice is not UTF-8"))?;
-    ksef_core::xml::parse(text)
+    ksef_core::xml::well_formed(text)
         .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the invoice is not well-formed XML: {e}")))?;
     Ok(())
 }
