@@ -2,19 +2,15 @@
 //! tagged, with DejaVu Sans embedded (no system fonts) and the invoice's exact XML attached as its source;
 //! identical input gives identical bytes.
 
-use std::sync::OnceLock;
-
 mod measure;
+mod world;
 
 use ksef_visualize::Language;
 use ksef_visualize::labels::{Label, text};
 use ksef_visualize::view::{Block, Value as ViewValue, View};
 use serde_json::{Value, json};
-use typst::foundations::{Bytes, Dict, IntoValue};
 use typst_layout::PagedDocument;
-use typst_as_lib::TypstEngine;
 
-const TEMPLATE: &str = include_str!("invoice.typ");
 const FONTS: [&[u8]; 3] = [
     include_bytes!("../fonts/DejaVuSans.ttf"),
     include_bytes!("../fonts/DejaVuSans-Bold.ttf"),
@@ -58,11 +54,6 @@ pub enum PdfError {
     Export(String),
 }
 
-fn engine() -> &'static TypstEngine<typst_as_lib::TypstTemplateMainFile> {
-    static ENGINE: OnceLock<TypstEngine<typst_as_lib::TypstTemplateMainFile>> = OnceLock::new();
-    ENGINE.get_or_init(|| TypstEngine::builder().main_file(TEMPLATE).fonts(FONTS).comemo_evict_max_age(Some(0)).build())
-}
-
 /// Renders `view` in `language` as a PDF/A-3b document with `xml` (the document's exact bytes: an invoice or a
 /// UPO) attached.
 pub fn render(view: &View, language: Language, xml: &[u8]) -> Result<Vec<u8>, PdfError> {
@@ -78,16 +69,22 @@ pub fn render_pdf(view: &View, language: Language, xml: &[u8]) -> Result<Pdf, Pd
         return Err(PdfError::TooLarge { rows: size.rows, characters: size.characters });
     }
     let replaced_characters = replace_undrawable(&mut json);
-    let mut inputs = Dict::new();
-    inputs.insert("view".into(), json.to_string().into_value());
-    inputs.insert("xml".into(), Bytes::new(xml.to_vec()).into_value());
-    let document: PagedDocument = engine().compile_with_input(inputs).output.map_err(|e| PdfError::Layout(format!("{e:?}")))?;
+    let world = world::InvoiceWorld::new(json.to_string().into_bytes(), xml.to_vec());
+    let made = lay_out(&world);
+    world::evict(made.as_ref().map_or(usize::MAX, |(_, pages)| *pages));
+    let (bytes, pages) = made?;
+    Ok(Pdf { bytes, pages, replaced_characters })
+}
+
+/// The PDF/A-3b bytes of the document in `world`, and its pages.
+fn lay_out(world: &world::InvoiceWorld) -> Result<(Vec<u8>, usize), PdfError> {
+    let document: PagedDocument = typst::compile(world).output.map_err(|e| PdfError::Layout(format!("{e:?}")))?;
     let options = typst_pdf::PdfOptions {
         standards: typst_pdf::PdfStandards::new(&[typst_pdf::PdfStandard::A_3b]).map_err(|e| PdfError::Export(format!("{e:?}")))?,
         ..Default::default()
     };
     let bytes = typst_pdf::pdf(&document, &options).map_err(|e| PdfError::Export(format!("{e:?}")))?;
-    Ok(Pdf { bytes, pages: document.pages().len(), replaced_characters })
+    Ok((bytes, document.pages().len()))
 }
 
 /// How much a view holds: table rows and characters of text.
@@ -168,7 +165,7 @@ fn block(b: &Block, language: Language, width: f64) -> Value {
     }
 }
 
-/// The view as the template reads it (`sys.inputs.view`).
+/// The view as the template reads it (`/view.json`).
 fn view_json(view: &View, language: Language) -> Value {
     let width = measure::available(view.document == "UPO");
     json!({

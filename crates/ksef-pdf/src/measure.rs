@@ -40,6 +40,15 @@ fn faces() -> &'static Faces {
 /// Whether every embedded face can draw `c` (whitespace and invisible format characters need no glyph). With
 /// `fallback: false`, a character without a glyph would make the PDF/A export fail.
 pub(crate) fn drawable(c: char) -> bool {
+    // Most text is ASCII (and the QR codes' SVG is all ASCII): looked up once, not in three cmaps per character.
+    static ASCII: OnceLock<[bool; 128]> = OnceLock::new();
+    match u8::try_from(c) {
+        Ok(b) if b.is_ascii() => ASCII.get_or_init(|| std::array::from_fn(|b| drawable_in_faces(char::from(b as u8))))[usize::from(b)],
+        _ => drawable_in_faces(c),
+    }
+}
+
+fn drawable_in_faces(c: char) -> bool {
     let f = faces();
     c.is_whitespace()
         || matches!(c, '\u{200B}'..='\u{200D}' | '\u{00AD}' | '\u{2060}' | '\u{FEFF}')
