@@ -129,7 +129,9 @@ async fn main() {
     let (api_key, nip) = (demo.api_key.clone(), demo.nip.clone());
     let emulator = app.emulator().expect("embedded emulator");
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), Credentials::nip(&nip, &token)));
+    // The embedded emulator answers only requests carrying its access secret, as the gateway's do.
+    let options = ksef_client::ClientOptions { headers: emulator.access_headers(), ..ksef_client::ClientOptions::default() };
+    let ctx = Arc::new(ContextClient::new(KsefClient::with_options(&emulator.base_url(), options).expect("client"), Credentials::nip(&nip, &token)));
 
     let from = chrono::Utc::now() - chrono::Duration::minutes(1);
     let filled = Instant::now();

@@ -125,7 +125,9 @@ async fn main() {
 
     // Straight to the emulator with our client.
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
-    let ctx = Arc::new(ContextClient::new(KsefClient::new(&emulator.base_url()).expect("client"), Credentials::nip(&nip, &token)));
+    // The embedded emulator answers only requests carrying its access secret, as the gateway's do.
+    let options = ksef_client::ClientOptions { headers: emulator.access_headers(), ..ksef_client::ClientOptions::default() };
+    let ctx = Arc::new(ContextClient::new(KsefClient::with_options(&emulator.base_url(), options).expect("client"), Credentials::nip(&nip, &token)));
     let access = ctx.access_token().await.expect("auth");
     let mut direct = Vec::new();
     for s in 0..senders {

@@ -202,6 +202,12 @@ impl Store {
     /// closed session takes none; recording and the session's state are checked in one statement, so an invoice
     /// never lands in a session closed meanwhile.
     pub async fn insert_invoice(&self, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
+        let i = i.clone();
+        self.grouped(move |conn| Box::pin(async move { Store::insert_invoice_in(conn, &i).await })).await
+    }
+
+    /// [`Store::insert_invoice`] on `conn`.
+    async fn insert_invoice_in(conn: &mut sqlx::AnyConnection, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
         let state = if i.lease_owner.is_some() { DeliveryState::Sending } else { DeliveryState::Queued };
         let sub = i.submission.clone().unwrap_or_default();
         let inserted = sqlx::query(
@@ -228,7 +234,7 @@ impl Store {
         .bind(sub.deadline_at)
         .bind(&sub.hash_of_corrected)
         .bind(&sub.announcement_id)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(InvoiceInsert::Inserted);
@@ -237,14 +243,14 @@ impl Store {
             Some(submission) => {
                 sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE submission_key = $1")))
                     .bind(&submission.key)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *conn)
                     .await?
             }
             None => {
                 sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM invoices WHERE session_id = $1 AND invoice_hash = $2")))
                     .bind(&i.session_id)
                     .bind(&i.invoice_hash)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *conn)
                     .await?
             }
         };
@@ -342,22 +348,28 @@ impl Store {
         now: i64,
         next_poll_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, payload = NULL, send_error = NULL,
-                 lease_owner = NULL, next_attempt_at = $5, updated_at = $3, verify_first = 0
-             WHERE id = $1 AND state IN ($7, $8)",
-        )
-        .bind(id)
-        .bind(ksef_reference)
-        .bind(now)
-        .bind(DeliveryState::Sent.as_str())
-        .bind(next_poll_at)
-        .bind(ksef_session)
-        .bind(DeliveryState::Sending.as_str())
-        .bind(DeliveryState::Queued.as_str())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let (id, ksef_session, ksef_reference) = (id.to_owned(), ksef_session.to_owned(), ksef_reference.to_owned());
+        self.grouped(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, payload = NULL, send_error = NULL,
+                         lease_owner = NULL, next_attempt_at = $5, updated_at = $3, verify_first = 0
+                     WHERE id = $1 AND state IN ($7, $8)",
+                )
+                .bind(id)
+                .bind(ksef_reference)
+                .bind(now)
+                .bind(DeliveryState::Sent.as_str())
+                .bind(next_poll_at)
+                .bind(ksef_session)
+                .bind(DeliveryState::Sending.as_str())
+                .bind(DeliveryState::Queued.as_str())
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Puts an invoice back in the queue after a failed attempt, to be sent again from `next_attempt_at`; the

@@ -11,6 +11,7 @@ mod announcements;
 mod batching;
 mod credentials;
 mod events;
+mod group;
 mod idempotency;
 mod invoices;
 mod pacing;
@@ -58,6 +59,9 @@ pub enum StoreError {
     /// The database file could not be created or protected.
     #[error("database file: {0}")]
     Io(#[from] std::io::Error),
+    /// A write shared a transaction that failed, so it was not made.
+    #[error("database error (group commit): {0}")]
+    Group(String),
 }
 
 /// Which engine a store runs on.
@@ -130,6 +134,8 @@ pub struct Store {
     /// SQLite has one writer at a time: this process's write transactions queue here rather than in SQLite's busy
     /// handler, which sleeps in growing steps while it waits.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Writes waiting to share a transaction (SQLite).
+    group: std::sync::Arc<group::Queue>,
 }
 
 /// Creates the SQLite database `file` readable by its owner only (mode 0600), and makes an existing one and its
@@ -211,7 +217,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend, writer: std::sync::Arc::default() })
+        Ok(Store { pool, backend, writer: std::sync::Arc::default(), group: std::sync::Arc::default() })
     }
 
     /// The engine's own word for how durable a commit is, as a connection of this store has it:

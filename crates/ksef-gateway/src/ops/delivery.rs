@@ -134,16 +134,27 @@ pub(crate) enum Known<'a> {
     Listed(&'a SessionInvoiceStatusResponse),
 }
 
-/// Sends the invoice `record` (state `sending`, held by this instance) into its session, recording the outcome;
-/// one KSeF already `Listed` is recorded as sent instead. A refusal is recorded as a rejection unless
-/// `forget_refused`, when the invoice is deleted (its sender is waiting for the answer and is told instead).
+/// Who makes an attempt, which decides what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// A send its caller is waiting for: a refused invoice is deleted (the caller is told why instead), and
+    /// KSeF's acceptance is recorded after the caller is answered. Until it is, the invoice reads as being
+    /// sent; should it never be (the process stops first), the invoice is in the state an interrupted attempt
+    /// leaves, and KSeF's list is read before any resend.
+    Waiting,
+    /// The outbox: a refusal is recorded as a rejection, and every outcome before the attempt ends.
+    Outbox,
+}
+
+/// Sends the invoice `record` (state `sending`, held by this instance) into its session, recording the outcome
+/// as `caller` needs; one KSeF already `Listed` is recorded as sent instead.
 pub(crate) async fn attempt(
     ctx: &Context,
     tenant: &Tenant,
     record: &InvoiceRecord,
     request: &SendInvoiceRequest,
     known: Known<'_>,
-    forget_refused: bool,
+    caller: Caller,
 ) -> Result<Attempt, OpError> {
     let mut reference = match &record.ksef_session {
         Some(reference) => reference.clone(),
@@ -175,7 +186,12 @@ pub(crate) async fn attempt(
         match sent {
             Ok(answer) => {
                 let next_poll = at(now, poll_delay(record.created_at, now));
-                ctx.store.mark_invoice_sent(&record.id, &reference, &answer.reference_number, now, next_poll).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                if caller == Caller::Waiting {
+                    let (store, id, number) = (ctx.store.clone(), record.id.clone(), answer.reference_number);
+                    tokio::spawn(async move { record_sent_later(&store, &id, &reference, &number, now, next_poll).await });
+                } else {
+                    ctx.store.mark_invoice_sent(&record.id, &reference, &answer.reference_number, now, next_poll).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+                }
                 return Ok(Attempt::Sent);
             }
             Err(err) => match classify(&err) {
@@ -185,7 +201,7 @@ pub(crate) async fn attempt(
                 },
                 Failure::Transient { .. } | Failure::SessionGone => return requeue(ctx, record, &err, retry_after(&err), uncertain(&err)).await,
                 Failure::Refused => {
-                    if forget_refused {
+                    if caller == Caller::Waiting {
                         ctx.store.delete_refused_invoice(&record.id).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
                     } else {
                         ctx.store.reject_invoice_send(&record.id, &err.to_string(), now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
@@ -198,6 +214,24 @@ pub(crate) async fn attempt(
         }
     }
     unreachable!("the loop returns on its second pass")
+}
+
+/// Records KSeF's acceptance of a send its caller was already answered for, trying a few times over about three
+/// seconds (a busy database); if it never lands, the invoice stays as an interrupted attempt leaves it.
+async fn record_sent_later(store: &ksef_store::Store, id: &str, reference: &str, number: &str, now: i64, next_poll: i64) {
+    let mut wait = Duration::from_millis(100);
+    for tries in 1..=5 {
+        match store.mark_invoice_sent(id, reference, number, now, next_poll).await {
+            Ok(()) => return,
+            Err(e) if tries == 5 => {
+                tracing::warn!(invoice.id = %id, error = %e, "KSeF took an invoice but that could not be recorded; its session's list is read before any resend");
+            }
+            Err(_) => {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+    }
 }
 
 /// Records that KSeF's list of session `reference` has the invoice `record` (an earlier attempt, or its batch, got

@@ -210,7 +210,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         batch_session: None,
         updated_at: new.created_at,
     };
-    match delivery::attempt(ctx, tenant, &record, &invoice.request(), delivery::Known::Unchecked, true).await? {
+    match delivery::attempt(ctx, tenant, &record, &invoice.request(), delivery::Known::Unchecked, delivery::Caller::Waiting).await? {
         Attempt::Sent | Attempt::Requeued => Ok(SentInvoice { id: new.id, created }),
         // KSeF refused the request itself: the invoice never entered the session, so it is forgotten.
         Attempt::Refused(err) => Err(OpError::ksef(ErrorCode::InvoiceSend, &err)),

@@ -437,7 +437,7 @@ async fn send_one(ctx: &Context, tenant: Option<Tenant>, mut record: InvoiceReco
     let mut request = EncryptedInvoice { ciphertext: payload, invoice_hash: record.invoice_hash.clone(), invoice_size: record.invoice_size }.request();
     request.offline_mode = record.offline_mode.is_some().then_some(true);
     request.hash_of_corrected_invoice = record.hash_of_corrected.clone();
-    match delivery::attempt(ctx, &tenant, &record, &request, known, false).await {
+    match delivery::attempt(ctx, &tenant, &record, &request, known, delivery::Caller::Outbox).await {
         Ok(_) => Ok(()),
         Err(err) => {
             // Not even the failure could be recorded: the invoice stays `sending` under this live instance, so

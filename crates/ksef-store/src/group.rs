@@ -1,0 +1,171 @@
+//! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, and KSeF's answer
+//! after) that arrive while another transaction commits share the next one, so a burst of sends pays one sync
+//! of the log where it paid one each, and queues in the process instead of in SQLite's busy handler (which
+//! sleeps in growing steps). Each write runs in a savepoint of its own, so one write's failure undoes only its
+//! own work, and its caller hears of it only once the group has committed. PostgreSQL groups concurrent
+//! commits itself: there each write is a transaction of its own, as before.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::AnyConnection;
+use tokio::sync::oneshot;
+
+use crate::{Backend, Store, StoreError};
+
+/// The future of a write on a connection.
+pub(crate) type Write<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
+
+/// A write waiting for its group: run it (whether it succeeded, and how to answer its caller).
+type Pending = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = (bool, Answer)> + Send + 'c>> + Send>;
+
+/// Answers a write's caller once its group's commit is known: its own result, or the commit's failure.
+type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+
+/// Most writes one transaction takes; more waiting go in the next.
+const MAX_GROUP: usize = 64;
+
+/// The writes waiting for a group.
+#[derive(Default)]
+pub(crate) struct Queue(std::sync::Mutex<Vec<Pending>>);
+
+impl Queue {
+    fn take(&self, n: usize) -> Vec<Pending> {
+        let mut queue = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = n.min(queue.len());
+        queue.drain(..n).collect()
+    }
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queue")
+    }
+}
+
+impl Store {
+    /// Runs `write` in a transaction, on SQLite shared with the writes that arrive while another commits.
+    pub(crate) async fn grouped<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> Write<'c, T> + Send + 'static,
+    {
+        if self.backend == Backend::Postgres {
+            let mut conn = self.pool.acquire().await?;
+            return write(&mut conn).await;
+        }
+        let (reply, mut answer) = oneshot::channel::<Result<T, StoreError>>();
+        let pending: Pending = Box::new(move |conn| {
+            Box::pin(async move {
+                let out = write(conn).await;
+                let ok = out.is_ok();
+                let answer: Answer = Box::new(move |failed: Option<&StoreError>| {
+                    let _ = reply.send(match failed {
+                        Some(e) => Err(StoreError::Group(e.to_string())),
+                        None => out,
+                    });
+                });
+                (ok, answer)
+            })
+        });
+        self.group.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pending);
+        // Whoever holds the writer's turn commits what is queued, oldest first, until its own write is answered
+        // (by its group or an earlier one): a write is never left behind, since its caller takes a turn after
+        // queueing it, and no caller keeps committing others' writes once its own is done.
+        let not_made = || Err(StoreError::Group("the write's transaction could not be made".to_owned()));
+        // A write another turn commits is answered without waiting for a turn of its own.
+        let turn = tokio::select! {
+            biased;
+            answered = &mut answer => return answered.unwrap_or_else(|_| not_made()),
+            turn = self.writer.clone().lock_owned() => turn,
+        };
+        loop {
+            match answer.try_recv() {
+                Ok(result) => return result,
+                // Dropped unanswered: its transaction could not begin, so it was not made.
+                Err(oneshot::error::TryRecvError::Closed) => return not_made(),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch = self.group.take(MAX_GROUP);
+            if batch.is_empty() {
+                drop(turn);
+                return answer.await.unwrap_or_else(|_| not_made());
+            }
+            self.commit_group(batch).await;
+        }
+    }
+
+    /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
+    /// as it was written (each statement its own transaction), sparing the savepoint's round trips.
+    async fn commit_group(&self, mut batch: Vec<Pending>) {
+        if batch.len() == 1 {
+            // A connection that cannot be had drops the write unanswered: not made.
+            if let (Some(write), Ok(mut conn)) = (batch.pop(), self.pool.acquire().await) {
+                let (_, answer) = write(&mut conn).await;
+                answer(None);
+            }
+            return;
+        }
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let committed: Result<(), StoreError> = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            for write in batch {
+                sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
+                let (ok, answer) = write(&mut tx).await;
+                answers.push(answer);
+                let end = if ok { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
+                sqlx::query(end).execute(&mut *tx).await?;
+                if !ok {
+                    sqlx::query("RELEASE grouped_write").execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        for answer in answers {
+            answer(committed.as_ref().err());
+        }
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failing_write_undoes_only_itself_and_its_group_still_commits() {
+        let (stores, _dir) = crate::testing::fresh_stores().await;
+        for (engine, store) in stores {
+            sqlx::query("CREATE TABLE grouped_test (n BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
+            // Many writes at once, so most share a group on SQLite; every seventh inserts a key another already has.
+            let writes = (0..200i64).map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let key = if n % 7 == 6 { n - 1 } else { n };
+                    store
+                        .grouped(move |conn| {
+                            Box::pin(async move {
+                                sqlx::query("INSERT INTO grouped_test (n) VALUES ($1)").bind(key).execute(&mut *conn).await?;
+                                Ok(key)
+                            })
+                        })
+                        .await
+                })
+            });
+            let results: Vec<Result<i64, StoreError>> = futures_join(writes.collect()).await;
+            let (ok, failed) = results.iter().partition::<Vec<_>, _>(|r| r.is_ok());
+            assert_eq!((ok.len(), failed.len()), (172, 28), "{engine}: the duplicates alone fail");
+            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test").fetch_one(&store.pool).await.unwrap();
+            assert_eq!(rows, 172, "{engine}: every write that succeeded is there, and nothing else");
+        }
+    }
+
+    async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::with_capacity(handles.len());
+        for handle in handles {
+            out.push(handle.await.unwrap());
+        }
+        out
+    }
+}
