@@ -114,6 +114,7 @@ pub fn check(bytes: &[u8], options: &rules::Options) -> Report {
     if ksef_core::xml::pull::read(text, &ksef_core::xml::XmlLimits::DEFAULT, &mut run).is_ok() {
         return finish(run, bytes.len(), findings, &lines, options);
     }
+    drop(run);
     match ksef_core::xml::parse(text) {
         Ok(doc) => {
             let mut run = validate::Run::new(validate::Pick::ByNamespace, text.len());

@@ -286,7 +286,7 @@ impl<'v, 'a> Run<'v, 'a> {
     /// A run over a document of about `len` bytes (its element index is sized for it, which saves copying it as
     /// it grows).
     pub(crate) fn new(pick: Pick<'v>, len: usize) -> Self {
-        let elements = Elements::with_capacity(len / 48);
+        let elements = Elements::with_capacity((len / 48).min(1 << 16));
         Run { pick, v: None, elements, open: Vec::with_capacity(16), frames: Vec::with_capacity(32), pending: Vec::new(), omitted: 0, instructions: Vec::new() }
     }
 
@@ -492,6 +492,7 @@ impl<'v, 'a> Run<'v, 'a> {
         // The schema is deterministic (XSD's unique particle attribution), so content the greedy pass refused
         // cannot match: this only finds the place and the words.
         if matcher.ends(particle, 0).contains(&keys.len()) {
+            debug_assert!(false, "the greedy match refused content that fits: the content model is not deterministic");
             return;
         }
         let at = matcher.furthest;

@@ -25,6 +25,9 @@ type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
 /// Most writes one transaction takes; more waiting go in the next.
 const MAX_GROUP: usize = 64;
 
+/// Most groups one turn of the writer commits.
+const GROUPS_PER_TURN: usize = 4;
+
 /// The writes waiting for a group.
 #[derive(Default)]
 pub(crate) struct Queue(std::sync::Mutex<Vec<Pending>>);
@@ -54,9 +57,14 @@ impl Store {
             let mut conn = self.pool.acquire().await?;
             return write(&mut conn).await;
         }
-        let (reply, mut answer) = oneshot::channel::<Result<T, StoreError>>();
+        let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let pending: Pending = Box::new(move |conn| {
             Box::pin(async move {
+                // Its caller is gone (a request cancelled before its write came up): not made.
+                if reply.is_closed() {
+                    let nobody: Answer = Box::new(|_| {});
+                    return (true, nobody);
+                }
                 let out = write(conn).await;
                 let ok = out.is_ok();
                 let answer: Answer = Box::new(move |failed: Option<&StoreError>| {
@@ -69,34 +77,30 @@ impl Store {
             })
         });
         self.group.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pending);
-        // Whoever holds the writer's turn commits what is queued, oldest first, until its own write is answered
-        // (by its group or an earlier one): a write is never left behind, since its caller takes a turn after
-        // queueing it, and no caller keeps committing others' writes once its own is done.
-        let not_made = || Err(StoreError::Group("the write's transaction could not be made".to_owned()));
-        // A write another turn commits is answered without waiting for a turn of its own.
-        let turn = tokio::select! {
-            biased;
-            answered = &mut answer => return answered.unwrap_or_else(|_| not_made()),
-            turn = self.writer.clone().lock_owned() => turn,
-        };
-        loop {
-            match answer.try_recv() {
-                Ok(result) => return result,
-                // Dropped unanswered: its transaction could not begin, so it was not made.
-                Err(oneshot::error::TryRecvError::Closed) => return not_made(),
-                Err(oneshot::error::TryRecvError::Empty) => {}
+        // Groups are committed by tasks of their own, never inside a caller's future, so a caller that stops
+        // waiting (a request cancelled) cannot cut short a group with other callers' writes, or a commit. Each
+        // queued write has such a task after it on the writer's turn, so none is left behind; a task commits
+        // a few groups at most, then lets other writers (`begin_write`) have a turn.
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _turn = store.writer.clone().lock_owned().await;
+            for _ in 0..GROUPS_PER_TURN {
+                let batch = store.group.take(MAX_GROUP);
+                if batch.is_empty() {
+                    break;
+                }
+                store.commit_group(batch).await;
             }
-            let batch = self.group.take(MAX_GROUP);
-            if batch.is_empty() {
-                drop(turn);
-                return answer.await.unwrap_or_else(|_| not_made());
-            }
-            self.commit_group(batch).await;
-        }
+        });
+        // Dropped unanswered: its transaction could not begin, so it was not made.
+        answer.await.unwrap_or_else(|_| Err(StoreError::Group("the write's transaction could not be made".to_owned())))
     }
 
     /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
-    /// as it was written (each statement its own transaction), sparing the savepoint's round trips.
+    /// as it was written (each statement its own transaction), sparing the savepoint's round trips: the writes
+    /// grouped today are one statement each (and a read). An error that makes SQLite roll back the whole
+    /// transaction (a full disk, an I/O error) fails the group: the writes already run are answered with it,
+    /// those not yet run are dropped unanswered, so their callers hear they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {
         if batch.len() == 1 {
             // A connection that cannot be had drops the write unanswered: not made.

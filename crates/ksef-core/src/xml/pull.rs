@@ -105,7 +105,7 @@ pub fn read<'a>(text: &'a str, limits: &XmlLimits, sink: &mut impl Sink<'a>) -> 
         }
         i = end + 2;
     }
-    let mut r = Reader { text, b, limits, open: Vec::new(), default: None, bindings: Vec::new(), attributes: Vec::new(), raw: Vec::new(), nodes: 0, declarations: 0, root_done: false };
+    let mut r = Reader { text, b, limits, open: Vec::new(), default: None, bindings: Vec::new(), attributes: Vec::new(), raw: Vec::new(), nodes: 1, declarations: 0, root_done: false };
     r.content(i, sink)
 }
 
@@ -158,6 +158,7 @@ struct Reader<'a, 'l> {
     attributes: Vec<Attribute<'a>>,
     /// The current tag's attributes as written: qualified name and raw value.
     raw: Vec<(&'a str, &'a str)>,
+    /// Nodes so far, the document node included (the full parser counts it against the same limit).
     nodes: u32,
     declarations: usize,
     root_done: bool,
@@ -588,6 +589,13 @@ mod tests {
         assert!(read("<a><b/></a>", &limits, &mut log).is_ok());
         for xml in ["<a><b><c/></b></a>", "<a b='1' c='2' d='3'/>", "<a xmlns:p='urn:p'><b xmlns:q='urn:q'/></a>", &"<a>".repeat(11)] {
             assert_eq!(read(xml, &limits, &mut Log::default()), Err(Unsupported), "{xml}");
+        }
+        // At the node limit the reader and the parser agree (both count the document node).
+        for n in 0..14 {
+            let xml = format!("{}<r/>", "<!---->".repeat(n));
+            if read(&xml, &limits, &mut Log::default()).is_ok() {
+                assert!(super::super::parse_with(&xml, &limits).is_ok(), "{n} comments: the reader took what the parser refuses");
+            }
         }
     }
 }

@@ -139,8 +139,8 @@ pub(crate) enum Known<'a> {
 pub(crate) enum Caller {
     /// A send its caller is waiting for: a refused invoice is deleted (the caller is told why instead), and
     /// KSeF's acceptance is recorded after the caller is answered. Until it is, the invoice reads as being
-    /// sent; should it never be (the process stops first), the invoice is in the state an interrupted attempt
-    /// leaves, and KSeF's list is read before any resend.
+    /// sent; should it never be (the process stops first, or the database keeps failing), the invoice is in
+    /// the state an interrupted attempt leaves, and KSeF's list is read before any resend.
     Waiting,
     /// The outbox: a refusal is recorded as a rejection, and every outcome before the attempt ends.
     Outbox,
@@ -217,14 +217,19 @@ pub(crate) async fn attempt(
 }
 
 /// Records KSeF's acceptance of a send its caller was already answered for, trying a few times over about three
-/// seconds (a busy database); if it never lands, the invoice stays as an interrupted attempt leaves it.
+/// seconds (a busy database). If it never lands, the invoice goes back to the outbox marked to have KSeF's list
+/// read first (as the outbox does when it cannot record an attempt), so it is neither stranded nor sent twice.
 async fn record_sent_later(store: &ksef_store::Store, id: &str, reference: &str, number: &str, now: i64, next_poll: i64) {
     let mut wait = Duration::from_millis(100);
     for tries in 1..=5 {
         match store.mark_invoice_sent(id, reference, number, now, next_poll).await {
             Ok(()) => return,
             Err(e) if tries == 5 => {
-                tracing::warn!(invoice.id = %id, error = %e, "KSeF took an invoice but that could not be recorded; its session's list is read before any resend");
+                let later = micros(Utc::now());
+                let why = format!("KSeF took the invoice but that could not be recorded ({e}); its session's list is read first");
+                if let Err(requeue) = store.requeue_invoice(id, &why, later, later, true).await {
+                    tracing::warn!(invoice.id = %id, error = %e, requeue = %requeue, "KSeF took an invoice but that could not be recorded; it is read from KSeF's list once this instance restarts");
+                }
             }
             Err(_) => {
                 tokio::time::sleep(wait).await;
