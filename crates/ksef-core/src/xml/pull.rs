@@ -230,10 +230,14 @@ impl<'a> Reader<'a, '_> {
         if memchr::memchr_iter(b']', bytes).any(|at| bytes[at..].starts_with(b"]]>")) {
             return Err(Unsupported);
         }
-        let text = match memchr::memchr2(b'&', b'\r', bytes) {
-            None => Text::Plain(raw),
-            Some(_) if memchr::memchr(b'&', bytes).is_none() => Text::LineEnds(raw),
-            Some(_) => Text::Decoded(decode(raw, false)?),
+        let (references, carriage_returns) = (memchr::memchr(b'&', bytes).is_some(), memchr::memchr(b'\r', bytes).is_some());
+        let text = match (references, carriage_returns) {
+            (false, false) => Text::Plain(raw),
+            (false, true) => Text::LineEnds(raw),
+            (true, false) => Text::Decoded(decode(raw, false)?),
+            // The full parser normalizes a carriage return next to a reference its own way (found by fuzzing:
+            // `\r&#13;`): left to it, to agree.
+            (true, true) => return Err(Unsupported),
         };
         sink.text(text);
         Ok(())
@@ -339,6 +343,9 @@ impl<'a> Reader<'a, '_> {
             let (prefix, local) = split(name);
             let namespace = if prefix.is_empty() { None } else { self.resolve(prefix, false)? };
             if namespace.is_some() && self.attributes.iter().any(|a| a.local == local && a.namespace == namespace) {
+                return Err(Unsupported);
+            }
+            if value.contains('&') && value.contains('\r') {
                 return Err(Unsupported);
             }
             let value = if value.bytes().any(|c| c == b'&' || c == b'\t' || c == b'\n' || c == b'\r') {
@@ -542,7 +549,7 @@ mod tests {
     #[test]
     fn the_reader_and_the_tree_agree_on_ordinary_documents() {
         for xml in [
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a xmlns=\"urn:x\" xmlns:p='urn:p' b='1&gt;2' p:c=\"&#x41;\t&quot;\r\n\"><!-- c --><b/>x<![CDATA[<y>]]>&amp;z\r\n<p:d>t</p:d><?pi data?></a>\n<!-- after -->",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a xmlns=\"urn:x\" xmlns:p='urn:p' b='1&gt;2' p:c=\"&#x41;\t&quot;\n\" d=\"e\r\nf\"><!-- c --><b/>x<![CDATA[<y>]]>&amp;z\n<p:d>t</p:d><?pi data?></a>\n<!-- after -->",
             "<a><b xmlns='urn:b'><c/></b><d xmlns:q='urn:q'><q:e q:f='1' f='2'/></d></a>",
             "\u{feff}<a>  </a>",
             "<a\n b = \"1\" ></a >",
@@ -569,6 +576,8 @@ mod tests {
             "<p:a/>",
             "<a><b xmlns=''/></a>",
             "<?xml\nversion=\"1.0\"?><a/>",
+            "<a>\r&#13;</a>",
+            "<a b='\r&#13;'/>",
             "<a b=1/>",
             "<a b='1'c='2'/>",
             "<a>\u{1}</a>",
