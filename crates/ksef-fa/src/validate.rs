@@ -486,8 +486,7 @@ impl<'v, 'a> Run<'v, 'a> {
 
     /// Children that did not fit `particle`: the exhaustive matcher says what went wrong and where.
     fn misfit(&mut self, index: u32, name: &str, particle: &'v Particle) {
-        let children: Vec<(u32, Option<&str>, &str)> = self.elements.node(index).children().map(|c| (c.index(), c.namespace(), c.name())).collect();
-        let keys: Vec<(Option<&str>, &str)> = children.iter().map(|(_, ns, name)| (*ns, *name)).collect();
+        let keys: Vec<(Option<&str>, &str)> = self.elements.node(index).children().map(|c| (c.namespace(), c.name())).collect();
         let mut matcher = Matcher { children: &keys, memo: HashMap::new(), expected: BTreeMap::new(), furthest: 0 };
         // The schema is deterministic (XSD's unique particle attribution), so content the greedy pass refused
         // cannot match: this only finds the place and the words.
@@ -498,8 +497,9 @@ impl<'v, 'a> Run<'v, 'a> {
         let at = matcher.furthest;
         let expected: Vec<&str> = matcher.expected.get(&at).map(|s| s.iter().copied().collect()).unwrap_or_default();
         let list = expected.join(", ");
-        match children.get(at) {
-            Some(&(child, _, child_name)) => {
+        let misfit = self.elements.node(index).children().nth(at).map(|c| (c.index(), c.name()));
+        match misfit {
+            Some((child, child_name)) => {
                 let (pl, en) = if expected.is_empty() {
                     (format!("Element '{child_name}' jest tu niedozwolony."), format!("Element '{child_name}': This element is not expected."))
                 } else {

@@ -285,8 +285,9 @@ fn start_tag(b: &[u8], mut i: usize) -> Option<StartTag> {
     }
 }
 
+/// Where `needle` first occurs in `haystack` at or after `from`.
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    haystack.get(from..)?.windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    memchr::memmem::find(haystack.get(from..)?, needle).map(|p| p + from)
 }
 
 fn line_at(b: &[u8], at: usize) -> u32 {

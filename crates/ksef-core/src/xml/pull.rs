@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::XmlLimits;
+use super::{XmlLimits, find};
 
 /// The namespace the `xml` prefix is bound to.
 const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
@@ -448,10 +448,6 @@ fn split(qname: &str) -> (&str, &str) {
         Some(at) => (&qname[..at], &qname[at + 1..]),
         None => ("", qname),
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    memchr::memmem::find(haystack.get(from..)?, needle).map(|p| p + from)
 }
 
 /// Text or an attribute value with references resolved and line ends normalized; in an attribute (`value`),
