@@ -217,6 +217,9 @@ pub struct Settings {
     /// The sync of invoices others issue to the tenants.
     #[serde(default)]
     pub inbox: InboxSettings,
+    /// `[console]`.
+    #[serde(default)]
+    pub console: ConsoleSettings,
 }
 
 /// The `[webhooks]` section.
@@ -302,6 +305,28 @@ fn default_inbox_every() -> u64 {
     300
 }
 
+/// The `[console]` section: the operator's console at `/console`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSettings {
+    /// Serve the console (off answers 404).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// How long a console sign-in lasts, in seconds (default 28,800: a working day).
+    #[serde(default = "default_console_session_secs")]
+    pub session_secs: u64,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings { enabled: true, session_secs: default_console_session_secs() }
+    }
+}
+
+fn default_console_session_secs() -> u64 {
+    8 * 3600
+}
+
 /// The `[metrics]` section: whether `/metrics` is served, and whether it asks for a token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -338,6 +363,7 @@ impl Default for Settings {
             limits: LimitSettings::default(),
             webhooks: WebhookSettings::default(),
             inbox: InboxSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }

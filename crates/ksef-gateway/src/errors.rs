@@ -76,6 +76,8 @@ pub enum ErrorCode {
     ReceivedQuery,
     /// 1503 (ours): a verification request without a link, or with evidence that cannot be read.
     VerifyInput,
+    /// 1601 (ours): no such tenant (admin API).
+    TenantUnknown,
     /// 1901 (ours): no API key, or not a valid one.
     ApiKey,
     /// 1902 (ours): the request is not valid JSON of the documented shape.
@@ -86,13 +88,17 @@ pub enum ErrorCode {
     IdempotencyInProgress,
     /// 1905 (ours): too much at once: a tenant's share of heavy work, or repeated wrong API keys from one address.
     TooManyRequests,
+    /// 1906 (ours): no operator key, or not a valid one (admin API).
+    OperatorKey,
+    /// 1907 (ours): a console form that did not come from the console (cross-site request), or a sign-in that ended.
+    CrossSite,
     /// 1999 (ours): an unexpected failure inside the gateway.
     Internal,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order (for documentation and tests).
-    pub const ALL: [ErrorCode; 41] = [
+    pub const ALL: [ErrorCode; 44] = [
         ErrorCode::AuthChallenge,
         ErrorCode::AesIvLength,
         ErrorCode::AesKeyLength,
@@ -128,11 +134,14 @@ impl ErrorCode {
         ErrorCode::ReceivedUnknown,
         ErrorCode::ReceivedQuery,
         ErrorCode::VerifyInput,
+        ErrorCode::TenantUnknown,
         ErrorCode::ApiKey,
         ErrorCode::RequestInvalid,
         ErrorCode::IdempotencyMismatch,
         ErrorCode::IdempotencyInProgress,
         ErrorCode::TooManyRequests,
+        ErrorCode::OperatorKey,
+        ErrorCode::CrossSite,
         ErrorCode::Internal,
     ];
 
@@ -175,11 +184,14 @@ impl ErrorCode {
             E::ReceivedUnknown => (1501, "RECEIVED_UNKNOWN", "Unknown received invoice", 404),
             E::ReceivedQuery => (1502, "RECEIVED_QUERY", "Invalid filter of received invoices", 400),
             E::VerifyInput => (1503, "VERIFY_INPUT", "The verification request is not valid", 400),
+            E::TenantUnknown => (1601, "TENANT_UNKNOWN", "Unknown tenant", 404),
             E::ApiKey => (1901, "API_KEY", "Missing or invalid API key", 401),
             E::RequestInvalid => (1902, "REQUEST_INVALID", "The request is not valid JSON of the documented shape", 400),
             E::IdempotencyMismatch => (1903, "IDEMPOTENCY_MISMATCH", "The Idempotency-Key was used with a different request", 422),
             E::IdempotencyInProgress => (1904, "IDEMPOTENCY_IN_PROGRESS", "A request with this Idempotency-Key is still in progress", 409),
             E::TooManyRequests => (1905, "TOO_MANY_REQUESTS", "Too many requests at once; retry after the time in Retry-After", 429),
+            E::OperatorKey => (1906, "OPERATOR_KEY", "Missing or invalid operator key", 401),
+            E::CrossSite => (1907, "CROSS_SITE", "The form did not come from the console, or its sign-in ended", 403),
             E::Internal => (1999, "INTERNAL", "Unexpected error in the gateway", 500),
         }
     }

@@ -14,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, AppState, batch, documents, events, invoices, queries, sessions, submit};
+use crate::api::{self, AppState, admin, batch, documents, events, invoices, queries, sessions, submit};
 
 /// Builds the router: requests end after `request_timeout` (batch packages excepted), bodies that pause for
 /// `body_idle_timeout` are dropped.
@@ -51,10 +51,18 @@ pub fn router(state: AppState, request_timeout: Duration, body_idle_timeout: Dur
         .route("/received/sync", get(events::get_sync).put(events::put_sync))
         .route("/received/{ksefNumber}", get(events::get_received))
         .route("/verify", post(events::verify))
+        .route("/admin/tenants", get(admin::list_tenants).post(admin::add_tenant))
+        .route("/admin/tenants/{tenantId}", get(admin::get_tenant))
+        .route("/admin/tenants/{tenantId}/disable", post(admin::disable_tenant))
+        .route("/admin/tenants/{tenantId}/enable", post(admin::enable_tenant))
+        .route("/admin/tenants/{tenantId}/apiKey", post(admin::rotate_api_key))
+        .route("/admin/tenants/{tenantId}/credential", axum::routing::put(admin::set_credential))
+        .route("/admin/audit", get(admin::audit))
         .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
     let bounded = Router::new()
         .nest("/api/v2", api)
         .merge(SwaggerUi::new("/api/v2/docs").url("/api/v2/openapi.json", api::ApiDoc::openapi()))
+        .merge(crate::console::routes(&state))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.max_body))

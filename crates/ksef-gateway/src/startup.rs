@@ -37,6 +37,7 @@ pub struct Application {
     address: SocketAddr,
     ops: ops::Context,
     demo: Option<DemoTenant>,
+    operator_key: Option<ops::admin::OperatorKey>,
     emulator: Option<EmulatorServer>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
@@ -85,6 +86,8 @@ impl Application {
             _ => None,
         };
 
+        let operator_key = ops::admin::ensure_operator_key(&ops, &settings.data_dir).await?;
+
         let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| format!("failed to bind {}", settings.listen))?;
         let address = listener.local_addr()?;
         // Webhooks may never point at the gateway itself or at its embedded emulator.
@@ -110,6 +113,7 @@ impl Application {
             max_body: settings.limits.max_body_bytes,
             metrics: settings.metrics.enabled.then(metrics_handle),
             metrics_token: settings.metrics.bearer_token.as_deref().map(Arc::from),
+            console: settings.console.enabled.then(|| Duration::from_secs(settings.console.session_secs.max(1))),
         };
         let limits = &settings.limits;
         let app = crate::router::router(state, Duration::from_secs(limits.request_timeout_secs), Duration::from_secs(limits.body_idle_timeout_secs));
@@ -123,7 +127,7 @@ impl Application {
         ops.store.heartbeat(&ops.instance, ops::micros(chrono::Utc::now())).await.context("the database did not take this instance's heartbeat")?;
         let workers = crate::workers::start(ops.clone());
         tracing::info!(listen = %address, ksef = %base_url, database = %database_url, "gateway listening");
-        Ok(Application { address, ops, demo, emulator, shutdown: Some(tx), server, workers })
+        Ok(Application { address, ops, demo, operator_key, emulator, shutdown: Some(tx), server, workers })
     }
 
     /// The address bound.
@@ -134,6 +138,11 @@ impl Application {
     /// The port bound.
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The operator key this instance made on a fresh database, or finds in `DATA_DIR/operator-key.json`.
+    pub fn operator_key(&self) -> Option<&ops::admin::OperatorKey> {
+        self.operator_key.as_ref()
     }
 
     /// The demo tenant, on an embedded setup.

@@ -108,6 +108,8 @@ pub struct InvoiceRecord {
     pub send_error: Option<String>,
     /// Last known KSeF status.
     pub status: Option<InvoiceStatusUpdate>,
+    /// `P_2`: as a sessionless submit recorded it, or as KSeF reported it.
+    pub invoice_number: Option<String>,
     /// When it was received.
     pub created_at: i64,
     /// Sends tried.
@@ -166,6 +168,7 @@ pub(crate) fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, s
             }),
             None => None,
         },
+        invoice_number: r.try_get("invoice_number")?,
         created_at: r.try_get("created_at")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
@@ -339,7 +342,8 @@ impl Store {
     }
 
     /// Records that KSeF accepted an invoice for processing, under `ksef_reference` in KSeF session
-    /// `ksef_session`; the payload is dropped and its status is polled from `next_poll_at`.
+    /// `ksef_session`; its status is polled from `next_poll_at`. The payload is kept until KSeF's verdict: a
+    /// rejected invoice stays readable (the console shows what was refused).
     pub async fn mark_invoice_sent(
         &self,
         id: &str,
@@ -352,7 +356,7 @@ impl Store {
         self.grouped(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, payload = NULL, send_error = NULL,
+                    "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, send_error = NULL,
                          lease_owner = NULL, next_attempt_at = $5, updated_at = $3, verify_first = 0
                      WHERE id = $1 AND state IN ($7, $8)",
                 )
@@ -409,7 +413,7 @@ impl Store {
     pub async fn reject_invoice_send(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         let tenant: Option<String> = sqlx::query_scalar(
-            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, payload = NULL, next_attempt_at = NULL,
+            "UPDATE invoices SET state = $4, send_error = $2, lease_owner = NULL, next_attempt_at = NULL,
                  updated_at = $3
              WHERE id = $1 AND state IN ($5, $6) RETURNING tenant_id",
         )
@@ -463,7 +467,8 @@ impl Store {
         .bind(change.next_poll_at)
         .bind(&s.invoicing_mode)
         .bind(&change.reference)
-        .bind(i64::from(change.state.is_final()))
+        // Dropped once KSeF holds the invoice for good; a rejected one keeps it, to be shown with its reason.
+        .bind(i64::from(matches!(change.state, DeliveryState::Accepted | DeliveryState::Duplicate)))
         .fetch_optional(&mut *tx)
         .await?;
         if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {

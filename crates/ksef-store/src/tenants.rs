@@ -34,6 +34,8 @@ pub struct TenantRecord {
     pub created_at: i64,
     /// The credential it authenticates with, if it has one.
     pub credential_id: Option<String>,
+    /// When the operator disabled it (its API keys and console sign-ins stop working), if it is disabled.
+    pub disabled_at: Option<i64>,
 }
 
 fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
@@ -44,6 +46,7 @@ fn tenant_from_row(r: &sqlx::any::AnyRow) -> Result<TenantRecord, sqlx::Error> {
         ksef_token_sealed: r.try_get("ksef_token_sealed")?,
         created_at: r.try_get("created_at")?,
         credential_id: r.try_get("credential_id")?,
+        disabled_at: r.try_get("disabled_at")?,
     })
 }
 
@@ -80,7 +83,7 @@ impl Store {
 
     /// The tenant `id`.
     pub async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id FROM tenants WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id, disabled_at FROM tenants WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -89,7 +92,7 @@ impl Store {
 
     /// Every tenant, oldest first.
     pub async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id FROM tenants ORDER BY created_at, id")
+        let rows = sqlx::query("SELECT id, name, nip, ksef_token_sealed, created_at, credential_id, disabled_at FROM tenants ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().map(tenant_from_row).collect::<Result<_, _>>()?)
@@ -130,8 +133,8 @@ impl Store {
     /// The tenant owning the live API key whose hash is `key_hash`.
     pub async fn tenant_by_api_key(&self, key_hash: &str) -> Result<Option<TenantRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT t.id, t.name, t.nip, t.ksef_token_sealed, t.created_at, t.credential_id FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL",
+            "SELECT t.id, t.name, t.nip, t.ksef_token_sealed, t.created_at, t.credential_id, t.disabled_at FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND t.disabled_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)

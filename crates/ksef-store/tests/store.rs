@@ -167,7 +167,8 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         assert!(store.claim_queued_invoices("instance-c", 200, 10, 10).await.unwrap().is_empty(), "{engine}: claimed once");
         store.mark_invoice_sent("i1", "20260101-SO-0000000000-0000000000-01", "20260101-EE-0000000000-0000000000-00", 23, 50).await.unwrap();
         let sent = store.invoice("i1").await.unwrap().unwrap();
-        assert_eq!((sent.state, sent.payload, sent.send_error, sent.lease_owner), (DeliveryState::Sent, None, None, None), "{engine}");
+        assert_eq!((sent.state, sent.send_error, sent.lease_owner), (DeliveryState::Sent, None, None), "{engine}");
+        assert!(sent.payload.is_some(), "{engine}: kept until KSeF's verdict, so a rejected invoice can be shown");
         assert!(!sent.verify_first, "{engine}");
         assert!(store.claim_due_polls(49, 1000, 10).await.unwrap().is_empty(), "{engine}");
         assert_eq!(store.claim_due_polls(50, 1000, 10).await.unwrap().len(), 1, "{engine}");
@@ -175,6 +176,7 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         store.update_invoice_status("i1", &accepted(1_700_000_000_000_000), 24).await.unwrap();
         let done = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!(done.state, DeliveryState::Accepted, "{engine}");
+        assert_eq!(done.payload, None, "{engine}: dropped once KSeF holds it for good");
         assert_eq!(done.status, Some(accepted(1_700_000_000_000_000).status), "{engine}");
         assert!(store.claim_due_polls(2000, 3000, 10).await.unwrap().is_empty(), "{engine}: a final invoice is not polled");
         store.delete_refused_invoice("i1").await.unwrap();

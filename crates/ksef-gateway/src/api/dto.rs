@@ -2,6 +2,7 @@
 //! few documented additions (the `plain` send variant, `id` on InvoiceInfo, `name` and `ksef` on Error).
 //! Only this module knows these shapes; the operations speak their own types.
 
+pub mod admin;
 pub mod events;
 
 use chrono::{DateTime, Utc};

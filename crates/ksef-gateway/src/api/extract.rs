@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::error::ApiError;
 use crate::errors::ErrorCode;
-use crate::ops::{OpError, Tenant, tenants};
+use crate::ops::{OpError, Tenant, admin, tenants};
 
 /// How long a verified API key is trusted without asking the database again (a revoked key stops working
 /// within this time).
@@ -34,12 +34,18 @@ pub struct ApiKeyCache {
 }
 
 impl ApiKeyCache {
-    fn locked_out(&self, address: IpAddr) -> bool {
+    /// Forgets the verified keys of `tenant_id` (its keys were rotated, or it was disabled), so this instance
+    /// asks the database again at once.
+    pub fn forget_tenant(&self, tenant_id: &str) {
+        self.keys.lock().expect("key cache lock").retain(|_, (t, _)| t.id != tenant_id);
+    }
+
+    pub(crate) fn locked_out(&self, address: IpAddr) -> bool {
         let failures = self.failures.lock().expect("key failures lock");
         failures.get(&address).is_some_and(|(count, since)| *count >= MAX_KEY_FAILURES && since.elapsed() < FAILURE_WINDOW)
     }
 
-    fn failed(&self, address: IpAddr) {
+    pub(crate) fn failed(&self, address: IpAddr) {
         let mut failures = self.failures.lock().expect("key failures lock");
         if failures.len() >= MAX_TRACKED_ADDRESSES {
             failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
@@ -100,6 +106,33 @@ impl FromRequestParts<AppState> for Authenticated {
         };
         parts.extensions.insert(Authenticated(tenant.clone()));
         Ok(Authenticated(tenant))
+    }
+}
+
+/// The operator, whose key (`Authorization: Bearer kgo_…`) came with the request: the admin API's caller.
+#[derive(Debug, Clone)]
+pub struct OperatorAuth(pub admin::Actor);
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let key = presented_key(parts).ok_or_else(|| ApiError::refused(ErrorCode::OperatorKey, "send the operator key as Authorization: Bearer kgo_…"))?;
+        let cache = &state.api_keys;
+        let address = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+        // Wrong operator keys count with wrong API keys: guessing either is slowed alike.
+        if address.is_some_and(|a| cache.locked_out(a)) {
+            return Err(ApiError::refused(
+                ErrorCode::TooManyRequests,
+                format!("more than {MAX_KEY_FAILURES} wrong keys from this address within {} s; wait", FAILURE_WINDOW.as_secs()),
+            ));
+        }
+        let actor = admin::authenticate_operator(&state.ops, key).await.inspect_err(|err| {
+            if let (Some(address), OpError::Refused { code: ErrorCode::OperatorKey, .. }) = (address, err) {
+                cache.failed(address);
+            }
+        })?;
+        Ok(OperatorAuth(actor))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP edge: extract and parse, call one operation, map the result. The route table is in `router.rs`.
 
+pub mod admin;
 pub mod batch;
 pub mod documents;
 pub mod dto;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The bearer token `/metrics` asks for, if any.
     pub metrics_token: Option<Arc<str>>,
+    /// How long a console sign-in lasts; `None`: the console is off.
+    pub console: Option<std::time::Duration>,
 }
 
 /// Decodes a base64 request field, or refuses with 1005 naming it.
@@ -50,6 +53,12 @@ impl Modify for ApiKeyAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("kgw_…").description(Some("The tenant's API key")).build()),
+        );
+        components.add_security_scheme(
+            "operator_key",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("kgo_…").description(Some("The operator key (admin API)")).build(),
+            ),
         );
     }
 }
@@ -99,6 +108,14 @@ impl Modify for ApiKeyAuth {
         events::get_sync,
         events::put_sync,
         events::verify,
+        admin::list_tenants,
+        admin::add_tenant,
+        admin::get_tenant,
+        admin::disable_tenant,
+        admin::enable_tenant,
+        admin::rotate_api_key,
+        admin::set_credential,
+        admin::audit,
     ),
     components(schemas(dto::Error, dto::KsefErrorInfo, dto::KsefInvoiceVersion, dto::SubjectType)),
     modifiers(&ApiKeyAuth, &GenerateExamples),
@@ -109,6 +126,7 @@ impl Modify for ApiKeyAuth {
         (name = "Search", description = "Searching and downloading invoices (sales, costs, third party)"),
         (name = "Events", description = "What happened to the tenant's invoices: webhooks (Standard Webhooks) and a cursor-paged list"),
         (name = "Received invoices", description = "Invoices others issue to the tenant, synced from KSeF"),
+        (name = "Admin", description = "The operator's: tenants, their credentials and API keys, and the audit log (operator key `kgo_…`)"),
     )
 )]
 #[derive(Debug)]

@@ -16,6 +16,11 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(emulator) = app.emulator() {
         println!("  KSeF:  embedded offline emulator at {} (not the Ministry's KSeF)", emulator.base_url());
     }
+    println!("  Console: http://{}/console", app.address());
+    match app.operator_key() {
+        Some(key) => println!("  operator key (sign in to the console, admin API): {}   (also in {})", key.expose(), data_dir.join(crate::ops::admin::OPERATOR_KEY_FILE).display()),
+        None => println!("  operator key: made by an earlier start or another instance (see its operator-key.json)"),
+    }
     if let Some(demo) = app.demo_tenant() {
         println!("  demo tenant: NIP {}, API key {}", demo.nip, demo.api_key);
         println!("  (also in {})", data_dir.join("demo-tenant.json").display());

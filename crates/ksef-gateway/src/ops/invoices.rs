@@ -197,6 +197,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         ksef_reference: None,
         send_error: None,
         status: None,
+        invoice_number: None,
         created_at: new.created_at,
         attempts: 1,
         next_attempt_at: None,
@@ -217,7 +218,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
     }
 }
 
-fn view(record: &InvoiceRecord) -> InvoiceView {
+pub(crate) fn view(record: &InvoiceRecord) -> InvoiceView {
     let status = match (record.state, &record.status) {
         (_, Some(s)) => Status {
             code: s.code,

@@ -1,9 +1,11 @@
 //! Operations: one async function per thing the gateway does, in the gateway's own vocabulary.
 //! Nothing here knows HTTP or our JSON; the API layer parses requests into these inputs and renders outputs.
 
+pub mod admin;
 pub mod announcements;
 pub mod batch;
 pub(crate) mod batches;
+pub mod console;
 pub mod cpu;
 pub mod credentials;
 pub(crate) mod delivery;

@@ -3,6 +3,7 @@
 mod batch;
 mod batches;
 mod batch_cli;
+mod console;
 mod crash;
 mod credentials;
 mod documents;

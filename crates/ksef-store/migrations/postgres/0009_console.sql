@@ -1,0 +1,35 @@
+-- The operator's console and admin API: operator keys (kept apart from tenants' API keys), the audit log of
+-- admin actions, console sign-ins, and tenants the operator disabled (their API keys stop working).
+-- Keep in step with ../sqlite/0009_console.sql.
+
+ALTER TABLE tenants ADD COLUMN disabled_at BIGINT;
+
+CREATE TABLE operator_keys (
+    key_hash   TEXT PRIMARY KEY,            -- base64 SHA-256 of the key; the key itself is shown once
+    prefix     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+CREATE TABLE audit_log (
+    id         TEXT PRIMARY KEY,            -- UUID v7: in time order
+    at         BIGINT NOT NULL,
+    actor      TEXT NOT NULL,               -- "operator kgo_abcd…" or "tenant <id>"
+    action     TEXT NOT NULL,
+    target     TEXT,
+    detail     TEXT
+);
+CREATE INDEX audit_log_by_time ON audit_log (at, id);
+
+-- A console sign-in: the cookie holds a random token, only its hash is stored. tenant_id NULL: the operator.
+CREATE TABLE console_sessions (
+    token_hash TEXT PRIMARY KEY,
+    tenant_id  TEXT REFERENCES tenants (id),
+    actor      TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
+
+CREATE INDEX invoices_by_tenant ON invoices (tenant_id, created_at);

@@ -1,0 +1,257 @@
+//! What the operator's console and admin API keep: operator keys, the audit log, console sign-ins, disabled
+//! tenants, and invoices searched and counted per tenant.
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::invoices::{COLUMNS, invoice_from_row};
+use crate::states::{DeliveryState, column};
+use crate::{InvoiceRecord, Store, StoreError};
+
+/// One admin action, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Its id (UUID v7, so in time order).
+    pub id: String,
+    /// When (µs since the epoch).
+    pub at: i64,
+    /// Who: `operator kgo_abcd…` or `tenant <id>`.
+    pub actor: String,
+    /// What, e.g. `tenant.add`.
+    pub action: String,
+    /// On what, e.g. a tenant's id.
+    pub target: Option<String>,
+    /// More, never a secret.
+    pub detail: Option<String>,
+}
+
+/// A console sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSession {
+    /// The tenant signed in, or `None` for the operator.
+    pub tenant_id: Option<String>,
+    /// Who, as the audit log names them.
+    pub actor: String,
+    /// The token forms must carry back (cross-site request forgery).
+    pub csrf: String,
+    /// When it ends (µs).
+    pub expires_at: i64,
+}
+
+/// Which of a tenant's invoices to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Part of the invoice number, KSeF number or our id (case-insensitive).
+    pub text: Option<String>,
+    /// In this state only.
+    pub state: Option<DeliveryState>,
+    /// Recorded at or after (µs).
+    pub from: Option<i64>,
+    /// Recorded before (µs).
+    pub to: Option<i64>,
+}
+
+/// `%text%` for LIKE, with LIKE's own characters taken literally (escaped with `\`).
+fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out.push('%');
+    out
+}
+
+impl Store {
+    /// Records an operator key (by its hash).
+    pub async fn insert_operator_key(&self, key_hash: &str, prefix: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO operator_keys (key_hash, prefix, created_at) VALUES ($1, $2, $3)")
+            .bind(key_hash)
+            .bind(prefix)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// How many live operator keys there are.
+    pub async fn operator_key_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM operator_keys WHERE revoked_at IS NULL").fetch_one(&self.pool).await?)
+    }
+
+    /// The prefix of the live operator key whose hash is `key_hash`.
+    pub async fn operator_key(&self, key_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT prefix FROM operator_keys WHERE key_hash = $1 AND revoked_at IS NULL")
+            .bind(key_hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    /// Records an admin action.
+    pub async fn record_audit(&self, r: &AuditRecord) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_log (id, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&r.id)
+            .bind(r.at)
+            .bind(&r.actor)
+            .bind(&r.action)
+            .bind(&r.target)
+            .bind(&r.detail)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first: up to `limit` entries older than `before` (an entry's id), or the newest.
+    pub async fn audit_log(&self, before: Option<&str>, limit: i64) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, at, actor, action, target, detail FROM audit_log WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    id: r.try_get("id")?,
+                    at: r.try_get("at")?,
+                    actor: r.try_get("actor")?,
+                    action: r.try_get("action")?,
+                    target: r.try_get("target")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Disables (`Some(now)`) or enables (`None`) a tenant; false if there is no such tenant.
+    pub async fn set_tenant_disabled(&self, id: &str, disabled_at: Option<i64>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1").bind(id).bind(disabled_at).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a console sign-in under the hash of its cookie's token.
+    pub async fn insert_console_session(&self, token_hash: &str, s: &ConsoleSession, now: i64) -> Result<(), StoreError> {
+        // Sign-ins past their end are forgotten here, so the table holds only live ones and a few more.
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO console_sessions (token_hash, tenant_id, actor, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(token_hash)
+            .bind(&s.tenant_id)
+            .bind(&s.actor)
+            .bind(&s.csrf)
+            .bind(now)
+            .bind(s.expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The live console sign-in whose token hashes to `token_hash` (a disabled tenant's is not).
+    pub async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleSession>, StoreError> {
+        let row = sqlx::query(
+            "SELECT s.tenant_id, s.actor, s.csrf, s.expires_at FROM console_sessions s LEFT JOIN tenants t ON t.id = s.tenant_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND t.disabled_at IS NULL",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ConsoleSession { tenant_id: r.try_get("tenant_id")?, actor: r.try_get("actor")?, csrf: r.try_get("csrf")?, expires_at: r.try_get("expires_at")? })
+        })
+        .transpose()
+        .map_err(|e: sqlx::Error| e.into())
+    }
+
+    /// Ends a console sign-in.
+    pub async fn delete_console_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Ends every console sign-in of a tenant (its keys were rotated or it was disabled).
+    pub async fn delete_tenant_console_sessions(&self, tenant_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM console_sessions WHERE tenant_id = $1").bind(tenant_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A page of a tenant's invoices matching `filter`, newest first, and how many match in all.
+    pub async fn search_invoices(&self, tenant_id: &str, filter: &InvoiceFilter, offset: i64, limit: i64) -> Result<(Vec<InvoiceRecord>, i64), StoreError> {
+        // The same conditions for the page and the count; an absent condition is a NULL parameter.
+        let conditions = "tenant_id = $1
+            AND ($2 IS NULL OR LOWER(COALESCE(invoice_number, '')) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(ksef_number, '')) LIKE $2 ESCAPE '\\'
+                 OR LOWER(id) LIKE $2 ESCAPE '\\')
+            AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)";
+        let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(like_pattern);
+        let state = filter.state.map(DeliveryState::as_str);
+        let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM invoices WHERE {conditions}")))
+            .bind(tenant_id)
+            .bind(&text)
+            .bind(state)
+            .bind(filter.from)
+            .bind(filter.to)
+            .fetch_one(&self.pool)
+            .await?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM invoices WHERE {conditions} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+        )))
+        .bind(tenant_id)
+        .bind(&text)
+        .bind(state)
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?, total))
+    }
+
+    /// Makes a tenant's waiting invoice due now (the operator asked to retry at once); false if it is not waiting.
+    pub async fn hurry_invoice(&self, tenant_id: &str, id: &str, now: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE invoices SET next_attempt_at = $3 WHERE id = $1 AND tenant_id = $2 AND state = $4")
+            .bind(id)
+            .bind(tenant_id)
+            .bind(now)
+            .bind(DeliveryState::Queued.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A tenant's invoices recorded since `since` (µs), by delivery state.
+    pub async fn tenant_invoice_counts(&self, tenant_id: &str, since: i64) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM invoices WHERE tenant_id = $1 AND created_at >= $2 GROUP BY state")
+            .bind(tenant_id)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((column(r, "state", DeliveryState::parse)?, r.try_get("n")?))).collect::<Result<_, sqlx::Error>>().map_err(Into::into)
+    }
+
+    /// A tenant's invoices in these states, newest change first, at most `limit`.
+    pub async fn tenant_invoices_in(&self, tenant_id: &str, states: &[DeliveryState], limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let marks: Vec<String> = (0..states.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!("SELECT {COLUMNS} FROM invoices WHERE tenant_id = $1 AND state IN ({}) ORDER BY updated_at DESC, id DESC LIMIT $2", marks.join(", "));
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(tenant_id).bind(limit);
+        for state in states {
+            query = query.bind(state.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_take_the_wildcards_of_like_literally() {
+        assert_eq!(like_pattern("FV/1"), "%fv/1%");
+        assert_eq!(like_pattern("100%_a\\"), "%100\\%\\_a\\\\%");
+    }
+}
