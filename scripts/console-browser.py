@@ -277,6 +277,15 @@ def main():
                 page.get_by_role("button", name="Send to KSeF").click()
                 expect(page.get_by_role("heading", level=1)).to_contain_text("FV/2026/12/FROM-CONSOLE")
 
+                # Received invoices and webhooks (none yet on a fresh setup): still pages to read with a screen reader.
+                run.step = "received and webhooks"
+                page.get_by_role("navigation", name="Main").get_by_role("link", name="Received").click()
+                expect(page.get_by_role("heading", level=1)).to_have_text("Received invoices")
+                run.axe("received")
+                page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
+                expect(page.get_by_role("heading", level=1)).to_have_text("Webhooks")
+                run.axe("webhooks")
+
                 # 6. Tenants: add one, read its key once, and sign in as it: it sees itself alone.
                 run.step = "tenants"
                 page.get_by_role("navigation", name="Main").get_by_role("link", name="Tenants").click()

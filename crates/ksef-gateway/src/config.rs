@@ -315,11 +315,16 @@ pub struct ConsoleSettings {
     /// How long a console sign-in lasts, in seconds (default 28,800: a working day).
     #[serde(default = "default_console_session_secs")]
     pub session_secs: u64,
+    /// Where browsers reach the console, e.g. `https://gateway.example.com`, when a proxy in front changes the
+    /// `Host` header: the console's forms must then come from exactly this origin, and an `https://` origin makes
+    /// its cookie `Secure`.
+    #[serde(default)]
+    pub public_origin: Option<String>,
 }
 
 impl Default for ConsoleSettings {
     fn default() -> Self {
-        ConsoleSettings { enabled: true, session_secs: default_console_session_secs() }
+        ConsoleSettings { enabled: true, session_secs: default_console_session_secs(), public_origin: None }
     }
 }
 

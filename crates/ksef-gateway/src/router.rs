@@ -51,16 +51,18 @@ pub fn router(state: AppState, request_timeout: Duration, body_idle_timeout: Dur
         .route("/received/sync", get(events::get_sync).put(events::put_sync))
         .route("/received/{ksefNumber}", get(events::get_received))
         .route("/verify", post(events::verify))
+        .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
+    // The operator's: outside the idempotency layer, whose records are a tenant's and would keep new API keys.
+    let admin = Router::new()
         .route("/admin/tenants", get(admin::list_tenants).post(admin::add_tenant))
         .route("/admin/tenants/{tenantId}", get(admin::get_tenant))
         .route("/admin/tenants/{tenantId}/disable", post(admin::disable_tenant))
         .route("/admin/tenants/{tenantId}/enable", post(admin::enable_tenant))
         .route("/admin/tenants/{tenantId}/apiKey", post(admin::rotate_api_key))
         .route("/admin/tenants/{tenantId}/credential", axum::routing::put(admin::set_credential))
-        .route("/admin/audit", get(admin::audit))
-        .route_layer(middleware::from_fn_with_state(state.clone(), api::idempotency::idempotent));
+        .route("/admin/audit", get(admin::audit));
     let bounded = Router::new()
-        .nest("/api/v2", api)
+        .nest("/api/v2", api.merge(admin))
         .merge(SwaggerUi::new("/api/v2/docs").url("/api/v2/openapi.json", api::ApiDoc::openapi()))
         .merge(crate::console::routes(&state))
         .route("/healthz", get(healthz))

@@ -37,7 +37,7 @@ pub struct Application {
     address: SocketAddr,
     ops: ops::Context,
     demo: Option<DemoTenant>,
-    operator_key: Option<ops::admin::OperatorKey>,
+    operator_key: ops::admin::OperatorKeyFound,
     emulator: Option<EmulatorServer>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
@@ -113,7 +113,12 @@ impl Application {
             max_body: settings.limits.max_body_bytes,
             metrics: settings.metrics.enabled.then(metrics_handle),
             metrics_token: settings.metrics.bearer_token.as_deref().map(Arc::from),
-            console: settings.console.enabled.then(|| Duration::from_secs(settings.console.session_secs.max(1))),
+            console: settings.console.enabled.then(|| {
+                Arc::new(crate::console::ConsoleConfig {
+                    session: Duration::from_secs(settings.console.session_secs.max(1)).min(ops::console::MAX_SIGN_IN),
+                    public_origin: settings.console.public_origin.clone(),
+                })
+            }),
         };
         let limits = &settings.limits;
         let app = crate::router::router(state, Duration::from_secs(limits.request_timeout_secs), Duration::from_secs(limits.body_idle_timeout_secs));
@@ -142,7 +147,12 @@ impl Application {
 
     /// The operator key this instance made on a fresh database, or finds in `DATA_DIR/operator-key.json`.
     pub fn operator_key(&self) -> Option<&ops::admin::OperatorKey> {
-        self.operator_key.as_ref()
+        self.operator_key.key()
+    }
+
+    /// Whether the operator key was made by this start (and is to be shown once).
+    pub fn operator_key_found(&self) -> &ops::admin::OperatorKeyFound {
+        &self.operator_key
     }
 
     /// The demo tenant, on an embedded setup.

@@ -31,6 +31,8 @@ pub struct ConsoleSession {
     pub tenant_id: Option<String>,
     /// Who, as the audit log names them.
     pub actor: String,
+    /// The hash of the key signed in with: the sign-in lasts while that key is live.
+    pub key_hash: String,
     /// The token forms must carry back (cross-site request forgery).
     pub csrf: String,
     /// When it ends (µs).
@@ -58,7 +60,8 @@ fn like_pattern(text: &str) -> String {
         if matches!(c, '%' | '_' | '\\') {
             out.push('\\');
         }
-        out.extend(c.to_lowercase());
+        // ASCII only, as SQLite's LOWER folds (and PostgreSQL's under the C locale).
+        out.push(c.to_ascii_lowercase());
     }
     out.push('%');
     out
@@ -137,30 +140,43 @@ impl Store {
     pub async fn insert_console_session(&self, token_hash: &str, s: &ConsoleSession, now: i64) -> Result<(), StoreError> {
         // Sign-ins past their end are forgotten here, so the table holds only live ones and a few more.
         sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
-        sqlx::query("INSERT INTO console_sessions (token_hash, tenant_id, actor, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query(
+            "INSERT INTO console_sessions (token_hash, tenant_id, actor, csrf, created_at, expires_at, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
             .bind(token_hash)
             .bind(&s.tenant_id)
             .bind(&s.actor)
             .bind(&s.csrf)
             .bind(now)
             .bind(s.expires_at)
+            .bind(&s.key_hash)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// The live console sign-in whose token hashes to `token_hash` (a disabled tenant's is not).
+    /// The live console sign-in whose token hashes to `token_hash`: not expired, its key not revoked, its tenant
+    /// not disabled.
     pub async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.tenant_id, s.actor, s.csrf, s.expires_at FROM console_sessions s LEFT JOIN tenants t ON t.id = s.tenant_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND t.disabled_at IS NULL",
+            "SELECT s.tenant_id, s.actor, s.csrf, s.expires_at, s.key_hash FROM console_sessions s LEFT JOIN tenants t ON t.id = s.tenant_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND t.disabled_at IS NULL
+               AND CASE WHEN s.tenant_id IS NULL
+                   THEN EXISTS (SELECT 1 FROM operator_keys o WHERE o.key_hash = s.key_hash AND o.revoked_at IS NULL)
+                   ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.key_hash AND k.tenant_id = s.tenant_id AND k.revoked_at IS NULL) END",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            Ok(ConsoleSession { tenant_id: r.try_get("tenant_id")?, actor: r.try_get("actor")?, csrf: r.try_get("csrf")?, expires_at: r.try_get("expires_at")? })
+            Ok(ConsoleSession {
+                tenant_id: r.try_get("tenant_id")?,
+                actor: r.try_get("actor")?,
+                key_hash: r.try_get("key_hash")?,
+                csrf: r.try_get("csrf")?,
+                expires_at: r.try_get("expires_at")?,
+            })
         })
         .transpose()
         .map_err(|e: sqlx::Error| e.into())
@@ -222,6 +238,32 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// A tenant's invoices issued offline and not yet in KSeF, soonest deadline first, at most `limit`.
+    pub async fn tenant_offline_pending(&self, tenant_id: &str, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM invoices WHERE tenant_id = $1 AND deadline_at IS NOT NULL AND state IN ($3, $4, $5)
+             ORDER BY deadline_at, id LIMIT $2"
+        )))
+        .bind(tenant_id)
+        .bind(limit)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .bind(DeliveryState::Sent.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Drops the content kept for rejected invoices that last changed before `before` (µs); returns how many.
+    pub async fn forget_rejected_payloads(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE invoices SET payload = NULL WHERE state = $1 AND updated_at < $2 AND payload IS NOT NULL")
+            .bind(DeliveryState::Rejected.as_str())
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     /// A tenant's invoices recorded since `since` (µs), by delivery state.
     pub async fn tenant_invoice_counts(&self, tenant_id: &str, since: i64) -> Result<Vec<(DeliveryState, i64)>, StoreError> {
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM invoices WHERE tenant_id = $1 AND created_at >= $2 GROUP BY state")
@@ -253,5 +295,6 @@ mod tests {
     fn like_patterns_take_the_wildcards_of_like_literally() {
         assert_eq!(like_pattern("FV/1"), "%fv/1%");
         assert_eq!(like_pattern("100%_a\\"), "%100\\%\\_a\\\\%");
+        assert_eq!(like_pattern("ŁÓDŹ/A"), "%ŁÓdŹ/a%", "ASCII folded only, as the engines do");
     }
 }

@@ -29,15 +29,33 @@ fn key_bytes(c: &CertificateCredential) -> Result<Vec<u8>, ApiError> {
     if key.starts_with("-----BEGIN") { Ok(key.as_bytes().to_vec()) } else { super::b64_field("certificate.key", key) }
 }
 
-/// A certificate's key and the certificate itself, in bytes.
-type CertificateBytes = (Vec<u8>, Option<Vec<u8>>);
+/// A credential as a request gives it, read: a token, or a certificate's bytes.
+enum Given<'a> {
+    Token(&'a str),
+    Certificate { key: Vec<u8>, certificate: Option<Vec<u8>>, password: Option<&'a str> },
+}
 
-/// Exactly one of a token and a certificate, with the certificate's key read, or 1902.
-fn one_credential(token: Option<&str>, certificate: Option<&CertificateCredential>) -> Result<Option<CertificateBytes>, ApiError> {
-    match (token, certificate) {
-        (Some(_), None) => Ok(None),
-        (None, Some(c)) => Ok(Some((key_bytes(c)?, c.certificate.as_ref().map(|p| p.trim().as_bytes().to_vec())))),
-        _ => Err(ApiError::refused(ErrorCode::RequestInvalid, "give exactly one of `ksefToken` and `certificate`")),
+impl<'a> Given<'a> {
+    /// Exactly one of a token and a certificate, with the certificate's key read, or 1902.
+    fn read(token: Option<&'a str>, certificate: Option<&'a CertificateCredential>) -> Result<Given<'a>, ApiError> {
+        match (token, certificate) {
+            (Some(token), None) => Ok(Given::Token(token)),
+            (None, Some(c)) => Ok(Given::Certificate {
+                key: key_bytes(c)?,
+                certificate: c.certificate.as_ref().map(|p| p.trim().as_bytes().to_vec()),
+                password: c.password.as_deref(),
+            }),
+            _ => Err(ApiError::refused(ErrorCode::RequestInvalid, "give exactly one of `ksefToken` and `certificate`")),
+        }
+    }
+
+    fn credential(&self) -> NewCredential<'_> {
+        match self {
+            Given::Token(token) => NewCredential::Token(token),
+            Given::Certificate { key, certificate, password } => {
+                NewCredential::Certificate(CertificateInput { certificate: certificate.as_deref(), key, password: *password })
+            }
+        }
     }
 }
 
@@ -57,16 +75,8 @@ pub async fn add_tenant(
     OperatorAuth(actor): OperatorAuth,
     ApiJson(body): ApiJson<AddTenantRequest>,
 ) -> Result<(StatusCode, Json<AddedTenantResponse>), ApiError> {
-    let certificate = one_credential(body.ksef_token.as_deref(), body.certificate.as_ref())?;
-    let credential = match &certificate {
-        None => NewCredential::Token(body.ksef_token.as_deref().unwrap_or_default()),
-        Some((key, cert)) => NewCredential::Certificate(CertificateInput {
-            certificate: cert.as_deref(),
-            key,
-            password: body.certificate.as_ref().and_then(|c| c.password.as_deref()),
-        }),
-    };
-    let added = admin::add_tenant(&state.ops, &actor, &body.name, &body.nip, credential).await?;
+    let given = Given::read(body.ksef_token.as_deref(), body.certificate.as_ref())?;
+    let added = admin::add_tenant(&state.ops, &actor, &body.name, &body.nip, given.credential()).await?;
     let tenant = admin::tenant(&state.ops, &added.tenant.id).await?;
     Ok((StatusCode::CREATED, Json(AddedTenantResponse { tenant: tenant.into(), api_key: added.api_key.expose().to_owned() })))
 }
@@ -117,16 +127,8 @@ pub async fn set_credential(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CredentialRequest>,
 ) -> Result<Json<AdminTenant>, ApiError> {
-    let certificate = one_credential(body.ksef_token.as_deref(), body.certificate.as_ref())?;
-    let credential = match &certificate {
-        None => NewCredential::Token(body.ksef_token.as_deref().unwrap_or_default()),
-        Some((key, cert)) => NewCredential::Certificate(CertificateInput {
-            certificate: cert.as_deref(),
-            key,
-            password: body.certificate.as_ref().and_then(|c| c.password.as_deref()),
-        }),
-    };
-    Ok(Json(admin::set_credential(&state.ops, &actor, &id, credential).await?.into()))
+    let given = Given::read(body.ksef_token.as_deref(), body.certificate.as_ref())?;
+    Ok(Json(admin::set_credential(&state.ops, &actor, &id, given.credential()).await?.into()))
 }
 
 /// The audit log, newest first (ours).

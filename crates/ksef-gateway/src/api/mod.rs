@@ -36,8 +36,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The bearer token `/metrics` asks for, if any.
     pub metrics_token: Option<Arc<str>>,
-    /// How long a console sign-in lasts; `None`: the console is off.
-    pub console: Option<std::time::Duration>,
+    /// How the operator's console is served; `None`: it is off.
+    pub console: Option<Arc<crate::console::ConsoleConfig>>,
 }
 
 /// Decodes a base64 request field, or refuses with 1005 naming it.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::ServeArgs;
 use crate::config::{Overrides, Settings};
+use crate::ops::admin::OperatorKeyFound;
 use crate::startup::Application;
 
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -17,9 +18,14 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("  KSeF:  embedded offline emulator at {} (not the Ministry's KSeF)", emulator.base_url());
     }
     println!("  Console: http://{}/console", app.address());
-    match app.operator_key() {
-        Some(key) => println!("  operator key (sign in to the console, admin API): {}   (also in {})", key.expose(), data_dir.join(crate::ops::admin::OPERATOR_KEY_FILE).display()),
-        None => println!("  operator key: made by an earlier start or another instance (see its operator-key.json)"),
+    let key_file = data_dir.join(crate::ops::admin::OPERATOR_KEY_FILE);
+    match app.operator_key_found() {
+        // Shown this once: later starts name the file, so the key does not reach every start's log.
+        OperatorKeyFound::Created(key) => {
+            println!("  operator key (sign in to the console, admin API): {}   (also in {})", key.expose(), key_file.display());
+        }
+        OperatorKeyFound::Saved(_) => println!("  operator key: in {}", key_file.display()),
+        OperatorKeyFound::Elsewhere => println!("  operator key: made by another instance or replaced (see that instance's operator-key.json)"),
     }
     if let Some(demo) = app.demo_tenant() {
         println!("  demo tenant: NIP {}, API key {}", demo.nip, demo.api_key);

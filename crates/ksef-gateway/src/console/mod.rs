@@ -7,7 +7,9 @@ mod pages;
 mod text;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Multipart, Path, Query, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Multipart, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -16,12 +18,13 @@ use axum::routing::{get, post};
 use chrono::NaiveDate;
 use ksef_store::{DeliveryState, InvoiceFilter};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 pub use self::text::Lang;
 use crate::api::AppState;
 use crate::errors::ErrorCode;
 use crate::ops::console::{self, Viewer};
-use crate::ops::{OpError, admin, documents, micros, submit};
+use crate::ops::{OpError, admin, documents, inbox, micros, submit, webhooks as hooks};
 
 /// The sign-in cookie (its token is random; only its hash is stored).
 const SESSION_COOKIE: &str = "kgw_console";
@@ -29,6 +32,23 @@ const SESSION_COOKIE: &str = "kgw_console";
 const LANG_COOKIE: &str = "kgw_lang";
 /// Most files one drop validates.
 const MAX_FILES: usize = 20;
+
+/// How the console is served.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// How long a sign-in lasts.
+    pub session: std::time::Duration,
+    /// Where browsers reach the console (`https://gateway.example.com`), when it is behind a proxy that changes
+    /// the `Host` header: forms must come from exactly this origin. `None`: from the host the request names.
+    pub public_origin: Option<String>,
+}
+
+impl ConsoleConfig {
+    /// Whether the console's cookie may travel over HTTPS only.
+    fn secure(&self) -> bool {
+        self.public_origin.as_deref().is_some_and(|o| o.starts_with("https://"))
+    }
+}
 
 /// The console's routes, under `/console`; 404 everywhere when it is off.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -51,12 +71,16 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/invoices/{id}/retry", post(retry))
         .route("/console/validate", get(validate_page).post(validate))
         .route("/console/submit", post(submit_invoice))
+        .route("/console/received", get(received))
+        .route("/console/received/{ksefNumber}/preview", get(received_preview))
+        .route("/console/webhooks", get(webhooks))
+        .route("/console/webhooks/{id}/deliveries/{event}/redeliver", post(redeliver))
         .route("/console/tenants", get(tenants).post(add_tenant))
         .route("/console/tenants/{id}/{action}", post(tenant_action))
         .route("/console/audit", get(audit))
         .route("/console/assets/console.css", get(|| async { asset("text/css; charset=utf-8", pages::CSS) }))
         .route("/console/assets/console.js", get(|| async { asset("text/javascript; charset=utf-8", pages::JS) }))
-        .layer(middleware::from_fn(guard))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -65,10 +89,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 
 /// Refuses a state-changing request from another origin, and gives every page headers that keep it from being
 /// framed by others, sniffed, cached, or running script it did not ship.
-async fn guard(request: Request, next: Next) -> Response {
-    if request.method() != Method::GET && request.method() != Method::HEAD && !same_origin(request.headers()) {
-        let lang = Lang::pick(None, None);
-        return pages::error(lang, None, StatusCode::FORBIDDEN, ErrorCode::CrossSite, "the request came from another site").into_response();
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let public = state.console.as_ref().and_then(|c| c.public_origin.as_deref());
+    if request.method() != Method::GET && request.method() != Method::HEAD && !same_origin(&request, public) {
+        return pages::error(lang_of(request.headers()), None, StatusCode::FORBIDDEN, ErrorCode::CrossSite, "the request came from another site");
     }
     let preview = request.uri().path().ends_with("/preview");
     let mut response = next.run(request).await;
@@ -89,16 +113,25 @@ async fn guard(request: Request, next: Next) -> Response {
     response
 }
 
-/// A request's `Origin` (or, without one, `Sec-Fetch-Site`) says it came from this host.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        Some(origin) => {
-            let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
-            origin_host.is_some() && origin_host == host
-        }
-        None => !matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("cross-site" | "same-site")),
+/// Whether a request came from the console's own pages: `Sec-Fetch-Site`, when the browser sends it, says
+/// `same-origin`; `Origin`, when sent, is the configured public origin exactly, or else names the host the request
+/// was sent to (`Host`, or the authority of an HTTP/2 request).
+fn same_origin(request: &Request, public_origin: Option<&str>) -> bool {
+    let headers = request.headers();
+    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() != b"same-origin") {
+        return false;
     }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        // Browsers send Origin with every POST; a client that sends neither header is not a browser a page
+        // could have driven.
+        return true;
+    };
+    if let Some(public) = public_origin {
+        return origin.trim_end_matches('/').eq_ignore_ascii_case(public.trim_end_matches('/'));
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -112,6 +145,79 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The language a request's cookie or `Accept-Language` asks for.
+fn lang_of(headers: &HeaderMap) -> Lang {
+    Lang::pick(cookie(headers, LANG_COOKIE), headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
+}
+
+/// Bad input to a page, as the console's error page (1902; 1202 for a body over the limit).
+fn bad_input(headers: &HeaderMap, status: StatusCode, details: &str) -> Response {
+    let (status, code) =
+        if status == StatusCode::PAYLOAD_TOO_LARGE { (status, ErrorCode::InvoiceSize) } else { (StatusCode::BAD_REQUEST, ErrorCode::RequestInvalid) };
+    pages::error(lang_of(headers), None, status, code, details)
+}
+
+/// A query string; a malformed one is answered with the console's error page, not axum's plain text.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(Query(value)),
+            Err(e) => Err(bad_input(&parts.headers, e.status(), &e.body_text())),
+        }
+    }
+}
+
+/// A form body; a malformed one is answered with the console's error page.
+#[derive(Debug)]
+pub struct Form<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(Form(value)),
+            Err(e) => Err(bad_input(&headers, e.status(), &e.body_text())),
+        }
+    }
+}
+
+/// Files uploaded as `multipart/form-data`; anything else is answered with the console's error page.
+pub struct Upload(Multipart);
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upload")
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for Upload {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let headers = req.headers().clone();
+        Multipart::from_request(req, state).await.map(Upload).map_err(|e| bad_input(&headers, e.status(), &e.body_text()))
+    }
+}
+
+/// The address a request came from, when the server knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
+    }
+}
+
 /// The language of the request.
 #[derive(Debug, Clone, Copy)]
 pub struct Language(pub Lang);
@@ -120,8 +226,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Language {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-        Ok(Language(Lang::pick(cookie(&parts.headers, LANG_COOKIE), accept)))
+        Ok(Language(lang_of(&parts.headers)))
     }
 }
 
@@ -189,27 +294,42 @@ async fn sign_in_page(Language(lang): Language, Query(q): Query<SignInQuery>) ->
     pages::sign_in(lang, note.as_deref(), StatusCode::OK).into_response()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct SignInForm {
     key: String,
 }
 
-async fn sign_in(State(state): State<AppState>, Language(lang): Language, axum::Form(form): axum::Form<SignInForm>) -> Response {
-    let ttl = state.console.unwrap_or(std::time::Duration::from_secs(8 * 3600));
-    if form.key.len() > 200 {
-        return pages::sign_in(lang, Some(lang.t("That is not a key.", "To nie jest klucz.")), StatusCode::UNAUTHORIZED).into_response();
+async fn sign_in(
+    State(state): State<AppState>,
+    Language(lang): Language,
+    Peer(address): Peer,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let Some(config) = state.console.clone() else { return StatusCode::NOT_FOUND.into_response() };
+    // Wrong keys here count with wrong API and operator keys: guessing is slowed alike.
+    if address.is_some_and(|a| state.api_keys.locked_out(a)) {
+        return failure(lang, None, OpError::refused(ErrorCode::TooManyRequests, "too many wrong keys from this address; wait a minute"));
     }
-    match console::sign_in(&state.ops, &form.key, ttl).await {
+    if form.key.len() > 200 {
+        return pages::sign_in(lang, Some(lang.t("That is not a key.", "To nie jest klucz.")), StatusCode::UNAUTHORIZED);
+    }
+    match console::sign_in(&state.ops, &form.key, config.session).await {
         Ok((token, _)) => {
-            let cookie = format!("{SESSION_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}", ttl.as_secs());
+            // A sign-in replaces the one this browser had.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE).filter(|t| t.len() <= 100) {
+                let _ = console::sign_out(&state.ops, old).await;
+            }
+            let secure = if config.secure() { "; Secure" } else { "" };
+            let cookie = format!("{SESSION_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}", config.session.as_secs());
             ([(header::SET_COOKIE, cookie)], Redirect::to("/console/dashboard")).into_response()
         }
-        Err(OpError::Refused { code: ErrorCode::ApiKey | ErrorCode::OperatorKey, .. }) => pages::sign_in(
-            lang,
-            Some(lang.t("Unknown, revoked or disabled key.", "Nieznany, unieważniony lub wyłączony klucz.")),
-            StatusCode::UNAUTHORIZED,
-        )
-        .into_response(),
+        Err(OpError::Refused { code: ErrorCode::ApiKey | ErrorCode::OperatorKey, .. }) => {
+            if let Some(address) = address {
+                state.api_keys.failed(address);
+            }
+            pages::sign_in(lang, Some(lang.t("Unknown, revoked or disabled key.", "Nieznany, unieważniony lub wyłączony klucz.")), StatusCode::UNAUTHORIZED)
+        }
         Err(err) => failure(lang, None, err),
     }
 }
@@ -220,14 +340,15 @@ struct CsrfForm {
     csrf: String,
 }
 
-async fn sign_out(State(state): State<AppState>, signed: Signed, axum::Form(form): axum::Form<CsrfForm>) -> Response {
+async fn sign_out(State(state): State<AppState>, signed: Signed, Form(form): Form<CsrfForm>) -> Response {
     if let Err(refused) = signed.check(&form.csrf) {
         return *refused;
     }
     if let Err(err) = console::sign_out(&state.ops, &signed.token).await {
         return failure(signed.lang, Some(&signed), err);
     }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0");
+    let secure = if state.console.as_ref().is_some_and(|c| c.secure()) { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{secure}");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/console/sign-in")).into_response()
 }
 
@@ -418,7 +539,7 @@ async fn upo(State(state): State<AppState>, signed: Signed, Path(id): Path<Strin
     }
 }
 
-async fn retry(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, Query(q): Query<TenantQuery>, axum::Form(form): axum::Form<CsrfForm>) -> Response {
+async fn retry(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, Query(q): Query<TenantQuery>, Form(form): Form<CsrfForm>) -> Response {
     if let Err(refused) = signed.check(&form.csrf) {
         return *refused;
     }
@@ -461,7 +582,7 @@ impl Checked {
     }
 }
 
-async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, mut multipart: Multipart) -> Response {
+async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, Upload(mut multipart): Upload) -> Response {
     let tenant = match console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await {
         Ok(tenant) => tenant,
         Err(err) => return failure(signed.lang, Some(&signed), err),
@@ -473,8 +594,9 @@ async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query
             Ok(Some(field)) => {
                 let name = field.name().unwrap_or_default().to_owned();
                 let file_name = field.file_name().unwrap_or("invoice.xml").chars().take(200).collect::<String>();
-                let Ok(bytes) = field.bytes().await else {
-                    return failure(signed.lang, Some(&signed), OpError::refused(ErrorCode::InvoiceSize, "the upload is larger than the gateway takes"));
+                let bytes = match field.bytes().await {
+                    Ok(bytes) => bytes,
+                    Err(e) => return bad_input(&HeaderMap::new(), e.status(), &e.body_text()),
                 };
                 match name.as_str() {
                     "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -486,7 +608,7 @@ async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query
                 }
             }
             Ok(None) => break,
-            Err(e) => return failure(signed.lang, Some(&signed), OpError::refused(ErrorCode::RequestInvalid, format!("the upload could not be read: {}", e.body_text()))),
+            Err(e) => return bad_input(&HeaderMap::new(), e.status(), &format!("the upload could not be read: {}", e.body_text())),
         }
     }
     if let Err(refused) = signed.check(&csrf) {
@@ -496,14 +618,14 @@ async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query
     let mut checked = Vec::with_capacity(files.len());
     for (name, bytes) in files {
         let text = std::str::from_utf8(&bytes).ok().map(str::to_owned);
-        let (findings, failure) = if bytes.len() > ksef_core::limits::MAX_INVOICE_BYTES * 3 {
-            (Vec::new(), Some(format!("{} bytes: larger than KSeF takes", bytes.len())))
-        } else {
-            match documents::validate_for_ksef(&state.ops, &owner, bytes).await {
-                Ok(validated) => (validated.warnings, None),
-                Err(OpError::Invalid { findings, .. }) => (findings, None),
-                Err(OpError::Refused { details, .. }) => (Vec::new(), Some(details)),
-                Err(OpError::Internal(e)) => (Vec::new(), Some(e.to_string())),
+        // Larger files than KSeF takes are its size precheck's finding; the body limit bounds them all.
+        let (findings, failure) = match documents::validate_for_ksef(&state.ops, &owner, bytes).await {
+            Ok(validated) => (validated.warnings, None),
+            Err(OpError::Invalid { findings, .. }) => (findings, None),
+            Err(OpError::Refused { details, .. }) => (Vec::new(), Some(details)),
+            Err(OpError::Internal(e)) => {
+                tracing::error!(error = %e, "console: validation failed unexpectedly");
+                (Vec::new(), Some("unexpected failure; see the gateway's log".to_owned()))
             }
         };
         checked.push(Checked { name, text, findings, failure });
@@ -515,23 +637,24 @@ async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query
 struct SubmitForm {
     #[serde(default)]
     csrf: String,
+    /// The file's exact bytes, base64url: a form's text would have its line ends changed on the way.
     xml: String,
 }
 
-async fn submit_invoice(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, axum::Form(form): axum::Form<SubmitForm>) -> Response {
+async fn submit_invoice(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, Form(form): Form<SubmitForm>) -> Response {
     if let Err(refused) = signed.check(&form.csrf) {
         return *refused;
     }
     let result = async {
         let summary = console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await?;
         let tenant = console::as_tenant(&summary);
-        let submitted = submit::submit(
-            &state.ops,
-            &tenant,
-            submit::Submit { xml: form.xml.into_bytes(), offline: submit::OfflineRequest::Auto, hash_of_corrected: None },
-        )
-        .await?;
-        admin::audit(&state.ops, &signed.viewer.actor, "console.submit", Some(&submitted.id), None).await?;
+        let xml = ksef_core::crypto::b64url_decode(form.xml.trim()).map_err(|_| OpError::refused(ErrorCode::B64Decode, "the form's invoice is not base64url"))?;
+        let submitted =
+            submit::submit(&state.ops, &tenant, submit::Submit { xml, offline: submit::OfflineRequest::Auto, hash_of_corrected: None }).await?;
+        // Recorded already: a failure to note it in the audit log must not tell the operator it was not sent.
+        if let Err(e) = admin::audit(&state.ops, &signed.viewer.actor, "console.submit", Some(&submitted.id), None).await {
+            tracing::warn!(error = %e, invoice = %submitted.id, "console: the submit was not written to the audit log");
+        }
         Ok::<_, OpError>((summary, submitted))
     }
     .await;
@@ -560,7 +683,7 @@ async fn tenants(State(state): State<AppState>, signed: Signed) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct AddTenantForm {
     #[serde(default)]
     csrf: String,
@@ -569,7 +692,7 @@ struct AddTenantForm {
     ksef_token: String,
 }
 
-async fn add_tenant(State(state): State<AppState>, signed: Signed, axum::Form(form): axum::Form<AddTenantForm>) -> Response {
+async fn add_tenant(State(state): State<AppState>, signed: Signed, Form(form): Form<AddTenantForm>) -> Response {
     if let Err(refused) = operator_only(&signed).and_then(|()| signed.check(&form.csrf)) {
         return *refused;
     }
@@ -584,7 +707,7 @@ async fn add_tenant(State(state): State<AppState>, signed: Signed, axum::Form(fo
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct TenantActionForm {
     #[serde(default)]
     csrf: String,
@@ -596,7 +719,7 @@ async fn tenant_action(
     State(state): State<AppState>,
     signed: Signed,
     Path((id, action)): Path<(String, String)>,
-    axum::Form(form): axum::Form<TenantActionForm>,
+    Form(form): Form<TenantActionForm>,
 ) -> Response {
     if let Err(refused) = operator_only(&signed).and_then(|()| signed.check(&form.csrf)) {
         return *refused;
@@ -633,6 +756,135 @@ async fn audit(State(state): State<AppState>, signed: Signed, Query(q): Query<Au
     }
     match admin::audit_log(&state.ops, q.before.as_deref().filter(|b| b.len() <= 64), 100).await {
         Ok(entries) => pages::audit(&signed, &entries).into_response(),
+        Err(err) => failure(signed.lang, Some(&signed), err),
+    }
+}
+
+/// Received invoices shown on one page.
+const RECEIVED_PAGE: i64 = 50;
+/// Deliveries shown per webhook.
+const DELIVERIES_SHOWN: i64 = 20;
+
+/// The received invoices' filters, as the form sends them.
+#[derive(Debug, Default, Deserialize)]
+struct ReceivedForm {
+    tenant: Option<String>,
+    #[serde(default)]
+    seller: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    after: Option<i64>,
+}
+
+impl ReceivedForm {
+    fn filter(&self) -> Result<ksef_store::ReceivedFilter, Vec<String>> {
+        let mut problems = Vec::new();
+        let seller = Some(self.seller.trim().to_owned()).filter(|s| !s.is_empty());
+        if let Some(nip) = &seller
+            && let Err(e) = ksef_core::ids::Nip::parse(nip)
+        {
+            problems.push(format!("seller NIP: {e}"));
+        }
+        let mut day = |name: &str, text: &str| {
+            let text = text.trim();
+            if text.is_empty() {
+                return None;
+            }
+            if NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err() {
+                problems.push(format!("{name}: not a date (YYYY-MM-DD)"));
+                return None;
+            }
+            Some(text.to_owned())
+        };
+        let issued_from = day("from", &self.from);
+        let issued_to = day("to", &self.to);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(ksef_store::ReceivedFilter {
+            after: self.after.unwrap_or(0).max(0),
+            issued_from,
+            issued_to,
+            seller_nip: seller,
+            min_gross_cents: None,
+            max_gross_cents: None,
+            limit: RECEIVED_PAGE,
+        })
+    }
+}
+
+async fn received(State(state): State<AppState>, signed: Signed, Query(q): Query<ReceivedForm>) -> Response {
+    let tenant = match console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await {
+        Ok(tenant) => tenant,
+        Err(err) => return failure(signed.lang, Some(&signed), err),
+    };
+    let filter = match q.filter() {
+        Ok(filter) => filter,
+        Err(problems) => return failure(signed.lang, Some(&signed), OpError::refused(ErrorCode::ReceivedQuery, problems.join("; "))),
+    };
+    match inbox::list(&state.ops, &console::as_tenant(&tenant), &filter).await {
+        Ok(rows) => {
+            let form = pages::ReceivedForm { seller: &q.seller, from: &q.from, to: &q.to };
+            pages::received(&signed, &tenant, &form, &rows, rows.len() as i64 == RECEIVED_PAGE).into_response()
+        }
+        Err(err) => failure(signed.lang, Some(&signed), err),
+    }
+}
+
+async fn received_preview(State(state): State<AppState>, signed: Signed, Path(ksef_number): Path<String>, Query(q): Query<TenantQuery>) -> Response {
+    let result = async {
+        let tenant = console::as_tenant(&console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await?);
+        let record = inbox::received(&state.ops, &tenant, &ksef_number).await?;
+        let xml = record.xml.ok_or_else(|| OpError::conflict(ErrorCode::ReceivedUnknown, "the sync has not downloaded this invoice's XML yet"))?;
+        let format = documents::OutputFormat::Html;
+        documents::visualize(&state.ops, &tenant, None, false, Some(&record.ksef_number), xml, format, visual_language(signed.lang)).await
+    }
+    .await;
+    match result {
+        Ok(rendered) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], rendered.bytes).into_response(),
+        Err(err) => failure(signed.lang, Some(&signed), err),
+    }
+}
+
+async fn webhooks(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>) -> Response {
+    let result = async {
+        let summary = console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await?;
+        let tenant = console::as_tenant(&summary);
+        let mut shown = Vec::new();
+        for hook in hooks::list(&state.ops, &tenant).await? {
+            let deliveries = hooks::deliveries(&state.ops, &tenant, &hook.id, None, None, DELIVERIES_SHOWN).await?;
+            shown.push((hook, deliveries));
+        }
+        Ok::<_, OpError>((summary, shown))
+    }
+    .await;
+    match result {
+        Ok((tenant, shown)) => pages::webhooks(&signed, &tenant, &shown).into_response(),
+        Err(err) => failure(signed.lang, Some(&signed), err),
+    }
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((id, event)): Path<(String, String)>,
+    Query(q): Query<TenantQuery>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(refused) = signed.check(&form.csrf) {
+        return *refused;
+    }
+    let result = async {
+        let summary = console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await?;
+        hooks::redeliver(&state.ops, &console::as_tenant(&summary), &id, &event).await?;
+        admin::audit(&state.ops, &signed.viewer.actor, "webhook.redeliver", Some(&id), Some(format!("event {event}"))).await?;
+        Ok::<_, OpError>(summary)
+    }
+    .await;
+    match result {
+        Ok(tenant) => Redirect::to(&format!("/console/webhooks?tenant={}", pages::url(&tenant.id))).into_response(),
         Err(err) => failure(signed.lang, Some(&signed), err),
     }
 }

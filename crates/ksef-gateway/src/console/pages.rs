@@ -45,12 +45,25 @@ pub struct ListForm<'a> {
     pub to: &'a str,
 }
 
+/// What the received invoices' form was filled with.
+#[derive(Debug)]
+pub struct ReceivedForm<'a> {
+    /// Seller's NIP.
+    pub seller: &'a str,
+    /// Issued from (a day).
+    pub from: &'a str,
+    /// Issued to (a day).
+    pub to: &'a str,
+}
+
 /// Which page of the navigation is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Section {
     Dashboard,
     Invoices,
     Validate,
+    Received,
+    Webhooks,
     Tenants,
     Audit,
     None,
@@ -81,6 +94,8 @@ fn layout(lang: Lang, signed: Option<&Signed>, tenant: Option<&TenantSummary>, s
                                 (item(Section::Dashboard, format!("/console/dashboard{q}"), lang.t("Dashboard", "Pulpit")))
                                 (item(Section::Invoices, format!("/console/invoices{q}"), lang.t("Invoices", "Faktury")))
                                 (item(Section::Validate, format!("/console/validate{q}"), lang.t("Validate", "Walidacja")))
+                                (item(Section::Received, format!("/console/received{q}"), lang.t("Received", "Otrzymane")))
+                                (item(Section::Webhooks, format!("/console/webhooks{q}"), lang.t("Webhooks", "Webhooki")))
                                 @if signed.viewer.is_operator() {
                                     (item(Section::Tenants, "/console/tenants".to_owned(), lang.t("Tenants", "Podmioty")))
                                     (item(Section::Audit, "/console/audit".to_owned(), lang.t("Audit log", "Dziennik zmian")))
@@ -203,10 +218,13 @@ pub fn dashboard(signed: &Signed, tenants: &[TenantSummary], board: &Dashboard) 
                         @let expires = c.expires_at.expect("checked");
                         @let days = (expires - now).num_days();
                         p class=(if days < 7 { "bad" } else if days < 30 { "warn" } else { "ok" }) {
-                            (lang.t("Certificate", "Certyfikat")) " " (c.subject.clone().unwrap_or_default()) ": "
+                            (lang.t("Certificate", "Certyfikat")) " "
+                            // A shared certificate's subject names the office that shares it, not this tenant.
+                            @if !c.shared || signed.viewer.is_operator() { (c.subject.clone().unwrap_or_default()) } ": "
                             (lang.t("expires", "wygasa")) " " (lang.time(expires)) " (" (days) " " (lang.t("days", "dni")) ")"
                         }
                     }
+                    Some(c) if c.shared && !signed.viewer.is_operator() => { p { (lang.t("A certificate the operator shares among tenants", "Certyfikat współdzielony przez operatora")) } }
                     Some(c) => { p { (c.kind.as_str()) " " (c.name) } }
                     None => {
                         p class="warn" {
@@ -508,7 +526,7 @@ pub fn validate(signed: &Signed, tenant: &TenantSummary, checked: &[Checked]) ->
                     @if file.valid() {
                         form method="post" action=(format!("/console/submit{q}")) class="inline" {
                             input type="hidden" name="csrf" value=(signed.viewer.csrf);
-                            input type="hidden" name="xml" value=(text);
+                            input type="hidden" name="xml" value=(ksef_core::crypto::b64url(text.as_bytes()));
                             button type="submit" { (lang.t("Send to KSeF", "Wyślij do KSeF")) }
                         }
                     }
@@ -614,4 +632,103 @@ pub fn audit(signed: &Signed, entries: &[AuditEntry]) -> Response {
         }
     };
     layout(lang, Some(signed), None, Section::Audit, lang.t("Audit log", "Dziennik zmian"), body).into_response()
+}
+
+/// Invoices others issued to the tenant, as the sync received them from KSeF.
+pub fn received(signed: &Signed, tenant: &TenantSummary, form: &ReceivedForm<'_>, rows: &[ksef_store::ReceivedRecord], more: bool) -> Response {
+    let lang = signed.lang;
+    let q = format!("?tenant={}", url(&tenant.id));
+    let body = html! {
+        h1 { (lang.t("Received invoices", "Faktury otrzymane")) }
+        (tenant_heading(lang, tenant))
+        form method="get" action="/console/received" class="filters card" role="search" {
+            input type="hidden" name="tenant" value=(tenant.id);
+            div { label for="seller" { (lang.t("Seller's NIP", "NIP sprzedawcy")) } input id="seller" name="seller" value=(form.seller) maxlength="13" inputmode="numeric"; }
+            div { label for="from" { (lang.t("Issued from", "Wystawione od")) } input id="from" name="from" type="date" value=(form.from); }
+            div { label for="to" { (lang.t("to", "do")) } input id="to" name="to" type="date" value=(form.to); }
+            div { button type="submit" { (lang.t("Search", "Szukaj")) } }
+        }
+        @if rows.is_empty() {
+            p { (lang.t("No received invoice matches (the sync runs every few minutes).", "Żadna otrzymana faktura nie pasuje (synchronizacja działa co kilka minut).")) }
+        } @else {
+            table {
+                thead { tr {
+                    th scope="col" { (lang.t("Issued", "Wystawiona")) } th scope="col" { (lang.t("Seller", "Sprzedawca")) }
+                    th scope="col" { (lang.t("Number", "Numer")) } th scope="col" { (lang.t("KSeF number", "Numer KSeF")) } th scope="col" class="num" { (lang.t("Gross", "Brutto")) }
+                } }
+                tbody {
+                    @for r in rows {
+                        tr {
+                            td { (r.issue_date) }
+                            td { (r.seller_name.clone().unwrap_or_default()) br; span class="meta" { "NIP " (r.seller_nip) } }
+                            td { a href=(format!("/console/received/{}/preview{q}", url(&r.ksef_number))) target="_blank" rel="noopener" { (r.invoice_number) } }
+                            td class="mono" { (r.ksef_number) }
+                            td class="num" { (r.gross_amount.clone().unwrap_or_default()) " " (r.currency.clone().unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+            @if more {
+                @if let Some(last) = rows.last() {
+                    nav class="pager" aria-label=(lang.t("Pages", "Strony")) {
+                        a href=(format!("/console/received{q}&seller={}&from={}&to={}&after={}", url(form.seller), url(form.from), url(form.to), last.seq)) rel="next" { (lang.t("More", "Więcej")) " →" }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, Some(signed), Some(tenant), Section::Received, lang.t("Received invoices", "Faktury otrzymane"), body).into_response()
+}
+
+/// The tenant's webhooks, each with its latest deliveries and a way to send one again.
+pub fn webhooks(signed: &Signed, tenant: &TenantSummary, hooks: &[(ksef_store::WebhookRecord, Vec<ksef_store::DeliveryRecord>)]) -> Response {
+    let lang = signed.lang;
+    let q = format!("?tenant={}", url(&tenant.id));
+    let body = html! {
+        h1 { (lang.t("Webhooks", "Webhooki")) }
+        (tenant_heading(lang, tenant))
+        @if hooks.is_empty() {
+            p { (lang.t("No webhook. A tenant subscribes with POST /api/v2/webhooks.", "Brak webhooków. Podmiot subskrybuje przez POST /api/v2/webhooks.")) }
+        }
+        @for (hook, deliveries) in hooks {
+            section class="card" aria-labelledby=(format!("hook-{}", hook.id)) {
+                h2 id=(format!("hook-{}", hook.id)) class="mono" { (hook.url) }
+                p {
+                    @if hook.enabled { span class="badge accepted" { (lang.t("enabled", "włączony")) } } @else { span class="badge rejected" { (lang.t("disabled", "wyłączony")) } }
+                    @if let Some(why) = &hook.disabled_why { " " (why) }
+                    @if let Some(since) = hook.failing_since { " " span class="bad" { (lang.t("failing since", "błędy od")) " " (lang.time(crate::ops::from_micros(since))) } }
+                }
+                @if let Some(d) = &hook.description { p class="meta" { (d) } }
+                @if deliveries.is_empty() {
+                    p { (lang.t("No delivery yet.", "Jeszcze bez dostaw.")) }
+                } @else {
+                    table {
+                        thead { tr {
+                            th scope="col" { (lang.t("Event", "Zdarzenie")) } th scope="col" { (lang.t("State", "Stan")) } th scope="col" class="num" { (lang.t("Attempts", "Próby")) }
+                            th scope="col" { (lang.t("Last answer", "Ostatnia odpowiedź")) } th scope="col" { (lang.t("Actions", "Akcje")) }
+                        } }
+                        tbody {
+                            @for d in deliveries {
+                                tr {
+                                    td { span class="mono" { (d.event.kind.as_str()) } br; span class="meta" { (lang.time(crate::ops::from_micros(d.event.created_at))) } }
+                                    td { (d.state.as_str()) }
+                                    td class="num" { (d.attempts) }
+                                    td { @if let Some(status) = d.last_status { "HTTP " (status) " " } (d.last_error.clone().unwrap_or_default()) }
+                                    td {
+                                        @if hook.enabled {
+                                            form method="post" action=(format!("/console/webhooks/{}/deliveries/{}/redeliver{q}", url(&hook.id), url(&d.event.id))) class="inline" {
+                                                input type="hidden" name="csrf" value=(signed.viewer.csrf);
+                                                button type="submit" aria-label=(format!("{} {}", lang.t("Redeliver", "Wyślij ponownie"), d.event.id)) { (lang.t("Redeliver", "Wyślij ponownie")) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    layout(lang, Some(signed), Some(tenant), Section::Webhooks, lang.t("Webhooks", "Webhooki"), body).into_response()
 }

@@ -54,7 +54,7 @@ pub struct OperatorKey(String);
 
 impl std::fmt::Debug for OperatorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OperatorKey({}…)", &self.0[..OPERATOR_KEY_PREFIX.len() + 4])
+        write!(f, "OperatorKey({}…)", self.0.get(..OPERATOR_KEY_PREFIX.len() + 4).unwrap_or(OPERATOR_KEY_PREFIX))
     }
 }
 
@@ -82,22 +82,44 @@ pub async fn issue_operator_key(ctx: &Context) -> Result<OperatorKey, OpError> {
     Ok(key)
 }
 
+/// Where this start found the operator key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorKeyFound {
+    /// Made now, on a database that had none, and written to `operator-key.json`: to be shown once.
+    Created(OperatorKey),
+    /// A live key in this data folder's `operator-key.json`, made by an earlier start (not shown again).
+    Saved(OperatorKey),
+    /// Keys exist, but this data folder's file holds no live one (another instance made it, or it was replaced).
+    Elsewhere,
+}
+
+impl OperatorKeyFound {
+    /// The key, when this data folder holds it.
+    pub fn key(&self) -> Option<&OperatorKey> {
+        match self {
+            OperatorKeyFound::Created(key) | OperatorKeyFound::Saved(key) => Some(key),
+            OperatorKeyFound::Elsewhere => None,
+        }
+    }
+}
+
 /// On a database with no operator key, makes one and writes it to `data_dir/operator-key.json` (mode 0600);
-/// on later starts, the key in that file while it is still live. `None`: keys exist but this instance's file
-/// does not hold a live one (another instance made it, or it was replaced).
-pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Result<Option<OperatorKey>> {
+/// on later starts, the key in that file while it is still live. (Two instances starting at once on an empty
+/// database may each make one; both work.)
+pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Result<OperatorKeyFound> {
     let file = data_dir.join(OPERATOR_KEY_FILE);
-    if let Some(saved) = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<OperatorKeyFile>(&b).ok())
-        && ctx.store.operator_key(&sha256_base64(saved.operator_key.0.as_bytes())).await?.is_some()
+    let saved = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<OperatorKeyFile>(&b).ok()).map(|f| f.operator_key);
+    if let Some(saved) = saved.filter(|k| k.0.starts_with(OPERATOR_KEY_PREFIX))
+        && ctx.store.operator_key(&sha256_base64(saved.0.as_bytes())).await?.is_some()
     {
-        return Ok(Some(saved.operator_key));
+        return Ok(OperatorKeyFound::Saved(saved));
     }
     if ctx.store.operator_key_count().await? > 0 {
-        return Ok(None);
+        return Ok(OperatorKeyFound::Elsewhere);
     }
     let key = issue_operator_key(ctx).await.map_err(|e| anyhow::anyhow!("failed to make the operator key: {e}"))?;
     crate::files::write_private(&file, &serde_json::to_vec_pretty(&OperatorKeyFile { operator_key: key.clone() })?)?;
-    Ok(Some(key))
+    Ok(OperatorKeyFound::Created(key))
 }
 
 /// The operator, if `key` is a live operator key.

@@ -29,8 +29,11 @@ impl Viewer {
     }
 }
 
-/// Signs in with an operator key or a tenant's API key for `ttl`: the cookie's token (shown to no one else) and
-/// who it is.
+/// Longest console sign-in.
+pub const MAX_SIGN_IN: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Signs in with an operator key or a tenant's API key for `ttl` (at most [`MAX_SIGN_IN`]): the cookie's token
+/// (shown to no one else) and who it is. The sign-in ends when `ttl` has passed or the key is revoked.
 pub async fn sign_in(ctx: &Context, key: &str, ttl: std::time::Duration) -> Result<(String, Viewer), OpError> {
     let key = key.trim();
     let actor = if key.starts_with(OPERATOR_KEY_PREFIX) {
@@ -41,8 +44,14 @@ pub async fn sign_in(ctx: &Context, key: &str, ttl: std::time::Duration) -> Resu
     let token = b64url(&random_array::<32>());
     let csrf = b64url(&random_array::<24>());
     let now = Utc::now();
-    let expires = now + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::hours(8));
-    let session = ConsoleSession { tenant_id: actor.tenant().map(|t| t.id.clone()), actor: actor.name(), csrf: csrf.clone(), expires_at: micros(expires) };
+    let expires = now + chrono::TimeDelta::from_std(ttl.min(MAX_SIGN_IN)).unwrap_or(chrono::TimeDelta::hours(8));
+    let session = ConsoleSession {
+        tenant_id: actor.tenant().map(|t| t.id.clone()),
+        actor: actor.name(),
+        key_hash: sha256_base64(key.as_bytes()),
+        csrf: csrf.clone(),
+        expires_at: micros(expires),
+    };
     ctx.store.insert_console_session(&sha256_base64(token.as_bytes()), &session, micros(now)).await.map_err(OpError::store(ErrorCode::Internal))?;
     admin::audit(ctx, &actor, "console.sign_in", actor.tenant().map(|t| t.id.as_str()), None).await?;
     Ok((token, Viewer { actor, csrf, expires }))
@@ -170,15 +179,7 @@ pub async fn dashboard(ctx: &Context, tenant: TenantSummary) -> Result<Dashboard
         .tenant_invoices_in(&tenant.id, &[DeliveryState::Queued, DeliveryState::Sending], DASHBOARD_ROWS)
         .await
         .map_err(OpError::store(ErrorCode::Internal))?;
-    let mut offline: Vec<InvoiceRecord> = store
-        .tenant_invoices_in(&tenant.id, &[DeliveryState::Queued, DeliveryState::Sending, DeliveryState::Sent], 500)
-        .await
-        .map_err(failed)?
-        .into_iter()
-        .filter(|r| r.deadline_at.is_some())
-        .collect();
-    offline.sort_by_key(|r| r.deadline_at);
-    offline.truncate(DASHBOARD_ROWS as usize);
+    let offline = store.tenant_offline_pending(&tenant.id, DASHBOARD_ROWS).await.map_err(failed)?;
     Ok(Dashboard {
         tenant,
         today,

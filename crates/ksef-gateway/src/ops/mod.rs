@@ -36,6 +36,9 @@ use crate::secrets::MasterKey;
 /// cannot fill the disk while KSeF is down.
 pub const MAX_UNDELIVERED_PER_TENANT: i64 = 100_000;
 
+/// How long the content of an invoice KSeF rejected is kept, for the console to show what was refused.
+pub const REJECTED_CONTENT_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
 /// How long an `Idempotency-Key` is remembered.
 pub const IDEMPOTENCY_KEY_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 

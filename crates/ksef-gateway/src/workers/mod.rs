@@ -1,7 +1,7 @@
 //! Background work apart from HTTP handlers: the outbox (`outbox.rs`: delivering invoices, polling their
 //! statuses, closing sessions in KSeF, fetching UPOs), following the Latarnia's announcements (`lighthouse.rs`),
 //! posting events to webhooks (`webhooks.rs`), syncing received invoices (`inbox.rs`), watching tenants'
-//! certificates expire, forgetting old idempotency keys, events and webhook deliveries.
+//! certificates expire, forgetting old idempotency keys, events, webhook deliveries and the content of long-rejected invoices.
 
 mod inbox;
 mod lighthouse;
@@ -52,6 +52,11 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(rows = n, "old events and webhook deliveries forgotten"),
                 Err(e) => tracing::warn!(error = %e, "failed to forget old events"),
+            }
+            match ops.store.forget_rejected_payloads(ops::micros(now - ops::REJECTED_CONTENT_KEPT)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(invoices = n, "content of long-rejected invoices forgotten"),
+                Err(e) => tracing::warn!(error = %e, "failed to forget the content of rejected invoices"),
             }
             let expired = ops::micros(Utc::now() - ops::IDEMPOTENCY_KEY_LIFETIME);
             match ops.store.purge_idempotency(expired).await {

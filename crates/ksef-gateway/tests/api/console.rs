@@ -95,6 +95,17 @@ async fn the_operator_adds_rekeys_and_disables_tenants_and_every_action_is_audit
 
     let list: Value = app.http.get(admin("/tenants")).bearer_auth(&operator).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["tenants"].as_array().unwrap().len(), 2, "the demo tenant and the new one: {list}");
+    let retried = app
+        .http
+        .post(admin("/tenants"))
+        .bearer_auth(&operator)
+        .header("idempotency-key", "k1")
+        .json(&json!({ "name": "Third", "nip": "1111111111", "ksefToken": "t" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 201, "an Idempotency-Key (a tenant's mechanism) does not get in the operator's way");
+    let third = retried.json::<Value>().await.unwrap()["tenant"]["id"].as_str().unwrap().to_owned();
 
     let rotated: Value = app.http.post(admin(&format!("/tenants/{id}/apiKey"))).bearer_auth(&operator).send().await.unwrap().json().await.unwrap();
     let second_key = rotated["apiKey"].as_str().unwrap().to_owned();
@@ -117,8 +128,9 @@ async fn the_operator_adds_rekeys_and_disables_tenants_and_every_action_is_audit
 
     let audit: Value = app.http.get(admin("/audit")).bearer_auth(&operator).send().await.unwrap().json().await.unwrap();
     let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["tenant.enable", "tenant.disable", "tenant.rotate_api_key", "tenant.add"], "newest first");
-    let entry = &audit["entries"][3];
+    assert_eq!(actions, ["tenant.enable", "tenant.disable", "tenant.rotate_api_key", "tenant.add", "tenant.add"], "newest first");
+    assert_eq!(audit["entries"][3]["target"], third.as_str());
+    let entry = &audit["entries"][4];
     assert_eq!(entry["target"], id.as_str());
     assert!(entry["actor"].as_str().unwrap().starts_with("operator kgo_"), "{entry}");
     let text = audit.to_string();
@@ -161,6 +173,8 @@ async fn a_tenant_signed_in_to_the_console_sees_nothing_of_another_tenant() {
         format!("/console/dashboard?tenant={}", demo.id),
         format!("/console/invoices?tenant={}", demo.id),
         format!("/console/validate?tenant={}", demo.id),
+        format!("/console/received?tenant={}", demo.id),
+        format!("/console/webhooks?tenant={}", demo.id),
         format!("/console/invoices/{id}"),
         format!("/console/invoices/{id}?tenant={}", demo.id),
         format!("/console/invoices/{id}/preview"),
@@ -172,14 +186,34 @@ async fn a_tenant_signed_in_to_the_console_sees_nothing_of_another_tenant() {
     ] {
         let (status, body) = stranger.page(&path).await;
         assert_eq!(status, 404, "{path}: {body}");
-        assert!(!body.contains("FV/SECRET") && !body.contains("Demo"), "{path} shows nothing of the other tenant");
+        assert!(!body.contains("FV/SECRET") && !body.contains("Demo") && !body.contains("hooks.example.com"), "{path} shows nothing of the other tenant");
     }
     let csrf = stranger.csrf("/console/dashboard").await;
     let retry = stranger.post(&format!("/console/invoices/{id}/retry"), &[("csrf", &csrf)]).await;
     assert_eq!(retry.status(), 404);
+    // The demo tenant's webhook (straight into the store: this machine resolves no public name to check a URL by).
+    let hook_id = "01a24600-0000-7000-8000-000000000001";
+    let hook = ksef_store::NewWebhook {
+        id: hook_id.to_owned(),
+        tenant_id: demo.id.clone(),
+        url: "https://hooks.example.com/private".to_owned(),
+        kinds: None,
+        description: None,
+        secret_sealed: vec![0; 32],
+        now: 1,
+    };
+    app.app.ops().store.insert_webhook(&hook).await.unwrap();
+    let (_, owner_view) = Browser::sign_in(&app, &app.api_key).await.unwrap().page("/console/webhooks").await;
+    assert!(owner_view.contains("hooks.example.com/private"), "the owner sees its webhook: {owner_view}");
+    let redeliver = stranger.post(&format!("/console/webhooks/{hook_id}/deliveries/x/redeliver?tenant={}", demo.id), &[("csrf", &csrf)]).await;
+    assert_eq!(redeliver.status(), 404);
+    let redeliver = stranger.post(&format!("/console/webhooks/{hook_id}/deliveries/x/redeliver"), &[("csrf", &csrf)]).await;
+    assert_eq!(redeliver.status(), 404, "another tenant's webhook does not exist for it");
     let (status, own) = stranger.page("/console/invoices").await;
     assert_eq!(status, 200);
     assert!(!own.contains("FV/SECRET"), "its own list holds none of the other's invoices");
+    let (_, hooks) = stranger.page("/console/webhooks").await;
+    assert!(!hooks.contains("hooks.example.com"), "its webhooks page lists none of the other's");
     let (_, board) = stranger.page("/console/dashboard").await;
     assert!(!board.contains("/console/tenants"), "a tenant has no tenants page in its navigation");
 
@@ -190,6 +224,13 @@ async fn a_tenant_signed_in_to_the_console_sees_nothing_of_another_tenant() {
     assert!(list.contains("FV/SECRET/1"), "{list}");
     let (status, _) = operator.page(&format!("/console/invoices/{id}/preview?tenant={}", demo.id)).await;
     assert_eq!(status, 200);
+
+    // Re-keying the tenant ends its sign-ins.
+    let stranger_id = app.app.ops().store.tenant_by_api_key(&ksef_gateway::ops::tenants::api_key_hash(&other_key)).await.unwrap().unwrap().id;
+    let rotated = app.http.post(format!("{}/admin/tenants/{stranger_id}/apiKey", app.base)).bearer_auth(operator_key(&app)).send().await.unwrap();
+    assert_eq!(rotated.status(), 200);
+    let after = stranger.get("/console/dashboard").await;
+    assert_eq!(after.status(), 303, "a sign-in with a revoked key has ended");
 
     // Wrong keys sign in to nothing.
     for key in ["kgw_nope", "kgo_nope", "", &"x".repeat(500)] {
@@ -256,6 +297,9 @@ async fn a_rejected_invoice_is_found_with_its_reason_a_fix_and_its_content() {
     assert!(found.contains("FV/LATE/1"), "found by state and part of its number, case-insensitive");
     let (_, none) = browser.page("/console/invoices?state=accepted&q=late").await;
     assert!(!none.contains("FV/LATE/1"));
+    let (status, bad) = browser.page("/console/invoices?page=abc").await;
+    assert_eq!(status, 400, "a malformed query is an error page, not a plain-text rejection");
+    assert!(bad.contains("1902") && bad.contains("<html"), "{bad}");
     let (status, bad) = browser.page("/console/invoices?state=nope&from=yesterday").await;
     assert_eq!(status, 400);
     assert!(bad.contains("state") && bad.contains("from"), "every problem with the filter: {bad}");
@@ -324,7 +368,12 @@ async fn a_dropped_file_is_checked_with_its_lines_marked_and_a_valid_one_is_sent
     assert!(body.contains(&format!("id=\"f0-L{line}\" class=\"line mark\"")), "and the line is marked");
     assert_eq!(body.matches("name=\"xml\"").count(), 1, "only the valid file can be sent");
 
-    let sent = browser.post("/console/submit", &[("csrf", &csrf), ("xml", &good)]).await;
+    let garbled = browser.post("/console/submit", &[("csrf", &csrf), ("xml", "not base64!")]).await;
+    assert_eq!(garbled.status(), 400);
+    // The page carries the file's exact bytes (base64url), as the browser posts them back.
+    let carried = ksef_core::crypto::b64url(good.as_bytes());
+    assert!(body.contains(&carried), "the valid file's bytes are in its form");
+    let sent = browser.post("/console/submit", &[("csrf", &csrf), ("xml", &carried)]).await;
     assert_eq!(sent.status(), 303);
     let location = sent.headers()["location"].to_str().unwrap().to_owned();
     let id = location.trim_start_matches("/console/invoices/").split('?').next().unwrap().to_owned();

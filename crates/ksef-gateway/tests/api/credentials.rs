@@ -227,3 +227,33 @@ async fn a_tenant_enrolled_from_the_command_line_sends_with_its_ksef_certificate
     let seconds: f64 = gauge.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(seconds > 86_400.0, "{gauge}");
 }
+
+#[tokio::test]
+async fn the_operator_sets_a_tenants_certificate_through_the_admin_api_and_the_tenant_sends_with_it() {
+    let app = spawn_app().await;
+    let operator = app.app.operator_key().unwrap().expose().to_owned();
+    let (certificate, key) = input(&seal(NIP, 0x61));
+    let pem = |label: &str, der: &[u8]| {
+        let body = ksef_core::crypto::b64(der);
+        let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    };
+    let demo = app.app.ops().store.tenant_by_api_key(&ksef_gateway::ops::tenants::api_key_hash(&app.api_key)).await.unwrap().unwrap();
+    let url = format!("{}/admin/tenants/{}/credential", app.base, demo.id);
+
+    let bad = app.http.put(&url).bearer_auth(&operator).json(&serde_json::json!({ "certificate": { "certificate": pem("CERTIFICATE", &certificate), "key": "AAAA" } })).send().await.unwrap();
+    let (status, _, body) = TestApp::error(bad).await;
+    assert_eq!(status, 400, "a key that is not the certificate's: {body}");
+
+    let body = serde_json::json!({ "certificate": { "certificate": pem("CERTIFICATE", &certificate), "key": pem("PRIVATE KEY", &key) } });
+    let set = app.http.put(&url).bearer_auth(&operator).json(&body).send().await.unwrap();
+    assert_eq!(set.status(), 200);
+    let tenant: Value = set.json().await.unwrap();
+    assert_eq!(tenant["credential"]["kind"], "certificate", "{tenant}");
+    assert!(tenant["credential"]["expires"].is_string(), "its expiry is shown: {tenant}");
+    assert!(!tenant.to_string().contains("PRIVATE"), "never the key");
+
+    send_online(&app, &app.api_key, NIP, "FV/ADMIN-CERT/1").await;
+    let audit: Value = app.http.get(format!("{}/admin/audit", app.base)).bearer_auth(&operator).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit["entries"][0]["action"], "tenant.set_certificate", "{audit}");
+}

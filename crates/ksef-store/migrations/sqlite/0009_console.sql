@@ -22,9 +22,11 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_by_time ON audit_log (at, id);
 
 -- A console sign-in: the cookie holds a random token, only its hash is stored. tenant_id NULL: the operator.
+-- key_hash: the key signed in with (an operator key's or an API key's hash): revoking it ends the sign-in.
 CREATE TABLE console_sessions (
     token_hash TEXT PRIMARY KEY,
     tenant_id  TEXT REFERENCES tenants (id),
+    key_hash   TEXT NOT NULL,
     actor      TEXT NOT NULL,
     csrf       TEXT NOT NULL,
     created_at INTEGER NOT NULL,

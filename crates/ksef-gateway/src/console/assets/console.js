@@ -1,5 +1,10 @@
-// Lets files be dropped on the validation form (choosing them works without this script).
+// Lets files be dropped on the validation form (choosing them works without this script), and scrolls each
+// checked file's source to its first marked line.
 document.addEventListener("DOMContentLoaded", () => {
+  for (const source of document.querySelectorAll("pre.source")) {
+    const mark = source.querySelector(".mark");
+    if (mark) source.scrollTop = Math.max(0, mark.offsetTop - source.offsetTop - 60);
+  }
   const form = document.getElementById("drop");
   const input = document.getElementById("files");
   if (!form || !input) return;
