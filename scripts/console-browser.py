@@ -233,7 +233,7 @@ def main():
                 # 4. The list: search, filter, and the invoice whose number holds HTML, shown as text.
                 run.step = "invoices"
                 page.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices").click()
-                page.get_by_label("Number, KSeF number or id").fill("script")
+                page.get_by_label("Number, KSeF number, buyer's NIP or id").fill("script")
                 page.get_by_role("button", name="Search").click()
                 hostile_link = page.get_by_role("link", name="FV/<script>window.pwned=1</script>")
                 expect(hostile_link).to_be_visible()
@@ -247,6 +247,10 @@ def main():
                 page.get_by_label("State").select_option("accepted")
                 page.get_by_role("button", name="Search").click()
                 expect(page.locator("p.meta")).to_contain_text("of 4")
+                page.get_by_label("State").select_option("")
+                page.get_by_label("Number, KSeF number, buyer's NIP or id").fill("1111111111")
+                page.get_by_role("button", name="Search").click()
+                expect(page.locator("p.meta")).to_contain_text("of 5")
 
                 # 5. Validation: a file dropped on the form, its finding listed with its line, the line marked.
                 run.step = "validate"

@@ -13,6 +13,7 @@ pub mod generate;
 pub mod json;
 pub mod model;
 pub mod names;
+pub mod parties;
 mod pattern;
 pub mod precheck;
 pub mod rules;

@@ -42,7 +42,7 @@ pub struct ConsoleSession {
 /// Which of a tenant's invoices to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
-    /// Part of the invoice number, KSeF number or our id (case-insensitive).
+    /// Part of the invoice number, KSeF number, buyer's NIP or our id (case-insensitive).
     pub text: Option<String>,
     /// In this state only.
     pub state: Option<DeliveryState>,
@@ -199,7 +199,7 @@ impl Store {
         // The same conditions for the page and the count; an absent condition is a NULL parameter.
         let conditions = "tenant_id = $1
             AND ($2 IS NULL OR LOWER(COALESCE(invoice_number, '')) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(ksef_number, '')) LIKE $2 ESCAPE '\\'
-                 OR LOWER(id) LIKE $2 ESCAPE '\\')
+                 OR LOWER(id) LIKE $2 ESCAPE '\\' OR COALESCE(buyer_nip, '') LIKE $2 ESCAPE '\\')
             AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR created_at >= $4) AND ($5 IS NULL OR created_at < $5)";
         let text = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(like_pattern);
         let state = filter.state.map(DeliveryState::as_str);

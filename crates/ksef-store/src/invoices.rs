@@ -30,6 +30,8 @@ pub struct NewInvoice {
     pub lease_owner: Option<String>,
     /// What else a sessionless submit records.
     pub submission: Option<Submission>,
+    /// The buyer's NIP, when the gateway read the invoice in clear.
+    pub buyer_nip: Option<String>,
 }
 
 /// What a sessionless submit records beside the invoice.
@@ -110,6 +112,8 @@ pub struct InvoiceRecord {
     pub status: Option<InvoiceStatusUpdate>,
     /// `P_2`: as a sessionless submit recorded it, or as KSeF reported it.
     pub invoice_number: Option<String>,
+    /// The buyer's NIP, when the gateway read the invoice in clear.
+    pub buyer_nip: Option<String>,
     /// When it was received.
     pub created_at: i64,
     /// Sends tried.
@@ -139,7 +143,7 @@ pub struct InvoiceRecord {
 pub(crate) const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, ksef_reference, send_error,
     status_code, status_description, status_details, status_extensions, ordinal, invoice_number, ksef_number,
     acquisition_date, permanent_storage_date, invoicing_mode, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
-    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, batch_session, updated_at";
+    original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, batch_session, updated_at, buyer_nip";
 
 pub(crate) fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
@@ -169,6 +173,7 @@ pub(crate) fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, s
             None => None,
         },
         invoice_number: r.try_get("invoice_number")?,
+        buyer_nip: r.try_get("buyer_nip")?,
         created_at: r.try_get("created_at")?,
         attempts: r.try_get("attempts")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
@@ -216,8 +221,8 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO invoices (id, tenant_id, session_id, invoice_hash, invoice_size, state, payload, created_at, updated_at,
                  attempts, lease_owner, ksef_session, submission_key, invoice_number, offline_mode, deadline_at, hash_of_corrected,
-                 announcement_id)
-             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, $10, $9, s.ksef_reference, $11, $12, $13, $14, $15, $16
+                 announcement_id, buyer_nip)
+             SELECT $1, $2, $3, $4, $5, $8, $6, $7, $7, $10, $9, s.ksef_reference, $11, $12, $13, $14, $15, $16, $17
              FROM sessions s WHERE s.id = $3 AND s.closed_at IS NULL
              ON CONFLICT DO NOTHING",
         )
@@ -237,6 +242,7 @@ impl Store {
         .bind(sub.deadline_at)
         .bind(&sub.hash_of_corrected)
         .bind(&sub.announcement_id)
+        .bind(&i.buyer_nip)
         .execute(&mut *conn)
         .await?;
         if inserted.rows_affected() == 1 {

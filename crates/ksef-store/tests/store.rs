@@ -39,6 +39,7 @@ fn invoice(id: &str, hash: &str) -> NewInvoice {
         created_at: 20,
         lease_owner: Some("instance-a".into()),
         submission: None,
+        buyer_nip: None,
     }
 }
 

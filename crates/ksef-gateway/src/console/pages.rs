@@ -312,6 +312,7 @@ fn rows_table(lang: Lang, tenant: &TenantSummary, rows: &[InvoiceRow], why: bool
                 tr {
                     th scope="col" { (lang.t("Recorded", "Przyjęta")) }
                     th scope="col" { (lang.t("Invoice", "Faktura")) }
+                    th scope="col" { (lang.t("Buyer's NIP", "NIP nabywcy")) }
                     th scope="col" { (lang.t("KSeF number", "Numer KSeF")) }
                     th scope="col" { (lang.t("State", "Stan")) }
                     th scope="col" { @if why { (lang.t("Why", "Dlaczego")) } @else { (lang.t("KSeF status", "Status KSeF")) } }
@@ -323,6 +324,7 @@ fn rows_table(lang: Lang, tenant: &TenantSummary, rows: &[InvoiceRow], why: bool
                     tr {
                         td { (lang.time(row.created)) }
                         td { a href=(invoice_link(row, tenant)) { (label(row)) } }
+                        td { (row.buyer_nip.clone().unwrap_or_default()) }
                         td class="mono" { (row.view.ksef_number.clone().unwrap_or_default()) }
                         td { @if let Some(d) = d { (state_badge(lang, d.state)) } }
                         td {
@@ -360,7 +362,7 @@ pub fn invoices(signed: &Signed, tenant: &TenantSummary, form: &ListForm<'_>, pa
         (tenant_heading(lang, tenant))
         form method="get" action="/console/invoices" class="filters card" role="search" {
             input type="hidden" name="tenant" value=(tenant.id);
-            div { label for="q" { (lang.t("Number, KSeF number or id", "Numer, numer KSeF lub id")) } input id="q" name="q" type="search" value=(form.q) maxlength="100"; }
+            div { label for="q" { (lang.t("Number, KSeF number, buyer's NIP or id", "Numer, numer KSeF, NIP nabywcy lub id")) } input id="q" name="q" type="search" value=(form.q) maxlength="100"; }
             div {
                 label for="state" { (lang.t("State", "Stan")) }
                 select id="state" name="state" {
@@ -415,6 +417,7 @@ pub fn invoice(signed: &Signed, tenant: &TenantSummary, detail: &InvoiceDetail) 
             dt { (lang.t("Gateway id", "Id w bramce")) } dd class="mono" { (v.id) }
             dt { (lang.t("Invoice number", "Numer faktury")) } dd { (v.invoice_number.clone().unwrap_or_else(|| "—".to_owned())) }
             dt { (lang.t("KSeF number", "Numer KSeF")) } dd class="mono" { (v.ksef_number.clone().unwrap_or_else(|| "—".to_owned())) }
+            dt { (lang.t("Buyer's NIP", "NIP nabywcy")) } dd { (row.buyer_nip.clone().unwrap_or_else(|| "—".to_owned())) }
             dt { (lang.t("Session", "Sesja")) } dd class="mono" { (row.session_id) }
             @if let Some(mode) = d.and_then(|d| d.offline_mode.clone()) {
                 dt { (lang.t("Issued offline", "Wystawiona offline")) } dd { (mode) @if let Some(t) = d.and_then(|d| d.deadline) { ", " (lang.t("due in KSeF by", "termin w KSeF")) " " (lang.time(t)) } }

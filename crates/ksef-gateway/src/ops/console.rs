@@ -126,13 +126,21 @@ pub struct InvoiceRow {
     pub updated: DateTime<Utc>,
     /// The gateway's session it was sent in.
     pub session_id: String,
+    /// The buyer's NIP, when the gateway read the invoice in clear.
+    pub buyer_nip: Option<String>,
 }
 
 fn row(record: &InvoiceRecord) -> InvoiceRow {
     let mut view = view(record);
     // A submit's number is known before KSeF reports it.
     view.invoice_number = view.invoice_number.or_else(|| record.invoice_number.clone());
-    InvoiceRow { view, created: from_micros(record.created_at), updated: from_micros(record.updated_at), session_id: record.session_id.clone() }
+    InvoiceRow {
+        view,
+        created: from_micros(record.created_at),
+        updated: from_micros(record.updated_at),
+        session_id: record.session_id.clone(),
+        buyer_nip: record.buyer_nip.clone(),
+    }
 }
 
 /// A tenant at a glance.

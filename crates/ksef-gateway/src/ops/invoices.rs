@@ -111,12 +111,11 @@ fn check_size(size: usize) -> Result<(), OpError> {
     Ok(())
 }
 
-/// Checks plain XML as KSeF's pre-checks would: UTF-8, well-formed, no DTD.
-fn check_xml(xml: &[u8]) -> Result<(), OpError> {
+/// Checks plain XML as KSeF's pre-checks would (UTF-8, well-formed, no DTD), and reads its buyer's NIP on the
+/// way (one streaming pass).
+fn check_xml(xml: &[u8]) -> Result<Option<String>, OpError> {
     let text = std::str::from_utf8(xml).map_err(|_| OpError::refused(ErrorCode::InvoiceFormat, "the invoice is not UTF-8"))?;
-    ksef_core::xml::well_formed(text)
-        .map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the invoice is not well-formed XML: {e}")))?;
-    Ok(())
+    ksef_fa::parties::buyer_nip(text).map_err(|e| OpError::refused(ErrorCode::InvoiceFormat, format!("the invoice is not well-formed XML: {e}")))
 }
 
 /// Sends one invoice into the session `session_id`.
@@ -132,14 +131,14 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
             format!("session {session_id} is a batch session: its invoices go in the package's parts, not one by one"),
         ));
     }
-    let invoice = match (payload, session.key_mode) {
+    let (invoice, buyer_nip) = match (payload, session.key_mode) {
         (SendPayload::Encrypted { encrypted, invoice_hash, invoice_size }, KeyMode::Caller) => {
             check_plain_hash(&invoice_hash)?;
             check_size(usize::try_from(invoice_size).unwrap_or(0))?;
             if encrypted.is_empty() || encrypted.len() % 16 != 0 {
                 return Err(OpError::refused(ErrorCode::InvoiceFormat, "encryptedInvoice is not AES-CBC ciphertext (whole 16-byte blocks)"));
             }
-            EncryptedInvoice { ciphertext: encrypted, invoice_hash, invoice_size }
+            (EncryptedInvoice { ciphertext: encrypted, invoice_hash, invoice_size }, None)
         }
         (SendPayload::Plain { xml }, KeyMode::Gateway) => {
             check_size(xml.len())?;
@@ -147,8 +146,8 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
             // Parsing 3 MB is CPU work: on the pool, within the tenant's share.
             ctx.cpu
                 .run(tenant, super::cpu::Job::Document, move || {
-                    check_xml(&xml)?;
-                    Ok(EncryptedInvoice::encrypt(&key, &iv, &xml))
+                    let buyer_nip = check_xml(&xml)?;
+                    Ok((EncryptedInvoice::encrypt(&key, &iv, &xml), buyer_nip))
                 })
                 .await?
         }
@@ -177,6 +176,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         created_at: micros(created),
         lease_owner: Some(ctx.instance.to_string()),
         submission: None,
+        buyer_nip,
     };
     match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
         InvoiceInsert::Inserted => {}
@@ -198,6 +198,7 @@ pub async fn send(ctx: &Context, tenant: &Tenant, session_id: &str, payload: Sen
         send_error: None,
         status: None,
         invoice_number: None,
+        buyer_nip: new.buyer_nip.clone(),
         created_at: new.created_at,
         attempts: 1,
         next_attempt_at: None,

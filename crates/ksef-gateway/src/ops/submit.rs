@@ -68,6 +68,7 @@ pub struct Submitted {
 /// Seller NIP, kind, number and issue date, which identify an invoice to KSeF.
 struct Identity {
     seller_nip: String,
+    buyer_nip: Option<String>,
     kind: String,
     number: String,
     issue_date: NaiveDate,
@@ -87,6 +88,7 @@ fn identity(xml: &[u8]) -> Result<Identity, OpError> {
     let missing = |what: &str| OpError::refused(ErrorCode::InvoiceFormat, format!("the invoice has no {what}"));
     Ok(Identity {
         seller_nip: path(&["Podmiot1", "DaneIdentyfikacyjne", "NIP"]).ok_or_else(|| missing("seller NIP (Podmiot1/DaneIdentyfikacyjne/NIP)"))?,
+        buyer_nip: path(&["Podmiot2", "DaneIdentyfikacyjne", "NIP"]).filter(|n| !n.is_empty()),
         kind: path(&["Fa", "RodzajFaktury"]).ok_or_else(|| missing("kind (Fa/RodzajFaktury)"))?,
         number: path(&["Fa", "P_2"]).ok_or_else(|| missing("number (Fa/P_2)"))?,
         issue_date: path(&["Fa", "P_1"]).and_then(|d| d.parse().ok()).ok_or_else(|| missing("issue date (Fa/P_1)"))?,
@@ -183,6 +185,7 @@ pub async fn submit(ctx: &Context, tenant: &Tenant, submit: Submit) -> Result<Su
                 created_at: micros(created),
                 lease_owner: None,
                 submission: Some(submission.clone()),
+                buyer_nip: identity.buyer_nip.clone(),
             };
             match ctx.store.insert_invoice(&new).await.map_err(OpError::store(ErrorCode::InvoiceSave))? {
                 InvoiceInsert::Inserted => break 'recorded (new.id, created, false, mode, deadline),

@@ -295,6 +295,8 @@ async fn a_rejected_invoice_is_found_with_its_reason_a_fix_and_its_content() {
     assert_eq!(status, 200);
     let (_, found) = browser.page("/console/invoices?state=rejected&q=late").await;
     assert!(found.contains("FV/LATE/1"), "found by state and part of its number, case-insensitive");
+    let (_, by_buyer) = browser.page(&format!("/console/invoices?q={OTHER_NIP}")).await;
+    assert!(by_buyer.contains("FV/LATE/1"), "found by its buyer's NIP");
     let (_, none) = browser.page("/console/invoices?state=accepted&q=late").await;
     assert!(!none.contains("FV/LATE/1"));
     let (status, bad) = browser.page("/console/invoices?page=abc").await;

@@ -34,4 +34,6 @@ CREATE TABLE console_sessions (
 );
 CREATE INDEX console_sessions_by_expiry ON console_sessions (expires_at);
 
+-- The buyer's NIP, read from an invoice the gateway held in clear when it was recorded (the console searches by it).
+ALTER TABLE invoices ADD COLUMN buyer_nip TEXT;
 CREATE INDEX invoices_by_tenant ON invoices (tenant_id, created_at);
