@@ -29,6 +29,8 @@ enum Command {
     /// Record the Ministry's announcements of a KSeF unavailability or failure: while one is in force, submits are
     /// issued offline in its mode; once it ends, their deadline follows.
     Outage(crate::commands::outage::OutageArgs),
+    /// The operator key (console and admin API): `rotate` revokes every operator key and prints a new one.
+    OperatorKey(crate::commands::operator_key::OperatorKeyArgs),
     /// Run the offline KSeF 2.0 emulator alone (the official /v2 API, state in --data-dir).
     Emulator(EmulatorArgs),
     /// Download invoices (sales, costs, …) into --out as {ksefNumber}.xml and .json, through a gateway or
@@ -307,6 +309,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => crate::commands::serve::run(args).await,
         Command::Tenant(args) => crate::commands::tenant::run(args).await,
         Command::Outage(args) => crate::commands::outage::run(args).await,
+        Command::OperatorKey(args) => crate::commands::operator_key::run(args).await,
         Command::Emulator(args) => crate::commands::emulator::run(args).await,
         Command::Export(args) => crate::commands::export::run(args).await,
         Command::Webhooks(args) => crate::commands::webhooks::run(args).await,

@@ -79,6 +79,12 @@ impl Store {
         Ok(())
     }
 
+    /// Revokes every live operator key; returns how many.
+    pub async fn revoke_operator_keys(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE operator_keys SET revoked_at = $1 WHERE revoked_at IS NULL").bind(now).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
     /// How many live operator keys there are.
     pub async fn operator_key_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM operator_keys WHERE revoked_at IS NULL").fetch_one(&self.pool).await?)

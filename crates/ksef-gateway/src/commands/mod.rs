@@ -4,6 +4,7 @@ pub(crate) mod batch;
 pub(crate) mod emulator;
 pub(crate) mod export;
 pub(crate) mod generate;
+pub(crate) mod operator_key;
 pub(crate) mod outage;
 pub(crate) mod remote;
 pub(crate) mod run_state;

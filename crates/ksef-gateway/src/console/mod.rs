@@ -76,6 +76,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/webhooks", get(webhooks))
         .route("/console/webhooks/{id}/deliveries/{event}/redeliver", post(redeliver))
         .route("/console/tenants", get(tenants).post(add_tenant))
+        .route("/console/tenants/{id}/certificate", post(tenant_certificate))
         .route("/console/tenants/{id}/{action}", post(tenant_action))
         .route("/console/audit", get(audit))
         .route("/console/assets/console.css", get(|| async { asset("text/css; charset=utf-8", pages::CSS) }))
@@ -216,6 +217,38 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Peer(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())))
     }
+}
+
+/// One field of an upload: its name, the file name the browser gave (at most 200 characters), its bytes.
+type Field = (String, String, bytes::Bytes);
+
+impl Upload {
+    /// Every non-empty field, at most `max` of them (the body limit bounds their size); a broken or larger upload
+    /// is answered with the console's error page.
+    async fn fields(mut self, max: usize) -> Result<Vec<Field>, Response> {
+        let mut fields = Vec::new();
+        loop {
+            let field = match self.0.next_field().await {
+                Ok(Some(field)) => field,
+                Ok(None) => return Ok(fields),
+                Err(e) => return Err(bad_input(&HeaderMap::new(), e.status(), &format!("the upload could not be read: {}", e.body_text()))),
+            };
+            let name = field.name().unwrap_or_default().to_owned();
+            let file_name = field.file_name().unwrap_or_default().chars().take(200).collect::<String>();
+            let bytes = field.bytes().await.map_err(|e| bad_input(&HeaderMap::new(), e.status(), &e.body_text()))?;
+            if !bytes.is_empty() {
+                fields.push((name, file_name, bytes));
+            }
+            if fields.len() > max {
+                return Err(bad_input(&HeaderMap::new(), StatusCode::BAD_REQUEST, &format!("at most {} files at once", max - 1)));
+            }
+        }
+    }
+}
+
+/// The text of the field `name`, or nothing.
+fn text_field(fields: &[Field], name: &str) -> Option<String> {
+    fields.iter().find(|(n, _, _)| n == name).map(|(_, _, b)| String::from_utf8_lossy(b).into_owned())
 }
 
 /// The language of the request.
@@ -582,38 +615,21 @@ impl Checked {
     }
 }
 
-async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, Upload(mut multipart): Upload) -> Response {
+async fn validate(State(state): State<AppState>, signed: Signed, Query(q): Query<TenantQuery>, upload: Upload) -> Response {
     let tenant = match console::scope(&state.ops, &signed.viewer, q.tenant.as_deref()).await {
         Ok(tenant) => tenant,
         Err(err) => return failure(signed.lang, Some(&signed), err),
     };
-    let mut csrf = String::new();
-    let mut files: Vec<(String, bytes::Bytes)> = Vec::new();
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) => {
-                let name = field.name().unwrap_or_default().to_owned();
-                let file_name = field.file_name().unwrap_or("invoice.xml").chars().take(200).collect::<String>();
-                let bytes = match field.bytes().await {
-                    Ok(bytes) => bytes,
-                    Err(e) => return bad_input(&HeaderMap::new(), e.status(), &e.body_text()),
-                };
-                match name.as_str() {
-                    "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
-                    "files" if !bytes.is_empty() => files.push((file_name, bytes)),
-                    _ => {}
-                }
-                if files.len() > MAX_FILES {
-                    return failure(signed.lang, Some(&signed), OpError::refused(ErrorCode::RequestInvalid, format!("at most {MAX_FILES} files at once")));
-                }
-            }
-            Ok(None) => break,
-            Err(e) => return bad_input(&HeaderMap::new(), e.status(), &format!("the upload could not be read: {}", e.body_text())),
-        }
-    }
-    if let Err(refused) = signed.check(&csrf) {
+    // The form token, then up to MAX_FILES files.
+    let fields = match upload.fields(MAX_FILES + 1).await {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check(&text_field(&fields, "csrf").unwrap_or_default()) {
         return *refused;
     }
+    let files: Vec<(String, bytes::Bytes)> =
+        fields.into_iter().filter(|(name, _, _)| name == "files").map(|(_, file, bytes)| (if file.is_empty() { "invoice.xml".to_owned() } else { file }, bytes)).collect();
     let owner = console::as_tenant(&tenant);
     let mut checked = Vec::with_capacity(files.len());
     for (name, bytes) in files {
@@ -885,6 +901,35 @@ async fn redeliver(
     .await;
     match result {
         Ok(tenant) => Redirect::to(&format!("/console/webhooks?tenant={}", pages::url(&tenant.id))).into_response(),
+        Err(err) => failure(signed.lang, Some(&signed), err),
+    }
+}
+
+/// Sets a tenant's certificate and key from uploaded files (PEM or DER; a PKCS#12 file as the key, with its
+/// password).
+async fn tenant_certificate(State(state): State<AppState>, signed: Signed, Path(id): Path<String>, upload: Upload) -> Response {
+    if let Err(refused) = operator_only(&signed) {
+        return *refused;
+    }
+    let fields = match upload.fields(5).await {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    if let Err(refused) = signed.check(&text_field(&fields, "csrf").unwrap_or_default()) {
+        return *refused;
+    }
+    let file = |name: &str| fields.iter().find(|(n, _, _)| n == name).map(|(_, _, b)| b.to_vec());
+    let (certificate, key, password) = (file("certificate"), file("key"), text_field(&fields, "password"));
+    let Some(key) = key else {
+        return failure(signed.lang, Some(&signed), OpError::refused(ErrorCode::RequestInvalid, "choose the private key's file (or a PKCS#12 file)"));
+    };
+    let input = crate::ops::credentials::CertificateInput { certificate: certificate.as_deref(), key: &key, password: password.as_deref() };
+    match admin::set_credential(&state.ops, &signed.viewer.actor, &id, admin::NewCredential::Certificate(input)).await {
+        Ok(_) => {
+            state.api_keys.forget_tenant(&id);
+            let list = admin::list_tenants(&state.ops).await.unwrap_or_default();
+            pages::tenants(&signed, &list, None)
+        }
         Err(err) => failure(signed.lang, Some(&signed), err),
     }
 }

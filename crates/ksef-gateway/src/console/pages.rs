@@ -589,6 +589,19 @@ pub fn tenants(signed: &Signed, list: &[TenantSummary], shown: Option<&Shown>) -
                                 button type="submit" { (lang.t("New API key", "Nowy klucz API")) }
                             }
                             details {
+                                summary { (lang.t("Set certificate", "Ustaw certyfikat")) }
+                                form method="post" action=(format!("/console/tenants/{}/certificate", url(&t.id))) enctype="multipart/form-data" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    label for=(format!("cert-{}", t.id)) { (lang.t("Certificate (PEM or DER; none with PKCS#12)", "Certyfikat (PEM lub DER; brak przy PKCS#12)")) }
+                                    input id=(format!("cert-{}", t.id)) name="certificate" type="file";
+                                    label for=(format!("key-{}", t.id)) { (lang.t("Private key, or a PKCS#12 file", "Klucz prywatny lub plik PKCS#12")) }
+                                    input id=(format!("key-{}", t.id)) name="key" type="file" required;
+                                    label for=(format!("password-{}", t.id)) { (lang.t("Password (an encrypted key, PKCS#12)", "Hasło (klucz zaszyfrowany, PKCS#12)")) }
+                                    input id=(format!("password-{}", t.id)) name="password" type="password" autocomplete="off";
+                                    button type="submit" { (lang.t("Save", "Zapisz")) }
+                                }
+                            }
+                            details {
                                 summary { (lang.t("Set KSeF token", "Ustaw token KSeF")) }
                                 form method="post" action=(format!("/console/tenants/{}/token", url(&t.id))) {
                                     input type="hidden" name="csrf" value=(csrf);
@@ -609,7 +622,7 @@ pub fn tenants(signed: &Signed, list: &[TenantSummary], shown: Option<&Shown>) -
                 label for="name" { (lang.t("Name", "Nazwa")) } input id="name" name="name" required maxlength="200";
                 label for="nip" { "NIP" } input id="nip" name="nip" required maxlength="13" inputmode="numeric";
                 label for="ksef_token" { (lang.t("KSeF token", "Token KSeF")) } input id="ksef_token" name="ksef_token" type="password" autocomplete="off" required;
-                p class="hint" { (lang.t("A certificate is set with the admin API or `ksef-gateway tenant set-certificate`.", "Certyfikat ustawia się przez API administracyjne lub `ksef-gateway tenant set-certificate`.")) }
+                p class="hint" { (lang.t("A certificate can be set once the tenant is added (its row's “Set certificate”).", "Certyfikat można ustawić po dodaniu podmiotu („Ustaw certyfikat” w jego wierszu).")) }
                 button type="submit" { (lang.t("Add", "Dodaj")) }
             }
         }

@@ -122,6 +122,19 @@ pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Resu
     Ok(OperatorKeyFound::Created(key))
 }
 
+/// Revokes every operator key, issues a new one and writes it to `data_dir/operator-key.json`: for an operator
+/// key lost or leaked (`ksef-gateway operator-key rotate`, on the server). Console sign-ins with the old keys end.
+pub async fn rotate_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Result<OperatorKey> {
+    let revoked = ctx.store.revoke_operator_keys(micros(Utc::now())).await?;
+    let key = issue_operator_key(ctx).await.map_err(|e| anyhow::anyhow!("failed to make the operator key: {e}"))?;
+    crate::files::write_private(&data_dir.join(OPERATOR_KEY_FILE), &serde_json::to_vec_pretty(&OperatorKeyFile { operator_key: key.clone() })?)?;
+    let actor = Actor::Operator { prefix: "(command line)".to_owned() };
+    audit(ctx, &actor, "operator.rotate_key", None, Some(format!("{revoked} key(s) revoked; new key {}…", &key.0[..OPERATOR_KEY_PREFIX.len() + 4])))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(key)
+}
+
 /// The operator, if `key` is a live operator key.
 pub async fn authenticate_operator(ctx: &Context, key: &str) -> Result<Actor, OpError> {
     if !key.starts_with(OPERATOR_KEY_PREFIX) {
@@ -216,7 +229,8 @@ pub async fn list_tenants(ctx: &Context) -> Result<Vec<TenantSummary>, OpError> 
 
 /// One tenant.
 pub async fn tenant(ctx: &Context, id: &str) -> Result<TenantSummary, OpError> {
-    list_tenants(ctx).await?.into_iter().find(|t| t.id == id).ok_or_else(|| unknown(id))
+    let (record, credential) = credentials::tenant_with_credential(ctx, id).await?.ok_or_else(|| unknown(id))?;
+    Ok(summary(record, credential))
 }
 
 fn unknown(id: &str) -> OpError {

@@ -220,6 +220,16 @@ fn summary(record: &CredentialRecord) -> CredentialSummary {
     }
 }
 
+/// One tenant with its credential (`None`: its original KSeF token); `None` if there is no such tenant.
+pub async fn tenant_with_credential(ctx: &Context, id: &str) -> Result<Option<(TenantRecord, Option<CredentialSummary>)>, OpError> {
+    let Some(tenant) = ctx.store.tenant(id).await.map_err(OpError::store(ErrorCode::Internal))? else { return Ok(None) };
+    let credential = match &tenant.credential_id {
+        Some(cid) => ctx.store.credential(cid).await.map_err(OpError::store(ErrorCode::Internal))?.as_ref().map(summary),
+        None => None,
+    };
+    Ok(Some((tenant, credential)))
+}
+
 /// Every tenant with its credential (`None`: its original KSeF token).
 pub async fn tenants_with_credentials(ctx: &Context) -> Result<Vec<(TenantRecord, Option<CredentialSummary>)>, OpError> {
     let credentials: std::collections::HashMap<String, CredentialSummary> =

@@ -384,3 +384,57 @@ async fn a_dropped_file_is_checked_with_its_lines_marked_and_a_valid_one_is_sent
     let audit = app.app.ops().store.audit_log(None, 10).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "console.submit" && e.target.as_deref() == Some(id.as_str())), "{audit:?}");
 }
+
+#[tokio::test]
+async fn a_lost_operator_key_is_replaced_on_the_server_and_the_old_one_stops_working_at_once() {
+    let app = spawn_app().await;
+    let old = operator_key(&app);
+    let signed_in = Browser::sign_in(&app, &old).await.unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_ksef-gateway"));
+    command.args(["operator-key", "rotate", "--data-dir", app.dir.path().to_str().unwrap()]);
+    if let Some(url) = &app.database_url {
+        command.env("KSEF_GATEWAY_DATABASE_URL", url);
+    }
+    let output = command.output().await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let new = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(new.starts_with("kgo_") && new != old, "{new}");
+    let saved: Value = serde_json::from_slice(&std::fs::read(app.dir.path().join("operator-key.json")).unwrap()).unwrap();
+    assert_eq!(saved["operatorKey"], new.as_str());
+
+    let admin = format!("{}/admin/tenants", app.base);
+    let (status, code, _) = TestApp::error(app.http.get(&admin).bearer_auth(&old).send().await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (401, "1906"), "the old key is revoked");
+    assert_eq!(app.http.get(&admin).bearer_auth(&new).send().await.unwrap().status(), 200);
+    assert_eq!(signed_in.get("/console/tenants").await.status(), 303, "a sign-in with the old key has ended");
+    let audit: Value = app.http.get(format!("{}/admin/audit", app.base)).bearer_auth(&new).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit["entries"][0]["action"], "operator.rotate_key", "{audit}");
+}
+
+#[tokio::test]
+async fn the_operator_uploads_a_tenants_certificate_in_the_console() {
+    let app = spawn_app().await;
+    let operator = Browser::sign_in(&app, &operator_key(&app)).await.unwrap();
+    let demo = app.app.ops().store.tenant_by_api_key(&ksef_gateway::ops::tenants::api_key_hash(&app.api_key)).await.unwrap().unwrap();
+    let csrf = operator.csrf("/console/tenants").await;
+    let (certificate, key) = crate::credentials::input(&crate::credentials::seal(NIP, 0x71));
+    let upload = |csrf: String, key: Vec<u8>| {
+        reqwest::multipart::Form::new()
+            .text("csrf", csrf)
+            .part("certificate", reqwest::multipart::Part::bytes(certificate.clone()).file_name("seal.cer"))
+            .part("key", reqwest::multipart::Part::bytes(key).file_name("seal.key"))
+    };
+    let url = format!("{}/console/tenants/{}/certificate", operator.origin, demo.id);
+    let post = |form| operator.http.post(&url).header("cookie", &operator.cookie).header("origin", &operator.origin).multipart(form).send();
+
+    let forged = post(upload("forged".into(), key.clone())).await.unwrap();
+    assert_eq!(forged.status(), 403);
+    let wrong = post(upload(csrf.clone(), b"not a key".to_vec())).await.unwrap();
+    assert_eq!(wrong.status(), 400, "a file that is no key is refused with its reason");
+    let set = post(upload(csrf, key)).await.unwrap();
+    assert_eq!(set.status(), 200);
+    let page = set.text().await.unwrap();
+    assert!(page.contains("certificate") && page.contains("wygasa"), "the tenants page (Polish by default) shows it and its expiry");
+    let summary = ksef_gateway::ops::admin::tenant(app.app.ops(), &demo.id).await.unwrap();
+    assert_eq!(summary.credential.map(|c| c.kind.as_str()), Some("certificate"));
+}

@@ -23,7 +23,7 @@ const CLIENT_B: &str = "1111111111";
 const CLIENT_C: &str = "2222222222";
 
 /// A self-signed company seal of `nip`, as KSeF's TEST environment takes them.
-fn seal(nip: &str, serial: u8) -> Credential {
+pub fn seal(nip: &str, serial: u8) -> Credential {
     let key = PrivateKey::generate_p256().unwrap();
     let subject = [
         x509::attribute(oid::ORGANIZATION, "Firma Testowa"),
@@ -44,7 +44,7 @@ fn write_files(dir: &Path, name: &str, credential: &Credential) -> (PathBuf, Pat
     (certificate, key)
 }
 
-fn input(credential: &Credential) -> (Vec<u8>, Vec<u8>) {
+pub fn input(credential: &Credential) -> (Vec<u8>, Vec<u8>) {
     (credential.certificate().der().to_vec(), credential.key_pkcs8().unwrap())
 }
 
