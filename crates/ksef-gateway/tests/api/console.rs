@@ -240,6 +240,36 @@ async fn a_tenant_signed_in_to_the_console_sees_nothing_of_another_tenant() {
     let anonymous = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = anonymous.get(format!("http://{}/console/invoices/{id}/xml", app.app.address())).send().await.unwrap();
     assert_eq!((r.status().as_u16(), r.headers()["location"].to_str().unwrap()), (303, "/console/sign-in"));
+    // Without a sign-in, no page and no action: every one is sent to the sign-in page and changes nothing.
+    let origin = format!("http://{}", app.app.address());
+    let tenants_before = app.app.ops().store.tenants().await.unwrap().len();
+    for path in [
+        "/console/dashboard".to_owned(),
+        "/console/tenants".to_owned(),
+        "/console/audit".to_owned(),
+        format!("/console/invoices/{id}/preview"),
+        format!("/console/received?tenant={}", demo.id),
+        format!("/console/webhooks?tenant={}", demo.id),
+    ] {
+        let r = anonymous.get(format!("{origin}{path}")).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path}");
+    }
+    let form = [("csrf", "x"), ("name", "X"), ("nip", OTHER_NIP), ("ksef_token", "t"), ("xml", "eA")];
+    for path in [
+        "/console/tenants".to_owned(),
+        format!("/console/tenants/{}/disable", demo.id),
+        format!("/console/tenants/{}/rotate", demo.id),
+        "/console/submit".to_owned(),
+        format!("/console/invoices/{id}/retry"),
+        format!("/console/webhooks/{hook_id}/deliveries/x/redeliver"),
+        "/console/sign-out".to_owned(),
+    ] {
+        let r = anonymous.post(format!("{origin}{path}")).header("origin", &origin).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{path} without a sign-in");
+    }
+    assert_eq!(app.app.ops().store.tenants().await.unwrap().len(), tenants_before);
+    assert!(app.app.ops().store.tenant(&demo.id).await.unwrap().unwrap().disabled_at.is_none());
+    assert_eq!(app.get(&format!("/ksefInvoiceStatus/{id}"), &app.api_key).await.status(), 200, "the demo tenant's key still works");
 }
 
 #[tokio::test]
