@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
 //! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200), `KSEF_BENCH_RATE` the offered load of the
-//! paced phases (default 300 sends/s).
+//! paced phases (default 300 sends/s), `KSEF_BENCH_DURABILITY=fast` commits without syncing (default: full).
 //!
 //! Two measurements per path: flat out (each sender sends as fast as answers come back: throughput, and a
 //! latency that is mostly queueing, 200 / throughput), and paced (all senders together offer a fixed rate well
@@ -117,11 +117,17 @@ async fn main() {
     // The emulator limits nothing and the load is far beyond KSeF's published limits: no pacing.
     let mut settings = Settings { listen: "127.0.0.1:0".parse().expect("addr"), data_dir: dir.path().to_path_buf(), ..Settings::default() };
     settings.ksef.pacing = ksef_gateway::config::Pacing::Off;
+    // `KSEF_BENCH_DURABILITY=fast`: commits not synced (what a power cut could cost), to see the sync's share.
+    let fast = std::env::var("KSEF_BENCH_DURABILITY").is_ok_and(|d| d == "fast");
+    if fast {
+        settings.durability = ksef_gateway::config::DurabilitySetting::Fast;
+    }
     let app = Application::build(settings).await.expect("gateway");
     let api_key = app.demo_tenant().expect("demo tenant").api_key.clone();
     let nip = app.demo_tenant().expect("demo tenant").nip.clone();
     let emulator = app.emulator().expect("embedded emulator");
-    println!("gateway send benchmark: {senders} senders, {seconds} s per phase, SQLite, one process");
+    let durability = if fast { "fast" } else { "full" };
+    println!("gateway send benchmark: {senders} senders, {seconds} s per phase, SQLite (durability {durability}), one process");
 
     // Straight to the emulator with our client.
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
