@@ -438,7 +438,7 @@ pub fn invoice(signed: &Signed, tenant: &TenantSummary, detail: &InvoiceDetail) 
                     DeliveryState::Duplicate => li { (lang.time(row.updated)) " — " (lang.t("found a duplicate", "uznana za duplikat")) }
                     _ => {}
                 }
-                @if detail.invoice_upo { li { (lang.t("UPO available", "UPO dostępne")) } }
+                @if detail.accepted() { li { (lang.t("UPO available", "UPO dostępne")) } }
             }
         }
         section aria-labelledby="files" {
@@ -448,7 +448,7 @@ pub fn invoice(signed: &Signed, tenant: &TenantSummary, detail: &InvoiceDetail) 
                     a href=(format!("{base}/preview{q}")) target="_blank" rel="noopener" { (lang.t("Open the preview", "Otwórz podgląd")) }
                     a href=(format!("{base}/pdf{q}")) { "PDF" }
                     a href=(format!("{base}/xml{q}")) { "XML" }
-                    @if detail.invoice_upo { a href=(format!("{base}/upo{q}")) { "UPO" } }
+                    @if detail.accepted() { a href=(format!("{base}/upo{q}")) { "UPO" } }
                 }
                 iframe class="preview" src=(format!("{base}/preview{q}")) title=(lang.t("The invoice's visualization", "Wizualizacja faktury")) sandbox="" {}
             } @else {

@@ -28,6 +28,8 @@ pub enum Actor {
     },
     /// A tenant, through the console with its API key.
     Tenant(Tenant),
+    /// Someone with a shell on the server, through the command line (`ksef-gateway operator-key`).
+    CommandLine,
 }
 
 impl Actor {
@@ -36,14 +38,15 @@ impl Actor {
         match self {
             Actor::Operator { prefix } => format!("operator {prefix}…"),
             Actor::Tenant(t) => format!("tenant {}", t.id),
+            Actor::CommandLine => "command line".to_owned(),
         }
     }
 
     /// The tenant, when a tenant acts.
     pub fn tenant(&self) -> Option<&Tenant> {
         match self {
-            Actor::Operator { .. } => None,
             Actor::Tenant(t) => Some(t),
+            Actor::Operator { .. } | Actor::CommandLine => None,
         }
     }
 }
@@ -54,11 +57,22 @@ pub struct OperatorKey(String);
 
 impl std::fmt::Debug for OperatorKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "OperatorKey({}…)", self.0.get(..OPERATOR_KEY_PREFIX.len() + 4).unwrap_or(OPERATOR_KEY_PREFIX))
+        write!(f, "OperatorKey({}…)", self.prefix())
     }
 }
 
 impl OperatorKey {
+    /// Its first characters (`kgo_` and four more): what the store and the audit log name it by.
+    fn prefix(&self) -> &str {
+        self.0.get(..OPERATOR_KEY_PREFIX.len() + 4).unwrap_or(OPERATOR_KEY_PREFIX)
+    }
+
+    /// Writes it to `data_dir/operator-key.json`, readable by its owner only.
+    fn save(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let file = OperatorKeyFile { operator_key: self.clone() };
+        Ok(crate::files::write_private(&data_dir.join(OPERATOR_KEY_FILE), &serde_json::to_vec_pretty(&file)?)?)
+    }
+
     /// The key, to show to the operator.
     pub fn expose(&self) -> &str {
         &self.0
@@ -76,7 +90,7 @@ struct OperatorKeyFile {
 pub async fn issue_operator_key(ctx: &Context) -> Result<OperatorKey, OpError> {
     let key = OperatorKey(format!("{OPERATOR_KEY_PREFIX}{}", b64url(&random_array::<32>())));
     ctx.store
-        .insert_operator_key(&sha256_base64(key.0.as_bytes()), &key.0[..OPERATOR_KEY_PREFIX.len() + 4], micros(Utc::now()))
+        .insert_operator_key(&sha256_base64(key.0.as_bytes()), key.prefix(), micros(Utc::now()))
         .await
         .map_err(OpError::store(ErrorCode::Internal))?;
     Ok(key)
@@ -118,7 +132,7 @@ pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Resu
         return Ok(OperatorKeyFound::Elsewhere);
     }
     let key = issue_operator_key(ctx).await.map_err(|e| anyhow::anyhow!("failed to make the operator key: {e}"))?;
-    crate::files::write_private(&file, &serde_json::to_vec_pretty(&OperatorKeyFile { operator_key: key.clone() })?)?;
+    key.save(data_dir)?;
     Ok(OperatorKeyFound::Created(key))
 }
 
@@ -127,9 +141,8 @@ pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Resu
 pub async fn rotate_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Result<OperatorKey> {
     let revoked = ctx.store.revoke_operator_keys(micros(Utc::now())).await?;
     let key = issue_operator_key(ctx).await.map_err(|e| anyhow::anyhow!("failed to make the operator key: {e}"))?;
-    crate::files::write_private(&data_dir.join(OPERATOR_KEY_FILE), &serde_json::to_vec_pretty(&OperatorKeyFile { operator_key: key.clone() })?)?;
-    let actor = Actor::Operator { prefix: "(command line)".to_owned() };
-    audit(ctx, &actor, "operator.rotate_key", None, Some(format!("{revoked} key(s) revoked; new key {}…", &key.0[..OPERATOR_KEY_PREFIX.len() + 4])))
+    key.save(data_dir)?;
+    audit(ctx, &Actor::CommandLine, "operator.rotate_key", None, Some(format!("{revoked} key(s) revoked; new key {}…", key.prefix())))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(key)

@@ -2,12 +2,13 @@
 //! tenant, a tenant's API key for that tenant alone) that expire, whose tenant a page is about, a tenant's
 //! dashboard, its invoices searched and paged, one invoice's timeline and content, and an XML file checked.
 
-use chrono::{DateTime, Datelike as _, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 use ksef_core::crypto::{b64url, decrypt_cbc, random_array, sha256_base64};
-use ksef_store::{ConsoleSession, DeliveryState, InvoiceFilter, InvoiceRecord, KeyMode};
+use ksef_store::{ConsoleSession, DeliveryState, InvoiceFilter, InvoiceRecord, KeyMode, SessionRecord};
 
 use super::admin::{self, Actor, OPERATOR_KEY_PREFIX, TenantSummary};
 use super::invoices::{InvoiceView, view};
+use super::submit::start_of_day_in_poland;
 use super::{Context, OpError, Tenant, from_micros, micros, tenants};
 use crate::errors::ErrorCode;
 
@@ -25,7 +26,7 @@ pub struct Viewer {
 impl Viewer {
     /// Whether the operator is signed in (sees every tenant).
     pub fn is_operator(&self) -> bool {
-        matches!(self.actor, Actor::Operator { .. })
+        self.actor.tenant().is_none()
     }
 }
 
@@ -85,8 +86,9 @@ pub async fn scope(ctx: &Context, viewer: &Viewer, requested: Option<&str>) -> R
     match (&viewer.actor, requested) {
         (Actor::Tenant(own), Some(id)) if id != own.id => Err(OpError::refused(ErrorCode::TenantUnknown, format!("no tenant {id}"))),
         (Actor::Tenant(own), _) => admin::tenant(ctx, &own.id).await,
-        (Actor::Operator { .. }, Some(id)) => admin::tenant(ctx, id).await,
-        (Actor::Operator { .. }, None) => admin::list_tenants(ctx)
+        // Whoever is not a tenant sees every tenant.
+        (Actor::Operator { .. } | Actor::CommandLine, Some(id)) => admin::tenant(ctx, id).await,
+        (Actor::Operator { .. } | Actor::CommandLine, None) => admin::list_tenants(ctx)
             .await?
             .into_iter()
             .next()
@@ -167,27 +169,20 @@ const DASHBOARD_ROWS: i64 = 10;
 
 /// The start of today and of this month in Poland, in µs.
 fn day_and_month_start(now: DateTime<Utc>) -> (i64, i64) {
-    let local = ksef_client::wire::datetime::to_warsaw(now).date_naive();
-    let start = |d: chrono::NaiveDate| {
-        let midnight = d.and_hms_opt(0, 0, 0).expect("midnight exists");
-        micros(ksef_client::wire::datetime::warsaw_local_to_utc(midnight).unwrap_or_else(|| Utc.from_utc_datetime(&midnight)))
-    };
-    (start(local), start(local.with_day(1).unwrap_or(local)))
+    let today = ksef_client::wire::datetime::to_warsaw(now).date_naive();
+    (start_of_day_in_poland(today), start_of_day_in_poland(today.with_day(1).unwrap_or(today)))
 }
 
 /// The dashboard of `tenant`.
 pub async fn dashboard(ctx: &Context, tenant: TenantSummary) -> Result<Dashboard, OpError> {
     let store = &ctx.store;
-    let failed = OpError::store(ErrorCode::Internal);
+    let failed = || OpError::store(ErrorCode::Internal);
     let (day, month) = day_and_month_start(Utc::now());
-    let today = Counts(store.tenant_invoice_counts(&tenant.id, day).await.map_err(OpError::store(ErrorCode::Internal))?);
-    let month = Counts(store.tenant_invoice_counts(&tenant.id, month).await.map_err(OpError::store(ErrorCode::Internal))?);
-    let failures = store.tenant_invoices_in(&tenant.id, &[DeliveryState::Rejected], DASHBOARD_ROWS).await.map_err(OpError::store(ErrorCode::Internal))?;
-    let waiting = store
-        .tenant_invoices_in(&tenant.id, &[DeliveryState::Queued, DeliveryState::Sending], DASHBOARD_ROWS)
-        .await
-        .map_err(OpError::store(ErrorCode::Internal))?;
-    let offline = store.tenant_offline_pending(&tenant.id, DASHBOARD_ROWS).await.map_err(failed)?;
+    let today = Counts(store.tenant_invoice_counts(&tenant.id, day).await.map_err(failed())?);
+    let month = Counts(store.tenant_invoice_counts(&tenant.id, month).await.map_err(failed())?);
+    let failures = store.tenant_invoices_in(&tenant.id, &[DeliveryState::Rejected], DASHBOARD_ROWS).await.map_err(failed())?;
+    let waiting = store.tenant_invoices_in(&tenant.id, &[DeliveryState::Queued, DeliveryState::Sending], DASHBOARD_ROWS).await.map_err(failed())?;
+    let offline = store.tenant_offline_pending(&tenant.id, DASHBOARD_ROWS).await.map_err(failed())?;
     Ok(Dashboard {
         tenant,
         today,
@@ -232,13 +227,16 @@ pub async fn invoices(ctx: &Context, tenant: &Tenant, filter: &InvoiceFilter, pa
 pub struct InvoiceDetail {
     /// The invoice.
     pub row: InvoiceRow,
-    /// Its content can be shown: the gateway holds it (sent with the gateway's key and not yet accepted), or KSeF
-    /// does (it has a KSeF number).
+    /// Its content can be shown: the gateway holds it (sent with the gateway's key, not yet accepted), or KSeF
+    /// does (accepted).
     pub previewable: bool,
-    /// Whether its session's UPO is in.
-    pub session_upo: bool,
-    /// KSeF's UPO of this invoice can be asked for (accepted).
-    pub invoice_upo: bool,
+}
+
+impl InvoiceDetail {
+    /// Whether KSeF accepted it (and so has its UPO).
+    pub fn accepted(&self) -> bool {
+        self.row.view.delivery.as_ref().is_some_and(|d| d.state == DeliveryState::Accepted)
+    }
 }
 
 async fn owned(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceRecord, OpError> {
@@ -247,47 +245,57 @@ async fn owned(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceRecord
     record.filter(|r| r.tenant_id == tenant.id).ok_or_else(|| OpError::refused(ErrorCode::InvoiceUnknown, format!("no invoice {id}")))
 }
 
-/// The invoice `id` of `tenant`.
-pub async fn invoice(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceDetail, OpError> {
-    let record = owned(ctx, tenant, id).await?;
-    let session = ctx.store.session(&record.session_id).await.map_err(OpError::store(ErrorCode::Internal))?;
-    let gateway_key = session.as_ref().is_some_and(|s| s.key_mode == KeyMode::Gateway);
-    let row = row(&record);
-    Ok(InvoiceDetail {
-        previewable: (gateway_key && record.payload.is_some()) || row.view.ksef_number.is_some() && record.state == DeliveryState::Accepted,
-        session_upo: session.as_ref().is_some_and(|s| s.upo.is_some()),
-        invoice_upo: record.state == DeliveryState::Accepted,
-        row,
+/// Where an invoice's content can be had.
+enum Source {
+    /// The gateway holds it, encrypted under this session's key.
+    Held(Box<SessionRecord>),
+    /// KSeF accepted it under this number.
+    Ksef(String),
+    /// Nowhere: the caller kept its own key, and KSeF has not accepted it.
+    Nowhere,
+}
+
+async fn source(ctx: &Context, record: &InvoiceRecord) -> Result<Source, OpError> {
+    if record.payload.is_some() {
+        let session = ctx.store.session(&record.session_id).await.map_err(OpError::store(ErrorCode::Internal))?;
+        if let Some(session) = session.filter(|s| s.key_mode == KeyMode::Gateway) {
+            return Ok(Source::Held(Box::new(session)));
+        }
+    }
+    Ok(match (record.state, view(record).ksef_number) {
+        (DeliveryState::Accepted, Some(number)) => Source::Ksef(number),
+        _ => Source::Nowhere,
     })
 }
 
-/// The XML of invoice `id`: opened from what the gateway holds, or downloaded from KSeF once accepted.
-pub async fn invoice_xml(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, OpError> {
+/// The invoice `id` of `tenant`.
+pub async fn invoice(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceDetail, OpError> {
     let record = owned(ctx, tenant, id).await?;
-    if let Some(payload) = &record.payload {
-        let session = ctx.store.session(&record.session_id).await.map_err(OpError::store(ErrorCode::Internal))?;
-        if let Some(session) = session.filter(|s| s.key_mode == KeyMode::Gateway) {
+    let previewable = !matches!(source(ctx, &record).await?, Source::Nowhere);
+    Ok(InvoiceDetail { row: row(&record), previewable })
+}
+
+/// The XML of invoice `id`, opened from what the gateway holds or downloaded from KSeF, and its KSeF number once
+/// KSeF accepted it.
+pub async fn invoice_xml(ctx: &Context, tenant: &Tenant, id: &str) -> Result<(Vec<u8>, Option<String>), OpError> {
+    let record = owned(ctx, tenant, id).await?;
+    let accepted = view(&record).ksef_number.filter(|_| record.state == DeliveryState::Accepted);
+    match source(ctx, &record).await? {
+        Source::Held(session) => {
             let (key, iv) = super::open_gateway_key(ctx, &session.id, session.sealed_key.as_deref(), session.iv.as_deref())?;
+            let payload = record.payload.as_deref().unwrap_or_default();
             let xml = decrypt_cbc(&key, &iv, payload).map_err(|e| anyhow::anyhow!("invoice {id}: {e}"))?;
             if sha256_base64(&xml) != record.invoice_hash {
                 return Err(anyhow::anyhow!("invoice {id} does not match its hash").into());
             }
-            return Ok(xml);
+            Ok((xml, accepted))
         }
-    }
-    match (record.state, view(&record).ksef_number) {
-        (DeliveryState::Accepted, Some(number)) => super::invoices::get(ctx, tenant, &number).await,
-        _ => Err(OpError::conflict(
+        Source::Ksef(number) => Ok((super::invoices::get(ctx, tenant, &number).await?, accepted)),
+        Source::Nowhere => Err(OpError::conflict(
             ErrorCode::InvoiceUnknown,
             "the gateway does not hold this invoice's content (it was encrypted with the caller's own key), and KSeF has not accepted it",
         )),
     }
-}
-
-/// The UPO of invoice `id`'s session, once KSeF issued it.
-pub async fn session_upo(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Vec<u8>, OpError> {
-    let record = owned(ctx, tenant, id).await?;
-    super::sessions::upo(ctx, tenant, &record.session_id).await
 }
 
 /// Makes a waiting invoice due now and wakes the outbox: safe, since the outbox never sends an invoice twice (one

@@ -95,11 +95,15 @@ fn identity(xml: &[u8]) -> Result<Identity, OpError> {
     })
 }
 
+/// The start of `day` in Poland, in µs.
+pub(crate) fn start_of_day_in_poland(day: NaiveDate) -> i64 {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    micros(ksef_client::wire::datetime::warsaw_local_to_utc(midnight).unwrap_or_else(|| midnight.and_utc()))
+}
+
 /// The end of `day` in Poland, in µs.
 pub(crate) fn end_of_day_in_poland(day: NaiveDate) -> i64 {
-    let next = day.succ_opt().unwrap_or(day).and_hms_opt(0, 0, 0).expect("midnight exists");
-    let end = ksef_client::wire::datetime::warsaw_local_to_utc(next).unwrap_or_else(|| next.and_utc());
-    micros(end) - 1
+    start_of_day_in_poland(day.succ_opt().unwrap_or(day)) - 1
 }
 
 /// Submits one invoice: checked as KSeF will check it, recorded, and answered; KSeF gets it from the outbox.
