@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Instant;
 
 const ROUNDS: usize = 30;
+const TRIALS: usize = 7;
 
 fn main() {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fa");
@@ -34,44 +35,49 @@ fn main() {
 
     // Warm up (the shipped schemas are compiled on first use).
     let _ = ksef_fa::check(&docs[0].0, &options);
-    let started = Instant::now();
-    let mut valid = 0;
-    for _ in 0..ROUNDS {
-        for (doc, _) in &docs {
-            valid += usize::from(ksef_fa::check(doc, &options).findings.iter().all(|f| f.kind != ksef_fa::Kind::Schema));
+    // One pass is a tenth of a second, so this VM's noise would swamp it: the three sides take turns `TRIALS`
+    // times and each keeps its best.
+    let (mut ours, mut schema_only, mut theirs) = (f64::MAX, f64::MAX, f64::MAX);
+    for _ in 0..TRIALS {
+        let started = Instant::now();
+        let mut valid = 0;
+        for _ in 0..ROUNDS {
+            for (doc, _) in &docs {
+                valid += usize::from(ksef_fa::check(doc, &options).findings.iter().all(|f| f.kind != ksef_fa::Kind::Schema));
+            }
         }
-    }
-    let ours = started.elapsed().as_secs_f64();
-    assert_eq!(valid, count * ROUNDS, "every sample is schema-valid");
+        ours = ours.min(started.elapsed().as_secs_f64());
+        assert_eq!(valid, count * ROUNDS, "every sample is schema-valid");
 
-    // The schema alone (reading and the schema pass), what xmllint does.
-    let started = Instant::now();
-    for _ in 0..ROUNDS {
-        for (doc, schema) in &docs {
-            let text = std::str::from_utf8(doc).unwrap();
-            let version = if *schema == "fa3" { ksef_fa::Version::Fa3 } else { ksef_fa::Version::Fa2 };
-            assert_eq!(version.validator().validate_text(text).map(|f| f.len()), Some(0));
+        // The schema alone (reading and the schema pass), what xmllint does.
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            for (doc, schema) in &docs {
+                let text = std::str::from_utf8(doc).unwrap();
+                let version = if *schema == "fa3" { ksef_fa::Version::Fa3 } else { ksef_fa::Version::Fa2 };
+                assert_eq!(version.validator().validate_text(text).map(|f| f.len()), Some(0));
+            }
         }
-    }
-    let schema_only = started.elapsed().as_secs_f64();
+        schema_only = schema_only.min(started.elapsed().as_secs_f64());
 
-    let started = Instant::now();
-    for (schema, files) in &by_schema {
-        let repeated: Vec<&PathBuf> = (0..ROUNDS).flat_map(|_| files.iter()).collect();
-        let status = Command::new("xmllint")
-            .args(["--nonet", "--noout", "--schema"])
-            .arg(shared.join(schema).join("schemat.xsd"))
-            .args(repeated)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .expect("xmllint runs");
-        assert!(status.success(), "xmllint validates every sample");
+        let started = Instant::now();
+        for (schema, files) in &by_schema {
+            let repeated: Vec<&PathBuf> = (0..ROUNDS).flat_map(|_| files.iter()).collect();
+            let status = Command::new("xmllint")
+                .args(["--nonet", "--noout", "--schema"])
+                .arg(shared.join(schema).join("schemat.xsd"))
+                .args(repeated)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("xmllint runs");
+            assert!(status.success(), "xmllint validates every sample");
+        }
+        theirs = theirs.min(started.elapsed().as_secs_f64());
     }
-    let theirs = started.elapsed().as_secs_f64();
 
     let total_mb = (bytes * ROUNDS) as f64 / 1e6;
     let invoices = (count * ROUNDS) as f64;
-    println!("{count} sample invoices, {:.2} MB, validated {ROUNDS} times:", bytes as f64 / 1e6);
+    println!("{count} sample invoices, {:.2} MB, validated {ROUNDS} times (best of {TRIALS} trials each):", bytes as f64 / 1e6);
     println!("  ksef-fa check (prechecks, schema, rules): {:.1} MB/s, {:.0} invoices/s", total_mb / ours, invoices / ours);
     println!("  xmllint --noout --schema (schema only):   {:.1} MB/s, {:.0} invoices/s", total_mb / theirs, invoices / theirs);
     println!("  ksef-fa schema only (read + schema):       {:.1} MB/s, {:.0} invoices/s", total_mb / schema_only, invoices / schema_only);

@@ -11,11 +11,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use ksef_core::xml::pull::{Sink, Start, Text};
-use regex::Regex;
 use roxmltree::Document;
 use serde::Serialize;
 
 use crate::elements::Elements;
+use crate::pattern::Pattern;
 use crate::schema::{Content, ElementDecl, Particle, Schema, Term, TypeRef, Variety};
 use crate::value;
 
@@ -64,11 +64,12 @@ pub struct Finding {
     pub message_en: String,
 }
 
-/// A compiled schema ready to validate with: its patterns compiled once, its element names numbered.
+/// A compiled schema ready to validate with: its patterns checked (each compiled once, on first use), its
+/// element names numbered.
 #[derive(Debug)]
 pub struct Validator {
     schema: Schema,
-    patterns: Vec<Regex>,
+    patterns: Vec<Pattern>,
     /// Element numbers by local name, then namespace.
     names: Names,
 }
@@ -139,7 +140,7 @@ impl Validator {
                 number_elements(p, &mut names, &mut next);
             }
         }
-        let mut patterns: Vec<Regex> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for st in &mut schema.simple_types {
             if let Variety::Atomic { steps, .. } = &mut st.variety {
@@ -148,8 +149,7 @@ impl Validator {
                         let id = match index.get(pattern) {
                             Some(id) => *id,
                             None => {
-                                let translated = crate::pattern::translate(pattern)?;
-                                patterns.push(Regex::new(&translated).map_err(|e| format!("pattern '{pattern}': {e}"))?);
+                                patterns.push(Pattern::new(pattern)?);
                                 index.insert(pattern.clone(), patterns.len() - 1);
                                 patterns.len() - 1
                             }
@@ -167,6 +167,11 @@ impl Validator {
     /// The schema validated against.
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    #[cfg(test)]
+    pub(crate) fn patterns(&self) -> &[Pattern] {
+        &self.patterns
     }
 
     /// Every schema finding in `doc` (none: the document is valid).

@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use regex::Regex;
 
+use crate::pattern::Pattern;
 use crate::schema::{Builtin, Facets, Schema, Variety};
 
 /// Why a value does not belong to its type.
@@ -23,8 +23,8 @@ fn error(rule: &'static str, pl: String, en: String) -> ValueError {
     ValueError { rule, pl, en }
 }
 
-/// Checks `raw` against simple type `ty` of `schema`; `patterns` holds every pattern of the schema, compiled.
-pub fn check(schema: &Schema, patterns: &[Regex], ty: usize, raw: &str) -> Result<(), ValueError> {
+/// Checks `raw` against simple type `ty` of `schema`; `patterns` holds every pattern of the schema.
+pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Result<(), ValueError> {
     let st = &schema.simple_types[ty];
     match &st.variety {
         Variety::Union(members) => {
@@ -59,14 +59,32 @@ pub fn check(schema: &Schema, patterns: &[Regex], ty: usize, raw: &str) -> Resul
 
 /// Normalizes whitespace as `mode` says (borrowing when nothing changes, as is usual).
 pub fn normalize<'a>(raw: &'a str, mode: &str) -> Cow<'a, str> {
-    let special = |c: char| matches!(c, '\t' | '\n' | '\r');
+    let special = |c: u8| matches!(c, b'\t' | b'\n' | b'\r');
     match mode {
-        "replace" if raw.contains(special) => Cow::Owned(raw.chars().map(|c| if special(c) { ' ' } else { c }).collect()),
-        "collapse" if raw.contains(special) || raw.starts_with(' ') || raw.ends_with(' ') || raw.contains("  ") => {
+        "replace" if raw.bytes().any(special) => Cow::Owned(raw.chars().map(|c| if c.is_ascii() && special(c as u8) { ' ' } else { c }).collect()),
+        "collapse" if !collapsed(raw.as_bytes()) => {
             Cow::Owned(raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
         }
         _ => Cow::Borrowed(raw),
     }
+}
+
+/// Whether `raw` is already collapsed: no tab or line end, no space at either end or next to another. One pass
+/// over the bytes, as nearly every value is.
+fn collapsed(raw: &[u8]) -> bool {
+    if raw.first() == Some(&b' ') || raw.last() == Some(&b' ') {
+        return false;
+    }
+    let mut after_space = false;
+    for &c in raw {
+        match c {
+            b'\t' | b'\n' | b'\r' => return false,
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            _ => after_space = false,
+        }
+    }
+    true
 }
 
 /// The whitespace handling a built-in type implies.
@@ -88,7 +106,7 @@ pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
     }
 }
 
-fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &[Regex]) -> Result<(), ValueError> {
+fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &[Pattern]) -> Result<(), ValueError> {
     if !f.pattern_ids.is_empty() && !f.pattern_ids.iter().any(|p| patterns[*p].is_match(value)) {
         let shown = f.patterns.join("' | '");
         return Err(error(
@@ -448,5 +466,10 @@ mod tests {
         assert_eq!(normalize("  a \n b  ", "collapse"), "a b");
         assert_eq!(normalize("a\tb", "replace"), "a b");
         assert_eq!(normalize(" a ", "preserve"), " a ");
+        assert_eq!(normalize("a  b", "collapse"), "a b");
+        assert_eq!(normalize("a b", "collapse"), "a b");
+        assert!(matches!(normalize("a b ż", "collapse"), Cow::Borrowed(_)), "a collapsed value is not copied");
+        assert_eq!(normalize(" a", "collapse"), "a");
+        assert_eq!(normalize("ż\r\nż", "replace"), "ż  ż");
     }
 }

@@ -227,10 +227,16 @@ impl<'a> Reader<'a, '_> {
         }
         self.count()?;
         let bytes = raw.as_bytes();
-        if memchr::memchr_iter(b']', bytes).any(|at| bytes[at..].starts_with(b"]]>")) {
-            return Err(Unsupported);
+        // One pass for the three bytes that matter, none of which most text has.
+        let (mut references, mut carriage_returns) = (false, false);
+        for at in memchr::memchr3_iter(b']', b'&', b'\r', bytes) {
+            match bytes[at] {
+                b']' if bytes[at..].starts_with(b"]]>") => return Err(Unsupported),
+                b'&' => references = true,
+                b'\r' => carriage_returns = true,
+                _ => {}
+            }
         }
-        let (references, carriage_returns) = (memchr::memchr(b'&', bytes).is_some(), memchr::memchr(b'\r', bytes).is_some());
         let text = match (references, carriage_returns) {
             (false, false) => Text::Plain(raw),
             (false, true) => Text::LineEnds(raw),

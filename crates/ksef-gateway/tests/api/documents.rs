@@ -99,6 +99,33 @@ async fn the_validate_command_checks_files_offline_and_exits_1_when_one_is_inval
     assert_eq!(code, 0);
 }
 
+#[tokio::test]
+async fn the_validate_command_reports_hundreds_of_files_in_the_order_given_though_it_checks_them_on_every_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = replace_value(INVOICE, "RodzajFaktury", "FV");
+    // More files than one batch of the command, every third invalid, one missing in the middle.
+    let files: Vec<String> = (0..300)
+        .map(|i| {
+            let path = dir.path().join(format!("{i:03}.xml"));
+            if i != 150 {
+                std::fs::write(&path, if i % 3 == 0 { &bad } else { INVOICE }).unwrap();
+            }
+            path.to_str().unwrap().to_owned()
+        })
+        .collect();
+    let mut args = vec!["validate", "--json"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stdout, _) = run_binary(&args).await;
+    assert_eq!(code, 1);
+    let lines: Vec<Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), files.len());
+    for (i, (line, file)) in lines.iter().zip(&files).enumerate() {
+        assert_eq!(line["file"].as_str(), Some(file.as_str()));
+        assert_eq!(line["valid"].as_bool(), Some(i % 3 != 0 && i != 150), "{line}");
+    }
+    assert!(lines[150]["error"].is_string(), "the missing file says why");
+}
+
 impl TestApp {
     async fn generate(&self, body: &Value) -> reqwest::Response {
         self.post("/ksefInvoiceGenerate", &self.api_key.clone(), body).await
