@@ -3,11 +3,13 @@
 //!
 //! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
 //! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200), `KSEF_BENCH_RATE` the offered load of the
-//! paced phases (default 300 sends/s), `KSEF_BENCH_DURABILITY=fast` commits without syncing (default: full).
+//! paced phases (default 300 sends/s), `KSEF_BENCH_DURABILITY=fast` commits without syncing (default: full),
+//! `KSEF_BENCH_DATABASE=postgres` keeps the gateway's records in a new database on `TEST_DATABASE_URL`'s server
+//! (default: SQLite in a temporary folder; the embedded emulator keeps its own SQLite either way).
 //!
 //! Two measurements per path: flat out (each sender sends as fast as answers come back: throughput, and a
 //! latency that is mostly queueing, 200 / throughput), and paced (all senders together offer a fixed rate well
-//! below saturation: the latency of a send itself, from which the gateway's added latency is read). Everything runs in this process on SQLite:
+//! below saturation: the latency of a send itself, from which the gateway's added latency is read). Everything runs in this process:
 //! the load generator, the gateway and its embedded emulator share the machine's cores, as they would on a
 //! small server. Invoices are encrypted under the caller's key before the clock starts, so both phases send
 //! the same bytes and the gateway forwards ciphertext it cannot read.
@@ -122,12 +124,18 @@ async fn main() {
     if fast {
         settings.durability = ksef_gateway::config::DurabilitySetting::Fast;
     }
+    let postgres = std::env::var("KSEF_BENCH_DATABASE").is_ok_and(|d| d == "postgres");
+    if postgres {
+        let url = ksef_store::testing::fresh_postgres_url().await.expect("KSEF_BENCH_DATABASE=postgres needs TEST_DATABASE_URL");
+        settings.database_url = Some(url.expose().to_owned());
+    }
     let app = Application::build(settings).await.expect("gateway");
     let api_key = app.demo_tenant().expect("demo tenant").api_key.clone();
     let nip = app.demo_tenant().expect("demo tenant").nip.clone();
     let emulator = app.emulator().expect("embedded emulator");
     let durability = if fast { "fast" } else { "full" };
-    println!("gateway send benchmark: {senders} senders, {seconds} s per phase, SQLite (durability {durability}), one process");
+    let engine = if postgres { "PostgreSQL" } else { "SQLite" };
+    println!("gateway send benchmark: {senders} senders, {seconds} s per phase, {engine} (durability {durability}), one process");
 
     // Straight to the emulator with our client.
     let token = emulator.emulator().issue_token(&nip, None).await.expect("token").token;
