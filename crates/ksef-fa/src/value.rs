@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-
 use crate::pattern::Pattern;
 use crate::schema::{Builtin, Facets, Schema, Variety};
 
@@ -59,9 +58,8 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
 
 /// Normalizes whitespace as `mode` says (borrowing when nothing changes, as is usual).
 pub fn normalize<'a>(raw: &'a str, mode: &str) -> Cow<'a, str> {
-    let special = |c: u8| matches!(c, b'\t' | b'\n' | b'\r');
     match mode {
-        "replace" if raw.bytes().any(special) => Cow::Owned(raw.chars().map(|c| if c.is_ascii() && special(c as u8) { ' ' } else { c }).collect()),
+        "replace" if raw.bytes().any(|c| matches!(c, b'\t' | b'\n' | b'\r')) => Cow::Owned(raw.replace(['\t', '\n', '\r'], " ")),
         "collapse" if !collapsed(raw.as_bytes()) => {
             Cow::Owned(raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
         }

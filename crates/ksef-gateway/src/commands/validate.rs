@@ -19,36 +19,26 @@ pub(crate) struct ValidateArgs {
     pub(crate) json: bool,
 }
 
-/// Files checked between two writes: each thread takes the next file of a batch, and the batch's reports are
-/// written in the files' order once all are done, so memory stays bounded whatever the number of files.
+/// Files checked between two writes: a batch is split into a run of files per core, and its reports are written
+/// in the files' order once all are done, so memory stays bounded whatever the number of files.
 const BATCH: usize = 256;
 
 pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let today = ksef_client::wire::datetime::to_warsaw(chrono::Utc::now()).date_naive();
     let options = ksef_fa::rules::Options { nip_checksums: true, received: Some(today) };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(args.files.len().max(1));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut all_valid = true;
     // One buffered writer: a write per line (what `println!` does) costs more than checking a small invoice.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for batch in args.files.chunks(BATCH) {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let reports: Vec<std::sync::Mutex<Option<(bool, String)>>> = batch.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        let work = || {
-            loop {
-                let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some(file) = batch.get(at) else { break };
-                let report = report(file, &options, args.json);
-                *reports[at].lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(report);
-            }
-        };
-        std::thread::scope(|scope| {
-            for _ in 1..threads {
-                scope.spawn(work);
-            }
-            work();
+        let reports: Vec<(bool, String)> = std::thread::scope(|scope| {
+            let runs: Vec<_> = batch
+                .chunks(batch.len().div_ceil(cores))
+                .map(|files| scope.spawn(|| files.iter().map(|file| report(file, &options, args.json)).collect::<Vec<_>>()))
+                .collect();
+            runs.into_iter().flat_map(|run| run.join().expect("checking a file does not panic")).collect()
         });
-        for slot in reports {
-            let (valid, text) = slot.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner).expect("every file of the batch was checked");
+        for (valid, text) in reports {
             all_valid &= valid;
             out.write_all(text.as_bytes())?;
         }
