@@ -1,8 +1,8 @@
 //! The buyer's NIP of an invoice, read while its well-formedness is checked, in one streaming pass and with no
 //! tree: what the gateway records beside an invoice it sends, so the operator can find it by buyer.
 
-use ksef_core::xml::pull::{self, Sink, Start, Text};
-use ksef_core::xml::{XmlError, XmlLimits};
+use ksef_core::xml::XmlError;
+use ksef_core::xml::pull::{Sink, Start, Text};
 
 /// Where the buyer's NIP is: `Faktura/Podmiot2/DaneIdentyfikacyjne/NIP`, below the root.
 const BUYER_NIP: [&str; 3] = ["Podmiot2", "DaneIdentyfikacyjne", "NIP"];
@@ -56,14 +56,7 @@ impl<'a> Sink<'a> for Buyer {
 /// (`Podmiot2/DaneIdentyfikacyjne/NIP`), if it names one. The document is streamed; only one the streaming reader
 /// leaves to the full parser is parsed into a tree.
 pub fn buyer_nip(text: &str) -> Result<Option<String>, XmlError> {
-    let mut buyer = Buyer::default();
-    if pull::read(text, &XmlLimits::DEFAULT, &mut buyer).is_ok() {
-        return Ok(buyer.nip);
-    }
-    let doc = ksef_core::xml::parse(text)?;
-    let mut buyer = Buyer::default();
-    pull::walk(&doc, &mut buyer);
-    Ok(buyer.nip)
+    ksef_core::xml::read_or_walk(text, Buyer::default).map(|buyer| buyer.nip)
 }
 
 #[cfg(test)]

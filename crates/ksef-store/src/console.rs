@@ -39,6 +39,34 @@ pub struct ConsoleSession {
     pub expires_at: i64,
 }
 
+/// Who holds a live console sign-in, as [`Store::console_session`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignedIn {
+    /// A tenant.
+    Tenant {
+        /// Its id.
+        id: String,
+        /// Its NIP.
+        nip: String,
+    },
+    /// The operator.
+    Operator {
+        /// Their key's first characters, as the audit log names them.
+        prefix: String,
+    },
+}
+
+/// A live console sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveConsoleSession {
+    /// Who.
+    pub signed_in: SignedIn,
+    /// The token forms must carry back.
+    pub csrf: String,
+    /// When it ends (µs).
+    pub expires_at: i64,
+}
+
 /// Which of a tenant's invoices to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InvoiceFilter {
@@ -144,8 +172,6 @@ impl Store {
 
     /// Records a console sign-in under the hash of its cookie's token.
     pub async fn insert_console_session(&self, token_hash: &str, s: &ConsoleSession, now: i64) -> Result<(), StoreError> {
-        // Sign-ins past their end are forgotten here, so the table holds only live ones and a few more.
-        sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
         sqlx::query(
             "INSERT INTO console_sessions (token_hash, tenant_id, actor, csrf, created_at, expires_at, key_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -162,30 +188,37 @@ impl Store {
     }
 
     /// The live console sign-in whose token hashes to `token_hash`: not expired, its key not revoked, its tenant
-    /// not disabled.
-    pub async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<ConsoleSession>, StoreError> {
+    /// there and not disabled; with who holds it, read in the same query.
+    pub async fn console_session(&self, token_hash: &str, now: i64) -> Result<Option<LiveConsoleSession>, StoreError> {
         let row = sqlx::query(
-            "SELECT s.tenant_id, s.actor, s.csrf, s.expires_at, s.key_hash FROM console_sessions s LEFT JOIN tenants t ON t.id = s.tenant_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND t.disabled_at IS NULL
+            "SELECT s.tenant_id, t.nip, o.prefix, s.csrf, s.expires_at FROM console_sessions s
+             LEFT JOIN tenants t ON t.id = s.tenant_id
+             LEFT JOIN operator_keys o ON s.tenant_id IS NULL AND o.key_hash = s.key_hash AND o.revoked_at IS NULL
+             WHERE s.token_hash = $1 AND s.expires_at > $2
                AND CASE WHEN s.tenant_id IS NULL
-                   THEN EXISTS (SELECT 1 FROM operator_keys o WHERE o.key_hash = s.key_hash AND o.revoked_at IS NULL)
-                   ELSE EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.key_hash AND k.tenant_id = s.tenant_id AND k.revoked_at IS NULL) END",
+                   THEN o.key_hash IS NOT NULL
+                   ELSE t.id IS NOT NULL AND t.disabled_at IS NULL
+                        AND EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.key_hash AND k.tenant_id = s.tenant_id AND k.revoked_at IS NULL) END",
         )
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
-            Ok(ConsoleSession {
-                tenant_id: r.try_get("tenant_id")?,
-                actor: r.try_get("actor")?,
-                key_hash: r.try_get("key_hash")?,
-                csrf: r.try_get("csrf")?,
-                expires_at: r.try_get("expires_at")?,
-            })
+            let signed_in = match r.try_get::<Option<String>, _>("tenant_id")? {
+                Some(id) => SignedIn::Tenant { id, nip: r.try_get("nip")? },
+                None => SignedIn::Operator { prefix: r.try_get("prefix")? },
+            };
+            Ok(LiveConsoleSession { signed_in, csrf: r.try_get("csrf")?, expires_at: r.try_get("expires_at")? })
         })
         .transpose()
         .map_err(|e: sqlx::Error| e.into())
+    }
+
+    /// Forgets console sign-ins that ended before `now` (µs); returns how many.
+    pub async fn forget_expired_console_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     /// Ends a console sign-in.

@@ -34,7 +34,7 @@ use sqlx::{AnyPool, Executor as _};
 
 pub use crate::announcements::Announcement;
 pub use crate::batching::BatchQueue;
-pub use crate::console::{AuditRecord, ConsoleSession, InvoiceFilter};
+pub use crate::console::{AuditRecord, ConsoleSession, InvoiceFilter, LiveConsoleSession, SignedIn};
 pub use crate::credentials::CredentialRecord;
 pub use crate::events::EventRecord;
 pub use crate::webhooks::{AttemptOutcome, AttemptRecord, DeliveryRecord, NewWebhook, WebhookChange, WebhookRecord};

@@ -100,10 +100,21 @@ pub fn well_formed(text: &str) -> Result<(), XmlError> {
         fn end(&mut self) {}
         fn instruction(&mut self, _: &str, _: usize) {}
     }
-    if pull::read(text, &XmlLimits::DEFAULT, &mut Nothing).is_ok() {
-        return Ok(());
+    read_or_walk(text, || Nothing).map(|_| ())
+}
+
+/// Streams `text` (within [`XmlLimits::DEFAULT`]) into a sink `make` makes; a document the streaming reader
+/// leaves to the full parser is parsed, and its tree replayed into a fresh sink. The full parser's error says
+/// what is wrong with a document it refuses too.
+pub fn read_or_walk<S: for<'a> pull::Sink<'a>>(text: &str, make: impl Fn() -> S) -> Result<S, XmlError> {
+    let mut sink = make();
+    if pull::read(text, &XmlLimits::DEFAULT, &mut sink).is_ok() {
+        return Ok(sink);
     }
-    parse(text).map(|_| ())
+    let doc = parse(text)?;
+    let mut sink = make();
+    pull::walk(&doc, &mut sink);
+    Ok(sink)
 }
 
 /// Parses `text` within `limits`, refusing any DTD.

@@ -2,14 +2,11 @@
 //! database directly, so the gateway may be running or not; sign-ins with the old keys end at once.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
 
 use crate::config::{Overrides, Settings};
-use crate::ksef::Ksef;
-use crate::ops::{self, admin};
-use crate::secrets::MasterKey;
+use crate::ops::admin;
 
 /// Arguments of `ksef-gateway operator-key`.
 #[derive(Debug, clap::Args)]
@@ -32,11 +29,7 @@ enum OperatorKeyCommand {
 
 pub(crate) async fn run(args: OperatorKeyArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &Overrides { listen: None, data_dir: args.data_dir })?;
-    crate::files::private_dir(&settings.data_dir)?;
-    let store = ksef_store::Store::open(&settings.database_url()?).await?;
-    let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    // Nothing here calls KSeF; the client only satisfies the context's shape.
-    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new("http://127.0.0.1:9", Vec::new())?));
+    let ctx = super::local_context(&settings, super::no_ksef()?).await?;
     match args.command {
         OperatorKeyCommand::Rotate => {
             let key = admin::rotate_operator_key(&ctx, &settings.data_dir).await?;

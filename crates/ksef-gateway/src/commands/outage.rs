@@ -2,16 +2,13 @@
 //! them. Works on the database directly, so the gateway may be running or not (every instance reads them).
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use ksef_core::calendar::OfflineMode;
 
 use crate::config::{Overrides, Settings};
-use crate::ksef::Ksef;
 use crate::ops::{self, announcements};
-use crate::secrets::MasterKey;
 
 /// Arguments of `ksef-gateway outage`.
 #[derive(Debug, clap::Args)]
@@ -65,11 +62,7 @@ fn parse_mode(text: &str) -> Result<OfflineMode, String> {
 
 pub(crate) async fn run(args: OutageArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &Overrides { listen: None, data_dir: args.data_dir })?;
-    crate::files::private_dir(&settings.data_dir)?;
-    let store = ksef_store::Store::open(&settings.database_url()?).await?;
-    let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    // Nothing here calls KSeF; the client only satisfies the context's shape.
-    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new("http://127.0.0.1:9", Vec::new())?));
+    let ctx = super::local_context(&settings, super::no_ksef()?).await?;
     let fail = |e: ops::OpError| anyhow::anyhow!("{e}");
     let show = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), |t| ops::from_micros(t).to_rfc3339());
     match args.command {

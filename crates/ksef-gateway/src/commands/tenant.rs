@@ -4,7 +4,6 @@
 
 use std::io::Read as _;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 
@@ -12,7 +11,6 @@ use crate::cli::{CertificateArgs, TenantArgs, TenantCommand};
 use crate::config::{Overrides, Settings};
 use crate::ksef::Ksef;
 use crate::ops::{self, credentials, tenants};
-use crate::secrets::MasterKey;
 
 /// The token from the argument, or from standard input when it is `-`.
 pub(crate) fn token(arg: &str) -> anyhow::Result<String> {
@@ -59,20 +57,19 @@ fn describe(summary: &credentials::CredentialSummary) -> String {
 
 pub(crate) async fn run(args: TenantArgs) -> anyhow::Result<ExitCode> {
     let settings = Settings::load(args.config.as_deref(), &Overrides { listen: None, data_dir: args.data_dir })?;
+    // Made private before an embedded emulator (for `enroll`) writes into it.
     crate::files::private_dir(&settings.data_dir)?;
-    let store = ksef_store::Store::open(&settings.database_url()?).await?;
-    let master_key = MasterKey::load(settings.master_key.as_deref(), &settings.data_dir)?;
-    // Only `enroll` calls KSeF; for the rest the client only satisfies the context's shape.
+    // Only `enroll` calls KSeF.
     let mut emulator = None;
-    let (ksef_url, headers) = match &args.command {
+    let ksef = match &args.command {
         TenantCommand::Enroll { .. } => {
             let endpoint = crate::startup::ksef_endpoint(&settings).await?;
             emulator = endpoint.emulator;
-            (endpoint.base_url, endpoint.headers)
+            Ksef::new(&endpoint.base_url, endpoint.headers)?
         }
-        _ => ("http://127.0.0.1:9".to_owned(), Vec::new()),
+        _ => super::no_ksef()?,
     };
-    let ctx = ops::Context::new(store, master_key, Arc::new(Ksef::new(&ksef_url, headers)?));
+    let ctx = super::local_context(&settings, ksef).await?;
     let fail = |e: ops::OpError| anyhow::anyhow!("{e}");
     match args.command {
         TenantCommand::Add { nip, ksef_token, certificate, name } => {

@@ -121,7 +121,7 @@ pub(super) async fn audit(State(state): State<AppState>, signed: Signed, Query(q
     if let Err(refused) = signed.operator_only() {
         return *refused;
     }
-    match admin::audit_log(&state.ops, q.before.as_deref().filter(|b| b.len() <= 64), 100).await {
+    match admin::audit_log(&state.ops, q.before.as_deref().filter(|b| b.len() <= 64), pages::AUDIT_PAGE as i64).await {
         Ok(entries) => pages::audit(&signed, &entries),
         Err(err) => signed.failure(err),
     }

@@ -13,6 +13,9 @@ use crate::errors::ErrorCode;
 use crate::ops::admin::{AuditEntry, TenantSummary};
 use crate::ops::console::{Dashboard, InvoiceDetail, InvoicePage, InvoiceRow, PAGE_ROWS};
 
+/// Audit entries a page of the log shows; a full page links to the older ones.
+pub(super) const AUDIT_PAGE: usize = 100;
+
 /// The console's style sheet.
 pub const CSS: &str = include_str!("assets/console.css");
 /// The console's one script: dropping files on the validation page.
@@ -643,7 +646,7 @@ pub fn audit(signed: &Signed, entries: &[AuditEntry]) -> Response {
                 }
             }
         }
-        @if let Some(last) = entries.last().filter(|_| entries.len() == 100) {
+        @if let Some(last) = entries.last().filter(|_| entries.len() == AUDIT_PAGE) {
             p { a href=(format!("/console/audit?before={}", url(&last.id))) { (lang.t("Older", "Starsze")) " →" } }
         }
     };

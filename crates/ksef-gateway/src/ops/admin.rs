@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use ksef_core::crypto::{b64url, random_array, sha256_base64};
+use ksef_core::crypto::{b64url, random_array};
 use ksef_store::{AuditRecord, TenantRecord};
 
 use super::credentials::{self, CertificateInput, CredentialSummary};
@@ -90,7 +90,7 @@ struct OperatorKeyFile {
 pub async fn issue_operator_key(ctx: &Context) -> Result<OperatorKey, OpError> {
     let key = OperatorKey(format!("{OPERATOR_KEY_PREFIX}{}", b64url(&random_array::<32>())));
     ctx.store
-        .insert_operator_key(&sha256_base64(key.0.as_bytes()), key.prefix(), micros(Utc::now()))
+        .insert_operator_key(&tenants::api_key_hash(&key.0), key.prefix(), micros(Utc::now()))
         .await
         .map_err(OpError::store(ErrorCode::Internal))?;
     Ok(key)
@@ -124,7 +124,7 @@ pub async fn ensure_operator_key(ctx: &Context, data_dir: &Path) -> anyhow::Resu
     let file = data_dir.join(OPERATOR_KEY_FILE);
     let saved = std::fs::read(&file).ok().and_then(|b| serde_json::from_slice::<OperatorKeyFile>(&b).ok()).map(|f| f.operator_key);
     if let Some(saved) = saved.filter(|k| k.0.starts_with(OPERATOR_KEY_PREFIX))
-        && ctx.store.operator_key(&sha256_base64(saved.0.as_bytes())).await?.is_some()
+        && ctx.store.operator_key(&tenants::api_key_hash(&saved.0)).await?.is_some()
     {
         return Ok(OperatorKeyFound::Saved(saved));
     }
@@ -155,7 +155,7 @@ pub async fn authenticate_operator(ctx: &Context, key: &str) -> Result<Actor, Op
     }
     let prefix = ctx
         .store
-        .operator_key(&sha256_base64(key.as_bytes()))
+        .operator_key(&tenants::api_key_hash(key))
         .await
         .map_err(OpError::store(ErrorCode::Internal))?
         .ok_or_else(|| OpError::refused(ErrorCode::OperatorKey, "unknown or revoked operator key"))?;
@@ -311,7 +311,7 @@ pub async fn rotate_api_key(ctx: &Context, actor: &Actor, id: &str) -> Result<Ap
     tenant(ctx, id).await?;
     let key = tenants::rotate_key(ctx, id).await?;
     ctx.store.delete_tenant_console_sessions(id).await.map_err(OpError::store(ErrorCode::Internal))?;
-    audit(ctx, actor, "tenant.rotate_api_key", Some(id), Some(format!("new key {}…", &key.expose()[..tenants::API_KEY_PREFIX.len() + 4]))).await?;
+    audit(ctx, actor, "tenant.rotate_api_key", Some(id), Some(format!("new key {}…", key.prefix()))).await?;
     Ok(key)
 }
 

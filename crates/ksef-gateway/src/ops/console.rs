@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Datelike as _, Utc};
 use ksef_core::crypto::{b64url, decrypt_cbc, random_array, sha256_base64};
-use ksef_store::{ConsoleSession, DeliveryState, InvoiceFilter, InvoiceRecord, KeyMode, SessionRecord};
+use ksef_store::{ConsoleSession, DeliveryState, InvoiceFilter, InvoiceRecord, KeyMode, SessionRecord, SignedIn};
 
 use super::admin::{self, Actor, OPERATOR_KEY_PREFIX, TenantSummary};
 use super::invoices::{InvoiceView, view};
@@ -49,7 +49,7 @@ pub async fn sign_in(ctx: &Context, key: &str, ttl: std::time::Duration) -> Resu
     let session = ConsoleSession {
         tenant_id: actor.tenant().map(|t| t.id.clone()),
         actor: actor.name(),
-        key_hash: sha256_base64(key.as_bytes()),
+        key_hash: tenants::api_key_hash(key),
         csrf: csrf.clone(),
         expires_at: micros(expires),
     };
@@ -64,12 +64,9 @@ pub async fn viewer(ctx: &Context, token: &str) -> Result<Option<Viewer>, OpErro
     let Some(session) = ctx.store.console_session(&hash, micros(Utc::now())).await.map_err(OpError::store(ErrorCode::Internal))? else {
         return Ok(None);
     };
-    let actor = match &session.tenant_id {
-        None => Actor::Operator { prefix: session.actor.trim_start_matches("operator ").trim_end_matches('…').to_owned() },
-        Some(id) => {
-            let Some(record) = ctx.store.tenant(id).await.map_err(OpError::store(ErrorCode::Internal))? else { return Ok(None) };
-            Actor::Tenant(Tenant { id: record.id, nip: record.nip })
-        }
+    let actor = match session.signed_in {
+        SignedIn::Operator { prefix } => Actor::Operator { prefix },
+        SignedIn::Tenant { id, nip } => Actor::Tenant(Tenant { id, nip }),
     };
     Ok(Some(Viewer { actor, csrf: session.csrf, expires: from_micros(session.expires_at) }))
 }
@@ -255,23 +252,26 @@ enum Source {
     Nowhere,
 }
 
-async fn source(ctx: &Context, record: &InvoiceRecord) -> Result<Source, OpError> {
+/// Where `record`'s content is, given the KSeF number it was `accepted` under (if it was).
+async fn source(ctx: &Context, record: &InvoiceRecord, accepted: Option<String>) -> Result<Source, OpError> {
     if record.payload.is_some() {
         let session = ctx.store.session(&record.session_id).await.map_err(OpError::store(ErrorCode::Internal))?;
         if let Some(session) = session.filter(|s| s.key_mode == KeyMode::Gateway) {
             return Ok(Source::Held(Box::new(session)));
         }
     }
-    Ok(match (record.state, view(record).ksef_number) {
-        (DeliveryState::Accepted, Some(number)) => Source::Ksef(number),
-        _ => Source::Nowhere,
-    })
+    Ok(accepted.map_or(Source::Nowhere, Source::Ksef))
+}
+
+/// The KSeF number `record` was accepted under, if it was.
+fn accepted_number(record: &InvoiceRecord) -> Option<String> {
+    view(record).ksef_number.filter(|_| record.state == DeliveryState::Accepted)
 }
 
 /// The invoice `id` of `tenant`.
 pub async fn invoice(ctx: &Context, tenant: &Tenant, id: &str) -> Result<InvoiceDetail, OpError> {
     let record = owned(ctx, tenant, id).await?;
-    let previewable = !matches!(source(ctx, &record).await?, Source::Nowhere);
+    let previewable = !matches!(source(ctx, &record, accepted_number(&record)).await?, Source::Nowhere);
     Ok(InvoiceDetail { row: row(&record), previewable })
 }
 
@@ -279,8 +279,8 @@ pub async fn invoice(ctx: &Context, tenant: &Tenant, id: &str) -> Result<Invoice
 /// KSeF accepted it.
 pub async fn invoice_xml(ctx: &Context, tenant: &Tenant, id: &str) -> Result<(Vec<u8>, Option<String>), OpError> {
     let record = owned(ctx, tenant, id).await?;
-    let accepted = view(&record).ksef_number.filter(|_| record.state == DeliveryState::Accepted);
-    match source(ctx, &record).await? {
+    let accepted = accepted_number(&record);
+    match source(ctx, &record, accepted.clone()).await? {
         Source::Held(session) => {
             let (key, iv) = super::open_gateway_key(ctx, &session.id, session.sealed_key.as_deref(), session.iv.as_deref())?;
             let payload = record.payload.as_deref().unwrap_or_default();

@@ -17,7 +17,7 @@ pub struct ApiKey(String);
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ApiKey({}…)", &self.0[..API_KEY_PREFIX.len() + 4])
+        write!(f, "ApiKey({}…)", self.prefix())
     }
 }
 
@@ -30,9 +30,14 @@ impl ApiKey {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Its first characters (`kgw_` and four more): what the store and the audit log name it by.
+    pub fn prefix(&self) -> &str {
+        &self.0[..API_KEY_PREFIX.len() + 4]
+    }
 }
 
-/// The stored form of an API key.
+/// The stored form of a key (a tenant's API key, or an operator key).
 pub fn api_key_hash(key: &str) -> String {
     sha256_base64(key.as_bytes())
 }
@@ -74,9 +79,8 @@ pub(crate) async fn insert(ctx: &Context, name: &str, nip: &str, ksef_token: Opt
 
 async fn issue_key(ctx: &Context, tenant_id: &str) -> Result<ApiKey, OpError> {
     let key = ApiKey::generate();
-    let prefix = &key.expose()[..API_KEY_PREFIX.len() + 4];
     ctx.store
-        .insert_api_key(tenant_id, &api_key_hash(key.expose()), prefix, micros(Utc::now()))
+        .insert_api_key(tenant_id, &api_key_hash(key.expose()), key.prefix(), micros(Utc::now()))
         .await
         .map_err(OpError::store(ErrorCode::Internal))?;
     Ok(key)

@@ -58,6 +58,11 @@ pub(crate) fn start(ops: ops::Context) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(invoices = n, "content of long-rejected invoices forgotten"),
                 Err(e) => tracing::warn!(error = %e, "failed to forget the content of rejected invoices"),
             }
+            match ops.store.forget_expired_console_sessions(ops::micros(now)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sign_ins = n, "ended console sign-ins forgotten"),
+                Err(e) => tracing::warn!(error = %e, "failed to forget ended console sign-ins"),
+            }
             let expired = ops::micros(Utc::now() - ops::IDEMPOTENCY_KEY_LIFETIME);
             match ops.store.purge_idempotency(expired).await {
                 Ok(0) => {}
