@@ -1,5 +1,6 @@
 //! `ksefInvoiceSend` through the gateway against the same send straight to the emulator with our client, with
-//! 200 concurrent senders: sends per second and latency at p50/p99 of both, and the gateway's added latency.
+//! 200 concurrent senders: sends per second, latency at p50/p99 and the process's CPU time per send of both, and
+//! the gateway's added latency.
 //!
 //! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
 //! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200), `KSEF_BENCH_RATE` the offered load of the
@@ -36,7 +37,18 @@ struct Phase {
     sends: usize,
     failures: u64,
     seconds: f64,
+    /// The whole process's CPU time over the phase (every thread: load, gateway, emulator), where it can be read.
+    cpu_seconds: Option<f64>,
     latencies: Vec<Duration>,
+}
+
+/// This process's CPU time so far (user and system, every thread), from `/proc/self/stat` (Linux; ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) closed by its last ')': utime and stime are 14 and 15.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 impl Phase {
@@ -47,13 +59,14 @@ impl Phase {
 
     fn print(&self, name: &str) {
         println!(
-            "{name:<10} {:>6} sends in {:.1} s = {:>5.0} sends/s ({} failed); p50 {:>6.2} ms, p99 {:>7.2} ms",
+            "{name:<10} {:>6} sends in {:.1} s = {:>5.0} sends/s ({} failed); p50 {:>6.2} ms, p99 {:>7.2} ms; CPU {} ms per send",
             self.sends,
             self.seconds,
             self.sends as f64 / self.seconds,
             self.failures,
             self.pct(0.5).as_secs_f64() * 1e3,
-            self.pct(0.99).as_secs_f64() * 1e3
+            self.pct(0.99).as_secs_f64() * 1e3,
+            self.cpu_seconds.map_or("?".to_owned(), |c| format!("{:.2}", c * 1e3 / self.sends.max(1) as f64)),
         );
     }
 }
@@ -67,6 +80,7 @@ where
     Fut: std::future::Future<Output = bool> + Send,
 {
     let started = Instant::now();
+    let cpu_before = cpu_seconds();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     let n = prepared.len().max(1) as u32;
@@ -105,7 +119,8 @@ where
         failures += f;
     }
     latencies.sort();
-    Phase { sends: latencies.len(), failures, seconds: started.elapsed().as_secs_f64(), latencies }
+    let cpu_seconds = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
+    Phase { sends: latencies.len(), failures, seconds: started.elapsed().as_secs_f64(), cpu_seconds, latencies }
 }
 
 #[tokio::main]

@@ -244,7 +244,7 @@ async fn record_sent_later(store: &ksef_store::Store, id: &str, reference: &str,
 pub(crate) async fn record_found(ctx: &Context, record: &InvoiceRecord, reference: &str, found: &SessionInvoiceStatusResponse) -> Result<Attempt, OpError> {
     let now = micros(Utc::now());
     ctx.store.mark_invoice_sent(&record.id, reference, &found.reference_number, now, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    record_status(ctx, record, &status_change(found, record.created_at, now), now).await?;
+    record_statuses(ctx, vec![(record, status_change(found, record.created_at, now))], now).await?;
     tracing::info!(invoice.id = %record.id, "KSeF had the invoice already; not sent again");
     Ok(Attempt::Sent)
 }
@@ -442,6 +442,7 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
     let by_reference: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.reference_number.as_str(), a)).collect();
     let by_hash: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.invoice_hash.as_str(), a)).collect();
     let now = micros(Utc::now());
+    let mut changes = Vec::with_capacity(records.len());
     for r in records {
         let answer = match r.ksef_reference.as_deref() {
             Some(reference) => by_reference.get(reference),
@@ -457,9 +458,9 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
         if change.state.is_final() {
             tracing::info!(invoice.id = %r.id, state = change.state.as_str(), code = change.status.code, "KSeF's verdict on an invoice");
         }
-        record_status(ctx, r, &change, now).await?;
+        changes.push((r, change));
     }
-    Ok(())
+    record_statuses(ctx, changes, now).await
 }
 
 /// How often a batch's invoices are polled at first while KSeF processes it (one status read per batch, not per
@@ -472,28 +473,20 @@ const BATCH_LIST_KEPT: Duration = Duration::from_secs(60);
 async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: Option<Duration>) -> Result<(), OpError> {
     tracing::info!(why, invoices = records.len(), "invoice statuses not read from KSeF now; trying later");
     let now = micros(Utc::now());
-    for r in records {
-        let delay = wait.unwrap_or_else(|| poll_delay(r.created_at, now).max(Duration::from_secs(2)));
-        let Some(status) = r.status.clone() else {
-            // Not yet seen by a poll: keep it `sent` with the status KSeF gives every invoice it receives.
-            let change = StatusChange {
-                state: DeliveryState::Sent,
-                status: InvoiceStatusUpdate {
-                    code: i64::from(invoice_status::RECEIVED.code),
-                    description: invoice_status::RECEIVED.description.to_owned(),
-                    ..InvoiceStatusUpdate::default()
-                },
-                original_ksef_number: None,
-                next_poll_at: Some(at(now, delay)),
-                reference: None,
-            };
-            record_status(ctx, r, &change, now).await?;
-            continue;
-        };
-        let change = StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)), reference: None };
-        record_status(ctx, r, &change, now).await?;
-    }
-    Ok(())
+    let changes = records
+        .iter()
+        .map(|r| {
+            let delay = wait.unwrap_or_else(|| poll_delay(r.created_at, now).max(Duration::from_secs(2)));
+            // Not yet seen by a poll: kept `sent` with the status KSeF gives every invoice it receives.
+            let status = r.status.clone().unwrap_or_else(|| InvoiceStatusUpdate {
+                code: i64::from(invoice_status::RECEIVED.code),
+                description: invoice_status::RECEIVED.description.to_owned(),
+                ..InvoiceStatusUpdate::default()
+            });
+            (r, StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)), reference: None })
+        })
+        .collect();
+    record_statuses(ctx, changes, now).await
 }
 
 /// Closes in KSeF a session the caller closed, now that its invoices are delivered. True when KSeF has it closed.
@@ -524,20 +517,30 @@ pub(crate) fn session_retry_at(err: &KsefError) -> i64 {
     at(micros(Utc::now()), delay)
 }
 
-/// Records KSeF's latest status of an invoice; a verdict's event is posted to webhooks at once, and an invoice
-/// KSeF has kept processing longer than `webhooks.held_after` is told of once.
-async fn record_status(ctx: &Context, record: &InvoiceRecord, change: &ksef_store::StatusChange, now: i64) -> Result<(), OpError> {
-    ctx.store.update_invoice_status(&record.id, change, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    let held = change.state == DeliveryState::Sent
-        && change.status.code == i64::from(invoice_status::PROCESSING.code)
-        && now - record.created_at > super::micros_of(ctx.webhooks.held_after);
-    if held {
+/// Records KSeF's latest statuses of invoices in one write; a verdict's event is posted to webhooks at once, and an
+/// invoice KSeF has kept processing longer than `webhooks.held_after` is told of once.
+async fn record_statuses(ctx: &Context, changes: Vec<(&InvoiceRecord, StatusChange)>, now: i64) -> Result<(), OpError> {
+    let held_after = super::micros_of(ctx.webhooks.held_after);
+    let held: Vec<&InvoiceRecord> = changes
+        .iter()
+        .filter(|(record, change)| {
+            change.state == DeliveryState::Sent
+                && change.status.code == i64::from(invoice_status::PROCESSING.code)
+                && now - record.created_at > held_after
+        })
+        .map(|(record, _)| *record)
+        .collect();
+    let verdicts = changes.iter().any(|(_, change)| change.state.is_final());
+    // One write for the lot: on SQLite it shares a commit with the sends around it.
+    let changes = changes.into_iter().map(|(record, change)| (record.id.clone(), change)).collect();
+    ctx.store.update_invoice_statuses(changes, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    for record in &held {
         let recorded = ctx.store.record_event(&record.tenant_id, ksef_store::EventKind::InvoiceHeld, &record.id, None, now, None).await;
         if recorded.map_err(OpError::store(ErrorCode::InvoiceSave))?.is_some() {
             tracing::warn!(invoice.id = %record.id, "KSeF has been processing an invoice longer than webhooks.held_after_secs");
         }
     }
-    if change.state.is_final() || held {
+    if verdicts || !held.is_empty() {
         ctx.wake_webhooks();
     }
     Ok(())
