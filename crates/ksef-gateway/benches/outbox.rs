@@ -149,6 +149,7 @@ async fn main() {
         (done.all - started).as_secs_f64()
     );
 
+    println!("verdicts so far: {:?}", counts(&app).await);
     // 2. KSeF failing: a share of sends fail (500), are taken and then answered 500, or cut; 429 bursts; latency.
     let faults = emulator.faults();
     for rule in [
@@ -176,6 +177,7 @@ async fn main() {
         faulty / healthy
     );
 
+    println!("verdicts so far: {:?}", counts(&app).await);
     // 3. KSeF unavailable while the invoices are submitted; then back.
     let outage = faults.add(FaultRule { endpoints: EndpointGroup::All, retry_after_secs: Some(1), ..FaultRule::new(FaultKind::Unavailable) }).expect("outage");
     let submitting = submit_all(&base, &tenants, per_tenant, "OUTAGE").await;

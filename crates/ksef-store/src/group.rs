@@ -1,10 +1,9 @@
-//! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, KSeF's answer after,
-//! the statuses a poll reads, the outbox's claims) that arrive while another transaction commits share the next
-//! one, so a burst of sends pays one sync of the log where it paid one each, and queues in the process instead
-//! of in SQLite's busy handler (which sleeps in growing steps). Each write is atomic by itself (one statement
-//! that writes, which SQLite undoes whole when it fails, or statements in a transaction of its own, a savepoint
-//! within the group's), so one write's failure undoes only its own work, and its caller hears of it only once
-//! the group has committed. PostgreSQL groups concurrent commits itself: there each write is made on its own.
+//! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, and KSeF's answer
+//! after) that arrive while another transaction commits share the next one, so a burst of sends pays one sync
+//! of the log where it paid one each, and queues in the process instead of in SQLite's busy handler (which
+//! sleeps in growing steps). Each write runs in a savepoint of its own, so one write's failure undoes only its
+//! own work, and its caller hears of it only once the group has committed. PostgreSQL groups concurrent
+//! commits itself: there each write is a transaction of its own, as before.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,9 +47,7 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Store {
-    /// Runs `write` in a transaction, on SQLite shared with the writes that arrive while another commits. `write`
-    /// must be atomic by itself: one statement that writes (reads besides), or its statements in a transaction
-    /// it begins on the connection (`sqlx::Connection::begin`: a savepoint within the group's).
+    /// Runs `write` in a transaction, on SQLite shared with the writes that arrive while another commits.
     pub(crate) async fn grouped<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -99,12 +96,11 @@ impl Store {
         answer.await.unwrap_or_else(|_| Err(StoreError::Group("the write's transaction could not be made".to_owned())))
     }
 
-    /// One transaction for `batch`; then every caller answered. A write alone is made as it was written, sparing the
-    /// transaction's round trips. A write that fails has undone its own work, but an error that makes SQLite roll
-    /// back the whole transaction (a full disk, an I/O error) would leave the writes after it outside any: so a
-    /// failure ends its transaction, the writes after it go in the next, and a commit that fails (nothing left to
-    /// commit) answers every write of its transaction with the failure. A transaction that cannot begin drops its
-    /// writes unanswered, so their callers hear they were not made.
+    /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
+    /// as it was written (each statement its own transaction), sparing the savepoint's round trips: the writes
+    /// grouped today are one statement each (and a read). An error that makes SQLite roll back the whole
+    /// transaction (a full disk, an I/O error) fails the group: the writes already run are answered with it,
+    /// those not yet run are dropped unanswered, so their callers hear they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {
         if batch.len() == 1 {
             // A connection that cannot be had drops the write unanswered: not made.
@@ -114,21 +110,25 @@ impl Store {
             }
             return;
         }
-        let mut rest = batch.into_iter().peekable();
-        while rest.peek().is_some() {
-            let Ok(mut tx) = self.pool.begin_with("BEGIN IMMEDIATE").await else { return };
-            let mut answers: Vec<Answer> = Vec::new();
-            for write in rest.by_ref() {
+        let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
+        let committed: Result<(), StoreError> = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            for write in batch {
+                sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
                 let (ok, answer) = write(&mut tx).await;
                 answers.push(answer);
+                let end = if ok { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
+                sqlx::query(end).execute(&mut *tx).await?;
                 if !ok {
-                    break;
+                    sqlx::query("RELEASE grouped_write").execute(&mut *tx).await?;
                 }
             }
-            let committed = tx.commit().await.map_err(StoreError::from);
-            for answer in answers {
-                answer(committed.as_ref().err());
-            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        for answer in answers {
+            answer(committed.as_ref().err());
         }
     }
 }
@@ -162,44 +162,6 @@ mod tests {
             assert_eq!((ok.len(), failed.len()), (172, 28), "{engine}: the duplicates alone fail");
             let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test").fetch_one(&store.pool).await.unwrap();
             assert_eq!(rows, 172, "{engine}: every write that succeeded is there, and nothing else");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_write_in_a_transaction_of_its_own_is_undone_whole_when_it_fails_in_a_group() {
-        let (stores, _dir) = crate::testing::fresh_stores().await;
-        for (engine, store) in stores {
-            sqlx::query("CREATE TABLE grouped_pairs (n BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
-            // Row 0 is there first, so the failing writes fail on it.
-            sqlx::query("INSERT INTO grouped_pairs (n) VALUES (0)").execute(&store.pool).await.unwrap();
-            // Each write inserts two rows in a transaction of its own; every fifth one's second row is another's
-            // first, so it fails after its first row went in, which must be undone with it.
-            let writes = (0..100i64).map(|n| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let (first, second) = if n % 5 == 4 { (1000 + n, 0) } else { (1000 + n, 2000 + n) };
-                    store
-                        .grouped(move |conn| {
-                            Box::pin(async move {
-                                let mut tx = sqlx::Connection::begin(conn).await?;
-                                sqlx::query("INSERT INTO grouped_pairs (n) VALUES ($1)").bind(first).execute(&mut *tx).await?;
-                                sqlx::query("INSERT INTO grouped_pairs (n) VALUES ($1)").bind(second).execute(&mut *tx).await?;
-                                tx.commit().await?;
-                                Ok(n)
-                            })
-                        })
-                        .await
-                })
-            });
-            let results: Vec<Result<i64, StoreError>> = futures_join(writes.collect()).await;
-            let failed: Vec<i64> = (0..100).filter(|n| results[*n as usize].is_err()).collect();
-            assert_eq!(failed, (0..100).filter(|n| n % 5 == 4).collect::<Vec<_>>(), "{engine}: the writes with a duplicate alone fail");
-            let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM grouped_pairs ORDER BY n").fetch_all(&store.pool).await.unwrap();
-            let expected: Vec<i64> = std::iter::once(0)
-                .chain((0..100).filter(|n| n % 5 != 4).map(|n| 1000 + n))
-                .chain((0..100).filter(|n| n % 5 != 4).map(|n| 2000 + n))
-                .collect();
-            assert_eq!(rows, expected, "{engine}: a failed write left none of its rows, and every other write all of its own");
         }
     }
 

@@ -295,30 +295,24 @@ impl Store {
     /// the row itself as it is updated). `updated_at` is left as the last failure set it, for [`InvoiceRecord`]'s
     /// readers to tell whether a read of KSeF's list came after it.
     pub async fn claim_queued_invoices(&self, owner: &str, now: i64, limit: i64, per_tenant: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
-        let owner = owner.to_owned();
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                let rows = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1,
-                         ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id)
-                     WHERE id IN (SELECT id FROM (SELECT id, created_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY created_at) AS n
-                                                  FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) due
-                                  WHERE n <= $6 ORDER BY created_at LIMIT $5)
-                       AND state = $4
-                     RETURNING {COLUMNS}"
-                )))
-                .bind(DeliveryState::Sending.as_str())
-                .bind(owner)
-                .bind(now)
-                .bind(DeliveryState::Queued.as_str())
-                .bind(limit)
-                .bind(per_tenant)
-                .fetch_all(&mut *conn)
-                .await?;
-                Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
-            })
-        })
-        .await
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE invoices SET state = $1, lease_owner = $2, attempts = attempts + 1,
+                 ksef_session = (SELECT s.ksef_reference FROM sessions s WHERE s.id = invoices.session_id)
+             WHERE id IN (SELECT id FROM (SELECT id, created_at, ROW_NUMBER() OVER (PARTITION BY tenant_id ORDER BY created_at) AS n
+                                          FROM invoices WHERE state = $4 AND (next_attempt_at IS NULL OR next_attempt_at <= $3)) due
+                          WHERE n <= $6 ORDER BY created_at LIMIT $5)
+               AND state = $4
+             RETURNING {COLUMNS}"
+        )))
+        .bind(DeliveryState::Sending.as_str())
+        .bind(owner)
+        .bind(now)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(limit)
+        .bind(per_tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Invoices left `sending` by an instance whose heartbeat is older than `alive_since` (it died mid-send):
@@ -451,84 +445,68 @@ impl Store {
         Ok(())
     }
 
-    /// Records KSeF's latest status of an invoice and where that leaves it; a verdict (accepted, rejected,
-    /// duplicate) records its event in the same transaction.
-    pub async fn update_invoice_status(&self, id: &str, change: &StatusChange, now: i64) -> Result<(), StoreError> {
-        self.update_invoice_statuses(vec![(id.to_owned(), change.clone())], now).await
-    }
-
-    /// `update_invoice_status` for several invoices (a poll's) in one transaction: on SQLite it shares its commit with the writes around it (sends recorded, KSeF's answers),
-    /// where an invoice at a time held the writer for a commit of its own while sends waited behind it.
-    pub async fn update_invoice_statuses(&self, changes: Vec<(String, StatusChange)>, now: i64) -> Result<(), StoreError> {
+    /// Records KSeF's latest statuses of invoices (a poll's) and where they leave each; a verdict (accepted,
+    /// rejected, duplicate) records its event. One transaction for all, where each invoice had one of its own (on
+    /// SQLite holding the writer, and syncing the log, once per invoice while sends waited behind it).
+    pub async fn update_invoice_statuses(&self, changes: &[(String, StatusChange)], now: i64) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                // Each status and its event are one: a transaction of their own, or a savepoint in the group's.
-                let mut tx = sqlx::Connection::begin(conn).await?;
-                for (id, change) in &changes {
-                    let s = &change.status;
-                    let tenant: Option<String> = sqlx::query_scalar(
-                        "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
-                            ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
-                            updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
-                            ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
-                         WHERE id = $1 RETURNING tenant_id",
-                    )
-                    .bind(id)
-                    .bind(s.code)
-                    .bind(&s.description)
-                    .bind(details_to_json(&s.details))
-                    .bind(&s.extensions)
-                    .bind(s.ordinal)
-                    .bind(&s.invoice_number)
-                    .bind(&s.ksef_number)
-                    .bind(s.acquisition_date)
-                    .bind(s.permanent_storage_date)
-                    .bind(now)
-                    .bind(change.state.as_str())
-                    .bind(&change.original_ksef_number)
-                    .bind(change.next_poll_at)
-                    .bind(&s.invoicing_mode)
-                    .bind(&change.reference)
-                    // Dropped once KSeF holds the invoice for good; a rejected one keeps it, to be shown with its reason.
-                    .bind(i64::from(matches!(change.state, DeliveryState::Accepted | DeliveryState::Duplicate)))
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                    if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
-                        record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(())
-            })
-        })
-        .await
+        let mut tx = self.begin_write().await?;
+        for (id, change) in changes {
+            let s = &change.status;
+            let tenant: Option<String> = sqlx::query_scalar(
+                "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
+                    ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
+                    updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
+                    ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
+                 WHERE id = $1 RETURNING tenant_id",
+            )
+            .bind(id)
+            .bind(s.code)
+            .bind(&s.description)
+            .bind(details_to_json(&s.details))
+            .bind(&s.extensions)
+            .bind(s.ordinal)
+            .bind(&s.invoice_number)
+            .bind(&s.ksef_number)
+            .bind(s.acquisition_date)
+            .bind(s.permanent_storage_date)
+            .bind(now)
+            .bind(change.state.as_str())
+            .bind(&change.original_ksef_number)
+            .bind(change.next_poll_at)
+            .bind(&s.invoicing_mode)
+            .bind(&change.reference)
+            // Dropped once KSeF holds the invoice for good; a rejected one keeps it, to be shown with its reason.
+            .bind(i64::from(matches!(change.state, DeliveryState::Accepted | DeliveryState::Duplicate)))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
+                record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Claims up to `limit` sent invoices whose status is due for a poll at `now`, pushing their next poll to
     /// `hold_until` so no other instance polls them meanwhile.
     pub async fn claim_due_polls(&self, now: i64, hold_until: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                let rows = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE invoices SET next_attempt_at = $2
-                     WHERE id IN (SELECT id FROM invoices WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                                  ORDER BY next_attempt_at LIMIT $4)
-                       AND state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                     RETURNING {COLUMNS}"
-                )))
-                .bind(now)
-                .bind(hold_until)
-                .bind(DeliveryState::Sent.as_str())
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-                Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
-            })
-        })
-        .await
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE invoices SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM invoices WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                          ORDER BY next_attempt_at LIMIT $4)
+               AND state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(DeliveryState::Sent.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Invoices by delivery state, of every tenant (for metrics).

@@ -235,56 +235,46 @@ impl Store {
     /// Claims up to `limit` sessions the caller closed that KSeF has not, whose invoices are all delivered, due at
     /// `now`; their next look is pushed to `hold_until`.
     pub async fn claim_due_closes(&self, now: i64, hold_until: i64, limit: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                let rows = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE sessions SET next_attempt_at = $2
-                     WHERE id IN (SELECT s.id FROM sessions s
-                                  WHERE s.closed_at IS NOT NULL AND s.ksef_closed_at IS NULL AND s.ksef_reference IS NOT NULL
-                                    AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= $1)
-                                    AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = s.id AND i.state IN ($4, $5))
-                                  ORDER BY s.closed_at LIMIT $3)
-                       AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                     RETURNING {COLUMNS}"
-                )))
-                .bind(now)
-                .bind(hold_until)
-                .bind(limit)
-                .bind(DeliveryState::Queued.as_str())
-                .bind(DeliveryState::Sending.as_str())
-                .fetch_all(&mut *conn)
-                .await?;
-                Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
-            })
-        })
-        .await
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE sessions SET next_attempt_at = $2
+             WHERE id IN (SELECT s.id FROM sessions s
+                          WHERE s.closed_at IS NOT NULL AND s.ksef_closed_at IS NULL AND s.ksef_reference IS NOT NULL
+                            AND (s.next_attempt_at IS NULL OR s.next_attempt_at <= $1)
+                            AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = s.id AND i.state IN ($4, $5))
+                          ORDER BY s.closed_at LIMIT $3)
+               AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(limit)
+        .bind(DeliveryState::Queued.as_str())
+        .bind(DeliveryState::Sending.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Claims up to `limit` sessions closed in KSeF since `since` whose UPO is not yet kept and whose KSeF status is
     /// not final without one, due at `now`; their next look is pushed to `hold_until`.
     pub async fn claim_due_upos(&self, now: i64, hold_until: i64, since: i64, limit: i64) -> Result<Vec<SessionRecord>, StoreError> {
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                let rows = sqlx::query(AssertSqlSafe(format!(
-                    "UPDATE sessions SET next_attempt_at = $2
-                     WHERE id IN (SELECT id FROM sessions
-                                  WHERE ksef_closed_at IS NOT NULL AND ksef_closed_at >= $3 AND upo IS NULL
-                                    AND (status_code IS NULL OR status_code <= 200)
-                                    AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                                  ORDER BY ksef_closed_at LIMIT $4)
-                       AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-                     RETURNING {COLUMNS}"
-                )))
-                .bind(now)
-                .bind(hold_until)
-                .bind(since)
-                .bind(limit)
-                .fetch_all(&mut *conn)
-                .await?;
-                Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
-            })
-        })
-        .await
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE sessions SET next_attempt_at = $2
+             WHERE id IN (SELECT id FROM sessions
+                          WHERE ksef_closed_at IS NOT NULL AND ksef_closed_at >= $3 AND upo IS NULL
+                            AND (status_code IS NULL OR status_code <= 200)
+                            AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+                          ORDER BY ksef_closed_at LIMIT $4)
+               AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(now)
+        .bind(hold_until)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
     }
 
     /// The newest open managed session of a tenant for `invoice_version`, if any.
@@ -316,25 +306,20 @@ impl Store {
     /// `old_before`, or holding `full` invoices: later submits go into new ones, and these are closed in KSeF once
     /// their invoices are in.
     pub async fn close_idle_managed_sessions(&self, idle_before: i64, old_before: i64, full: i64, now: i64) -> Result<u64, StoreError> {
-        self.grouped(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE sessions SET closed_at = $3, next_attempt_at = NULL
-                     WHERE managed = 1 AND closed_at IS NULL
-                       AND ((created_at < $1 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = sessions.id AND i.created_at >= $1))
-                            OR created_at < $2
-                            OR (SELECT COUNT(*) FROM invoices i WHERE i.session_id = sessions.id) >= $4)",
-                )
-                .bind(idle_before)
-                .bind(old_before)
-                .bind(now)
-                .bind(full)
-                .execute(&mut *conn)
-                .await?;
-                Ok(done.rows_affected())
-            })
-        })
-        .await
+        let done = sqlx::query(
+            "UPDATE sessions SET closed_at = $3, next_attempt_at = NULL
+             WHERE managed = 1 AND closed_at IS NULL
+               AND ((created_at < $1 AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.session_id = sessions.id AND i.created_at >= $1))
+                    OR created_at < $2
+                    OR (SELECT COUNT(*) FROM invoices i WHERE i.session_id = sessions.id) >= $4)",
+        )
+        .bind(idle_before)
+        .bind(old_before)
+        .bind(now)
+        .bind(full)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Moves a session on to a new KSeF session after KSeF closed `old_reference`, unless another instance did
