@@ -94,8 +94,13 @@ impl Store {
     }
 
     /// Records that a batch's package is in KSeF: its invoices are `sent` (the payload kept until KSeF's verdict,
-    /// in case the batch fails and they go online), polled from `next_poll_at`.
-    pub async fn mark_batch_sent(&self, batch: &str, now: i64, next_poll_at: i64) -> Result<u64, StoreError> {
+    /// in case the batch fails and they go online), polled from `next_poll_at`; and, if all `expected` of them
+    /// were still the batch's, its close asked for, in the same transaction. The two go together because a poll
+    /// takes a batch KSeF still has open, whose close nobody asked for, to be one KSeF will cancel, and gives its
+    /// invoices back to go online: recorded apart, a poll between them sent online what KSeF then got in the
+    /// closed batch too. How many were marked.
+    pub async fn mark_batch_sent(&self, batch: &str, now: i64, next_poll_at: i64, expected: u64) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE invoices SET state = $4, lease_owner = NULL, send_error = NULL, next_attempt_at = $3, updated_at = $2
              WHERE batch_session = $1 AND state = $5",
@@ -105,8 +110,16 @@ impl Store {
         .bind(next_poll_at)
         .bind(DeliveryState::Sent.as_str())
         .bind(DeliveryState::Sending.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == expected {
+            sqlx::query("UPDATE sessions SET closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND closed_at IS NULL")
+                .bind(batch)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 

@@ -400,13 +400,23 @@ async fn a_long_queue_of_submits_is_claimed_into_one_batch_and_given_back_if_kse
         assert_eq!(claimed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["i0", "i1", "i2"], "{engine}: the oldest");
         assert!(claimed.iter().all(|r| r.state == DeliveryState::Sending && r.batch_session.as_deref() == Some("b1")), "{engine}");
         assert_eq!(store.set_batch_reference("b1", "20260101-SB-X").await.unwrap(), 3, "{engine}");
-        assert_eq!(store.mark_batch_sent("b1", 200, 300).await.unwrap(), 3, "{engine}");
+        for id in ["b1", "b2"] {
+            store.insert_session(&NewSession { id: id.into(), kind: SessionKind::Batch, managed: false, ..managed.clone() }).await.unwrap();
+        }
+        // Sent, and its close asked for in the same transaction: a poll never sees the one without the other.
+        assert_eq!(store.mark_batch_sent("b1", 200, 300, 3).await.unwrap(), 3, "{engine}");
+        assert_eq!(store.session("b1").await.unwrap().unwrap().closed_at, Some(200), "{engine}: all three still the batch's, so closed");
         assert_eq!(store.unbatch("b1", Some("i1"), "not in KSeF's list", 400, 400, true).await.unwrap(), 1, "{engine}");
         let given_back = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!((given_back.state, given_back.batch_session.as_deref()), (DeliveryState::Queued, None), "{engine}");
         // Back in the queue to go online: no batch takes it again, but the two never claimed are still batchable.
         let queues = store.batch_queues(1).await.unwrap();
         assert_eq!(queues.iter().map(|q| q.count).sum::<i64>(), 2, "{engine}: {queues:?}");
+        // A batch some of whose invoices were taken over meanwhile is marked but not closed: KSeF cancels it.
+        let claimed = store.claim_batch("instance-a", "b2", &queues[0], 500, 4, 1000).await.unwrap();
+        assert_eq!(claimed.len(), 2, "{engine}");
+        assert_eq!(store.mark_batch_sent("b2", 600, 700, 3).await.unwrap(), 2, "{engine}");
+        assert_eq!(store.session("b2").await.unwrap().unwrap().closed_at, None, "{engine}: not all its claimed invoices, so not closed");
     }
 }
 

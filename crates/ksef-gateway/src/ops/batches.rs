@@ -88,18 +88,17 @@ async fn deliver(ctx: &Context, tenant: &Tenant, version: InvoiceVersion, offlin
     let opened = record_then_open(ctx, tenant, session, opening, |b| b.reference_number.clone()).await?;
     ctx.store.set_batch_reference(&batch, &opened.reference_number).await.map_err(save())?;
     opened.upload(ksef.client(), &packaged.parts, UPLOAD_CONCURRENCY, |_| {}).await.map_err(|e| OpError::ksef(ErrorCode::InvoiceSend, &e))?;
-    // Recorded as sent first, then closed (by the outbox's session work like any session the gateway closes:
-    // retried, paced, its UPO fetched). Only if every invoice is still this batch's: one another instance took over
-    // meanwhile (this one stalled past its lease) may be on its way again, and a batch never closed is cancelled by
-    // KSeF, unprocessed, so nothing reaches KSeF twice.
+    // Recorded as sent, and its close asked for in the same transaction (then made by the outbox's session work
+    // like any session the gateway closes: retried, paced, its UPO fetched). Closed only if every invoice is still
+    // this batch's: one another instance took over meanwhile (this one stalled past its lease) may be on its way
+    // again, and a batch never closed is cancelled by KSeF, unprocessed, so nothing reaches KSeF twice.
     let now = micros(Utc::now());
     let next_poll = super::delivery::at(now, Duration::from_secs(1));
-    let sent = ctx.store.mark_batch_sent(&batch, now, next_poll).await.map_err(save())?;
+    let sent = ctx.store.mark_batch_sent(&batch, now, next_poll, claimed.len() as u64).await.map_err(save())?;
     if sent != claimed.len() as u64 {
         tracing::warn!(session.id = %batch, sent, claimed = claimed.len(), "invoices of a batch were taken over before it was closed; it is left for KSeF to cancel");
         return Ok(());
     }
-    ctx.store.request_session_close(&batch, now).await.map_err(OpError::store(ErrorCode::SessionSave))?;
     tracing::info!(session.id = %batch, session.reference = %opened.reference_number, invoices = sent, parts = packaged.parts.len(),
         tenant = %tenant.id, "a queue of invoices sent to KSeF as a batch");
     Ok(())
