@@ -113,11 +113,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == expected {
-            sqlx::query("UPDATE sessions SET closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND closed_at IS NULL")
-                .bind(batch)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            Store::request_session_close_in(&mut tx, batch, now).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected())

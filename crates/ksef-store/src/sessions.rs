@@ -191,10 +191,16 @@ impl Store {
     /// Records that the caller closed a session: it takes no more invoices; the worker closes it in KSeF once the
     /// invoices recorded before are delivered. False if it was closed already.
     pub async fn request_session_close(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(Store::request_session_close_in(&mut conn, id, now).await?)
+    }
+
+    /// `request_session_close` on `conn`, within its caller's transaction.
+    pub(crate) async fn request_session_close_in(conn: &mut sqlx::AnyConnection, id: &str, now: i64) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("UPDATE sessions SET closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND closed_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         Ok(done.rows_affected() == 1)
     }
