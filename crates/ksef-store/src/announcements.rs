@@ -45,20 +45,20 @@ impl Store {
             .bind(a.ends_at)
             .bind(&a.note)
             .bind(a.created_at)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 
     /// Records when an announced window ended; false if there is no such announcement.
     pub async fn end_announcement(&self, id: &str, ends_at: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE announcements SET ends_at = $2 WHERE id = $1").bind(id).bind(ends_at).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE announcements SET ends_at = $2 WHERE id = $1").bind(id).bind(ends_at).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Moves the start of announcement `id` (the Latarnia moved a planned maintenance).
     pub async fn move_announcement_start(&self, id: &str, starts_at: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE announcements SET starts_at = $2 WHERE id = $1").bind(id).bind(starts_at).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE announcements SET starts_at = $2 WHERE id = $1").bind(id).bind(starts_at).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -89,7 +89,7 @@ impl Store {
 
     /// Gives the offline invoices issued under announcement `id` their deadline, now that its end is known.
     pub async fn set_announcement_deadlines(&self, id: &str, deadline_at: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE invoices SET deadline_at = $2 WHERE announcement_id = $1").bind(id).bind(deadline_at).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE invoices SET deadline_at = $2 WHERE announcement_id = $1").bind(id).bind(deadline_at).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected())
     }
 }

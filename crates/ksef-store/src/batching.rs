@@ -77,7 +77,7 @@ impl Store {
         .bind(&queue.invoice_version)
         .bind(i64::from(queue.offline))
         .bind(max_bytes)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
@@ -88,7 +88,7 @@ impl Store {
             .bind(batch)
             .bind(reference)
             .bind(DeliveryState::Sending.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected())
     }
@@ -137,7 +137,7 @@ impl Store {
         .bind(DeliveryState::Sending.as_str())
         .bind(DeliveryState::Sent.as_str())
         .bind(i64::from(online_only))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -148,7 +148,7 @@ impl Store {
         let done = sqlx::query("UPDATE invoices SET next_attempt_at = $1 WHERE state = $2 AND next_attempt_at > $1")
             .bind(now)
             .bind(DeliveryState::Queued.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected())
     }

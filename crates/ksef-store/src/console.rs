@@ -102,14 +102,14 @@ impl Store {
             .bind(key_hash)
             .bind(prefix)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 
     /// Revokes every live operator key; returns how many.
     pub async fn revoke_operator_keys(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE operator_keys SET revoked_at = $1 WHERE revoked_at IS NULL").bind(now).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE operator_keys SET revoked_at = $1 WHERE revoked_at IS NULL").bind(now).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected())
     }
 
@@ -135,7 +135,7 @@ impl Store {
             .bind(&r.action)
             .bind(&r.target)
             .bind(&r.detail)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -166,7 +166,7 @@ impl Store {
 
     /// Disables (`Some(now)`) or enables (`None`) a tenant; false if there is no such tenant.
     pub async fn set_tenant_disabled(&self, id: &str, disabled_at: Option<i64>) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1").bind(id).bind(disabled_at).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE tenants SET disabled_at = $2 WHERE id = $1").bind(id).bind(disabled_at).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -182,7 +182,7 @@ impl Store {
             .bind(now)
             .bind(s.expires_at)
             .bind(&s.key_hash)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -217,19 +217,19 @@ impl Store {
 
     /// Forgets console sign-ins that ended before `now` (µs); returns how many.
     pub async fn forget_expired_console_sessions(&self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&self.pool).await?;
+        let done = sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1").bind(now).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected())
     }
 
     /// Ends a console sign-in.
     pub async fn delete_console_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
     /// Ends every console sign-in of a tenant (its keys were rotated or it was disabled).
     pub async fn delete_tenant_console_sessions(&self, tenant_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM console_sessions WHERE tenant_id = $1").bind(tenant_id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM console_sessions WHERE tenant_id = $1").bind(tenant_id).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -272,7 +272,7 @@ impl Store {
             .bind(tenant_id)
             .bind(now)
             .bind(DeliveryState::Queued.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -298,7 +298,7 @@ impl Store {
         let done = sqlx::query("UPDATE invoices SET payload = NULL WHERE state = $1 AND updated_at < $2 AND payload IS NOT NULL")
             .bind(DeliveryState::Rejected.as_str())
             .bind(before)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected())
     }

@@ -60,7 +60,7 @@ impl Store {
         .bind(c.expires_at)
         .bind(i64::from(c.shared))
         .bind(c.created_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -86,7 +86,7 @@ impl Store {
     /// Makes a tenant use the credential `credential_id` (`None`: its original KSeF token); false if there is
     /// no such tenant.
     pub async fn set_tenant_credential(&self, tenant_id: &str, credential_id: Option<&str>) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE tenants SET credential_id = $2 WHERE id = $1").bind(tenant_id).bind(credential_id).execute(&self.pool).await?;
+        let done = sqlx::query("UPDATE tenants SET credential_id = $2 WHERE id = $1").bind(tenant_id).bind(credential_id).execute(&mut *self.write_conn().await?).await?;
         Ok(done.rows_affected() == 1)
     }
 

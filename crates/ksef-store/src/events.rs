@@ -51,38 +51,6 @@ pub(crate) fn event_from_row(r: &sqlx::any::AnyRow) -> Result<EventRecord, sqlx:
     })
 }
 
-/// A write transaction, holding this process's turn to write on SQLite until it ends.
-pub(crate) struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl WriteTx {
-    /// Commits.
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
-    }
-
-    /// Rolls back.
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
-    }
-}
-
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
-
-    fn deref(&self) -> &sqlx::AnyConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
-    }
-}
-
 /// Records an event in the caller's transaction, with a pending delivery to each of the tenant's enabled
 /// webhooks that take its kind (only to `only_webhook` when given, whatever kinds it takes). `None` when the
 /// tenant has this event already (same kind and subject). The tenant's counter row stays locked to the end of the
@@ -185,19 +153,6 @@ pub(crate) async fn record_events_in(
 }
 
 impl Store {
-    /// Begins a transaction that will write: SQLite takes its write lock at once (a transaction that read first
-    /// could find its snapshot stale when it comes to write, and fail rather than wait), after this process's
-    /// other write transactions.
-    pub(crate) async fn begin_write(&self) -> Result<WriteTx, StoreError> {
-        Ok(match self.backend {
-            crate::Backend::Sqlite => {
-                let turn = self.writer.clone().lock_owned().await;
-                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
-            }
-            crate::Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
-        })
-    }
-
     /// Records an event (see [`record_event_in`]) in a transaction of its own.
     pub async fn record_event(
         &self,
@@ -255,11 +210,11 @@ impl Store {
     /// Returns how many rows went.
     pub async fn prune_events(&self, deliveries_before: i64, events_before: i64) -> Result<u64, StoreError> {
         let mut gone = 0;
-        gone += sqlx::query("DELETE FROM webhook_attempts WHERE at < $1").bind(deliveries_before).execute(&self.pool).await?.rows_affected();
+        gone += sqlx::query("DELETE FROM webhook_attempts WHERE at < $1").bind(deliveries_before).execute(&mut *self.write_conn().await?).await?.rows_affected();
         gone += sqlx::query("DELETE FROM webhook_deliveries WHERE state <> $2 AND created_at < $1")
             .bind(deliveries_before)
             .bind(WebhookDeliveryState::Pending.as_str())
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?
             .rows_affected();
         gone += sqlx::query(
@@ -268,7 +223,7 @@ impl Store {
         )
         .bind(events_before)
         .bind(EventKind::InvoiceReceived.as_str())
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?
         .rows_affected();
         Ok(gone)

@@ -1,5 +1,5 @@
-//! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, and KSeF's answer
-//! after) that arrive while another transaction commits share the next one, so a burst of sends pays one sync
+//! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, KSeF's answer after,
+//! and the statuses a poll of KSeF brings) that arrive while another transaction commits share the next one, so a burst of sends pays one sync
 //! of the log where it paid one each, and queues in the process instead of in SQLite's busy handler (which
 //! sleeps in growing steps). Each write runs in a savepoint of its own, so one write's failure undoes only its
 //! own work, and its caller hears of it only once the group has committed. PostgreSQL groups concurrent
@@ -97,8 +97,8 @@ impl Store {
     }
 
     /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
-    /// as it was written (each statement its own transaction), sparing the savepoint's round trips: the writes
-    /// grouped today are one statement each (and a read). An error that makes SQLite roll back the whole
+    /// as it was written, sparing the savepoint's round trips: a one-statement write is its own transaction, and a
+    /// write of several statements begins a transaction of its own (in a group, that is a nested savepoint). An error that makes SQLite roll back the whole
     /// transaction (a full disk, an I/O error) fails the group: the writes already run are answered with it,
     /// those not yet run are dropped unanswered, so their callers hear they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {

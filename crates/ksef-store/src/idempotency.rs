@@ -45,7 +45,7 @@ impl Store {
             .bind(tenant_id)
             .bind(key)
             .bind(expired_before)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (tenant_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
@@ -55,7 +55,7 @@ impl Store {
         .bind(key)
         .bind(request_hash)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         if claimed.rows_affected() == 1 {
             return Ok(IdempotencyStart::Run);
@@ -90,14 +90,14 @@ impl Store {
             .bind(i64::from(response.status))
             .bind(&response.content_type)
             .bind(&response.body)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 
     /// Forgets every key used before `before`; how many.
     pub async fn purge_idempotency(&self, before: i64) -> Result<u64, StoreError> {
-        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(&self.pool).await?;
+        let purged = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1").bind(before).execute(&mut *self.write_conn().await?).await?;
         Ok(purged.rows_affected())
     }
 
@@ -106,7 +106,7 @@ impl Store {
         sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND status IS NULL")
             .bind(tenant_id)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }

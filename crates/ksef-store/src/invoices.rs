@@ -271,7 +271,7 @@ impl Store {
 
     /// Records the KSeF session an invoice goes into (a managed session opened after it was queued).
     pub async fn set_invoice_ksef_session(&self, id: &str, ksef_session: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE invoices SET ksef_session = $2 WHERE id = $1").bind(id).bind(ksef_session).execute(&self.pool).await?;
+        sqlx::query("UPDATE invoices SET ksef_session = $2 WHERE id = $1").bind(id).bind(ksef_session).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -310,7 +310,7 @@ impl Store {
         .bind(DeliveryState::Queued.as_str())
         .bind(limit)
         .bind(per_tenant)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
@@ -342,7 +342,7 @@ impl Store {
         .bind(owner)
         .bind(now)
         .bind(DeliveryState::Sending.as_str())
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -409,7 +409,7 @@ impl Store {
         .bind(DeliveryState::Sending.as_str())
         .bind(i64::from(uncertain))
         .bind(i64::from(uncount))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -441,53 +441,59 @@ impl Store {
     /// Forgets an invoice KSeF refused outright while its sender waited for the answer (it never entered the
     /// session, and the sender is told so).
     pub async fn delete_refused_invoice(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state = $2").bind(id).bind(DeliveryState::Sending.as_str()).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM invoices WHERE id = $1 AND state = $2").bind(id).bind(DeliveryState::Sending.as_str()).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
     /// Records KSeF's latest statuses of invoices (a poll's) and where they leave each; a verdict (accepted,
-    /// rejected, duplicate) records its event. One transaction for all, where each invoice had one of its own (on
-    /// SQLite holding the writer, and syncing the log, once per invoice while sends waited behind it).
-    pub async fn update_invoice_statuses(&self, changes: &[(String, StatusChange)], now: i64) -> Result<(), StoreError> {
+    /// rejected, duplicate) records its event. One transaction for all, where each invoice had one of its own; on
+    /// SQLite it shares the send path's group commit (a savepoint in a group, a transaction alone), so a poll's
+    /// writes take no turn of their own while sends wait.
+    pub async fn update_invoice_statuses(&self, changes: Vec<(String, StatusChange)>, now: i64) -> Result<(), StoreError> {
         if changes.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
-        for (id, change) in changes {
-            let s = &change.status;
-            let tenant: Option<String> = sqlx::query_scalar(
-                "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
-                    ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
-                    updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
-                    ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
-                 WHERE id = $1 RETURNING tenant_id",
-            )
-            .bind(id)
-            .bind(s.code)
-            .bind(&s.description)
-            .bind(details_to_json(&s.details))
-            .bind(&s.extensions)
-            .bind(s.ordinal)
-            .bind(&s.invoice_number)
-            .bind(&s.ksef_number)
-            .bind(s.acquisition_date)
-            .bind(s.permanent_storage_date)
-            .bind(now)
-            .bind(change.state.as_str())
-            .bind(&change.original_ksef_number)
-            .bind(change.next_poll_at)
-            .bind(&s.invoicing_mode)
-            .bind(&change.reference)
-            // Dropped once KSeF holds the invoice for good; a rejected one keeps it, to be shown with its reason.
-            .bind(i64::from(matches!(change.state, DeliveryState::Accepted | DeliveryState::Duplicate)))
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
-                record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        self.grouped(move |conn| {
+            Box::pin(async move {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                for (id, change) in &changes {
+                    let s = &change.status;
+                    let tenant: Option<String> = sqlx::query_scalar(
+                        "UPDATE invoices SET status_code = $2, status_description = $3, status_details = $4, status_extensions = $5,
+                            ordinal = $6, invoice_number = $7, ksef_number = $8, acquisition_date = $9, permanent_storage_date = $10,
+                            updated_at = $11, state = $12, original_ksef_number = $13, next_attempt_at = $14, invoicing_mode = $15,
+                            ksef_reference = COALESCE(ksef_reference, $16), payload = CASE WHEN $17 = 1 THEN NULL ELSE payload END
+                         WHERE id = $1 RETURNING tenant_id",
+                    )
+                    .bind(id)
+                    .bind(s.code)
+                    .bind(&s.description)
+                    .bind(details_to_json(&s.details))
+                    .bind(&s.extensions)
+                    .bind(s.ordinal)
+                    .bind(&s.invoice_number)
+                    .bind(&s.ksef_number)
+                    .bind(s.acquisition_date)
+                    .bind(s.permanent_storage_date)
+                    .bind(now)
+                    .bind(change.state.as_str())
+                    .bind(&change.original_ksef_number)
+                    .bind(change.next_poll_at)
+                    .bind(&s.invoicing_mode)
+                    .bind(&change.reference)
+                    // Dropped once KSeF holds the invoice for good; a rejected one keeps it, to be shown with its reason.
+                    .bind(i64::from(matches!(change.state, DeliveryState::Accepted | DeliveryState::Duplicate)))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
+                        record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Claims up to `limit` sent invoices whose status is due for a poll at `now`, pushing their next poll to
@@ -504,7 +510,7 @@ impl Store {
         .bind(hold_until)
         .bind(DeliveryState::Sent.as_str())
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(invoice_from_row).collect::<Result<_, _>>()?)
     }
@@ -557,13 +563,13 @@ impl Store {
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
 
     /// Forgets instances silent since before `before` (their leases already lapsed).
     pub async fn forget_instances(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1").bind(before).execute(&self.pool).await?.rows_affected())
+        Ok(sqlx::query("DELETE FROM instances WHERE heartbeat_at < $1").bind(before).execute(&mut *self.write_conn().await?).await?.rows_affected())
     }
 }

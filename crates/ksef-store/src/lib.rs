@@ -22,6 +22,7 @@ mod sessions;
 mod states;
 mod tenants;
 mod webhooks;
+mod writes;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -47,20 +47,20 @@ impl Store {
         .bind(&q.sealed_key)
         .bind(&q.iv)
         .bind(q.created_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
 
     /// Records KSeF's export reference for a search.
     pub async fn set_query_reference(&self, id: &str, ksef_reference: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE queries SET ksef_reference = $2 WHERE id = $1").bind(id).bind(ksef_reference).execute(&self.pool).await?;
+        sqlx::query("UPDATE queries SET ksef_reference = $2 WHERE id = $1").bind(id).bind(ksef_reference).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
     /// Forgets a search KSeF refused to start.
     pub async fn delete_unstarted_query(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM queries WHERE id = $1 AND ksef_reference IS NULL").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM queries WHERE id = $1 AND ksef_reference IS NULL").bind(id).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 

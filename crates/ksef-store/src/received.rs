@@ -264,7 +264,7 @@ impl Store {
         .bind(subject)
         .bind(from)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 0)
     }
@@ -284,7 +284,7 @@ impl Store {
         .bind(from.unwrap_or(default_from))
         .bind(now)
         .bind(i64::from(from.is_some()))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -322,14 +322,14 @@ impl Store {
         .bind(now)
         .bind(hold_until)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(sync_from_row).collect::<Result<_, _>>()?)
     }
 
     /// Keeps a running sync held until `until` (a run renews its hold as it goes, so a long one is not taken over).
     pub async fn hold_sync(&self, tenant_id: &str, subject: &str, until: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE inbox_sync SET held_until = $3 WHERE tenant_id = $1 AND subject = $2").bind(tenant_id).bind(subject).bind(until).execute(&self.pool).await?;
+        sqlx::query("UPDATE inbox_sync SET held_until = $3 WHERE tenant_id = $1 AND subject = $2").bind(tenant_id).bind(subject).bind(until).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -345,7 +345,7 @@ impl Store {
         .bind(next_run_at)
         .bind(error)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }

@@ -143,7 +143,7 @@ impl Store {
         .bind(s.kind.as_str())
         .bind(&s.encryption)
         .bind(i64::from(s.managed))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -153,14 +153,14 @@ impl Store {
         sqlx::query("UPDATE sessions SET ksef_reference = $2 WHERE id = $1")
             .bind(id)
             .bind(ksef_reference)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 
     /// Forgets a session KSeF refused to open.
     pub async fn delete_unopened_session(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1 AND ksef_reference IS NULL").bind(id).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE id = $1 AND ksef_reference IS NULL").bind(id).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -183,7 +183,7 @@ impl Store {
         .bind(status.invoice_count)
         .bind(status.successful_count)
         .bind(status.failed_count)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -191,8 +191,7 @@ impl Store {
     /// Records that the caller closed a session: it takes no more invoices; the worker closes it in KSeF once the
     /// invoices recorded before are delivered. False if it was closed already.
     pub async fn request_session_close(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(Store::request_session_close_in(&mut conn, id, now).await?)
+        Ok(Store::request_session_close_in(&mut *self.write_conn().await?, id, now).await?)
     }
 
     /// `request_session_close` on `conn`, within its caller's transaction.
@@ -207,7 +206,7 @@ impl Store {
 
     /// Takes back a close KSeF refused (e.g. a batch package missing parts): the session is open again.
     pub async fn withdraw_session_close(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET closed_at = NULL WHERE id = $1 AND ksef_closed_at IS NULL").bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE sessions SET closed_at = NULL WHERE id = $1 AND ksef_closed_at IS NULL").bind(id).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -227,14 +226,14 @@ impl Store {
         sqlx::query("UPDATE sessions SET ksef_closed_at = $2, next_attempt_at = NULL WHERE id = $1 AND ksef_closed_at IS NULL")
             .bind(id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 
     /// Puts off the worker's next look at a session until `at`.
     pub async fn defer_session(&self, id: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE sessions SET next_attempt_at = $2 WHERE id = $1").bind(id).bind(at).execute(&self.pool).await?;
+        sqlx::query("UPDATE sessions SET next_attempt_at = $2 WHERE id = $1").bind(id).bind(at).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -256,7 +255,7 @@ impl Store {
         .bind(limit)
         .bind(DeliveryState::Queued.as_str())
         .bind(DeliveryState::Sending.as_str())
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
     }
@@ -278,7 +277,7 @@ impl Store {
         .bind(hold_until)
         .bind(since)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await?;
         Ok(rows.iter().map(session_from_row).collect::<Result<_, _>>()?)
     }
@@ -303,7 +302,7 @@ impl Store {
             .bind(id)
             .bind(reference)
             .bind(encryption)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -323,7 +322,7 @@ impl Store {
         .bind(old_before)
         .bind(now)
         .bind(full)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected())
     }
@@ -338,7 +337,7 @@ impl Store {
         .bind(id)
         .bind(old_reference)
         .bind(new_reference)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -76,7 +76,7 @@ impl Store {
             .bind(&t.nip)
             .bind(&t.ksef_token_sealed)
             .bind(t.created_at)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -103,7 +103,7 @@ impl Store {
         let done = sqlx::query("UPDATE tenants SET ksef_token_sealed = $2 WHERE id = $1")
             .bind(id)
             .bind(ksef_token_sealed)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -115,7 +115,7 @@ impl Store {
             .bind(tenant_id)
             .bind(prefix)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -125,7 +125,7 @@ impl Store {
         let done = sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE tenant_id = $1 AND revoked_at IS NULL")
             .bind(tenant_id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected())
     }
@@ -156,7 +156,7 @@ impl Store {
         .bind(&c.context_type)
         .bind(&c.context_value)
         .bind(c.created_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }

@@ -169,7 +169,7 @@ impl Store {
         .bind(&w.description)
         .bind(&w.secret_sealed)
         .bind(w.now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -215,7 +215,7 @@ impl Store {
         .bind(enabled)
         .bind(why)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -290,7 +290,7 @@ impl Store {
                     .bind(&webhook_id)
                     .bind(now)
                     .bind(hold_until)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
                 if took.rows_affected() == 0 {
                     continue;
@@ -311,9 +311,9 @@ impl Store {
             .bind(pending)
             .bind(room)
             .bind(owner)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.write_conn().await?)
             .await?;
-            sqlx::query("UPDATE webhooks SET claimed_at = $2 WHERE id = $1").bind(&webhook_id).bind(now).execute(&self.pool).await?;
+            sqlx::query("UPDATE webhooks SET claimed_at = $2 WHERE id = $1").bind(&webhook_id).bind(now).execute(&mut *self.write_conn().await?).await?;
             for row in claimed {
                 let event_id: String = row.try_get("event_id")?;
                 if let Some(d) = self.delivery_by_ids(&webhook_id, &event_id).await? {
@@ -336,7 +336,7 @@ impl Store {
         .bind(event_id)
         .bind(owner)
         .bind(retry_at)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -352,7 +352,7 @@ impl Store {
         .bind(owner)
         .bind(now)
         .bind(until)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -366,7 +366,7 @@ impl Store {
         .bind(webhook_id)
         .bind(now)
         .bind(WebhookDeliveryState::Pending.as_str())
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected())
     }

@@ -174,7 +174,7 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
         assert!(store.claim_due_polls(49, 1000, 10).await.unwrap().is_empty(), "{engine}");
         assert_eq!(store.claim_due_polls(50, 1000, 10).await.unwrap().len(), 1, "{engine}");
         assert!(store.claim_due_polls(60, 1000, 10).await.unwrap().is_empty(), "{engine}: held by the first poller");
-        store.update_invoice_statuses(&[("i1".to_owned(), accepted(1_700_000_000_000_000))], 24).await.unwrap();
+        store.update_invoice_statuses(vec![("i1".to_owned(), accepted(1_700_000_000_000_000))], 24).await.unwrap();
         let done = store.invoice("i1").await.unwrap().unwrap();
         assert_eq!(done.state, DeliveryState::Accepted, "{engine}");
         assert_eq!(done.payload, None, "{engine}: dropped once KSeF holds it for good");

@@ -533,7 +533,7 @@ async fn record_statuses(ctx: &Context, changes: Vec<(&InvoiceRecord, StatusChan
     let verdicts = changes.iter().any(|(_, change)| change.state.is_final());
     // One transaction for the lot, where each invoice had one of its own.
     let changes: Vec<(String, StatusChange)> = changes.into_iter().map(|(record, change)| (record.id.clone(), change)).collect();
-    ctx.store.update_invoice_statuses(&changes, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
+    ctx.store.update_invoice_statuses(changes, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
     for record in &held {
         let recorded = ctx.store.record_event(&record.tenant_id, ksef_store::EventKind::InvoiceHeld, &record.id, None, now, None).await;
         if recorded.map_err(OpError::store(ErrorCode::InvoiceSave))?.is_some() {
