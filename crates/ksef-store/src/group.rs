@@ -98,9 +98,10 @@ impl Store {
 
     /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
     /// as it was written, sparing the savepoint's round trips: a one-statement write is its own transaction, and a
-    /// write of several statements begins a transaction of its own (in a group, that is a nested savepoint). An error that makes SQLite roll back the whole
-    /// transaction (a full disk, an I/O error) fails the group: the writes already run are answered with it,
-    /// those not yet run are dropped unanswered, so their callers hear they were not made.
+    /// write of several statements begins a transaction of its own (in a group, that is a nested savepoint). An
+    /// error that makes SQLite roll back the whole transaction (a full disk, an I/O error) fails the group: the
+    /// writes already run are answered with it, those not yet run are dropped unanswered, so their callers hear
+    /// they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {
         if batch.len() == 1 {
             // A connection that cannot be had drops the write unanswered: not made.
