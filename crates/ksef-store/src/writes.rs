@@ -5,53 +5,41 @@
 //! and a group commit for its group (`group.rs`). PostgreSQL locks rows, not the database: there a write just
 //! takes a connection.
 
+use std::ops::{Deref, DerefMut};
+
 use sqlx::pool::PoolConnection;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::{Backend, Store, StoreError};
 
-/// A write transaction, holding this process's turn to write on SQLite until it ends.
-pub(crate) struct WriteTx {
-    // Dropped first: an unfinished transaction is rolled back before the turn passes on.
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+/// A connection holding this process's turn to write on SQLite (none on PostgreSQL) for as long as it lives.
+pub(crate) struct Turn<C> {
+    // Dropped first: an unfinished transaction is rolled back, and the connection back in the pool, before the
+    // turn passes on.
+    conn: C,
     _turn: Option<OwnedMutexGuard<()>>,
 }
+
+/// A write transaction with its turn until it ends.
+pub(crate) type WriteTx = Turn<sqlx::Transaction<'static, sqlx::Any>>;
+
+/// A connection for statements that write, each its own transaction, with its turn while it is held: keep it for
+/// one statement (`.execute(&mut *self.write_conn().await?)`).
+pub(crate) type Writer = Turn<PoolConnection<sqlx::Any>>;
 
 impl WriteTx {
     /// Commits.
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        self.conn.commit().await
     }
 
     /// Rolls back.
     pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+        self.conn.rollback().await
     }
 }
 
-impl std::ops::Deref for WriteTx {
-    type Target = sqlx::AnyConnection;
-
-    fn deref(&self) -> &sqlx::AnyConnection {
-        &self.tx
-    }
-}
-
-impl std::ops::DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
-    }
-}
-
-/// A connection for statements that write, each its own transaction, holding this process's turn to write on
-/// SQLite while it is held: keep it for one statement (`.execute(&mut *self.write_conn().await?)`).
-pub(crate) struct Writer {
-    // Dropped first: the connection is back in the pool before the turn passes on.
-    conn: PoolConnection<sqlx::Any>,
-    _turn: Option<OwnedMutexGuard<()>>,
-}
-
-impl std::ops::Deref for Writer {
+impl<C: DerefMut<Target = sqlx::AnyConnection>> Deref for Turn<C> {
     type Target = sqlx::AnyConnection;
 
     fn deref(&self) -> &sqlx::AnyConnection {
@@ -59,7 +47,7 @@ impl std::ops::Deref for Writer {
     }
 }
 
-impl std::ops::DerefMut for Writer {
+impl<C: DerefMut<Target = sqlx::AnyConnection>> DerefMut for Turn<C> {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.conn
     }
@@ -73,9 +61,9 @@ impl Store {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
-                WriteTx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
+                Turn { conn: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) }
             }
-            Backend::Postgres => WriteTx { tx: self.pool.begin().await?, _turn: None },
+            Backend::Postgres => Turn { conn: self.pool.begin().await?, _turn: None },
         })
     }
 
@@ -84,9 +72,9 @@ impl Store {
         Ok(match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
-                Writer { conn: self.pool.acquire().await?, _turn: Some(turn) }
+                Turn { conn: self.pool.acquire().await?, _turn: Some(turn) }
             }
-            Backend::Postgres => Writer { conn: self.pool.acquire().await?, _turn: None },
+            Backend::Postgres => Turn { conn: self.pool.acquire().await?, _turn: None },
         })
     }
 }
