@@ -139,7 +139,7 @@ impl Db {
         .bind(to_micros(t.now))
         .bind(t.author.as_ref().map(|a| a.0.as_str()))
         .bind(t.author.as_ref().map(|a| a.1.as_str()))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -169,14 +169,14 @@ impl Db {
     pub(crate) async fn revoke_token(&self, reference: &str) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("UPDATE ksef_tokens SET status = 'Revoked' WHERE reference_number = $1 AND status = 'Active'")
             .bind(reference)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Records that a token was used to log in.
     pub(crate) async fn touch_token(&self, reference: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE ksef_tokens SET last_use = $2 WHERE reference_number = $1").bind(reference).bind(to_micros(now)).execute(&self.pool).await?;
+        sqlx::query("UPDATE ksef_tokens SET last_use = $2 WHERE reference_number = $1").bind(reference).bind(to_micros(now)).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -185,7 +185,7 @@ impl Db {
             .bind(challenge)
             .bind(timestamp_ms)
             .bind(client_ip)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
@@ -194,7 +194,7 @@ impl Db {
     pub(crate) async fn use_challenge(&self, challenge: &str) -> Result<Option<i64>, sqlx::Error> {
         sqlx::query_scalar("UPDATE challenges SET used = 1 WHERE challenge = $1 AND used = 0 RETURNING timestamp_ms")
             .bind(challenge)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.write_conn().await?)
             .await
     }
 
@@ -217,7 +217,7 @@ impl Db {
         .bind(op.identity.as_ref().map(|i| i.1.as_str()))
         .bind(op.method)
         .bind(&op.certificate)
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }
@@ -257,7 +257,7 @@ impl Db {
         .bind(status.code)
         .bind(&status.description)
         .bind(status.details_json())
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -270,7 +270,7 @@ impl Db {
         )
         .bind(reference)
         .bind(to_micros(refresh_valid_until))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -279,7 +279,7 @@ impl Db {
         sqlx::query("UPDATE auth_operations SET last_refresh_at = $2 WHERE reference_number = $1")
             .bind(reference)
             .bind(to_micros(now))
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Batch sessions: the declared package, closing for processing, and unpacking into invoices in one transaction.
 
 use ksef_wire::CompressionType;
-use sqlx::{AssertSqlSafe, Row as _, Sqlite, Transaction};
+use sqlx::{AssertSqlSafe, Row as _};
 
 use super::invoices::insert_invoice;
 use super::sessions::insert_session;
@@ -85,7 +85,7 @@ impl Db {
     /// Starts recording the invoices of a package, first removing what an interrupted attempt staged.
     pub(crate) async fn begin_unpacking(&self, session_reference: &str) -> Result<Unpacking, sqlx::Error> {
         // Nothing of an unfinished unpacking was processed (staged rows are not pending), so it can go.
-        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(session_reference).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(session_reference).execute(&mut *self.write_conn().await?).await?;
         Ok(Unpacking { db: self.clone(), tx: None, session_reference: session_reference.to_owned(), count: 0, failed: 0 })
     }
 }
@@ -103,7 +103,7 @@ pub(crate) const STAGED: i32 = 99;
 #[derive(Debug)]
 pub(crate) struct Unpacking {
     db: Db,
-    tx: Option<Transaction<'static, Sqlite>>,
+    tx: Option<super::WriteTx>,
     session_reference: String,
     count: i32,
     failed: i32,
@@ -136,7 +136,7 @@ impl Unpacking {
         if let Some(tx) = self.tx.take() {
             tx.rollback().await?;
         }
-        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(&self.session_reference).execute(&self.db.pool).await?;
+        sqlx::query("DELETE FROM invoices WHERE session_reference = $1").bind(&self.session_reference).execute(&mut *self.db.write_conn().await?).await?;
         Ok(())
     }
 

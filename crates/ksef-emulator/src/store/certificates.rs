@@ -164,7 +164,7 @@ impl Db {
         let done = sqlx::query("UPDATE certificates SET status = 'Revoked', revocation_reason = $2 WHERE serial = $1 AND status = 'Active'")
             .bind(serial)
             .bind(reason)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -174,14 +174,14 @@ impl Db {
         let done = sqlx::query("UPDATE certificates SET valid_to = $2 WHERE serial = $1 AND valid_to >= $2")
             .bind(serial)
             .bind(to_micros(valid_to))
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Records that a certificate was used to log in.
     pub(crate) async fn touch_certificate(&self, serial: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE certificates SET last_use = $2 WHERE serial = $1").bind(serial).bind(to_micros(now)).execute(&self.pool).await?;
+        sqlx::query("UPDATE certificates SET last_use = $2 WHERE serial = $1").bind(serial).bind(to_micros(now)).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 }

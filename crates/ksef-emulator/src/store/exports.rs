@@ -113,7 +113,7 @@ impl Db {
         .bind(package)
         .bind(to_micros(completed_at))
         .bind(expires_at.map(to_micros))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(())
     }

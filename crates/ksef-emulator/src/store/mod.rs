@@ -11,14 +11,17 @@ mod permissions;
 mod sessions;
 mod testdata;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use ksef_wire::codes::Status;
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::pool::PoolConnection;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 pub(crate) use auth::{AuthOperation, NewAuthOperation, NewToken, SubjectKey, TokenRecord};
 pub(crate) use certificates::CertificateRow;
@@ -34,6 +37,48 @@ pub(crate) use sessions::{NewSession, SessionListFilter, SessionRow};
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
     pool: SqlitePool,
+    /// SQLite has one writer: every write of this process takes its turn here, first come first served, rather
+    /// than sleeping in SQLite's busy handler, whose waits grow in steps and which back-to-back commits (the
+    /// ingest's groups, the processing worker's verdicts) can hold off for seconds.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A connection holding the turn to write for as long as it lives.
+#[derive(Debug)]
+pub(crate) struct Turn<C> {
+    // Dropped first: an unfinished transaction is rolled back, and the connection back in the pool, before the
+    // turn passes on.
+    conn: C,
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// A write transaction with its turn until it ends.
+pub(crate) type WriteTx = Turn<Transaction<'static, Sqlite>>;
+
+impl WriteTx {
+    /// Commits.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.conn.commit().await
+    }
+
+    /// Rolls back.
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.conn.rollback().await
+    }
+}
+
+impl<C: DerefMut<Target = SqliteConnection>> Deref for Turn<C> {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.conn
+    }
+}
+
+impl<C: DerefMut<Target = SqliteConnection>> DerefMut for Turn<C> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.conn
+    }
 }
 
 /// A status block as stored: code, description and JSON details.
@@ -124,11 +169,57 @@ impl Db {
             .await
             .with_context(|| format!("failed to open {}", path.display()))?;
         sqlx::migrate!("./migrations").run(&pool).await.context("failed to migrate the emulator database")?;
-        Ok(Db { pool })
+        Ok(Db { pool, writer: Arc::default() })
     }
 
-    /// A write transaction that takes the write lock at once, so concurrent writers queue instead of failing.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    /// A write transaction, after this process's other writes; it takes SQLite's write lock at once (one that
+    /// read first could find its snapshot stale when it came to write).
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = self.writer.clone().lock_owned().await;
+        Ok(Turn { conn: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
+    }
+
+    /// A connection for one writing statement (its own transaction), after this process's other writes:
+    /// `.execute(&mut *self.write_conn().await?)`.
+    pub(crate) async fn write_conn(&self) -> Result<Turn<PoolConnection<Sqlite>>, sqlx::Error> {
+        let turn = self.writer.clone().lock_owned().await;
+        Ok(Turn { conn: self.pool.acquire().await?, _turn: turn })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Write transactions that follow one another without a gap, as the ingest's group commits do under load,
+    /// do not hold off a single write: it takes the next turn (SQLite's busy handler, sleeping between tries,
+    /// would find the lock free only in the gaps, and wait for the stream to end).
+    #[tokio::test]
+    async fn a_single_write_is_made_between_back_to_back_write_transactions() {
+        const TRANSACTIONS: usize = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).await.unwrap();
+        let committed = Arc::new(AtomicUsize::new(0));
+        let stream = {
+            let (db, committed) = (db.clone(), committed.clone());
+            tokio::spawn(async move {
+                for _ in 0..TRANSACTIONS {
+                    let mut tx = db.begin_write().await.unwrap();
+                    sqlx::query("UPDATE ksef_tokens SET status = 'Revoked' WHERE reference_number = 'another'").execute(&mut *tx).await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    tx.commit().await.unwrap();
+                    committed.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+        while committed.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        db.revoke_token("one").await.unwrap();
+        let waited_for = committed.load(Ordering::SeqCst) - 3;
+        stream.await.unwrap();
+        assert!(waited_for <= 2, "the single write waited for {waited_for} more of {TRANSACTIONS} transactions");
     }
 }

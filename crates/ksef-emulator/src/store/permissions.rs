@@ -178,14 +178,14 @@ impl Db {
             .bind(context_value)
             .bind(&subject.0)
             .bind(&subject.1)
-            .execute(&self.pool)
+            .execute(&mut *self.write_conn().await?)
             .await?;
         Ok(())
     }
 }
 
 async fn insert_operation(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut super::WriteTx,
     reference: &str,
     context_value: &str,
     status: &StoredStatus,

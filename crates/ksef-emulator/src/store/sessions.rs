@@ -121,7 +121,7 @@ impl Db {
         .bind(&status.description)
         .bind(status.details_json())
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -142,7 +142,7 @@ impl Db {
         .bind(&status.description)
         .bind(status.details_json())
         .bind(to_micros(now))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.write_conn().await?)
         .await
     }
 

@@ -58,7 +58,7 @@ impl Db {
     }
 
     pub(crate) async fn remove_test_subject(&self, nip: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM test_subjects WHERE nip = $1 OR parent_nip = $1").bind(nip).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM test_subjects WHERE nip = $1 OR parent_nip = $1").bind(nip).execute(&mut *self.write_conn().await?).await?;
         Ok(())
     }
 
@@ -79,7 +79,7 @@ impl Db {
         .bind(p.is_deceased)
         .bind(description)
         .bind(to_micros(now))
-        .execute(&self.pool)
+        .execute(&mut *self.write_conn().await?)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -117,14 +117,14 @@ impl Db {
         if allowed {
             sqlx::query("INSERT INTO attachment_consents (nip, revoked_date) VALUES ($1, NULL) ON CONFLICT (nip) DO UPDATE SET revoked_date = NULL")
                 .bind(nip)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
         } else {
             let end = end.map(|d| d.to_string());
             sqlx::query("INSERT INTO attachment_consents (nip, revoked_date) VALUES ($1, $2) ON CONFLICT (nip) DO UPDATE SET revoked_date = $2")
                 .bind(nip)
                 .bind(end)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
         }
         Ok(())
@@ -141,10 +141,10 @@ impl Db {
             sqlx::query("INSERT INTO blocked_contexts (context_value, context_type) VALUES ($1, $2) ON CONFLICT (context_value) DO NOTHING")
                 .bind(context.1)
                 .bind(context.0)
-                .execute(&self.pool)
+                .execute(&mut *self.write_conn().await?)
                 .await?;
         } else {
-            sqlx::query("DELETE FROM blocked_contexts WHERE context_value = $1").bind(context.1).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM blocked_contexts WHERE context_value = $1").bind(context.1).execute(&mut *self.write_conn().await?).await?;
         }
         Ok(())
     }
@@ -162,11 +162,11 @@ impl Db {
                     .bind(scope)
                     .bind(key)
                     .bind(body)
-                    .execute(&self.pool)
+                    .execute(&mut *self.write_conn().await?)
                     .await?;
             }
             None => {
-                sqlx::query("DELETE FROM test_limits WHERE scope = $1 AND key = $2").bind(scope).bind(key).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM test_limits WHERE scope = $1 AND key = $2").bind(scope).bind(key).execute(&mut *self.write_conn().await?).await?;
             }
         }
         Ok(())
