@@ -1,9 +1,9 @@
 //! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, KSeF's answer after,
-//! and the statuses a poll of KSeF brings) that arrive while another transaction commits share the next one, so a burst of sends pays one sync
-//! of the log where it paid one each, and queues in the process instead of in SQLite's busy handler (which
-//! sleeps in growing steps). Each write runs in a savepoint of its own, so one write's failure undoes only its
-//! own work, and its caller hears of it only once the group has committed. PostgreSQL groups concurrent
-//! commits itself: there each write is a transaction of its own, as before.
+//! and the statuses a poll of KSeF brings) that arrive while another transaction commits share the next one, so
+//! a burst of sends pays one sync of the log where it paid one each, and queues in the process instead of in
+//! SQLite's busy handler (which sleeps in growing steps). Each write runs in a savepoint of its own, so one
+//! write's failure undoes only its own work, and its caller hears of it only once the group has committed.
+//! PostgreSQL groups concurrent commits itself: there each write is a transaction of its own, as before.
 
 use std::future::Future;
 use std::pin::Pin;
