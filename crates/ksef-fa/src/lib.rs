@@ -7,6 +7,7 @@
 pub mod amount;
 mod canonical;
 mod elements;
+mod ids;
 pub mod codegen;
 pub mod example;
 pub mod generate;

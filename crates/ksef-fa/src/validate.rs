@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use ksef_core::xml::pull::{Sink, Start, Text};
@@ -15,8 +14,9 @@ use roxmltree::Document;
 use serde::Serialize;
 
 use crate::elements::Elements;
+use crate::ids::{ElementIds, Strings};
 use crate::pattern::Pattern;
-use crate::schema::{Content, ElementDecl, Particle, Schema, Term, TypeRef, Variety};
+use crate::schema::{Content, ElementDecl, First, Particle, Schema, Term, TypeRef, Variety};
 use crate::value;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -70,81 +70,76 @@ pub struct Finding {
 pub struct Validator {
     schema: Schema,
     patterns: Vec<Pattern>,
-    /// Element numbers by local name, then namespace.
-    names: Names,
-}
-
-/// Element numbers by local name, then namespace.
-type Names = HashMap<String, Vec<(Option<String>, u32)>, BuildHasherDefault<WordHash>>;
-
-/// A multiplicative hash taking eight bytes at a step (as rustc's FxHash): names are short and not chosen by an
-/// attacker who could gain from collisions (the table is fixed, and a lookup of an unknown name fails either way).
-#[derive(Debug, Default)]
-struct WordHash(u64);
-
-impl Hasher for WordHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0xf135_7aea_2e62_a9c5;
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            h = (h.rotate_left(26) ^ u64::from_le_bytes(chunk.try_into().expect("eight bytes"))).wrapping_mul(K);
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        h = (h.rotate_left(26) ^ u64::from_le_bytes(tail) ^ bytes.len() as u64).wrapping_mul(K);
-        self.0 = h;
-    }
-
-    // `str` ends its bytes with a 0xFF marker; one step for it is enough.
-    fn write_u8(&mut self, byte: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0xf135_7aea_2e62_a9c5);
-    }
+    ids: ElementIds,
 }
 
 /// The number of a name no declaration has.
 const UNKNOWN: u32 = u32::MAX;
 
-fn number_elements(p: &mut Particle, names: &mut Names, next: &mut u32) {
+/// Numbers each element declaration in `p` (one number per local name and namespace), listing new ones in `names`.
+fn number_elements(p: &mut Particle, names: &mut HashMap<(String, Option<String>), u32>) {
     match &mut p.term {
         Term::Element(decl) => {
-            let entries = names.entry(decl.name.clone()).or_default();
-            decl.id = match entries.iter().find(|(ns, _)| *ns == decl.namespace) {
-                Some((_, id)) => *id,
-                None => {
-                    *next += 1;
-                    entries.push((decl.namespace.clone(), *next));
-                    *next
-                }
-            };
+            // From 1: an unnumbered declaration (the root's) has 0.
+            let next = names.len() as u32 + 1;
+            decl.id = *names.entry((decl.name.clone(), decl.namespace.clone())).or_insert(next);
         }
         Term::Sequence(items) | Term::Choice(items) => {
             for item in items {
-                number_elements(item, names, next);
+                number_elements(item, names);
             }
         }
     }
 }
 
+/// Works out `p`'s [`First`] and its items', from its numbered declarations.
+fn analyse(p: &mut Particle) {
+    let mut first = First::default();
+    match &mut p.term {
+        Term::Element(decl) => first.insert(decl.id),
+        Term::Sequence(items) => {
+            let mut open = true;
+            for item in items.iter_mut() {
+                analyse(item);
+                // A sequence can begin with its items' first elements up to the first one it cannot skip.
+                if open && item.max != Some(0) {
+                    first.extend(&item.first);
+                }
+                open &= item.min == 0 || item.first.nullable;
+            }
+            first.nullable = open;
+        }
+        Term::Choice(items) => {
+            for item in items.iter_mut() {
+                analyse(item);
+                if item.max != Some(0) {
+                    first.extend(&item.first);
+                }
+                first.nullable |= item.min == 0 || item.first.nullable;
+            }
+        }
+    }
+    p.first = first;
+}
+
 impl Validator {
     /// Prepares `schema`; fails if one of its patterns cannot be translated exactly.
     pub fn new(mut schema: Schema) -> Result<Validator, String> {
-        let mut names = HashMap::default();
-        let mut next = 0;
+        let mut names = HashMap::new();
         for ct in &mut schema.complex_types {
             if let Content::Elements(p) = &mut ct.content {
-                number_elements(p, &mut names, &mut next);
+                number_elements(p, &mut names);
+                analyse(p);
             }
         }
+        let ids = ElementIds::new(names.iter().map(|((local, ns), id)| (local.as_str(), ns.as_deref(), *id)));
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for st in &mut schema.simple_types {
-            if let Variety::Atomic { steps, .. } = &mut st.variety {
+            if let Variety::Atomic { steps, builtin } = &mut st.variety {
                 for step in steps {
+                    let bounds = [&step.min_inclusive, &step.max_inclusive, &step.min_exclusive, &step.max_exclusive];
+                    step.instants = bounds.map(|b| b.as_deref().and_then(|b| value::instant(*builtin, b)));
                     for pattern in &step.patterns {
                         let id = match index.get(pattern) {
                             Some(id) => *id,
@@ -156,12 +151,11 @@ impl Validator {
                         };
                         step.pattern_ids.push(id);
                     }
-                    step.sorted_enumeration = step.enumeration.clone();
-                    step.sorted_enumeration.sort();
+                    step.enumerated = Strings::new(step.enumeration.iter().map(String::as_str));
                 }
             }
         }
-        Ok(Validator { schema, patterns, names })
+        Ok(Validator { schema, patterns, ids })
     }
 
     /// The schema validated against.
@@ -285,6 +279,17 @@ pub(crate) struct Run<'v, 'a> {
     omitted: usize,
     /// Processing instructions: target and position.
     pub(crate) instructions: Vec<(&'a str, usize)>,
+    /// The last element namespace looked up, and its number among the schema's.
+    namespace: Option<(Option<&'a str>, Option<u32>)>,
+}
+
+/// Whether `a` and `b` are the same slice (or both absent): then they are equal without reading them.
+fn same_slice(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 impl<'v, 'a> Run<'v, 'a> {
@@ -292,7 +297,7 @@ impl<'v, 'a> Run<'v, 'a> {
     /// it grows).
     pub(crate) fn new(pick: Pick<'v>, len: usize) -> Self {
         let elements = Elements::with_capacity((len / 48).min(1 << 16));
-        Run { pick, v: None, elements, open: Vec::with_capacity(16), frames: Vec::with_capacity(32), pending: Vec::new(), omitted: 0, instructions: Vec::new() }
+        Run { pick, v: None, elements, open: Vec::with_capacity(16), frames: Vec::with_capacity(32), pending: Vec::new(), omitted: 0, instructions: Vec::new(), namespace: None }
     }
 
     /// The findings, in the order a walk of the tree meets them (each element's own, then its children's), and
@@ -373,7 +378,16 @@ impl<'v, 'a> Run<'v, 'a> {
             }
             Expect::Elements { base, failed, .. } => {
                 let v = self.v.expect("content is checked only under a schema");
-                let id = v.names.get(tag.local).and_then(|ids| ids.iter().find(|(ns, _)| ns.as_deref() == tag.namespace)).map_or(UNKNOWN, |(_, id)| *id);
+                let ns = match self.namespace {
+                    // Nearly every element takes the one namespace in scope: the same slice of the document.
+                    Some((seen, ns)) if same_slice(seen, tag.namespace) => ns,
+                    _ => {
+                        let ns = v.ids.namespace(tag.namespace);
+                        self.namespace = Some((tag.namespace, ns));
+                        ns
+                    }
+                };
+                let id = ns.and_then(|ns| v.ids.get(tag.local, ns)).unwrap_or(UNKNOWN);
                 match feed(&mut self.frames, *base, Some(id)) {
                     Ok(Some(decl)) => self.declared(tag, index, decl),
                     _ => {
@@ -616,21 +630,21 @@ fn feed<'v>(frames: &mut Vec<Frame<'v>>, base: usize, next: Option<u32>) -> Resu
             return if next.is_none() { Ok(None) } else { Err(()) };
         };
         match frames[top] {
-            Frame::Repeat { p, count } => match next.filter(|n| p.max.is_none_or(|max| count < max) && starts(&p.term, n)) {
+            Frame::Repeat { p, count } => match next.filter(|n| p.max.is_none_or(|max| count < max) && p.first.contains(*n)) {
                 Some(n) => {
                     frames[top] = Frame::Repeat { p, count: count + 1 };
                     match &p.term {
                         Term::Element(decl) => return if decl.id == n { Ok(Some(decl)) } else { Err(()) },
                         Term::Sequence(items) => frames.push(Frame::Sequence { items, next: 0 }),
                         Term::Choice(items) => {
-                            let item = items.iter().find(|i| i.max != Some(0) && starts(&i.term, &n)).ok_or(())?;
+                            let item = items.iter().find(|i| i.max != Some(0) && i.first.contains(n)).ok_or(())?;
                             frames.push(Frame::Chosen);
                             frames.push(Frame::Repeat { p: item, count: 0 });
                         }
                     }
                 }
                 None => {
-                    if count < p.min && !nullable(&p.term) {
+                    if count < p.min && !p.first.nullable {
                         return Err(());
                     }
                     frames.pop();
@@ -651,34 +665,6 @@ fn feed<'v>(frames: &mut Vec<Frame<'v>>, base: usize, next: Option<u32>) -> Resu
         }
     }
     Err(())
-}
-
-/// Whether `t` can begin with the element numbered `child`.
-fn starts(t: &Term, child: &u32) -> bool {
-    match t {
-        Term::Element(decl) => decl.id == *child,
-        Term::Sequence(items) => {
-            for item in items {
-                if item.max != Some(0) && starts(&item.term, child) {
-                    return true;
-                }
-                if item.min > 0 && !nullable(&item.term) {
-                    return false;
-                }
-            }
-            false
-        }
-        Term::Choice(items) => items.iter().any(|i| i.max != Some(0) && starts(&i.term, child)),
-    }
-}
-
-/// Whether `t` can match no element at all.
-fn nullable(t: &Term) -> bool {
-    match t {
-        Term::Element(_) => false,
-        Term::Sequence(items) => items.iter().all(|i| i.min == 0 || nullable(&i.term)),
-        Term::Choice(items) => items.iter().any(|i| i.min == 0 || nullable(&i.term)),
-    }
 }
 
 /// Matches a list of child elements against a content model: for each particle and start position, the set of

@@ -40,16 +40,18 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
         Variety::Atomic { builtin, steps } => {
             let white_space = steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin));
             let value = normalize(raw, white_space);
-            let lexical = lexical(*builtin, &value);
-            if let Err(why) = lexical {
-                return Err(error(
-                    "type",
-                    format!("Wartość '{value}' nie jest poprawną wartością typu {} ({why}).", st.name),
-                    format!("'{value}' is not a valid value of the atomic type '{}' ({why}).", st.name),
-                ));
-            }
+            let instant = match lexical(*builtin, &value) {
+                Ok(instant) => instant,
+                Err(why) => {
+                    return Err(error(
+                        "type",
+                        format!("Wartość '{value}' nie jest poprawną wartością typu {} ({why}).", st.name),
+                        format!("'{value}' is not a valid value of the atomic type '{}' ({why}).", st.name),
+                    ));
+                }
+            };
             for step in steps {
-                facets(*builtin, step, &value, patterns)?;
+                facets(*builtin, step, &value, instant, patterns)?;
             }
             Ok(())
         }
@@ -104,7 +106,8 @@ pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
     }
 }
 
-fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &[Pattern]) -> Result<(), ValueError> {
+/// Checks `value` of `builtin` (its instant if it is a date, date-time or year) against one step's facets.
+fn facets(builtin: Builtin, f: &Facets, value: &str, instant: Option<f64>, patterns: &[Pattern]) -> Result<(), ValueError> {
     if !f.pattern_ids.is_empty() && !f.pattern_ids.iter().any(|p| patterns[*p].is_match(value)) {
         let shown = f.patterns.join("' | '");
         return Err(error(
@@ -165,9 +168,14 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, patterns: &[Pattern]) -> Re
         (&f.min_exclusive, |o| o == Ordering::Greater, "nie większa niż", "must be greater than"),
         (&f.max_exclusive, |o| o == Ordering::Less, "nie mniejsza niż", "must be less than"),
     ];
-    for (bound, ok, pl, en) in checks {
+    for ((bound, ok, pl, en), bound_instant) in checks.into_iter().zip(f.instants) {
         let Some(bound) = bound else { continue };
-        match compare(builtin, value, bound) {
+        // Dates compare as the instants read once; numbers exactly, as decimals.
+        let order = match instant {
+            Some(instant) => bound_instant.and_then(|b| instant.partial_cmp(&b)),
+            None => compare(builtin, value, bound),
+        };
+        match order {
             Some(o) if ok(o) => {}
             _ => {
                 return Err(error(
@@ -202,10 +210,10 @@ fn is_numeric(b: Builtin) -> bool {
     )
 }
 
-/// Whether `value` is one of the enumeration (numbers by value; strings looked up in the sorted copy).
+/// Whether `value` is one of the enumeration (numbers by value; strings looked up in its table).
 fn enumerated(builtin: Builtin, f: &Facets, value: &str) -> bool {
     // Written as listed is the usual case, for numbers too; only otherwise are numbers compared by value.
-    f.sorted_enumeration.binary_search_by(|e| e.as_str().cmp(value)).is_ok()
+    f.enumerated.find(value).is_some()
         || is_numeric(builtin) && f.enumeration.iter().any(|e| same_value(builtin, e, value))
 }
 
@@ -226,14 +234,14 @@ fn compare(builtin: Builtin, a: &str, b: &str) -> Option<Ordering> {
     }
 }
 
-/// Checks the lexical form (and the value space) of the built-in type.
-fn lexical(builtin: Builtin, v: &str) -> Result<(), &'static str> {
+/// Checks the lexical form (and the value space) of the built-in type; a date, date-time or year's instant.
+fn lexical(builtin: Builtin, v: &str) -> Result<Option<f64>, &'static str> {
     let integer_in = |min: &str, max: &str| -> Result<(), &'static str> {
         let d = Decimal::parse(v).filter(|d| d.fraction.is_empty() && !v.contains('.')).ok_or("not an integer")?;
         let (lo, hi) = (Decimal::parse(min).expect("bound"), Decimal::parse(max).expect("bound"));
         if d < lo || d > hi { Err("out of range") } else { Ok(()) }
     };
-    match builtin {
+    let checked = match builtin {
         Builtin::String | Builtin::NormalizedString | Builtin::Token | Builtin::AnyUri => Ok(()),
         Builtin::Decimal => Decimal::parse(v).map(|_| ()).ok_or("not a decimal number"),
         Builtin::Integer => Decimal::parse(v).filter(|_| !v.contains('.')).map(|_| ()).ok_or("not an integer"),
@@ -250,15 +258,9 @@ fn lexical(builtin: Builtin, v: &str) -> Result<(), &'static str> {
         Builtin::Short => integer_in("-32768", "32767"),
         Builtin::Byte => integer_in("-128", "127"),
         Builtin::Boolean => matches!(v, "true" | "false" | "1" | "0").then_some(()).ok_or("not a boolean"),
-        Builtin::Date | Builtin::DateTime | Builtin::GYear => {
-            let ok = match builtin {
-                Builtin::Date => parse_date_time(v, true, false),
-                Builtin::DateTime => parse_date_time(v, true, true),
-                _ => parse_date_time(v, false, false),
-            };
-            ok.map(|_| ()).ok_or("not a valid date or time")
-        }
-    }
+        Builtin::Date | Builtin::DateTime | Builtin::GYear => return instant(builtin, v).map(Some).ok_or("not a valid date or time"),
+    };
+    checked.map(|()| None)
 }
 
 /// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros.
@@ -323,7 +325,7 @@ impl Ord for Decimal<'_> {
 }
 
 /// A point in time in seconds of a date, date-time or year (timezone applied; without one, read as UTC).
-fn instant(builtin: Builtin, v: &str) -> Option<f64> {
+pub(crate) fn instant(builtin: Builtin, v: &str) -> Option<f64> {
     match builtin {
         Builtin::DateTime => parse_date_time(v, true, true),
         Builtin::Date => parse_date_time(v, true, false),
