@@ -650,15 +650,33 @@ fn feed<'v>(frames: &mut Vec<Frame<'v>>, base: usize, next: Option<u32>) -> Resu
                     frames.pop();
                 }
             },
-            Frame::Sequence { items, next: at } => match items.get(at) {
-                Some(item) => {
-                    frames[top] = Frame::Sequence { items, next: at + 1 };
-                    frames.push(Frame::Repeat { p: item, count: 0 });
+            Frame::Sequence { items, next: mut at } => {
+                // Past the items the child cannot begin, each of which may be absent; a frame for the one it
+                // can (or none: the sequence is done).
+                while let Some(item) = items.get(at) {
+                    if next.is_some_and(|n| item.max != Some(0) && item.first.contains(n)) {
+                        break;
+                    }
+                    if item.min > 0 && !item.first.nullable {
+                        return Err(());
+                    }
+                    at += 1;
                 }
-                None => {
-                    frames.pop();
+                match items.get(at) {
+                    // The common case, an element that occurs once, is matched without a frame of its own.
+                    Some(Particle { max: Some(1), term: Term::Element(decl), .. }) if next.is_some() => {
+                        frames[top] = Frame::Sequence { items, next: at + 1 };
+                        return if Some(decl.id) == next { Ok(Some(decl)) } else { Err(()) };
+                    }
+                    Some(item) => {
+                        frames[top] = Frame::Sequence { items, next: at + 1 };
+                        frames.push(Frame::Repeat { p: item, count: 0 });
+                    }
+                    None => {
+                        frames.pop();
+                    }
                 }
-            },
+            }
             Frame::Chosen => {
                 frames.pop();
             }

@@ -251,17 +251,17 @@ impl<'a> Reader<'a, '_> {
 
     fn end_tag(&mut self, lt: usize, sink: &mut impl Sink<'a>) -> Result<usize, Unsupported> {
         let b = self.b;
-        let after_name = name_end(b, lt + 2);
-        let name = &self.text[lt + 2..after_name];
+        let (open, declared, default) = self.open.pop().ok_or(Unsupported)?;
+        // The name must be the open element's: compared in place, not scanned first.
+        let after_name = lt + 2 + open.len();
+        if !b[lt + 2..].starts_with(open.as_bytes()) || b.get(after_name).is_some_and(|c| NAME_BYTES[usize::from(*c)]) {
+            return Err(Unsupported);
+        }
         let mut i = skip_space(b, after_name);
         if b.get(i) != Some(&b'>') {
             return Err(Unsupported);
         }
         i += 1;
-        let (open, declared, default) = self.open.pop().ok_or(Unsupported)?;
-        if open != name {
-            return Err(Unsupported);
-        }
         self.bindings.truncate(self.bindings.len() - declared);
         self.default = default;
         if self.open.is_empty() {
