@@ -40,8 +40,8 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
         Variety::Atomic { builtin, steps } => {
             let white_space = steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin));
             let value = normalize(raw, white_space);
-            let instant = match lexical(*builtin, &value) {
-                Ok(instant) => instant,
+            let parsed = match lexical(*builtin, &value) {
+                Ok(parsed) => parsed,
                 Err(why) => {
                     return Err(error(
                         "type",
@@ -51,7 +51,7 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
                 }
             };
             for step in steps {
-                facets(*builtin, step, &value, instant, patterns)?;
+                facets(*builtin, step, &value, &parsed, patterns)?;
             }
             Ok(())
         }
@@ -106,8 +106,8 @@ pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
     }
 }
 
-/// Checks `value` of `builtin` (its instant if it is a date, date-time or year) against one step's facets.
-fn facets(builtin: Builtin, f: &Facets, value: &str, instant: Option<f64>, patterns: &[Pattern]) -> Result<(), ValueError> {
+/// Checks `value` of `builtin` (`parsed` as [`lexical`] read it) against one step's facets.
+fn facets(builtin: Builtin, f: &Facets, value: &str, parsed: &Parsed<'_>, patterns: &[Pattern]) -> Result<(), ValueError> {
     if !f.pattern_ids.is_empty() && !f.pattern_ids.iter().any(|p| patterns[*p].is_match(value)) {
         let shown = f.patterns.join("' | '");
         return Err(error(
@@ -141,8 +141,7 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, instant: Option<f64>, patte
             }
         }
     }
-    if is_numeric(builtin) {
-        let d = Decimal::parse(value).expect("checked lexically");
+    if let Parsed::Number(d) = parsed {
         if let Some(total) = f.total_digits
             && d.total_digits() > total
         {
@@ -171,9 +170,10 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, instant: Option<f64>, patte
     for ((bound, ok, pl, en), bound_instant) in checks.into_iter().zip(f.instants) {
         let Some(bound) = bound else { continue };
         // Dates compare as the instants read once; numbers exactly, as decimals.
-        let order = match instant {
-            Some(instant) => bound_instant.and_then(|b| instant.partial_cmp(&b)),
-            None => compare(builtin, value, bound),
+        let order = match parsed {
+            Parsed::Instant(instant) => bound_instant.and_then(|b| instant.partial_cmp(&b)),
+            Parsed::Number(d) => Decimal::parse(bound).map(|b| d.cmp(&b)),
+            Parsed::Other => None,
         };
         match order {
             Some(o) if ok(o) => {}
@@ -234,41 +234,50 @@ fn compare(builtin: Builtin, a: &str, b: &str) -> Option<Ordering> {
     }
 }
 
-/// Checks the lexical form (and the value space) of the built-in type; a date, date-time or year's instant.
-fn lexical(builtin: Builtin, v: &str) -> Result<Option<f64>, &'static str> {
-    let integer_in = |min: &str, max: &str| -> Result<(), &'static str> {
-        let d = Decimal::parse(v).filter(|d| d.fraction.is_empty() && !v.contains('.')).ok_or("not an integer")?;
+/// A value as its built-in type reads it, for the facets that compare it.
+enum Parsed<'s> {
+    /// A number.
+    Number(Decimal<'s>),
+    /// A date, date-time or year.
+    Instant(f64),
+    /// Anything else.
+    Other,
+}
+
+/// Checks the lexical form (and the value space) of the built-in type; the value as it reads.
+fn lexical(builtin: Builtin, v: &str) -> Result<Parsed<'_>, &'static str> {
+    match builtin {
+        Builtin::String | Builtin::NormalizedString | Builtin::Token | Builtin::AnyUri => return Ok(Parsed::Other),
+        Builtin::Boolean => return matches!(v, "true" | "false" | "1" | "0").then_some(Parsed::Other).ok_or("not a boolean"),
+        Builtin::Date | Builtin::DateTime | Builtin::GYear => return instant(builtin, v).map(Parsed::Instant).ok_or("not a valid date or time"),
+        Builtin::Decimal => return Decimal::parse(v).map(Parsed::Number).ok_or("not a decimal number"),
+        _ => {}
+    }
+    let d = Decimal::parse(v).filter(|d| !d.point).ok_or("not an integer")?;
+    let within = |min: &str, max: &str| {
         let (lo, hi) = (Decimal::parse(min).expect("bound"), Decimal::parse(max).expect("bound"));
         if d < lo || d > hi { Err("out of range") } else { Ok(()) }
     };
-    let checked = match builtin {
-        Builtin::String | Builtin::NormalizedString | Builtin::Token | Builtin::AnyUri => Ok(()),
-        Builtin::Decimal => Decimal::parse(v).map(|_| ()).ok_or("not a decimal number"),
-        Builtin::Integer => Decimal::parse(v).filter(|_| !v.contains('.')).map(|_| ()).ok_or("not an integer"),
-        Builtin::NonNegativeInteger => {
-            let d = Decimal::parse(v).filter(|_| !v.contains('.')).ok_or("not an integer")?;
-            if d.negative && !d.is_zero() { Err("negative") } else { Ok(()) }
-        }
-        Builtin::PositiveInteger => {
-            let d = Decimal::parse(v).filter(|_| !v.contains('.')).ok_or("not an integer")?;
-            if d.negative || d.is_zero() { Err("not positive") } else { Ok(()) }
-        }
-        Builtin::Long => integer_in("-9223372036854775808", "9223372036854775807"),
-        Builtin::Int => integer_in("-2147483648", "2147483647"),
-        Builtin::Short => integer_in("-32768", "32767"),
-        Builtin::Byte => integer_in("-128", "127"),
-        Builtin::Boolean => matches!(v, "true" | "false" | "1" | "0").then_some(()).ok_or("not a boolean"),
-        Builtin::Date | Builtin::DateTime | Builtin::GYear => return instant(builtin, v).map(Some).ok_or("not a valid date or time"),
-    };
-    checked.map(|()| None)
+    match builtin {
+        Builtin::NonNegativeInteger if d.negative && !d.is_zero() => Err("negative"),
+        Builtin::PositiveInteger if d.negative || d.is_zero() => Err("not positive"),
+        Builtin::Long => within("-9223372036854775808", "9223372036854775807"),
+        Builtin::Int => within("-2147483648", "2147483647"),
+        Builtin::Short => within("-32768", "32767"),
+        Builtin::Byte => within("-128", "127"),
+        _ => Ok(()),
+    }?;
+    Ok(Parsed::Number(d))
 }
 
-/// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros, and
+/// whether it was written with a decimal point (an integer may not be).
+#[derive(Debug, Clone)]
 struct Decimal<'a> {
     negative: bool,
     integer: &'a str,
     fraction: &'a str,
+    point: bool,
 }
 
 impl<'a> Decimal<'a> {
@@ -279,14 +288,16 @@ impl<'a> Decimal<'a> {
             b'+' => (false, &text[1..]),
             _ => (false, text),
         };
-        let (integer, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        // Numbers are short: a byte loop beats a searcher's setup.
+        let point = digits.bytes().position(|b| b == b'.');
+        let (integer, fraction) = point.map_or((digits, ""), |at| (&digits[..at], &digits[at + 1..]));
         if (integer.is_empty() && fraction.is_empty())
             || !integer.bytes().all(|b| b.is_ascii_digit())
             || !fraction.bytes().all(|b| b.is_ascii_digit())
         {
             return None;
         }
-        Some(Decimal { negative, integer: integer.trim_start_matches('0'), fraction: fraction.trim_end_matches('0') })
+        Some(Decimal { negative, integer: integer.trim_start_matches('0'), fraction: fraction.trim_end_matches('0'), point: point.is_some() })
     }
 
     fn is_zero(&self) -> bool {
@@ -305,6 +316,14 @@ impl<'a> Decimal<'a> {
             .then_with(|| self.fraction.cmp(other.fraction))
     }
 }
+
+impl PartialEq for Decimal<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Decimal<'_> {}
 
 impl PartialOrd for Decimal<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
