@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 pub mod amount;
+mod automaton;
 mod canonical;
 mod elements;
 mod ids;

@@ -73,52 +73,6 @@ pub struct Particle {
     pub max: Option<u32>,
     /// What occurs.
     pub term: Term,
-    /// Worked out by the validator, once per schema.
-    #[serde(skip)]
-    pub(crate) first: First,
-}
-
-impl Particle {
-    /// `term`, from `min` to `max` times.
-    pub fn new(min: u32, max: Option<u32>, term: Term) -> Particle {
-        Particle { min, max, term, first: First::default() }
-    }
-}
-
-/// What the validator needs of a particle's term at every child: the element numbers it can begin with (a
-/// bit each) and whether it can match no element at all.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct First {
-    words: Box<[u64]>,
-    pub(crate) nullable: bool,
-}
-
-impl First {
-    /// Whether the term can begin with the element numbered `id`.
-    pub(crate) fn contains(&self, id: u32) -> bool {
-        self.words.get(id as usize / 64).is_some_and(|word| word >> (id % 64) & 1 == 1)
-    }
-
-    pub(crate) fn insert(&mut self, id: u32) {
-        let at = id as usize / 64;
-        if self.words.len() <= at {
-            let mut words = std::mem::take(&mut self.words).into_vec();
-            words.resize(at + 1, 0);
-            self.words = words.into_boxed_slice();
-        }
-        self.words[at] |= 1 << (id % 64);
-    }
-
-    pub(crate) fn extend(&mut self, other: &First) {
-        if self.words.len() < other.words.len() {
-            let mut words = std::mem::take(&mut self.words).into_vec();
-            words.resize(other.words.len(), 0);
-            self.words = words.into_boxed_slice();
-        }
-        for (word, theirs) in self.words.iter_mut().zip(&other.words) {
-            *word |= theirs;
-        }
-    }
 }
 
 /// What a particle holds.

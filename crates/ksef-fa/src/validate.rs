@@ -1,7 +1,7 @@
 //! Schema validation against a compiled [`Schema`], streamed: it takes a document's elements, text and
 //! attributes as [`ksef_core::xml::pull`] reads them (or replays a tree) and checks element order and
-//! cardinality (sequences, choices, occurrence bounds), text and attribute values and fixed values as they
-//! come, keeping only the open elements and a flat index of elements ([`Elements`]) for paths and the rules.
+//! cardinality (each content model's [`Automaton`], compiled once), text and attribute values and fixed values
+//! as they come, keeping only the open elements and a flat index of elements ([`Elements`]) for paths and the rules.
 //! Every finding is reported, with its path and line, not only the first; within one element's children,
 //! matching stops at the first child that does not fit, as schema validators do.
 
@@ -13,10 +13,11 @@ use ksef_core::xml::pull::{Sink, Start, Text};
 use roxmltree::Document;
 use serde::Serialize;
 
+use crate::automaton::{Automaton, Cursor};
 use crate::elements::Elements;
 use crate::ids::{ElementIds, Strings};
 use crate::pattern::Pattern;
-use crate::schema::{Content, ElementDecl, First, Particle, Schema, Term, TypeRef, Variety};
+use crate::schema::{Content, ElementDecl, Particle, Schema, Term, TypeRef, Variety};
 use crate::value;
 
 const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -71,6 +72,8 @@ pub struct Validator {
     schema: Schema,
     patterns: Vec<Pattern>,
     ids: ElementIds,
+    /// Each complex type's content model, compiled (empty for a type without element content).
+    automata: Vec<Automaton>,
 }
 
 /// The number of a name no declaration has.
@@ -92,47 +95,24 @@ fn number_elements(p: &mut Particle, names: &mut HashMap<(String, Option<String>
     }
 }
 
-/// Works out `p`'s [`First`] and its items', from its numbered declarations.
-fn analyse(p: &mut Particle) {
-    let mut first = First::default();
-    match &mut p.term {
-        Term::Element(decl) => first.insert(decl.id),
-        Term::Sequence(items) => {
-            let mut open = true;
-            for item in items.iter_mut() {
-                analyse(item);
-                // A sequence can begin with its items' first elements up to the first one it cannot skip.
-                if open && item.max != Some(0) {
-                    first.extend(&item.first);
-                }
-                open &= item.min == 0 || item.first.nullable;
-            }
-            first.nullable = open;
-        }
-        Term::Choice(items) => {
-            for item in items.iter_mut() {
-                analyse(item);
-                if item.max != Some(0) {
-                    first.extend(&item.first);
-                }
-                first.nullable |= item.min == 0 || item.first.nullable;
-            }
-        }
-    }
-    p.first = first;
-}
-
 impl Validator {
-    /// Prepares `schema`; fails if one of its patterns cannot be translated exactly.
+    /// Prepares `schema`; fails if one of its patterns cannot be translated exactly, or one of its content
+    /// models compiled ([`Automaton::compile`]).
     pub fn new(mut schema: Schema) -> Result<Validator, String> {
         let mut names = HashMap::new();
         for ct in &mut schema.complex_types {
             if let Content::Elements(p) = &mut ct.content {
                 number_elements(p, &mut names);
-                analyse(p);
             }
         }
         let ids = ElementIds::new(names.iter().map(|((local, ns), id)| (local.as_str(), ns.as_deref(), *id)));
+        let mut automata = Vec::with_capacity(schema.complex_types.len());
+        for ct in &schema.complex_types {
+            automata.push(match &ct.content {
+                Content::Elements(p) => Automaton::compile(p).map_err(|e| format!("type {}: {e}", ct.name))?,
+                Content::Empty | Content::Simple(_) => Automaton::default(),
+            });
+        }
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         for st in &mut schema.simple_types {
@@ -155,7 +135,7 @@ impl Validator {
                 }
             }
         }
-        Ok(Validator { schema, patterns, ids })
+        Ok(Validator { schema, patterns, ids, automata })
     }
 
     /// The schema validated against.
@@ -252,8 +232,9 @@ enum Expect<'v> {
     Text { ty: usize, fixed: Option<&'v str> },
     /// Nothing.
     Empty,
-    /// Child elements, matched by the content model whose frames start at `base`; `failed` once one did not fit.
-    Elements { particle: &'v Particle, base: usize, failed: bool },
+    /// Child elements, matched by the content model `particle` compiled to `automaton`, standing `at`;
+    /// `failed` once one did not fit.
+    Elements { automaton: &'v Automaton, particle: &'v Particle, at: Cursor, failed: bool },
     /// Not checked: the root is not the schema's, or its parent's content did not fit before it.
     Skip,
 }
@@ -274,7 +255,6 @@ pub(crate) struct Run<'v, 'a> {
     v: Option<&'v Validator>,
     elements: Elements<'a>,
     open: Vec<Open<'v, 'a>>,
-    frames: Vec<Frame<'v>>,
     pending: Vec<Pending>,
     omitted: usize,
     /// Processing instructions: target and position.
@@ -297,7 +277,7 @@ impl<'v, 'a> Run<'v, 'a> {
     /// it grows).
     pub(crate) fn new(pick: Pick<'v>, len: usize) -> Self {
         let elements = Elements::with_capacity((len / 48).min(1 << 16));
-        Run { pick, v: None, elements, open: Vec::with_capacity(16), frames: Vec::with_capacity(32), pending: Vec::new(), omitted: 0, instructions: Vec::new(), namespace: None }
+        Run { pick, v: None, elements, open: Vec::with_capacity(16), pending: Vec::new(), omitted: 0, instructions: Vec::new(), namespace: None }
     }
 
     /// The findings, in the order a walk of the tree meets them (each element's own, then its children's), and
@@ -376,7 +356,7 @@ impl<'v, 'a> Run<'v, 'a> {
                 }
                 Expect::Skip
             }
-            Expect::Elements { base, failed, .. } => {
+            Expect::Elements { automaton, at, failed, .. } => {
                 let v = self.v.expect("content is checked only under a schema");
                 let ns = match self.namespace {
                     // Nearly every element takes the one namespace in scope: the same slice of the document.
@@ -388,12 +368,10 @@ impl<'v, 'a> Run<'v, 'a> {
                     }
                 };
                 let id = ns.and_then(|ns| v.ids.get(tag.local, ns)).unwrap_or(UNKNOWN);
-                match feed(&mut self.frames, *base, Some(id)) {
-                    Ok(Some(decl)) => self.declared(tag, index, decl),
-                    _ => {
+                match automaton.step(at, id) {
+                    Some(decl) => self.declared(tag, index, decl),
+                    None => {
                         *failed = true;
-                        let base = *base;
-                        self.frames.truncate(base);
                         Expect::Skip
                     }
                 }
@@ -415,11 +393,7 @@ impl<'v, 'a> Run<'v, 'a> {
                 match &ct.content {
                     Content::Empty => Expect::Empty,
                     Content::Simple(st) => Expect::Text { ty: *st, fixed: decl.fixed.as_deref() },
-                    Content::Elements(particle) => {
-                        let base = self.frames.len();
-                        self.frames.push(Frame::Repeat { p: particle, count: 0 });
-                        Expect::Elements { particle, base, failed: false }
-                    }
+                    Content::Elements(particle) => Expect::Elements { automaton: &v.automata[ty], particle, at: Cursor::START, failed: false },
                 }
             }
         }
@@ -588,9 +562,8 @@ impl<'v, 'a> Sink<'a> for Run<'v, 'a> {
                     self.finding(index, CONTENT, index, "xsd:content", format!("Element '{name}' musi być pusty."), format!("Element '{name}': The element must be empty."));
                 }
             }
-            Expect::Elements { particle, base, failed } => {
-                let fits = !failed && feed(&mut self.frames, base, None).is_ok();
-                self.frames.truncate(base);
+            Expect::Elements { automaton, particle, at, failed } => {
+                let fits = !failed && automaton.accepts(at);
                 self.elements.close(index, None);
                 if !fits {
                     self.misfit(index, name, particle);
@@ -605,84 +578,6 @@ impl<'v, 'a> Sink<'a> for Run<'v, 'a> {
     fn instruction(&mut self, target: &'a str, position: usize) {
         self.instructions.push((target, position));
     }
-}
-
-/// Where a content model stands in its children: a stack of frames, innermost last, matched greedily (repeat
-/// while the next child can start the term, take the alternative the next child starts), which is exact for the
-/// deterministic content models XSD allows.
-#[derive(Clone, Copy)]
-enum Frame<'v> {
-    /// Particle `p`, `count` of its repetitions begun.
-    Repeat { p: &'v Particle, count: u32 },
-    /// In a sequence, `next` the item to match next.
-    Sequence { items: &'v [Particle], next: usize },
-    /// In the alternative a choice took.
-    Chosen,
-}
-
-/// Feeds the next child (`Some` of its element number) or the end of the children (`None`) to the content
-/// model whose frames start at `base`: the declaration the child matches, or `Err` if it does not fit (at the
-/// end: if something required is missing).
-fn feed<'v>(frames: &mut Vec<Frame<'v>>, base: usize, next: Option<u32>) -> Result<Option<&'v ElementDecl>, ()> {
-    // Each step pushes or pops a frame of a finite model; the bound only guards against a model that loops.
-    for _ in 0..1_000_000 {
-        let Some(top) = frames.len().checked_sub(1).filter(|top| *top >= base) else {
-            return if next.is_none() { Ok(None) } else { Err(()) };
-        };
-        match frames[top] {
-            Frame::Repeat { p, count } => match next.filter(|n| p.max.is_none_or(|max| count < max) && p.first.contains(*n)) {
-                Some(n) => {
-                    frames[top] = Frame::Repeat { p, count: count + 1 };
-                    match &p.term {
-                        Term::Element(decl) => return if decl.id == n { Ok(Some(decl)) } else { Err(()) },
-                        Term::Sequence(items) => frames.push(Frame::Sequence { items, next: 0 }),
-                        Term::Choice(items) => {
-                            let item = items.iter().find(|i| i.max != Some(0) && i.first.contains(n)).ok_or(())?;
-                            frames.push(Frame::Chosen);
-                            frames.push(Frame::Repeat { p: item, count: 0 });
-                        }
-                    }
-                }
-                None => {
-                    if count < p.min && !p.first.nullable {
-                        return Err(());
-                    }
-                    frames.pop();
-                }
-            },
-            Frame::Sequence { items, next: mut at } => {
-                // Past the items the child cannot begin, each of which may be absent; a frame for the one it
-                // can (or none: the sequence is done).
-                while let Some(item) = items.get(at) {
-                    if next.is_some_and(|n| item.max != Some(0) && item.first.contains(n)) {
-                        break;
-                    }
-                    if item.min > 0 && !item.first.nullable {
-                        return Err(());
-                    }
-                    at += 1;
-                }
-                match items.get(at) {
-                    // The common case, an element that occurs once, is matched without a frame of its own.
-                    Some(Particle { max: Some(1), term: Term::Element(decl), .. }) if next.is_some() => {
-                        frames[top] = Frame::Sequence { items, next: at + 1 };
-                        return if Some(decl.id) == next { Ok(Some(decl)) } else { Err(()) };
-                    }
-                    Some(item) => {
-                        frames[top] = Frame::Sequence { items, next: at + 1 };
-                        frames.push(Frame::Repeat { p: item, count: 0 });
-                    }
-                    None => {
-                        frames.pop();
-                    }
-                }
-            }
-            Frame::Chosen => {
-                frames.pop();
-            }
-        }
-    }
-    Err(())
 }
 
 /// Matches a list of child elements against a content model: for each particle and start position, the set of

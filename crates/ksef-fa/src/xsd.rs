@@ -300,7 +300,7 @@ impl<'a, 'input> Compiler<'a, 'input> {
                         None => None,
                     };
                     content = match (base.content, own) {
-                        (Content::Elements(b), Some(o)) => Content::Elements(Particle::new(1, Some(1), Term::Sequence(vec![b, o]))),
+                        (Content::Elements(b), Some(o)) => Content::Elements(Particle { min: 1, max: Some(1), term: Term::Sequence(vec![b, o]) }),
                         (Content::Empty, Some(o)) => Content::Elements(o),
                         (base_content, None) => base_content,
                         (Content::Simple(_), Some(_)) => {
@@ -331,7 +331,7 @@ impl<'a, 'input> Compiler<'a, 'input> {
             }
             other => return Err(CompileError::Unsupported(format!("{path}: particle {other}"))),
         };
-        Ok(Particle::new(min, max, term))
+        Ok(Particle { min, max, term })
     }
 
     fn attribute(&mut self, node: Node<'a, 'input>, path: &str) -> Result<AttributeDecl, CompileError> {
