@@ -1,8 +1,9 @@
 //! Group commit on SQLite: the hot path's writes (an invoice recorded before KSeF is called, KSeF's answer after,
 //! and the statuses a poll of KSeF brings) that arrive while another transaction commits share the next one, so
 //! a burst of sends pays one sync of the log where it paid one each, and queues in the process instead of in
-//! SQLite's busy handler (which sleeps in growing steps). Each write runs in a savepoint of its own, so one
-//! write's failure undoes only its own work, and its caller hears of it only once the group has committed.
+//! SQLite's busy handler (which sleeps in growing steps). Each write of several statements runs in a savepoint
+//! of its own (a write of one statement is undone by SQLite itself if it fails), so one write's failure undoes
+//! only its own work, and its caller hears of it only once the group has committed.
 //! PostgreSQL groups concurrent commits itself: there each write is a transaction of its own, as before.
 
 use std::future::Future;
@@ -17,7 +18,15 @@ use crate::{Backend, Store, StoreError};
 pub(crate) type Write<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
 
 /// A write waiting for its group: run it (whether it succeeded, and how to answer its caller).
-type Pending = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = (bool, Answer)> + Send + 'c>> + Send>;
+type Run = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = (bool, Answer)> + Send + 'c>> + Send>;
+
+/// A write waiting for its group, and whether it is one writing statement.
+struct Pending {
+    run: Run,
+    /// One statement (reads aside): if it fails, SQLite has already undone it (a statement is atomic; an error
+    /// that undoes more fails the whole group either way), so it needs no savepoint of its own.
+    one_statement: bool,
+}
 
 /// Answers a write's caller once its group's commit is known: its own result, or the commit's failure.
 type Answer = Box<dyn FnOnce(Option<&StoreError>) + Send>;
@@ -53,12 +62,30 @@ impl Store {
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AnyConnection) -> Write<'c, T> + Send + 'static,
     {
+        self.group_write(false, write).await
+    }
+
+    /// [`Store::grouped`] for a write of one statement (and reads): in a group it spares a savepoint's two
+    /// round trips to SQLite's thread, most of what a write adds to a group.
+    pub(crate) async fn grouped_statement<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> Write<'c, T> + Send + 'static,
+    {
+        self.group_write(true, write).await
+    }
+
+    async fn group_write<T, F>(&self, one_statement: bool, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AnyConnection) -> Write<'c, T> + Send + 'static,
+    {
         if self.backend == Backend::Postgres {
             let mut conn = self.pool.acquire().await?;
             return write(&mut conn).await;
         }
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
-        let pending: Pending = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn| {
             Box::pin(async move {
                 // Its caller is gone (a request cancelled before its write came up): not made.
                 if reply.is_closed() {
@@ -76,7 +103,7 @@ impl Store {
                 (ok, answer)
             })
         });
-        self.group.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(pending);
+        self.group.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { run, one_statement });
         // Groups are committed by tasks of their own, never inside a caller's future, so a caller that stops
         // waiting (a request cancelled) cannot cut short a group with other callers' writes, or a commit. Each
         // queued write has such a task after it on the writer's turn, so none is left behind; a task commits
@@ -96,7 +123,7 @@ impl Store {
         answer.await.unwrap_or_else(|_| Err(StoreError::Group("the write's transaction could not be made".to_owned())))
     }
 
-    /// One transaction for `batch`, each write in a savepoint; then every caller answered. A write alone is made
+    /// One transaction for `batch`, each write of several statements in a savepoint; then every caller answered. A write alone is made
     /// as it was written, sparing the savepoint's round trips: a one-statement write is its own transaction, and a
     /// write of several statements begins a transaction of its own (in a group, that is a nested savepoint). An
     /// error that makes SQLite roll back the whole transaction (a full disk, an I/O error) fails the group: the
@@ -106,7 +133,7 @@ impl Store {
         if batch.len() == 1 {
             // A connection that cannot be had drops the write unanswered: not made.
             if let (Some(write), Ok(mut conn)) = (batch.pop(), self.pool.acquire().await) {
-                let (_, answer) = write(&mut conn).await;
+                let (_, answer) = (write.run)(&mut conn).await;
                 answer(None);
             }
             return;
@@ -115,8 +142,13 @@ impl Store {
         let committed: Result<(), StoreError> = async {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             for write in batch {
+                if write.one_statement {
+                    let (_, answer) = (write.run)(&mut tx).await;
+                    answers.push(answer);
+                    continue;
+                }
                 sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
-                let (ok, answer) = write(&mut tx).await;
+                let (ok, answer) = (write.run)(&mut tx).await;
                 answers.push(answer);
                 let end = if ok { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
                 sqlx::query(end).execute(&mut *tx).await?;
@@ -140,6 +172,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_write_undoes_only_itself_and_its_group_still_commits() {
+        a_failing_write_in_a_group(false).await;
+    }
+
+    #[tokio::test]
+    async fn a_failing_one_statement_write_undoes_only_itself_without_a_savepoint() {
+        a_failing_write_in_a_group(true).await;
+    }
+
+    async fn a_failing_write_in_a_group(one_statement: bool) {
         let (stores, _dir) = crate::testing::fresh_stores().await;
         for (engine, store) in stores {
             sqlx::query("CREATE TABLE grouped_test (n BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
@@ -149,7 +190,7 @@ mod tests {
                 tokio::spawn(async move {
                     let key = if n % 7 == 6 { n - 1 } else { n };
                     store
-                        .grouped(move |conn| {
+                        .group_write(one_statement, move |conn| {
                             Box::pin(async move {
                                 sqlx::query("INSERT INTO grouped_test (n) VALUES ($1)").bind(key).execute(&mut *conn).await?;
                                 Ok(key)

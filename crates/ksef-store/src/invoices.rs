@@ -211,7 +211,7 @@ impl Store {
     /// never lands in a session closed meanwhile.
     pub async fn insert_invoice(&self, i: &NewInvoice) -> Result<InvoiceInsert, StoreError> {
         let i = i.clone();
-        self.grouped(move |conn| Box::pin(async move { Store::insert_invoice_in(conn, &i).await })).await
+        self.grouped_statement(move |conn| Box::pin(async move { Store::insert_invoice_in(conn, &i).await })).await
     }
 
     /// [`Store::insert_invoice`] on `conn`.
@@ -359,7 +359,7 @@ impl Store {
         next_poll_at: i64,
     ) -> Result<(), StoreError> {
         let (id, ksef_session, ksef_reference) = (id.to_owned(), ksef_session.to_owned(), ksef_reference.to_owned());
-        self.grouped(move |conn| {
+        self.grouped_statement(move |conn| {
             Box::pin(async move {
                 sqlx::query(
                     "UPDATE invoices SET state = $4, ksef_reference = $2, ksef_session = $6, send_error = NULL,
