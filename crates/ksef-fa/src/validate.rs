@@ -1,9 +1,9 @@
 //! Schema validation against a compiled [`Schema`], streamed: it takes a document's elements, text and
 //! attributes as [`ksef_core::xml::pull`] reads them (or replays a tree) and checks element order and
-//! cardinality (each content model's [`Automaton`], compiled once), text and attribute values and fixed values
-//! as they come, keeping only the open elements and a flat index of elements ([`Elements`]) for paths and the rules.
-//! Every finding is reported, with its path and line, not only the first; within one element's children,
-//! matching stops at the first child that does not fit, as schema validators do.
+//! cardinality (each content model's [`Automaton`], compiled once), text and attribute values and fixed
+//! values as they come, keeping only the open elements and a flat index of elements ([`Elements`]) for paths
+//! and the rules. Every finding is reported, with its path and line, not only the first; within one element's
+//! children, matching stops at the first child that does not fit, as schema validators do.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -56,7 +56,8 @@ impl std::fmt::Debug for Queue {
 }
 
 impl Store {
-    /// Runs `write` in a transaction, on SQLite shared with the writes that arrive while another commits.
+    /// Runs `write` in a transaction, on SQLite shared with the writes that arrive while another commits: its
+    /// own, or a savepoint in the group's (so `write` begins none itself).
     pub(crate) async fn grouped<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -81,8 +82,14 @@ impl Store {
         F: for<'c> FnOnce(&'c mut AnyConnection) -> Write<'c, T> + Send + 'static,
     {
         if self.backend == Backend::Postgres {
-            let mut conn = self.pool.acquire().await?;
-            return write(&mut conn).await;
+            if one_statement {
+                let mut conn = self.pool.acquire().await?;
+                return write(&mut conn).await;
+            }
+            let mut tx = self.pool.begin().await?;
+            let out = write(&mut tx).await?;
+            tx.commit().await?;
+            return Ok(out);
         }
         let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
         let run: Run = Box::new(move |conn| {
@@ -123,19 +130,28 @@ impl Store {
         answer.await.unwrap_or_else(|_| Err(StoreError::Group("the write's transaction could not be made".to_owned())))
     }
 
-    /// One transaction for `batch`, each write of several statements in a savepoint; then every caller answered. A write alone is made
-    /// as it was written, sparing the savepoint's round trips: a one-statement write is its own transaction, and a
-    /// write of several statements begins a transaction of its own (in a group, that is a nested savepoint). An
+    /// One transaction for `batch`, each write of several statements in a savepoint; then every caller answered. A write
+    /// alone is a transaction of its own: a one-statement write simply runs, sparing a transaction's round trips. An
     /// error that makes SQLite roll back the whole transaction (a full disk, an I/O error) fails the group: the
     /// writes already run are answered with it, those not yet run are dropped unanswered, so their callers hear
     /// they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {
-        if batch.len() == 1 {
+        if batch.len() == 1 && batch[0].one_statement {
             // A connection that cannot be had drops the write unanswered: not made.
             if let (Some(write), Ok(mut conn)) = (batch.pop(), self.pool.acquire().await) {
                 let (_, answer) = (write.run)(&mut conn).await;
                 answer(None);
             }
+            return;
+        }
+        if batch.len() == 1 {
+            // A transaction that cannot begin drops the write unanswered: not made.
+            let (Some(write), Ok(mut tx)) = (batch.pop(), self.pool.begin_with("BEGIN IMMEDIATE").await) else { return };
+            let (ok, answer) = (write.run)(&mut tx).await;
+            // A failed write is answered with its own error; a write whose commit failed, with that.
+            let ended = if ok { tx.commit().await } else { tx.rollback().await };
+            let failed = if ok { ended.err().map(StoreError::from) } else { None };
+            answer(failed.as_ref());
             return;
         }
         let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
@@ -204,6 +220,39 @@ mod tests {
             assert_eq!((ok.len(), failed.len()), (172, 28), "{engine}: the duplicates alone fail");
             let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test").fetch_one(&store.pool).await.unwrap();
             assert_eq!(rows, 172, "{engine}: every write that succeeded is there, and nothing else");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_of_several_statements_that_fails_halfway_leaves_nothing_alone_or_in_a_group() {
+        let (stores, _dir) = crate::testing::fresh_stores().await;
+        for (engine, store) in stores {
+            sqlx::query("CREATE TABLE grouped_test (n BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
+            // Odd keys: two rows, the second's key taken by the first; even keys: one row.
+            let write = |store: Store, n: i64| async move {
+                store
+                    .grouped(move |conn| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO grouped_test (n) VALUES ($1)").bind(n * 10).execute(&mut *conn).await?;
+                            let again = if n % 2 == 1 { n * 10 } else { n * 10 + 1 };
+                            sqlx::query("INSERT INTO grouped_test (n) VALUES ($1)").bind(again).execute(&mut *conn).await?;
+                            Ok(())
+                        })
+                    })
+                    .await
+            };
+            // Alone: each waits for the last.
+            for n in 0..4 {
+                assert_eq!(write(store.clone(), n).await.is_ok(), n % 2 == 0, "{engine}: write {n} alone");
+            }
+            // Together: most share groups on SQLite.
+            let together: Vec<_> = (4..100).map(|n| tokio::spawn(write(store.clone(), n))).collect();
+            for (n, result) in (4..100).zip(futures_join(together).await) {
+                assert_eq!(result.is_ok(), n % 2 == 0, "{engine}: write {n} in a group");
+            }
+            let odd: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test WHERE (n / 10) % 2 = 1").fetch_one(&store.pool).await.unwrap();
+            let even: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test WHERE (n / 10) % 2 = 0").fetch_one(&store.pool).await.unwrap();
+            assert_eq!((odd, even), (0, 100), "{engine}: a failed write left none of its rows, a good one both");
         }
     }
 

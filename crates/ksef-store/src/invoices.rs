@@ -453,9 +453,8 @@ impl Store {
         if changes.is_empty() {
             return Ok(());
         }
-        self.grouped(move |conn| {
+        self.grouped(move |tx| {
             Box::pin(async move {
-                let mut tx = sqlx::Connection::begin(conn).await?;
                 for (id, change) in &changes {
                     let s = &change.status;
                     let tenant: Option<String> = sqlx::query_scalar(
@@ -486,10 +485,9 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
-                        record_event_in(&mut tx, &tenant, kind, id, None, now, None).await?;
+                        record_event_in(tx, &tenant, kind, id, None, now, None).await?;
                     }
                 }
-                tx.commit().await?;
                 Ok(())
             })
         })
