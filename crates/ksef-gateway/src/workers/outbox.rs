@@ -19,6 +19,9 @@ use crate::ops::{Context, OpError, Tenant, micros};
 
 /// How often the worker looks for work.
 const ROUND_EVERY: Duration = Duration::from_millis(200);
+/// How often due statuses are polled: often, so each round's reads are few and spread out rather than a burst
+/// every round that sends wait behind.
+const POLL_EVERY: Duration = Duration::from_millis(100);
 /// How often queues long enough for a batch are looked for.
 const BATCH_EVERY: Duration = Duration::from_secs(2);
 /// Tenants' batches packaged and uploaded at once.
@@ -188,7 +191,7 @@ async fn batches(ctx: &Context) {
 
 /// Polls statuses as long as a full claim comes back, then waits for a tick.
 async fn polls(ctx: &Context) {
-    let mut tick = tokio::time::interval(ROUND_EVERY);
+    let mut tick = tokio::time::interval(POLL_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         match poll_statuses(ctx).await {
@@ -495,7 +498,7 @@ async fn poll_statuses(ctx: &Context) -> Result<bool, OpError> {
             async move { tenant.map(|tenant| (tenant, session, records)) }
         })
         .map(|(tenant, session, records)| async move { delivery::poll(ctx, &tenant, &session, &records).await })
-        .buffer_unordered(8)
+        .buffer_unordered(4)
         .collect()
         .await;
     results.into_iter().collect::<Result<(), OpError>>().map(|()| full)
