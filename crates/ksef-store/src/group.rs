@@ -17,8 +17,20 @@ use crate::{Backend, Store, StoreError};
 /// The future of a write on a connection.
 pub(crate) type Write<'c, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'c>>;
 
-/// A write waiting for its group: run it (whether it succeeded, and how to answer its caller).
-type Run = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = (bool, Answer)> + Send + 'c>> + Send>;
+/// A write waiting for its group: run it (how it ended, and how to answer its caller).
+type Run = Box<dyn for<'c> FnOnce(&'c mut AnyConnection) -> Pin<Box<dyn Future<Output = (Ended, Answer)> + Send + 'c>> + Send>;
+
+/// How a write ended, for the transaction it ran in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// It succeeded.
+    Made,
+    /// It failed, and a statement it ran left nothing: a broken constraint (SQLite undoes that statement), or
+    /// an error outside the database.
+    Failed,
+    /// The database failed otherwise (a full disk, an I/O error): SQLite may have rolled back the transaction.
+    Broken,
+}
 
 /// A write waiting for its group, and whether it is one writing statement.
 struct Pending {
@@ -97,17 +109,21 @@ impl Store {
                 // Its caller is gone (a request cancelled before its write came up): not made.
                 if reply.is_closed() {
                     let nobody: Answer = Box::new(|_| {});
-                    return (true, nobody);
+                    return (Ended::Made, nobody);
                 }
                 let out = write(conn).await;
-                let ok = out.is_ok();
+                let ended = match &out {
+                    Ok(_) => Ended::Made,
+                    Err(StoreError::Database(sqlx::Error::Database(e))) if e.kind() == sqlx::error::ErrorKind::Other => Ended::Broken,
+                    Err(_) => Ended::Failed,
+                };
                 let answer: Answer = Box::new(move |failed: Option<&StoreError>| {
                     let _ = reply.send(match failed {
                         Some(e) => Err(StoreError::Group(e.to_string())),
                         None => out,
                     });
                 });
-                (ok, answer)
+                (ended, answer)
             })
         });
         self.group.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(Pending { run, one_statement });
@@ -130,11 +146,11 @@ impl Store {
         answer.await.unwrap_or_else(|_| Err(StoreError::Group("the write's transaction could not be made".to_owned())))
     }
 
-    /// One transaction for `batch`, each write of several statements in a savepoint; then every caller answered. A write
-    /// alone is a transaction of its own: a one-statement write simply runs, sparing a transaction's round trips. An
-    /// error that makes SQLite roll back the whole transaction (a full disk, an I/O error) fails the group: the
-    /// writes already run are answered with it, those not yet run are dropped unanswered, so their callers hear
-    /// they were not made.
+    /// One transaction for `batch`, each write of several statements in a savepoint; then every caller answered.
+    /// A write alone is a transaction of its own: a one-statement write simply runs, sparing a transaction's round
+    /// trips. An error that may make SQLite roll back the whole transaction (a full disk, an I/O error) fails the
+    /// group: the writes already run are answered with it, those not yet run are dropped unanswered, so their
+    /// callers hear they were not made.
     async fn commit_group(&self, mut batch: Vec<Pending>) {
         if batch.len() == 1 && batch[0].one_statement {
             // A connection that cannot be had drops the write unanswered: not made.
@@ -147,7 +163,8 @@ impl Store {
         if batch.len() == 1 {
             // A transaction that cannot begin drops the write unanswered: not made.
             let (Some(write), Ok(mut tx)) = (batch.pop(), self.pool.begin_with("BEGIN IMMEDIATE").await) else { return };
-            let (ok, answer) = (write.run)(&mut tx).await;
+            let (ended, answer) = (write.run)(&mut tx).await;
+            let ok = ended == Ended::Made;
             // A failed write is answered with its own error; a write whose commit failed, with that.
             let ended = if ok { tx.commit().await } else { tx.rollback().await };
             let failed = if ok { ended.err().map(StoreError::from) } else { None };
@@ -159,12 +176,18 @@ impl Store {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             for write in batch {
                 if write.one_statement {
-                    let (_, answer) = (write.run)(&mut tx).await;
+                    let (ended, answer) = (write.run)(&mut tx).await;
                     answers.push(answer);
+                    // Without a savepoint to release, nothing else would notice a transaction SQLite ended:
+                    // the writes after it would each commit alone, and their callers be told they failed.
+                    if ended == Ended::Broken {
+                        return Err(StoreError::Group("a write failed in a way that may have ended its group's transaction".to_owned()));
+                    }
                     continue;
                 }
                 sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
-                let (ok, answer) = (write.run)(&mut tx).await;
+                let (ended, answer) = (write.run)(&mut tx).await;
+                let ok = ended == Ended::Made;
                 answers.push(answer);
                 let end = if ok { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
                 sqlx::query(end).execute(&mut *tx).await?;
@@ -253,6 +276,39 @@ mod tests {
             let odd: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test WHERE (n / 10) % 2 = 1").fetch_one(&store.pool).await.unwrap();
             let even: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test WHERE (n / 10) % 2 = 0").fetch_one(&store.pool).await.unwrap();
             assert_eq!((odd, even), (0, 100), "{engine}: a failed write left none of its rows, a good one both");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_write_answered_as_made_is_there_and_one_answered_as_failed_is_not_whatever_else_fails() {
+        let (stores, _dir) = crate::testing::fresh_stores().await;
+        for (engine, store) in stores {
+            sqlx::query("CREATE TABLE grouped_test (n BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
+            for one_statement in [true, false] {
+                let base = if one_statement { 0 } else { 1_000 };
+                // Every fifth write fails in the database itself (no such table), not on a constraint.
+                let writes: Vec<_> = (base..base + 200i64)
+                    .map(|n| {
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            store
+                                .group_write(one_statement, move |conn| {
+                                    Box::pin(async move {
+                                        let sql = if n % 5 == 4 { "INSERT INTO no_such_table (n) VALUES ($1)" } else { "INSERT INTO grouped_test (n) VALUES ($1)" };
+                                        sqlx::query(sql).bind(n).execute(&mut *conn).await?;
+                                        Ok(())
+                                    })
+                                })
+                                .await
+                        })
+                    })
+                    .collect();
+                let results = futures_join(writes).await;
+                for (n, result) in (base..base + 200i64).zip(results) {
+                    let there: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM grouped_test WHERE n = $1").bind(n).fetch_one(&store.pool).await.unwrap();
+                    assert_eq!(there == 1, result.is_ok(), "{engine}, one statement {one_statement}: write {n} answered {result:?}");
+                }
+            }
         }
     }
 
