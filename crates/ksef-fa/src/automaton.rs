@@ -3,8 +3,9 @@
 //! one lookup in its state's transitions whatever the model's shape.
 //!
 //! Counting only the current position is exact when only elements repeat a bounded number of times (every FA
-//! model: groups occur at most once, or any number of times); a model where a group repeats a bounded number
-//! of times, or that is not deterministic (XSD's unique particle attribution), is refused when compiled.
+//! model: groups occur at most once, or any number of times from none or one); a model where a group repeats
+//! a bounded number of times or is required more than once, or that is not deterministic (XSD's unique
+//! particle attribution), is refused when compiled.
 
 use std::collections::BTreeMap;
 
@@ -162,6 +163,9 @@ impl Builder {
                 fragment
             }
         };
+        if p.min > 1 {
+            return Err("a group required more than once is not supported".to_owned());
+        }
         match p.max {
             Some(1) => {}
             None => {
@@ -247,5 +251,8 @@ mod tests {
         assert!(Automaton::compile(&group(1, Some(1), Term::Sequence, vec![element("a", 1, 1, Some(1)), element("a", 1, 1, Some(1))])).is_ok());
         let bounded = group(1, Some(3), Term::Sequence, vec![element("a", 1, 1, Some(1))]);
         assert!(Automaton::compile(&bounded).unwrap_err().contains("bounded"));
+        // (a, b){2,}: at least two rounds, which one counter per element cannot tell.
+        let twice = group(2, None, Term::Sequence, vec![element("a", 1, 1, Some(1)), element("b", 2, 1, Some(1))]);
+        assert!(Automaton::compile(&twice).unwrap_err().contains("more than once"));
     }
 }
