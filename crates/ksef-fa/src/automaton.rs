@@ -123,6 +123,15 @@ impl Builder {
         if p.max == Some(0) {
             return Ok(Fragment { first: Vec::new(), last: Vec::new(), nullable: true });
         }
+        // A group's rounds are not counted: it may occur once or any number of times, from none or one.
+        if !matches!(p.term, Term::Element(_)) {
+            if p.min > 1 {
+                return Err("a group required more than once is not supported".to_owned());
+            }
+            if p.max.is_some_and(|max| max > 1) {
+                return Err("a group repeated a bounded number of times is not supported".to_owned());
+            }
+        }
         let mut fragment = match &p.term {
             Term::Element(decl) => {
                 let at = self.positions.len() as u32;
@@ -163,17 +172,10 @@ impl Builder {
                 fragment
             }
         };
-        if p.min > 1 {
-            return Err("a group required more than once is not supported".to_owned());
-        }
-        match p.max {
-            Some(1) => {}
-            None => {
-                for end in &fragment.last {
-                    self.follow[*end as usize].extend(&fragment.first);
-                }
+        if p.max.is_none() {
+            for end in &fragment.last {
+                self.follow[*end as usize].extend(&fragment.first);
             }
-            Some(_) => return Err("a group repeated a bounded number of times is not supported".to_owned()),
         }
         fragment.nullable |= p.min == 0;
         Ok(fragment)

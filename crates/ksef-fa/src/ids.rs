@@ -19,13 +19,10 @@ impl ElementIds {
         let locals = Strings::new(names.iter().map(|(local, _, _)| *local));
         let mut table = ElementIds { ids: vec![Vec::new(); locals.len()], locals, namespaces: Vec::new() };
         for (local, namespace, id) in names {
-            let ns = match table.namespaces.iter().position(|n| n.as_deref() == namespace) {
-                Some(at) => at,
-                None => {
-                    table.namespaces.push(namespace.map(str::to_owned));
-                    table.namespaces.len() - 1
-                }
-            } as u32;
+            let ns = table.namespace(namespace).unwrap_or_else(|| {
+                table.namespaces.push(namespace.map(str::to_owned));
+                table.namespaces.len() as u32 - 1
+            });
             let at = table.locals.find(local).expect("listed") as usize;
             table.ids[at].push((ns, id));
         }
@@ -57,18 +54,10 @@ impl Strings {
     pub(crate) fn new<'s>(strings: impl IntoIterator<Item = &'s str>) -> Strings {
         let mut table = Strings::default();
         let strings: Vec<&str> = strings.into_iter().collect();
-        let size = (strings.len() * 2).next_power_of_two().max(8);
-        table.slots = vec![0u32; size].into_boxed_slice();
+        table.slots = vec![0u32; (strings.len() * 2).next_power_of_two().max(8)].into_boxed_slice();
         for string in strings {
             let key = Key::of(string.as_bytes());
-            let mut slot = key.hash() as usize & (size - 1);
-            loop {
-                match table.slots[slot] {
-                    0 => break,
-                    at if *table.entries[at as usize - 1].1 == *string => break,
-                    _ => slot = (slot + 1) & (size - 1),
-                }
-            }
+            let slot = table.slot(key, string);
             if table.slots[slot] == 0 {
                 table.entries.push((key, string.into()));
                 table.slots[slot] = table.entries.len() as u32;
@@ -84,21 +73,26 @@ impl Strings {
 
     /// The number of `string` (from 0, in the order first listed), if the set holds it.
     pub(crate) fn find(&self, string: &str) -> Option<u32> {
-        if self.entries.is_empty() {
+        if self.slots.is_empty() {
             return None;
         }
-        let key = Key::of(string.as_bytes());
+        self.slots[self.slot(Key::of(string.as_bytes()), string)].checked_sub(1)
+    }
+
+    /// The slot holding `string` (`key` its key), or the empty one where it would go.
+    fn slot(&self, key: Key, string: &str) -> usize {
         let mask = self.slots.len() - 1;
         let mut slot = key.hash() as usize & mask;
         // The table is at most half full, so an empty slot ends every probe.
         loop {
-            let at = self.slots[slot];
-            if at == 0 {
-                return None;
-            }
-            let (theirs, stored) = &self.entries[at as usize - 1];
-            if *theirs == key && (key.len <= 16 || **stored == *string) {
-                return Some(at - 1);
+            match self.slots[slot] {
+                0 => return slot,
+                at => {
+                    let (theirs, stored) = &self.entries[at as usize - 1];
+                    if *theirs == key && (key.len <= 16 || **stored == *string) {
+                        return slot;
+                    }
+                }
             }
             slot = (slot + 1) & mask;
         }

@@ -95,10 +95,9 @@ impl Store {
     {
         if self.backend == Backend::Postgres {
             if one_statement {
-                let mut conn = self.pool.acquire().await?;
-                return write(&mut conn).await;
+                return write(&mut *self.write_conn().await?).await;
             }
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let out = write(&mut tx).await?;
             tx.commit().await?;
             return Ok(out);
@@ -160,39 +159,34 @@ impl Store {
             }
             return;
         }
-        if batch.len() == 1 {
-            // A transaction that cannot begin drops the write unanswered: not made.
-            let (Some(write), Ok(mut tx)) = (batch.pop(), self.pool.begin_with("BEGIN IMMEDIATE").await) else { return };
-            let (ended, answer) = (write.run)(&mut tx).await;
-            let ok = ended == Ended::Made;
-            // A failed write is answered with its own error; a write whose commit failed, with that.
-            let ended = if ok { tx.commit().await } else { tx.rollback().await };
-            let failed = if ok { ended.err().map(StoreError::from) } else { None };
-            answer(failed.as_ref());
-            return;
-        }
+        // Alone, a write of several statements has the transaction to itself, undone whole if it fails.
+        let alone = batch.len() == 1;
         let mut answers: Vec<Answer> = Vec::with_capacity(batch.len());
         let committed: Result<(), StoreError> = async {
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             for write in batch {
-                if write.one_statement {
-                    let (ended, answer) = (write.run)(&mut tx).await;
-                    answers.push(answer);
-                    // Without a savepoint to release, nothing else would notice a transaction SQLite ended:
-                    // the writes after it would each commit alone, and their callers be told they failed.
-                    if ended == Ended::Broken {
-                        return Err(StoreError::Group("a write failed in a way that may have ended its group's transaction".to_owned()));
-                    }
-                    continue;
+                let savepoint = !alone && !write.one_statement;
+                if savepoint {
+                    sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
                 }
-                sqlx::query("SAVEPOINT grouped_write").execute(&mut *tx).await?;
                 let (ended, answer) = (write.run)(&mut tx).await;
-                let ok = ended == Ended::Made;
                 answers.push(answer);
-                let end = if ok { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
-                sqlx::query(end).execute(&mut *tx).await?;
-                if !ok {
-                    sqlx::query("RELEASE grouped_write").execute(&mut *tx).await?;
+                if alone {
+                    if ended != Ended::Made {
+                        // Its answer is its own error, whether or not the rollback succeeds.
+                        let _ = tx.rollback().await;
+                        return Ok(());
+                    }
+                } else if savepoint {
+                    let end = if ended == Ended::Made { "RELEASE grouped_write" } else { "ROLLBACK TO grouped_write" };
+                    sqlx::query(end).execute(&mut *tx).await?;
+                    if ended != Ended::Made {
+                        sqlx::query("RELEASE grouped_write").execute(&mut *tx).await?;
+                    }
+                } else if ended == Ended::Broken {
+                    // Without a savepoint to release, nothing else would notice a transaction SQLite ended: the
+                    // writes after it would each commit alone, and their callers be told they failed.
+                    return Err(StoreError::Group("a write failed in a way that may have ended its group's transaction".to_owned()));
                 }
             }
             tx.commit().await?;
