@@ -37,7 +37,7 @@ pub(crate) fn check(elements: &Elements<'_>, lines: &Lines<'_>, options: &Option
     let Some(root) = elements.root() else { return Vec::new() };
     r.nips(root, options);
     if let Some(fa) = child(root, "Fa") {
-        r.fa(root, fa, options);
+        r.fa(root, &Fa::read(fa), options);
     }
     if r.omitted > 0 {
         r.findings.push(crate::validate::omitted_finding(Kind::Semantic, r.omitted));
@@ -45,9 +45,167 @@ pub(crate) fn check(elements: &Elements<'_>, lines: &Lines<'_>, options: &Option
     r.findings
 }
 
+/// What the rules read of `Fa`, gathered in one walk of its children, one of each line's, and one of its
+/// descendants: the rules asked for the same elements by name many times over.
+struct Fa<'t, 'a> {
+    node: Node<'t, 'a>,
+    /// `RodzajFaktury`, empty if absent.
+    kind: &'t str,
+    currency: Option<&'t str>,
+    issued: Option<Node<'t, 'a>>,
+    supplied: Option<Node<'t, 'a>>,
+    period: Option<Node<'t, 'a>>,
+    total: Option<Node<'t, 'a>>,
+    /// `P_13_x` and `P_14_x` (not the `W` ones, in the invoice's currency), in document order.
+    sums: Vec<Node<'t, 'a>>,
+    corrected: Vec<Node<'t, 'a>>,
+    lines: Vec<Line<'t, 'a>>,
+    notes: Option<Node<'t, 'a>>,
+    settlement: Option<Node<'t, 'a>>,
+    payment: Option<Node<'t, 'a>>,
+    ordered: bool,
+    advances: bool,
+    /// `TerminPlatnosci` anywhere inside.
+    deadlines: Vec<Node<'t, 'a>>,
+    /// `NrKSeFFaKorygowanej` and `NrKSeFFaZaliczkowej` anywhere inside.
+    ksef_numbers: Vec<Node<'t, 'a>>,
+    /// `StanPrzed` and `StanPrzedZ` anywhere inside.
+    befores: Vec<Node<'t, 'a>>,
+}
+
+/// One `FaWiersz`.
+struct Line<'t, 'a> {
+    node: Node<'t, 'a>,
+    number: Option<&'t str>,
+    rate: Option<&'t str>,
+    quantity: Option<&'t str>,
+    price: Option<&'t str>,
+    discount: Option<&'t str>,
+    net: Option<&'t str>,
+    gross_priced: bool,
+    before: bool,
+    dated: bool,
+    annex_15: bool,
+}
+
+/// An element's trimmed text, as [`text`] gives a child's.
+fn trimmed<'t>(node: Node<'t, '_>) -> Option<&'t str> {
+    node.text().map(str::trim)
+}
+
+impl<'t, 'a> Fa<'t, 'a> {
+    fn read(node: Node<'t, 'a>) -> Self {
+        let mut fa = Fa {
+            node,
+            kind: "",
+            currency: None,
+            issued: None,
+            supplied: None,
+            period: None,
+            total: None,
+            sums: Vec::new(),
+            corrected: Vec::new(),
+            lines: Vec::new(),
+            notes: None,
+            settlement: None,
+            payment: None,
+            ordered: false,
+            advances: false,
+            deadlines: Vec::new(),
+            ksef_numbers: Vec::new(),
+            befores: Vec::new(),
+        };
+        let (mut kind, mut currency) = (None, None);
+        // The first of each name, as `child` finds it.
+        let first = |slot: &mut Option<Node<'t, 'a>>, c| {
+            slot.get_or_insert(c);
+        };
+        for c in node.children() {
+            match c.name() {
+                "RodzajFaktury" => first(&mut kind, c),
+                "KodWaluty" => first(&mut currency, c),
+                "P_1" => first(&mut fa.issued, c),
+                "P_6" => first(&mut fa.supplied, c),
+                "OkresFa" => first(&mut fa.period, c),
+                "P_15" => first(&mut fa.total, c),
+                "DaneFaKorygowanej" => fa.corrected.push(c),
+                "FaWiersz" => fa.lines.push(Line::read(c)),
+                "Adnotacje" => first(&mut fa.notes, c),
+                "Rozliczenie" => first(&mut fa.settlement, c),
+                "Platnosc" => first(&mut fa.payment, c),
+                "Zamowienie" => fa.ordered = true,
+                "FakturaZaliczkowa" => fa.advances = true,
+                name if (name.starts_with("P_13_") || name.starts_with("P_14_")) && !name.ends_with('W') => fa.sums.push(c),
+                _ => {}
+            }
+        }
+        fa.kind = kind.and_then(trimmed).unwrap_or_default();
+        fa.currency = currency.and_then(trimmed);
+        for d in node.descendants() {
+            match d.name() {
+                "TerminPlatnosci" => fa.deadlines.push(d),
+                "NrKSeFFaKorygowanej" | "NrKSeFFaZaliczkowej" => fa.ksef_numbers.push(d),
+                "StanPrzed" | "StanPrzedZ" => fa.befores.push(d),
+                _ => {}
+            }
+        }
+        fa
+    }
+
+    /// The first `P_13_x`/`P_14_x` named `name`.
+    fn sum(&self, name: &str) -> Option<Node<'t, 'a>> {
+        self.sums.iter().copied().find(|s| s.name() == name)
+    }
+}
+
+impl<'t, 'a> Line<'t, 'a> {
+    fn read(node: Node<'t, 'a>) -> Self {
+        let mut line = Line {
+            node,
+            number: None,
+            rate: None,
+            quantity: None,
+            price: None,
+            discount: None,
+            net: None,
+            gross_priced: false,
+            before: false,
+            dated: false,
+            annex_15: false,
+        };
+        let (mut number, mut rate, mut quantity, mut price, mut discount, mut net, mut annex_15) = (None, None, None, None, None, None, None);
+        let first = |slot: &mut Option<Node<'t, 'a>>, c| {
+            slot.get_or_insert(c);
+        };
+        for c in node.children() {
+            match c.name() {
+                "NrWierszaFa" => first(&mut number, c),
+                "P_12" => first(&mut rate, c),
+                "P_8B" => first(&mut quantity, c),
+                "P_9A" => first(&mut price, c),
+                "P_10" => first(&mut discount, c),
+                "P_11" => first(&mut net, c),
+                "P_12_Zal_15" => first(&mut annex_15, c),
+                "P_11A" => line.gross_priced = true,
+                "StanPrzed" => line.before = true,
+                "P_6A" => line.dated = true,
+                _ => {}
+            }
+        }
+        line.number = number.and_then(trimmed);
+        line.rate = rate.and_then(trimmed);
+        line.quantity = quantity.and_then(trimmed);
+        line.price = price.and_then(trimmed);
+        line.discount = discount.and_then(trimmed);
+        line.net = net.and_then(trimmed);
+        line.annex_15 = annex_15.and_then(trimmed) == Some("1");
+        line
+    }
+}
+
 impl Rules<'_> {
     /// The rules of an invoice with its `Fa`, in the order they are reported.
-    fn fa(&mut self, root: Node<'_, '_>, fa: Node<'_, '_>, options: &Options) {
+    fn fa(&mut self, root: Node<'_, '_>, fa: &Fa<'_, '_>, options: &Options) {
         self.dates(fa, options);
         self.ksef_numbers(fa);
         self.corrections(fa);
@@ -71,7 +229,7 @@ fn children<'t, 'a: 't>(node: Node<'t, 'a>, name: &'t str) -> impl Iterator<Item
 }
 
 fn text<'t>(node: Node<'t, '_>, name: &str) -> Option<&'t str> {
-    child(node, name).and_then(|c| c.text()).map(str::trim)
+    child(node, name).and_then(trimmed)
 }
 
 impl Rules<'_> {
@@ -117,21 +275,21 @@ impl Rules<'_> {
     }
 
     /// Rules 8 and 9: the issue date is not in the future; periods and deadlines are in order.
-    fn dates(&mut self, fa: Node<'_, '_>, options: &Options) {
+    fn dates(&mut self, fa: &Fa<'_, '_>, options: &Options) {
         let date = |v: Option<&str>| v.and_then(calendar_date);
-        let issued = date(text(fa, "P_1"));
-        if let (Some(issued), Some(received)) = (issued, options.received)
+        let issued = date(fa.issued.and_then(trimmed));
+        if let (Some(issued), Some(received), Some(node)) = (issued, options.received, fa.issued)
             && issued > received
         {
             self.add(
-                child(fa, "P_1").expect("present"),
+                node,
                 Severity::Error,
                 "issue-date",
                 format!("Data wystawienia P_1 ({issued}) jest późniejsza niż data przyjęcia przez KSeF ({received}); KSeF odrzuca taką fakturę (450)."),
                 format!("The issue date P_1 ({issued}) is later than the day KSeF receives it ({received}); KSeF refuses it (450)."),
             );
         }
-        if let Some(period) = child(fa, "OkresFa")
+        if let Some(period) = fa.period
             && let (Some(from), Some(to)) = (date(text(period, "P_6_Od")), date(text(period, "P_6_Do")))
             && from > to
         {
@@ -144,7 +302,7 @@ impl Rules<'_> {
             );
         }
         let Some(issued) = issued else { return };
-        for due in fa.descendants().filter(|n| n.name() == "TerminPlatnosci") {
+        for &due in &fa.deadlines {
             if let Some(term) = date(text(due, "Termin"))
                 && term < issued
             {
@@ -157,7 +315,7 @@ impl Rules<'_> {
                 );
             }
         }
-        for corrected in children(fa, "DaneFaKorygowanej") {
+        for &corrected in &fa.corrected {
             if let Some(then) = date(text(corrected, "DataWystFaKorygowanej"))
                 && then > issued
             {
@@ -173,8 +331,8 @@ impl Rules<'_> {
     }
 
     /// Rule 5: KSeF numbers of corrected and advance invoices carry a valid checksum.
-    fn ksef_numbers(&mut self, fa: Node<'_, '_>) {
-        for node in fa.descendants().filter(|n| matches!(n.name(), "NrKSeFFaKorygowanej" | "NrKSeFFaZaliczkowej")) {
+    fn ksef_numbers(&mut self, fa: &Fa<'_, '_>) {
+        for &node in &fa.ksef_numbers {
             let value = node.text().unwrap_or_default().trim();
             if let Err(e) = KsefNumber::parse(value) {
                 self.add(
@@ -189,13 +347,12 @@ impl Rules<'_> {
     }
 
     /// Rule 18: a correction names what it corrects, and only a correction does.
-    fn corrections(&mut self, fa: Node<'_, '_>) {
-        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
+    fn corrections(&mut self, fa: &Fa<'_, '_>) {
+        let kind = fa.kind;
         let correction = matches!(kind, "KOR" | "KOR_ZAL" | "KOR_ROZ");
-        let corrected = child(fa, "DaneFaKorygowanej").is_some();
-        if correction && !corrected {
+        if correction && fa.corrected.is_empty() {
             self.add(
-                fa,
+                fa.node,
                 Severity::Warning,
                 "correction",
                 format!("Faktura korygująca ({kind}) nie wskazuje faktury korygowanej (DaneFaKorygowanej)."),
@@ -203,7 +360,7 @@ impl Rules<'_> {
             );
         }
         if !correction {
-            for before in fa.descendants().filter(|n| matches!(n.name(), "StanPrzed" | "StanPrzedZ")) {
+            for &before in &fa.befores {
                 self.add(
                     before,
                     Severity::Warning,
@@ -216,55 +373,46 @@ impl Rules<'_> {
     }
 
     /// Rules 11 and 12: on VAT and UPR invoices, each rate's lines add up to its net total, and P_15 to all totals.
-    fn totals(&mut self, fa: Node<'_, '_>) {
-        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
-        if !matches!(kind, "VAT" | "UPR") {
+    fn totals(&mut self, fa: &Fa<'_, '_>) {
+        if !matches!(fa.kind, "VAT" | "UPR") {
             return;
         }
-        let Some(p15) = text(fa, "P_15").and_then(Amount::parse) else { return };
-        let groups: Vec<(&str, Amount)> = fa
-            .children()
-            .filter_map(|c| {
-                let name = c.name();
-                let total = (name.starts_with("P_13_") || name.starts_with("P_14_")) && !name.ends_with('W');
-                total.then(|| Amount::parse(c.text().unwrap_or_default().trim()).map(|a| (name, a))).flatten()
-            })
-            .collect();
-        if !groups.is_empty() {
-            let sum = groups.iter().fold(Amount::ZERO, |s, (_, a)| s + *a);
-            let tolerance = Amount::cents(groups.len() as i128);
-            if (sum - p15).abs() > tolerance {
-                self.add(
-                    child(fa, "P_15").expect("present"),
-                    Severity::Warning,
-                    "totals",
-                    format!("P_15 = {p15}, a suma kwot netto i podatku (P_13_x, P_14_x) = {sum}."),
-                    format!("P_15 is {p15}, but the net and tax totals (P_13_x, P_14_x) add up to {sum}."),
-                );
-            }
+        let Some((p15_node, p15)) = fa.total.and_then(|n| Some((n, Amount::parse(trimmed(n)?)?))) else { return };
+        let mut groups = 0;
+        let mut sum = Amount::ZERO;
+        for amount in fa.sums.iter().filter_map(|s| Amount::parse(s.text().unwrap_or_default().trim())) {
+            groups += 1;
+            sum = sum + amount;
+        }
+        if groups > 0 && (sum - p15).abs() > Amount::cents(groups) {
+            self.add(
+                p15_node,
+                Severity::Warning,
+                "totals",
+                format!("P_15 = {p15}, a suma kwot netto i podatku (P_13_x, P_14_x) = {sum}."),
+                format!("P_15 is {p15}, but the net and tax totals (P_13_x, P_14_x) add up to {sum}."),
+            );
         }
         // Net totals per rate, from lines priced net (gross-priced lines, P_11A, are left alone).
-        let lines: Vec<Node<'_, '_>> = children(fa, "FaWiersz").collect();
-        if lines.is_empty() || lines.iter().any(|l| child(*l, "P_11A").is_some()) {
+        if fa.lines.is_empty() || fa.lines.iter().any(|l| l.gross_priced) {
             return;
         }
-        // Each line's rate and net amount read once, not once per rate.
-        let rows: Vec<(&str, Option<Amount>)> = lines
-            .iter()
-            .filter(|l| child(**l, "StanPrzed").is_none())
-            .filter_map(|l| Some((text(*l, "P_12")?, text(*l, "P_11").and_then(Amount::parse))))
-            .collect();
         for (field, rates) in RATE_FIELDS {
-            let in_group: Vec<Amount> = rows.iter().filter(|(rate, _)| rates.contains(rate)).filter_map(|(_, net)| *net).collect();
-            let stated = text(fa, field).and_then(Amount::parse);
-            if in_group.is_empty() {
+            let (mut count, mut sum) = (0, Amount::ZERO);
+            for line in fa.lines.iter().filter(|l| !l.before && l.rate.is_some_and(|r| rates.contains(&r))) {
+                if let Some(net) = line.net.and_then(Amount::parse) {
+                    count += 1;
+                    sum = sum + net;
+                }
+            }
+            if count == 0 {
                 continue;
             }
-            let sum = in_group.iter().fold(Amount::ZERO, |s, a| s + *a);
-            let stated_or_zero = stated.unwrap_or(Amount::ZERO);
-            if (sum - stated_or_zero).abs() > Amount::cents(in_group.len() as i128) {
+            let stated_node = fa.sum(field);
+            let stated_or_zero = stated_node.and_then(trimmed).and_then(Amount::parse).unwrap_or(Amount::ZERO);
+            if (sum - stated_or_zero).abs() > Amount::cents(count) {
                 self.add(
-                    child(fa, field).unwrap_or(fa),
+                    stated_node.unwrap_or(fa.node),
                     Severity::Warning,
                     "rate-totals",
                     format!("{field} = {stated_or_zero}, a wiersze ze stawką {} sumują się do {sum}.", rates.join("/")),
@@ -275,31 +423,31 @@ impl Rules<'_> {
     }
 
     /// Rules 13 and 24: line arithmetic, and line numbers that do not repeat.
-    fn lines(&mut self, fa: Node<'_, '_>) {
+    fn lines(&mut self, fa: &Fa<'_, '_>) {
         let mut numbers = std::collections::HashSet::new();
-        for line in children(fa, "FaWiersz") {
+        for line in &fa.lines {
             // A correction's "before" row repeats the number of the row it corrects.
-            if let Some(number) = text(line, "NrWierszaFa").filter(|_| child(line, "StanPrzed").is_none())
-                && !numbers.insert(number.to_owned())
+            if let Some(number) = line.number.filter(|_| !line.before)
+                && !numbers.insert(number)
             {
                 self.add(
-                    line,
+                    line.node,
                     Severity::Warning,
                     "line-numbers",
                     format!("Numer wiersza {number} powtarza się."),
                     format!("The line number {number} repeats."),
                 );
             }
-            let amount = |name| text(line, name).and_then(Amount::parse);
-            if let (Some(quantity), Some(price), Some(net)) = (amount("P_8B"), amount("P_9A"), amount("P_11")) {
+            let amount = |v: Option<&str>| v.and_then(Amount::parse);
+            if let (Some(quantity), Some(price), Some(net)) = (amount(line.quantity), amount(line.price), amount(line.net)) {
                 // P_10 is read both ways in practice: per line (MF's brochure) and per unit (MF's example 4).
-                let discount = amount("P_10").unwrap_or(Amount::ZERO);
+                let discount = amount(line.discount).unwrap_or(Amount::ZERO);
                 let per_line = quantity.times(price).map(|v| v - discount);
                 let per_unit = quantity.times(price - discount);
                 let near = |v: Option<Amount>| v.is_some_and(|v| (v - net).abs() <= Amount::cents(1));
                 if let Some(expected) = per_line.filter(|_| !near(per_line) && !near(per_unit)) {
                     self.add(
-                        line,
+                        line.node,
                         Severity::Warning,
                         "line-amount",
                         format!("P_11 = {net}, a ilość × cena netto − rabat (P_8B × P_9A − P_10) = {}.", expected.round2()),
@@ -327,9 +475,9 @@ impl Rules<'_> {
 
 impl Rules<'_> {
     /// Rules 17, 19 and 20: what each kind of invoice carries and how large it may be.
-    fn kinds(&mut self, fa: Node<'_, '_>) {
-        let kind = text(fa, "RodzajFaktury").unwrap_or_default();
-        let p15 = child(fa, "P_15").and_then(|n| Some((n, Amount::parse(n.text()?.trim())?)));
+    fn kinds(&mut self, fa: &Fa<'_, '_>) {
+        let kind = fa.kind;
+        let p15 = fa.total.and_then(|n| Some((n, Amount::parse(trimmed(n)?)?)));
         if let Some((node, total)) = p15
             && total < Amount::ZERO
             && !kind.starts_with("KOR")
@@ -344,7 +492,7 @@ impl Rules<'_> {
         }
         if kind == "UPR"
             && let Some((node, total)) = p15
-            && text(fa, "KodWaluty") == Some("PLN")
+            && fa.currency == Some("PLN")
             && total > Amount::parse("450").expect("literal")
         {
             self.add(
@@ -355,18 +503,18 @@ impl Rules<'_> {
                 format!("A simplified invoice (UPR) for {total} PLN; it is allowed up to 450 PLN."),
             );
         }
-        if kind == "ZAL" && child(fa, "Zamowienie").is_none() && child(fa, "FaWiersz").is_none() {
+        if kind == "ZAL" && !fa.ordered && fa.lines.is_empty() {
             self.add(
-                fa,
+                fa.node,
                 Severity::Warning,
                 "advance",
                 "Faktura zaliczkowa (ZAL) bez zamówienia (Zamowienie) ani wierszy.".to_owned(),
                 "An advance invoice (ZAL) with neither an order (Zamowienie) nor lines.".to_owned(),
             );
         }
-        if kind == "ROZ" && child(fa, "FakturaZaliczkowa").is_none() {
+        if kind == "ROZ" && !fa.advances {
             self.add(
-                fa,
+                fa.node,
                 Severity::Warning,
                 "settlement",
                 "Faktura rozliczeniowa (ROZ) nie wskazuje rozliczanych faktur zaliczkowych (FakturaZaliczkowa).".to_owned(),
@@ -376,10 +524,9 @@ impl Rules<'_> {
     }
 
     /// Rules 10, 22 and 23: dates of supply, and the annotations the lines' rates call for.
-    fn annotations(&mut self, fa: Node<'_, '_>) {
-        let lines: Vec<Node<'_, '_>> = children(fa, "FaWiersz").collect();
-        if let Some(p6) = child(fa, "P_6")
-            && lines.iter().any(|l| child(*l, "P_6A").is_some())
+    fn annotations(&mut self, fa: &Fa<'_, '_>) {
+        if let Some(p6) = fa.supplied
+            && fa.lines.iter().any(|l| l.dated)
         {
             self.add(
                 p6,
@@ -389,8 +536,8 @@ impl Rules<'_> {
                 "Both a common supply date P_6 and per-line dates P_6A are given; they are alternatives.".to_owned(),
             );
         }
-        let Some(notes) = child(fa, "Adnotacje") else { return };
-        let rate = |r: &str| lines.iter().any(|l| text(*l, "P_12") == Some(r));
+        let Some(notes) = fa.notes else { return };
+        let rate = |r: &str| fa.lines.iter().any(|l| l.rate == Some(r));
         if rate("zw") && child(notes, "Zwolnienie").and_then(|z| text(z, "P_19")) != Some("1") {
             self.add(
                 notes,
@@ -409,11 +556,9 @@ impl Rules<'_> {
                 "A line at rate 'oo' (reverse charge) needs the annotation P_18 = 1.".to_owned(),
             );
         }
-        let annex_15 = lines.iter().any(|l| text(*l, "P_12_Zal_15") == Some("1"));
-        let p15 = text(fa, "P_15").and_then(Amount::parse);
-        if annex_15
-            && text(fa, "KodWaluty") == Some("PLN")
-            && p15.is_some_and(|t| t > Amount::parse("15000").expect("literal"))
+        if fa.lines.iter().any(|l| l.annex_15)
+            && fa.currency == Some("PLN")
+            && fa.total.and_then(trimmed).and_then(Amount::parse).is_some_and(|t| t > Amount::parse("15000").expect("literal"))
             && text(notes, "P_18A") != Some("1")
         {
             self.add(
@@ -427,8 +572,8 @@ impl Rules<'_> {
     }
 
     /// Rule 15: the settlement adds up.
-    fn settlement(&mut self, fa: Node<'_, '_>) {
-        let Some(settlement) = child(fa, "Rozliczenie") else { return };
+    fn settlement(&mut self, fa: &Fa<'_, '_>) {
+        let Some(settlement) = fa.settlement else { return };
         for (items, sum) in [("Obciazenia", "SumaObciazen"), ("Odliczenia", "SumaOdliczen")] {
             let parts: Vec<Amount> = children(settlement, items).filter_map(|n| text(n, "Kwota").and_then(Amount::parse)).collect();
             if let Some(stated) = text(settlement, sum).and_then(Amount::parse) {
@@ -447,8 +592,8 @@ impl Rules<'_> {
     }
 
     /// Rules 6 and 16: bank account check digits, and partial payments within the total.
-    fn payment(&mut self, fa: Node<'_, '_>) {
-        let Some(payment) = child(fa, "Platnosc") else { return };
+    fn payment(&mut self, fa: &Fa<'_, '_>) {
+        let Some(payment) = fa.payment else { return };
         for account in payment.descendants().filter(|n| n.name() == "NrRB") {
             let number: String = account.text().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
             let iban = if number.len() == 26 && number.bytes().all(|b| b.is_ascii_digit()) { format!("PL{number}") } else { number.clone() };
@@ -465,7 +610,7 @@ impl Rules<'_> {
         }
         let partial: Vec<Amount> =
             children(payment, "ZaplataCzesciowa").filter_map(|n| text(n, "KwotaZaplatyCzesciowej").and_then(Amount::parse)).collect();
-        if let (false, Some(total)) = (partial.is_empty(), text(fa, "P_15").and_then(Amount::parse)) {
+        if let (false, Some(total)) = (partial.is_empty(), fa.total.and_then(trimmed).and_then(Amount::parse)) {
             let paid = partial.iter().fold(Amount::ZERO, |s, a| s + *a);
             if paid.abs() > total.abs() {
                 self.add(

@@ -123,6 +123,30 @@ pub enum Variety {
     Union(Vec<usize>),
 }
 
+/// How a simple type's values treat whitespace before they are checked (XSD `whiteSpace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WhiteSpace {
+    /// As written.
+    Preserve,
+    /// Tabs and line ends become spaces.
+    Replace,
+    /// As `Replace`, then runs of spaces become one and spaces at either end go.
+    Collapse,
+}
+
+impl std::str::FromStr for WhiteSpace {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "preserve" => Ok(WhiteSpace::Preserve),
+            "replace" => Ok(WhiteSpace::Replace),
+            "collapse" => Ok(WhiteSpace::Collapse),
+            _ => Err(()),
+        }
+    }
+}
+
 /// The facets of one restriction step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facets {
@@ -159,9 +183,9 @@ pub struct Facets {
     /// `maxExclusive`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_exclusive: Option<String>,
-    /// `whiteSpace` (`preserve`, `replace`, `collapse`).
+    /// `whiteSpace`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub white_space: Option<String>,
+    pub white_space: Option<WhiteSpace>,
     /// The validator's compiled `patterns`, by index.
     #[serde(skip)]
     pub(crate) pattern_ids: Vec<usize>,

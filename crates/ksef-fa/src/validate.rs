@@ -168,20 +168,41 @@ impl Validator {
 /// a finding per node, and each costs a walk over its siblings for its path.
 pub const MAX_FINDINGS: usize = 1_000;
 
-/// The line of any byte offset of a document, by binary search over its line ends, found once per document
-/// that has a finding.
+/// The line of any byte offset of a document. The first few are counted from the one before (findings come
+/// mostly in document order, and a document with a finding has one or two); past those, the line ends are
+/// indexed once and searched.
 pub(crate) struct Lines<'t> {
     text: &'t str,
+    /// The last offset asked for and its line.
+    last: std::cell::Cell<(usize, u32)>,
+    asked: std::cell::Cell<u32>,
     ends: std::cell::OnceCell<Vec<usize>>,
 }
 
+/// Lookups answered by counting before the line ends are indexed.
+const COUNTED: u32 = 8;
+
 impl<'t> Lines<'t> {
     pub(crate) fn of(text: &'t str) -> Lines<'t> {
-        Lines { text, ends: std::cell::OnceCell::new() }
+        Lines { text, last: std::cell::Cell::new((0, 1)), asked: std::cell::Cell::new(0), ends: std::cell::OnceCell::new() }
     }
 
     /// The 1-based line of byte offset `pos`.
     pub(crate) fn row(&self, pos: usize) -> u32 {
+        let pos = pos.min(self.text.len());
+        let asked = self.asked.get();
+        if asked < COUNTED {
+            self.asked.set(asked + 1);
+            let (from, row) = match self.last.get() {
+                (last, row) if last <= pos => (last, row),
+                _ => (0, 1),
+            };
+            // memchr counts with vector instructions.
+            let newlines = memchr::memchr_iter(b'\n', &self.text.as_bytes()[from..pos]).count();
+            let row = row.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+            self.last.set((pos, row));
+            return row;
+        }
         let ends = self.ends.get_or_init(|| memchr::memchr_iter(b'\n', self.text.as_bytes()).collect());
         u32::try_from(ends.partition_point(|&newline| newline < pos) + 1).unwrap_or(u32::MAX)
     }

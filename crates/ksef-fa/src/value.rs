@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use crate::pattern::Pattern;
-use crate::schema::{Builtin, Facets, Schema, Variety};
+use crate::schema::{Builtin, Facets, Schema, Variety, WhiteSpace};
 
 /// Why a value does not belong to its type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
             }
         }
         Variety::Atomic { builtin, steps } => {
-            let white_space = steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin));
+            let white_space = steps.iter().rev().find_map(|s| s.white_space).unwrap_or(default_white_space(*builtin));
             let value = normalize(raw, white_space);
             let parsed = match lexical(*builtin, &value) {
                 Ok(parsed) => parsed,
@@ -59,10 +59,10 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
 }
 
 /// Normalizes whitespace as `mode` says (borrowing when nothing changes, as is usual).
-pub fn normalize<'a>(raw: &'a str, mode: &str) -> Cow<'a, str> {
+pub fn normalize<'a>(raw: &'a str, mode: WhiteSpace) -> Cow<'a, str> {
     match mode {
-        "replace" if raw.bytes().any(|c| matches!(c, b'\t' | b'\n' | b'\r')) => Cow::Owned(raw.replace(['\t', '\n', '\r'], " ")),
-        "collapse" if !collapsed(raw.as_bytes()) => {
+        WhiteSpace::Replace if raw.bytes().any(|c| matches!(c, b'\t' | b'\n' | b'\r')) => Cow::Owned(raw.replace(['\t', '\n', '\r'], " ")),
+        WhiteSpace::Collapse if !collapsed(raw.as_bytes()) => {
             Cow::Owned(raw.split([' ', '\t', '\n', '\r']).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" "))
         }
         _ => Cow::Borrowed(raw),
@@ -88,22 +88,27 @@ fn collapsed(raw: &[u8]) -> bool {
 }
 
 /// The whitespace handling a built-in type implies.
-pub fn default_white_space(builtin: Builtin) -> &'static str {
+pub fn default_white_space(builtin: Builtin) -> WhiteSpace {
     match builtin {
-        Builtin::String => "preserve",
-        Builtin::NormalizedString => "replace",
-        _ => "collapse",
+        Builtin::String => WhiteSpace::Preserve,
+        Builtin::NormalizedString => WhiteSpace::Replace,
+        _ => WhiteSpace::Collapse,
     }
 }
 
 /// The whitespace handling of simple type `ty` (of its atomic base, for unions: collapse).
-pub fn white_space_of(schema: &Schema, ty: usize) -> &str {
+pub fn white_space_of(schema: &Schema, ty: usize) -> WhiteSpace {
     match &schema.simple_types[ty].variety {
-        Variety::Atomic { builtin, steps } => {
-            steps.iter().rev().find_map(|s| s.white_space.as_deref()).unwrap_or(default_white_space(*builtin))
-        }
-        Variety::Union(_) => "collapse",
+        Variety::Atomic { builtin, steps } => steps.iter().rev().find_map(|s| s.white_space).unwrap_or(default_white_space(*builtin)),
+        Variety::Union(_) => WhiteSpace::Collapse,
     }
+}
+
+/// Whether a string of `bytes` UTF-8 bytes (one to four per character) has a length the facets allow whatever
+/// its characters: then they need not be counted, as for nearly every value.
+fn length_surely_fits(f: &Facets, bytes: u64) -> bool {
+    let (min, max) = (f.length.or(f.min_length), f.length.or(f.max_length));
+    max.is_none_or(|max| bytes <= max) && min.is_none_or(|min| bytes.div_ceil(4) >= min)
 }
 
 /// Checks `value` of `builtin` (`parsed` as [`lexical`] read it) against one step's facets.
@@ -125,7 +130,7 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, parsed: &Parsed<'_>, patter
             format!("The value '{value}' is not an element of the set {{{set}}}."),
         ));
     }
-    if is_string(builtin) {
+    if is_string(builtin) && !length_surely_fits(f, value.len() as u64) {
         let length = value.chars().count() as u64;
         let bounds = [(f.length, f.length), (f.min_length, None), (None, f.max_length)];
         for (min, max) in bounds {
@@ -482,13 +487,34 @@ mod tests {
 
     #[test]
     fn whitespace_is_normalized_as_the_type_says() {
-        assert_eq!(normalize("  a \n b  ", "collapse"), "a b");
-        assert_eq!(normalize("a\tb", "replace"), "a b");
-        assert_eq!(normalize(" a ", "preserve"), " a ");
-        assert_eq!(normalize("a  b", "collapse"), "a b");
-        assert_eq!(normalize("a b", "collapse"), "a b");
-        assert!(matches!(normalize("a b ż", "collapse"), Cow::Borrowed(_)), "a collapsed value is not copied");
-        assert_eq!(normalize(" a", "collapse"), "a");
-        assert_eq!(normalize("ż\r\nż", "replace"), "ż  ż");
+        assert_eq!(normalize("  a \n b  ", WhiteSpace::Collapse), "a b");
+        assert_eq!(normalize("a\tb", WhiteSpace::Replace), "a b");
+        assert_eq!(normalize(" a ", WhiteSpace::Preserve), " a ");
+        assert_eq!(normalize("a  b", WhiteSpace::Collapse), "a b");
+        assert_eq!(normalize("a b", WhiteSpace::Collapse), "a b");
+        assert!(matches!(normalize("a b ż", WhiteSpace::Collapse), Cow::Borrowed(_)), "a collapsed value is not copied");
+        assert_eq!(normalize(" a", WhiteSpace::Collapse), "a");
+        assert_eq!(normalize("ż\r\nż", WhiteSpace::Replace), "ż  ż");
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let facets = |min, max| Facets { min_length: min, max_length: max, ..Facets::default() };
+        let fits = |f: &Facets, v: &str| facets_check(f, v).is_ok();
+        let at_most_3 = facets(None, Some(3));
+        assert!(fits(&at_most_3, "żżż"), "six bytes, three characters");
+        assert!(!fits(&at_most_3, "żżżż"));
+        let at_least_2 = facets(Some(2), None);
+        assert!(!fits(&at_least_2, "ż"), "two bytes, one character");
+        assert!(fits(&at_least_2, "żż"));
+        assert!(fits(&at_least_2, "😀😀"), "eight bytes, two characters");
+        assert!(!fits(&at_least_2, "😀"));
+        let exactly_2 = Facets { length: Some(2), ..Facets::default() };
+        assert!(fits(&exactly_2, "żż") && fits(&exactly_2, "ab"));
+        assert!(!fits(&exactly_2, "ż") && !fits(&exactly_2, "abc"));
+    }
+
+    fn facets_check(f: &Facets, value: &str) -> Result<(), ValueError> {
+        facets(Builtin::String, f, value, &Parsed::Other, &[])
     }
 }

@@ -369,7 +369,9 @@ fn facets(restriction: Node<'_, '_>, name: &str) -> Result<Facets, CompileError>
             "maxInclusive" => f.max_inclusive = Some(value),
             "minExclusive" => f.min_exclusive = Some(value),
             "maxExclusive" => f.max_exclusive = Some(value),
-            "whiteSpace" => f.white_space = Some(value),
+            "whiteSpace" => {
+                f.white_space = Some(value.parse().map_err(|()| CompileError::Unsupported(format!("{name}: whiteSpace '{value}'")))?);
+            }
             "simpleType" => {}
             other => return Err(CompileError::Unsupported(format!("{name}: facet {other}"))),
         }
