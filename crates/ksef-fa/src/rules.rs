@@ -595,10 +595,17 @@ impl Rules<'_> {
     fn payment(&mut self, fa: &Fa<'_, '_>) {
         let Some(payment) = fa.payment else { return };
         for account in payment.descendants().filter(|n| n.name() == "NrRB") {
-            let number: String = account.text().unwrap_or_default().chars().filter(|c| !c.is_whitespace()).collect();
-            let iban = if number.len() == 26 && number.bytes().all(|b| b.is_ascii_digit()) { format!("PL{number}") } else { number.clone() };
-            let looks_like_iban = iban.len() >= 15 && iban.len() <= 34 && iban.as_bytes()[..2].iter().all(u8::is_ascii_uppercase);
-            if looks_like_iban && !iban_valid(&iban) {
+            let written = account.text().unwrap_or_default();
+            let number: std::borrow::Cow<'_, str> = if written.chars().any(char::is_whitespace) {
+                written.chars().filter(|c| !c.is_whitespace()).collect::<String>().into()
+            } else {
+                written.into()
+            };
+            // A Polish account (NRB) is an IBAN without its country code.
+            let country = if number.len() == 26 && number.bytes().all(|b| b.is_ascii_digit()) { "PL" } else { "" };
+            let length = country.len() + number.len();
+            let looks_like_iban = (15..=34).contains(&length) && country.bytes().chain(number.bytes()).take(2).all(|b| b.is_ascii_uppercase());
+            if looks_like_iban && !iban_valid(country, &number) {
                 self.add(
                     account,
                     Severity::Warning,
@@ -650,13 +657,12 @@ fn calendar_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(i32::try_from(number(&b[..4])?).ok()?, number(&b[5..7])?, number(&b[8..])?)
 }
 
-/// ISO 13616 check digits (mod 97 = 1).
-fn iban_valid(iban: &str) -> bool {
-    // `get`: the first four bytes may end inside a multi-byte character (found by fuzzing).
-    let (Some(head), Some(tail)) = (iban.get(..4), iban.get(4..)) else { return false };
-    let rearranged = format!("{tail}{head}");
+/// ISO 13616 check digits (mod 97 = 1) of the IBAN `country` followed by `rest`: its first four characters
+/// moved to the end, letters read as 10 to 35.
+fn iban_valid(country: &str, rest: &str) -> bool {
+    let iban = || country.chars().chain(rest.chars());
     let mut remainder: u32 = 0;
-    for c in rearranged.chars() {
+    for c in iban().skip(4).chain(iban().take(4)) {
         let value = match c {
             '0'..='9' => c as u32 - '0' as u32,
             'A'..='Z' => c as u32 - 'A' as u32 + 10,
@@ -697,8 +703,10 @@ mod tests {
 
     #[test]
     fn iban_check_digits_are_verified() {
-        assert!(iban_valid("PL61109010140000071219812874"));
-        assert!(iban_valid("DE89370400440532013000"));
-        assert!(!iban_valid("PL61109010140000071219812875"));
+        assert!(iban_valid("", "PL61109010140000071219812874"));
+        assert!(iban_valid("PL", "61109010140000071219812874"));
+        assert!(iban_valid("", "DE89370400440532013000"));
+        assert!(!iban_valid("", "PL61109010140000071219812875"));
+        assert!(!iban_valid("", "PLż1109010140000071219812874"), "not a letter or digit");
     }
 }

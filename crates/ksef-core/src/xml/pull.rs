@@ -156,8 +156,9 @@ struct Reader<'a, 'l> {
     /// Namespace bindings in scope, innermost last: prefix (`""` for the default) and namespace.
     bindings: Vec<(&'a str, &'a str)>,
     attributes: Vec<Attribute<'a>>,
-    /// The current tag's attributes as written: qualified name and raw value.
-    raw: Vec<(&'a str, &'a str)>,
+    /// The current tag's attributes as written: qualified name split at its colon (prefix `""` if none), and
+    /// raw value.
+    raw: Vec<(&'a str, (&'a str, &'a str), &'a str)>,
     /// Nodes so far, the document node included (the full parser counts it against the same limit).
     nodes: u32,
     declarations: usize,
@@ -276,9 +277,9 @@ impl<'a> Reader<'a, '_> {
         if self.root_done || self.open.len() + 1 > self.limits.max_depth {
             return Err(Unsupported);
         }
-        let mut i = name_end(b, lt + 1);
+        let (mut i, colon) = qname_end(b, lt + 1)?;
         let qname = &text[lt + 1..i];
-        check_qname(qname)?;
+        let (prefix, local) = split_at(text, lt + 1, colon, i);
         self.raw.clear();
         let empty = loop {
             let spaced = skip_space(b, i);
@@ -289,9 +290,8 @@ impl<'a> Reader<'a, '_> {
                 Some(_) if spaced > i => {}
                 _ => return Err(Unsupported),
             }
-            let at = name_end(b, spaced);
+            let (at, colon) = qname_end(b, spaced)?;
             let name = &text[spaced..at];
-            check_qname(name)?;
             let mut j = skip_space(b, at);
             if b.get(j) != Some(&b'=') {
                 return Err(Unsupported);
@@ -300,10 +300,10 @@ impl<'a> Reader<'a, '_> {
             let quote = *b.get(j).filter(|q| **q == b'"' || **q == b'\'').ok_or(Unsupported)?;
             let close = b[j + 1..].iter().position(|&c| c == quote).ok_or(Unsupported)? + j + 1;
             let value = &text[j + 1..close];
-            if value.contains('<') || self.raw.iter().any(|(n, _)| *n == name) {
+            if value.contains('<') || self.raw.iter().any(|(n, _, _)| *n == name) {
                 return Err(Unsupported);
             }
-            self.raw.push((name, value));
+            self.raw.push((name, split_at(text, spaced, colon, at), value));
             if self.raw.len() > self.limits.max_attributes {
                 return Err(Unsupported);
             }
@@ -311,7 +311,7 @@ impl<'a> Reader<'a, '_> {
         };
         // Namespace declarations first: they apply to the tag's own name and attributes.
         let (mut declared, outer_default) = (0, self.default);
-        for &(name, value) in &self.raw {
+        for &(name, _, value) in &self.raw {
             let prefix = if name == "xmlns" {
                 // roxmltree reads an undeclared default namespace as `Some("")`: left to it, to agree.
                 if value.is_empty() {
@@ -339,14 +339,12 @@ impl<'a> Reader<'a, '_> {
         if self.declarations > self.limits.max_namespace_declarations {
             return Err(Unsupported);
         }
-        let (prefix, local) = split(qname);
         let namespace = self.resolve(prefix, true)?;
         self.attributes.clear();
-        for &(name, value) in &self.raw {
-            if name == "xmlns" || name.starts_with("xmlns:") {
+        for &(name, (prefix, local), value) in &self.raw {
+            if name == "xmlns" || prefix == "xmlns" {
                 continue;
             }
-            let (prefix, local) = split(name);
             let namespace = if prefix.is_empty() { None } else { self.resolve(prefix, false)? };
             if namespace.is_some() && self.attributes.iter().any(|a| a.local == local && a.namespace == namespace) {
                 return Err(Unsupported);
@@ -434,25 +432,40 @@ fn name_end(b: &[u8], i: usize) -> usize {
     b[i.min(b.len())..].iter().position(|&c| !NAME_BYTES[usize::from(c)]).map_or(b.len(), |p| p + i)
 }
 
-/// An ASCII name with at most one colon, not at either end (a non-ASCII name is left to the full parser).
-fn check_qname(name: &str) -> Result<(), Unsupported> {
-    let bytes = name.as_bytes();
-    let Some(first) = bytes.first() else { return Err(Unsupported) };
-    if !starts_name(*first) || *first == b':' || bytes.last() == Some(&b':') {
+/// Past the ASCII qualified name starting at `i`, and where its colon is, in one pass over it: at most one
+/// colon, not at either end, and each part starting as a name does (a non-ASCII name is left to the full parser).
+fn qname_end(b: &[u8], i: usize) -> Result<(usize, Option<usize>), Unsupported> {
+    match b.get(i) {
+        Some(&c) if starts_name(c) && c != b':' => {}
+        _ => return Err(Unsupported),
+    }
+    let mut colon = None;
+    let mut end = i + 1;
+    while let Some(&c) = b.get(end) {
+        if !NAME_BYTES[usize::from(c)] {
+            break;
+        }
+        if c == b':' {
+            if colon.is_some() {
+                return Err(Unsupported);
+            }
+            colon = Some(end);
+        }
+        end += 1;
+    }
+    if let Some(at) = colon
+        && !(at + 1 < end && starts_name(b[at + 1]))
+    {
         return Err(Unsupported);
     }
-    match split(name) {
-        ("", _) => Ok(()),
-        (_, local) if local.bytes().any(|c| c == b':') || !starts_name(local.as_bytes()[0]) => Err(Unsupported),
-        _ => Ok(()),
-    }
+    Ok((end, colon))
 }
 
-fn split(qname: &str) -> (&str, &str) {
-    // Names are short: a byte loop beats a searcher's setup.
-    match qname.bytes().position(|c| c == b':') {
-        Some(at) => (&qname[..at], &qname[at + 1..]),
-        None => ("", qname),
+/// The prefix (`""` if none) and local part of the name `text[start..end]` with its colon at `colon`.
+fn split_at(text: &str, start: usize, colon: Option<usize>, end: usize) -> (&str, &str) {
+    match colon {
+        Some(at) => (&text[start..at], &text[at + 1..end]),
+        None => ("", &text[start..end]),
     }
 }
 
