@@ -88,6 +88,11 @@ struct Line<'t, 'a> {
     annex_15: bool,
 }
 
+/// Keeps `c` in `slot` unless it holds an earlier element: the first of each name, as [`child`] finds it.
+fn first<'t, 'a>(slot: &mut Option<Node<'t, 'a>>, c: Node<'t, 'a>) {
+    slot.get_or_insert(c);
+}
+
 /// An element's trimmed text, as [`text`] gives a child's.
 fn trimmed<'t>(node: Node<'t, '_>) -> Option<&'t str> {
     node.text().map(str::trim)
@@ -116,10 +121,6 @@ impl<'t, 'a> Fa<'t, 'a> {
             befores: Vec::new(),
         };
         let (mut kind, mut currency) = (None, None);
-        // The first of each name, as `child` finds it.
-        let first = |slot: &mut Option<Node<'t, 'a>>, c| {
-            slot.get_or_insert(c);
-        };
         for c in node.children() {
             match c.name() {
                 "RodzajFaktury" => first(&mut kind, c),
@@ -174,9 +175,6 @@ impl<'t, 'a> Line<'t, 'a> {
             annex_15: false,
         };
         let (mut number, mut rate, mut quantity, mut price, mut discount, mut net, mut annex_15) = (None, None, None, None, None, None, None);
-        let first = |slot: &mut Option<Node<'t, 'a>>, c| {
-            slot.get_or_insert(c);
-        };
         for c in node.children() {
             match c.name() {
                 "NrWierszaFa" => first(&mut number, c),
