@@ -72,6 +72,10 @@ pub fn normalize<'a>(raw: &'a str, mode: WhiteSpace) -> Cow<'a, str> {
 /// Whether `raw` is already collapsed: no tab or line end, no space at either end or next to another. One pass
 /// over the bytes, as nearly every value is.
 fn collapsed(raw: &[u8]) -> bool {
+    // Most values (numbers, dates, codes) have no space at all: a test of every byte at once, without branches.
+    if raw.iter().fold(true, |plain, &c| plain & (c > b' ')) {
+        return true;
+    }
     if raw.first() == Some(&b' ') || raw.last() == Some(&b' ') {
         return false;
     }
