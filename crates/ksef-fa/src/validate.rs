@@ -683,3 +683,23 @@ impl<'s> Matcher<'s, '_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{COUNTED, Lines};
+
+    #[test]
+    fn lines_are_the_same_counted_or_indexed_in_any_order() {
+        let text = "a\nbb\n\nccc\n".repeat(20);
+        let naive = |pos: usize| 1 + text[..pos].bytes().filter(|&b| b == b'\n').count() as u32;
+        let lines = Lines::of(&text);
+        // Forward, backward, repeated and past the end, well past the lookups answered by counting.
+        let mut asked: Vec<usize> = (0..text.len()).step_by(7).collect();
+        asked.extend([text.len() + 5, 3, 3, 0, text.len() / 2]);
+        asked.extend((0..text.len()).rev().step_by(11));
+        assert!(asked.len() > 3 * COUNTED as usize);
+        for pos in asked {
+            assert_eq!(lines.row(pos), naive(pos.min(text.len())), "offset {pos}");
+        }
+    }
+}
