@@ -153,6 +153,11 @@ impl<'t, 'a> Fa<'t, 'a> {
         fa
     }
 
+    /// `P_15` and its amount, if it has one.
+    fn total(&self) -> Option<(Node<'t, 'a>, Amount)> {
+        self.total.and_then(|n| Some((n, Amount::parse(trimmed(n)?)?)))
+    }
+
     /// The first `P_13_x`/`P_14_x` named `name`.
     fn sum(&self, name: &str) -> Option<Node<'t, 'a>> {
         self.sums.iter().copied().find(|s| s.name() == name)
@@ -375,7 +380,7 @@ impl Rules<'_> {
         if !matches!(fa.kind, "VAT" | "UPR") {
             return;
         }
-        let Some((p15_node, p15)) = fa.total.and_then(|n| Some((n, Amount::parse(trimmed(n)?)?))) else { return };
+        let Some((p15_node, p15)) = fa.total() else { return };
         let mut groups = 0;
         let mut sum = Amount::ZERO;
         for amount in fa.sums.iter().filter_map(|s| Amount::parse(s.text().unwrap_or_default().trim())) {
@@ -475,7 +480,7 @@ impl Rules<'_> {
     /// Rules 17, 19 and 20: what each kind of invoice carries and how large it may be.
     fn kinds(&mut self, fa: &Fa<'_, '_>) {
         let kind = fa.kind;
-        let p15 = fa.total.and_then(|n| Some((n, Amount::parse(trimmed(n)?)?)));
+        let p15 = fa.total();
         if let Some((node, total)) = p15
             && total < Amount::ZERO
             && !kind.starts_with("KOR")
@@ -556,7 +561,7 @@ impl Rules<'_> {
         }
         if fa.lines.iter().any(|l| l.annex_15)
             && fa.currency == Some("PLN")
-            && fa.total.and_then(trimmed).and_then(Amount::parse).is_some_and(|t| t > Amount::parse("15000").expect("literal"))
+            && fa.total().is_some_and(|(_, t)| t > Amount::parse("15000").expect("literal"))
             && text(notes, "P_18A") != Some("1")
         {
             self.add(
@@ -615,7 +620,7 @@ impl Rules<'_> {
         }
         let partial: Vec<Amount> =
             children(payment, "ZaplataCzesciowa").filter_map(|n| text(n, "KwotaZaplatyCzesciowej").and_then(Amount::parse)).collect();
-        if let (false, Some(total)) = (partial.is_empty(), fa.total.and_then(trimmed).and_then(Amount::parse)) {
+        if let (false, Some((_, total))) = (partial.is_empty(), fa.total()) {
             let paid = partial.iter().fold(Amount::ZERO, |s, a| s + *a);
             if paid.abs() > total.abs() {
                 self.add(

@@ -135,18 +135,6 @@ pub enum WhiteSpace {
     Collapse,
 }
 
-impl std::str::FromStr for WhiteSpace {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "preserve" => Ok(WhiteSpace::Preserve),
-            "replace" => Ok(WhiteSpace::Replace),
-            "collapse" => Ok(WhiteSpace::Collapse),
-            _ => Err(()),
-        }
-    }
-}
-
 /// The facets of one restriction step.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Facets {

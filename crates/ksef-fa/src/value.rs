@@ -38,7 +38,7 @@ pub fn check(schema: &Schema, patterns: &[Pattern], ty: usize, raw: &str) -> Res
             }
         }
         Variety::Atomic { builtin, steps } => {
-            let white_space = steps.iter().rev().find_map(|s| s.white_space).unwrap_or(default_white_space(*builtin));
+            let white_space = atomic_white_space(*builtin, steps);
             let value = normalize(raw, white_space);
             let parsed = match lexical(*builtin, &value) {
                 Ok(parsed) => parsed,
@@ -103,9 +103,14 @@ pub fn default_white_space(builtin: Builtin) -> WhiteSpace {
 /// The whitespace handling of simple type `ty` (of its atomic base, for unions: collapse).
 pub fn white_space_of(schema: &Schema, ty: usize) -> WhiteSpace {
     match &schema.simple_types[ty].variety {
-        Variety::Atomic { builtin, steps } => steps.iter().rev().find_map(|s| s.white_space).unwrap_or(default_white_space(*builtin)),
+        Variety::Atomic { builtin, steps } => atomic_white_space(*builtin, steps),
         Variety::Union(_) => WhiteSpace::Collapse,
     }
+}
+
+/// The whitespace handling of an atomic type: its innermost step's that says one, else its built-in type's.
+fn atomic_white_space(builtin: Builtin, steps: &[Facets]) -> WhiteSpace {
+    steps.iter().rev().find_map(|s| s.white_space).unwrap_or(default_white_space(builtin))
 }
 
 /// Whether a string of `bytes` UTF-8 bytes (one to four per character) has a length the facets allow whatever

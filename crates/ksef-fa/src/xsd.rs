@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use roxmltree::Node;
+use serde::Deserialize as _;
 
 use crate::schema::{
     AttributeDecl, Builtin, ComplexType, Content, ElementDecl, Facets, Particle, Schema, SimpleType, Term, TypeRef, Variety,
@@ -370,7 +371,9 @@ fn facets(restriction: Node<'_, '_>, name: &str) -> Result<Facets, CompileError>
             "minExclusive" => f.min_exclusive = Some(value),
             "maxExclusive" => f.max_exclusive = Some(value),
             "whiteSpace" => {
-                f.white_space = Some(value.parse().map_err(|()| CompileError::Unsupported(format!("{name}: whiteSpace '{value}'")))?);
+                // Read as the shipped JSON spells it, so the two spellings cannot differ.
+                let read = crate::schema::WhiteSpace::deserialize(serde::de::IntoDeserializer::<serde::de::value::Error>::into_deserializer(value.as_str()));
+                f.white_space = Some(read.map_err(|_| CompileError::Unsupported(format!("{name}: whiteSpace '{value}'")))?);
             }
             "simpleType" => {}
             other => return Err(CompileError::Unsupported(format!("{name}: facet {other}"))),
