@@ -121,9 +121,15 @@ impl<'t, 'a> Node<'t, 'a> {
 
     /// `/Faktura/Fa/FaWiersz[2]/P_12`: its path, with an index where a name repeats among siblings.
     pub(crate) fn path(&self) -> String {
-        let mut parts = Vec::new();
+        // Written into one string from the root down: the ancestors first, then each step.
+        let mut chain = Vec::with_capacity(8);
         let mut at = self.index;
         while at != NONE {
+            chain.push(at);
+            at = self.all.items[at as usize].parent;
+        }
+        let mut path = String::with_capacity(chain.iter().map(|&i| self.all.items[i as usize].local.len() + 4).sum());
+        for &at in chain.iter().rev() {
             let node = Node { all: self.all, index: at };
             let name = node.name();
             let parent = node.item().parent;
@@ -136,10 +142,13 @@ impl<'t, 'a> Node<'t, 'a> {
                     }
                 }
             }
-            parts.push(if total > 1 { format!("{name}[{}]", before + 1) } else { name.to_owned() });
-            at = parent;
+            path.push('/');
+            path.push_str(name);
+            if total > 1 {
+                use std::fmt::Write as _;
+                let _ = write!(path, "[{}]", before + 1);
+            }
         }
-        parts.reverse();
-        format!("/{}", parts.join("/"))
+        path
     }
 }
