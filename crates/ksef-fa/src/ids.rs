@@ -6,8 +6,11 @@
 #[derive(Debug, Default)]
 pub(crate) struct ElementIds {
     locals: Strings,
-    /// By local name's number: namespace number and element number, one per namespace it is declared in.
-    ids: Vec<Vec<(u32, u32)>>,
+    /// By local name's number: the namespace number and element number of its first declaration (most names
+    /// have one), kept flat so a lookup reads no further allocation.
+    first: Vec<(u32, u32)>,
+    /// The other namespaces a name is declared in: local name's number, namespace number, element number.
+    more: Vec<(u32, u32, u32)>,
     /// The namespaces of declared elements (`None`: unqualified), numbered by position.
     namespaces: Vec<Option<String>>,
 }
@@ -17,14 +20,18 @@ impl ElementIds {
     pub(crate) fn new<'n>(names: impl IntoIterator<Item = (&'n str, Option<&'n str>, u32)>) -> ElementIds {
         let names: Vec<_> = names.into_iter().collect();
         let locals = Strings::new(names.iter().map(|(local, _, _)| *local));
-        let mut table = ElementIds { ids: vec![Vec::new(); locals.len()], locals, namespaces: Vec::new() };
+        let mut table = ElementIds { first: vec![(u32::MAX, 0); locals.len()], more: Vec::new(), locals, namespaces: Vec::new() };
         for (local, namespace, id) in names {
             let ns = table.namespace(namespace).unwrap_or_else(|| {
                 table.namespaces.push(namespace.map(str::to_owned));
                 table.namespaces.len() as u32 - 1
             });
-            let at = table.locals.find(local).expect("listed") as usize;
-            table.ids[at].push((ns, id));
+            let at = table.locals.find(local).expect("listed");
+            if table.first[at as usize].0 == u32::MAX {
+                table.first[at as usize] = (ns, id);
+            } else {
+                table.more.push((at, ns, id));
+            }
         }
         table
     }
@@ -37,7 +44,10 @@ impl ElementIds {
     /// The element number of `local` in the namespace numbered `ns`, if one is declared.
     pub(crate) fn get(&self, local: &str, ns: u32) -> Option<u32> {
         let at = self.locals.find(local)?;
-        self.ids[at as usize].iter().find(|(n, _)| *n == ns).map(|(_, id)| *id)
+        match self.first[at as usize] {
+            (first, id) if first == ns => Some(id),
+            _ => self.more.iter().find(|(l, n, _)| *l == at && *n == ns).map(|(_, _, id)| *id),
+        }
     }
 }
 
