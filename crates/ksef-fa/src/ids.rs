@@ -20,15 +20,16 @@ impl ElementIds {
     pub(crate) fn new<'n>(names: impl IntoIterator<Item = (&'n str, Option<&'n str>, u32)>) -> ElementIds {
         let names: Vec<_> = names.into_iter().collect();
         let locals = Strings::new(names.iter().map(|(local, _, _)| *local));
-        let mut table = ElementIds { first: vec![(u32::MAX, 0); locals.len()], more: Vec::new(), locals, namespaces: Vec::new() };
+        let mut table = ElementIds { first: Vec::with_capacity(locals.len()), more: Vec::new(), locals, namespaces: Vec::new() };
         for (local, namespace, id) in names {
             let ns = table.namespace(namespace).unwrap_or_else(|| {
                 table.namespaces.push(namespace.map(str::to_owned));
                 table.namespaces.len() as u32 - 1
             });
             let at = table.locals.find(local).expect("listed");
-            if table.first[at as usize].0 == u32::MAX {
-                table.first[at as usize] = (ns, id);
+            // Names are numbered in the order first listed, so a name met for the first time is the next number.
+            if at as usize == table.first.len() {
+                table.first.push((ns, id));
             } else {
                 table.more.push((at, ns, id));
             }

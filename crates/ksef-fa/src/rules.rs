@@ -383,7 +383,7 @@ impl Rules<'_> {
         let Some((p15_node, p15)) = fa.total() else { return };
         let mut groups = 0;
         let mut sum = Amount::ZERO;
-        for amount in fa.sums.iter().filter_map(|s| Amount::parse(s.text().unwrap_or_default().trim())) {
+        for amount in fa.sums.iter().filter_map(|s| trimmed(*s).and_then(Amount::parse)) {
             groups += 1;
             sum = sum + amount;
         }

@@ -80,14 +80,18 @@ fn only_a_declaration_of_the_xml_grammar_is_taken_as_one() {
 /// the parsed tree. Namespaces are numbered in the order met, so a megabyte-long one is not written out again
 /// in every element's line (which made the check, not the reader, slow on such inputs).
 #[derive(Default)]
-struct Events(Vec<String>, Vec<String>);
+struct Events {
+    lines: Vec<String>,
+    /// Each namespace met, numbered by its place here.
+    namespaces: Vec<String>,
+}
 
 impl Events {
     fn namespace(&mut self, namespace: Option<&str>) -> String {
         let Some(namespace) = namespace else { return "-".to_owned() };
-        let n = self.1.iter().position(|known| known == namespace).unwrap_or_else(|| {
-            self.1.push(namespace.to_owned());
-            self.1.len() - 1
+        let n = self.namespaces.iter().position(|known| known == namespace).unwrap_or_else(|| {
+            self.namespaces.push(namespace.to_owned());
+            self.namespaces.len() - 1
         });
         format!("ns{n}")
     }
@@ -98,20 +102,20 @@ impl<'a> pull::Sink<'a> for Events {
         let attributes: Vec<String> =
             tag.attributes.iter().map(|a| format!("{{{}}}{}={:?}", self.namespace(a.namespace), a.local, a.value)).collect();
         let namespace = self.namespace(tag.namespace);
-        self.0.push(format!("start {{{namespace}}}{} @{} [{}]", tag.local, tag.position, attributes.join(" ")));
+        self.lines.push(format!("start {{{namespace}}}{} @{} [{}]", tag.local, tag.position, attributes.join(" ")));
     }
     fn text(&mut self, text: pull::Text<'a>) {
         let text = text.into_cow();
-        match self.0.last_mut() {
+        match self.lines.last_mut() {
             Some(last) if last.starts_with("text ") => last.push_str(&text),
-            _ => self.0.push(format!("text {text}")),
+            _ => self.lines.push(format!("text {text}")),
         }
     }
     fn end(&mut self) {
-        self.0.push("end".to_owned());
+        self.lines.push("end".to_owned());
     }
     fn instruction(&mut self, target: &'a str, position: usize) {
-        self.0.push(format!("pi {target} @{position}"));
+        self.lines.push(format!("pi {target} @{position}"));
     }
 }
 
@@ -129,7 +133,7 @@ fn what_the_streaming_reader_takes_the_parser_takes_and_reads_the_same() {
         let doc = parse(&text).unwrap_or_else(|e| panic!("the reader took what the parser refuses ({e}):\n{}", head(&text)));
         let mut replayed = Events::default();
         pull::walk(&doc, &mut replayed);
-        assert_eq!(streamed.0, replayed.0, "the reader and the tree differ:\n{}", head(&text));
-        assert!(streamed.1 == replayed.1, "the reader and the tree read different namespaces:\n{}", head(&text));
+        assert_eq!(streamed.lines, replayed.lines, "the reader and the tree differ:\n{}", head(&text));
+        assert!(streamed.namespaces == replayed.namespaces, "the reader and the tree read different namespaces:\n{}", head(&text));
     });
 }

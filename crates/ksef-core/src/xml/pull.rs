@@ -172,11 +172,9 @@ impl<'a> Reader<'a, '_> {
             // Most character data is the indentation between tags: whitespace up to the next `<`, taken in one
             // short loop where other text costs two searches.
             let blank = skip_space(b, i);
-            let lt = if blank < b.len() && b[blank] == b'<' { blank } else { memchr::memchr(b'<', &b[blank..]).map_or(b.len(), |p| p + blank) };
-            if lt == blank && lt > i {
-                self.blank(&self.text[i..lt], sink)?;
-            } else if lt > i {
-                self.character_data(&self.text[i..lt], sink)?;
+            let lt = if b.get(blank) == Some(&b'<') { blank } else { memchr::memchr(b'<', &b[blank..]).map_or(b.len(), |p| p + blank) };
+            if lt > i {
+                self.character_data(&self.text[i..lt], lt == blank, sink)?;
             }
             if lt == b.len() {
                 break;
@@ -226,22 +224,18 @@ impl<'a> Reader<'a, '_> {
         if self.nodes > self.limits.max_nodes { Err(Unsupported) } else { Ok(()) }
     }
 
-    /// Character data of whitespace alone: [`Reader::character_data`] without its search for references.
-    fn blank(&mut self, raw: &'a str, sink: &mut impl Sink<'a>) -> Result<(), Unsupported> {
-        if self.open.is_empty() {
-            return Ok(());
-        }
-        self.count()?;
-        sink.text(if raw.contains('\r') { Text::LineEnds(raw) } else { Text::Plain(raw) });
-        Ok(())
-    }
-
-    fn character_data(&mut self, raw: &'a str, sink: &mut impl Sink<'a>) -> Result<(), Unsupported> {
+    /// Character data `raw`; `blank` if it is known to be whitespace alone (then only a carriage return in it
+    /// matters, and it is not searched for the rest).
+    fn character_data(&mut self, raw: &'a str, blank: bool, sink: &mut impl Sink<'a>) -> Result<(), Unsupported> {
         if self.open.is_empty() {
             // Outside the root element only whitespace may stand.
-            return if raw.bytes().all(is_space) { Ok(()) } else { Err(Unsupported) };
+            return if blank || raw.bytes().all(is_space) { Ok(()) } else { Err(Unsupported) };
         }
         self.count()?;
+        if blank {
+            sink.text(if raw.contains('\r') { Text::LineEnds(raw) } else { Text::Plain(raw) });
+            return Ok(());
+        }
         let bytes = raw.as_bytes();
         // One pass for the three bytes that matter, none of which most text has.
         let (mut references, mut carriage_returns) = (false, false);
