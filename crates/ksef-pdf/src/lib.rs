@@ -171,6 +171,7 @@ fn view_json(view: &View, language: Language) -> Value {
     json!({
         "lang": match language { Language::Pl => "pl", Language::En => "en", Language::PlEn => "pl_en" },
         "version": view.document,
+        "width": width,
         "kind": label(&view.kind),
         "number": view.number,
         "ksef": view.ksef_number,
