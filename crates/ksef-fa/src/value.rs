@@ -175,6 +175,14 @@ fn facets(builtin: Builtin, f: &Facets, value: &str, parsed: &Parsed<'_>, patter
             ));
         }
     }
+    if f.min_inclusive.is_none() && f.max_inclusive.is_none() && f.min_exclusive.is_none() && f.max_exclusive.is_none() {
+        return Ok(());
+    }
+    range(f, value, parsed)
+}
+
+/// Checks `value` (`parsed` as [`lexical`] read it) against the step's bounds.
+fn range(f: &Facets, value: &str, parsed: &Parsed<'_>) -> Result<(), ValueError> {
     let checks: [RangeCheck<'_>; 4] = [
         (&f.min_inclusive, |o| o != Ordering::Less, "mniejsza niż dozwolone minimum", "is less than the minimum value allowed"),
         (&f.max_inclusive, |o| o != Ordering::Greater, "większa niż dozwolone maksimum", "is greater than the maximum value allowed"),
@@ -268,21 +276,24 @@ fn lexical(builtin: Builtin, v: &str) -> Result<Parsed<'_>, &'static str> {
         _ => {}
     }
     let d = Decimal::parse(v).filter(|d| !d.point).ok_or("not an integer")?;
-    let within = |min: &str, max: &str| {
-        let (lo, hi) = (Decimal::parse(min).expect("bound"), Decimal::parse(max).expect("bound"));
-        if d < lo || d > hi { Err("out of range") } else { Ok(()) }
-    };
+    let within = |(lo, hi): &(Decimal<'_>, Decimal<'_>)| if d < *lo || d > *hi { Err("out of range") } else { Ok(()) };
     match builtin {
         Builtin::NonNegativeInteger if d.negative && !d.is_zero() => Err("negative"),
         Builtin::PositiveInteger if d.negative || d.is_zero() => Err("not positive"),
-        Builtin::Long => within("-9223372036854775808", "9223372036854775807"),
-        Builtin::Int => within("-2147483648", "2147483647"),
-        Builtin::Short => within("-32768", "32767"),
-        Builtin::Byte => within("-128", "127"),
+        Builtin::Long => within(&LONG),
+        Builtin::Int => within(&INT),
+        Builtin::Short => within(&SHORT),
+        Builtin::Byte => within(&BYTE),
         _ => Ok(()),
     }?;
     Ok(Parsed::Number(d))
 }
+
+/// The value spaces of the bounded integer types, as decimals written out once rather than parsed per value.
+const LONG: (Decimal<'static>, Decimal<'static>) = (Decimal::integer(true, "9223372036854775808"), Decimal::integer(false, "9223372036854775807"));
+const INT: (Decimal<'static>, Decimal<'static>) = (Decimal::integer(true, "2147483648"), Decimal::integer(false, "2147483647"));
+const SHORT: (Decimal<'static>, Decimal<'static>) = (Decimal::integer(true, "32768"), Decimal::integer(false, "32767"));
+const BYTE: (Decimal<'static>, Decimal<'static>) = (Decimal::integer(true, "128"), Decimal::integer(false, "127"));
 
 /// An exact decimal: sign, integer digits without leading zeros, fraction digits without trailing zeros, and
 /// whether it was written with a decimal point (an integer may not be).
@@ -295,6 +306,11 @@ struct Decimal<'a> {
 }
 
 impl<'a> Decimal<'a> {
+    /// The integer with these `digits` (no leading zero), as [`Decimal::parse`] would read it.
+    const fn integer(negative: bool, digits: &'a str) -> Decimal<'a> {
+        Decimal { negative, integer: digits, fraction: "", point: false }
+    }
+
     /// Parses the `xsd:decimal` lexical form.
     fn parse(text: &'a str) -> Option<Decimal<'a>> {
         let (negative, digits) = match text.as_bytes().first()? {
@@ -480,6 +496,20 @@ mod tests {
         assert_eq!(d("1.0").cmp(&d("1")), Ordering::Equal);
         assert_eq!(d("-0").cmp(&d("0")), Ordering::Equal);
         assert!(Decimal::parse("1e5").is_none() && Decimal::parse("abc").is_none() && Decimal::parse(".").is_none());
+    }
+
+    #[test]
+    fn bounded_integers_take_their_extremes_and_refuse_one_past_them() {
+        for (builtin, lo, hi, below, above) in [
+            (Builtin::Byte, "-128", "127", "-129", "128"),
+            (Builtin::Short, "-32768", "32767", "-32769", "32768"),
+            (Builtin::Int, "-2147483648", "2147483647", "-2147483649", "2147483648"),
+            (Builtin::Long, "-9223372036854775808", "9223372036854775807", "-9223372036854775809", "9223372036854775808"),
+        ] {
+            assert!(lexical(builtin, lo).is_ok() && lexical(builtin, hi).is_ok(), "{builtin:?}");
+            assert!(lexical(builtin, below).is_err() && lexical(builtin, above).is_err(), "{builtin:?}");
+            assert!(lexical(builtin, &format!("+000{hi}")).is_ok() && lexical(builtin, "-0").is_ok(), "{builtin:?}");
+        }
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct Start<'a, 'b> {
 /// whitespace between elements, most of a document's text, is never copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text<'a> {
+    /// Whitespace alone (the indentation between tags), as written: carriage returns, if any, still to be
+    /// normalized. The reader knows it is blank, so a sink need not look at it again.
+    Blank(&'a str),
     /// As written, and as read.
     Plain(&'a str),
     /// As written, with carriage returns still to be normalized.
@@ -63,7 +66,8 @@ impl<'a> Text<'a> {
     pub fn into_cow(self) -> Cow<'a, str> {
         match self {
             Text::Plain(s) => Cow::Borrowed(s),
-            Text::LineEnds(s) => Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n")),
+            Text::Blank(s) if !s.contains('\r') => Cow::Borrowed(s),
+            Text::Blank(s) | Text::LineEnds(s) => Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n")),
             Text::Decoded(s) => Cow::Owned(s),
         }
     }
@@ -71,6 +75,7 @@ impl<'a> Text<'a> {
     /// Whether it is empty or only whitespace (as `str::trim` sees it), without normalizing it.
     pub fn is_blank(&self) -> bool {
         let s = match self {
+            Text::Blank(_) => return true,
             Text::Plain(s) | Text::LineEnds(s) => s,
             Text::Decoded(s) => s.as_str(),
         };
@@ -224,8 +229,8 @@ impl<'a> Reader<'a, '_> {
         if self.nodes > self.limits.max_nodes { Err(Unsupported) } else { Ok(()) }
     }
 
-    /// Character data `raw`; `blank` if it is known to be whitespace alone (then only a carriage return in it
-    /// matters, and it is not searched for the rest).
+    /// Character data `raw`; `blank` if it is known to be whitespace alone (then it is passed on unsearched, as
+    /// [`Text::Blank`]).
     fn character_data(&mut self, raw: &'a str, blank: bool, sink: &mut impl Sink<'a>) -> Result<(), Unsupported> {
         if self.open.is_empty() {
             // Outside the root element only whitespace may stand.
@@ -233,7 +238,7 @@ impl<'a> Reader<'a, '_> {
         }
         self.count()?;
         if blank {
-            sink.text(if raw.contains('\r') { Text::LineEnds(raw) } else { Text::Plain(raw) });
+            sink.text(Text::Blank(raw));
             return Ok(());
         }
         let bytes = raw.as_bytes();
