@@ -1,6 +1,6 @@
 //! `ksefInvoiceSend` through the gateway against the same send straight to the emulator with our client, with
-//! 200 concurrent senders: sends per second, latency at p50/p99 and the process's CPU time per send of both, and
-//! the gateway's added latency.
+//! 200 concurrent senders: sends per second, latency at p50/p99, the process's CPU time and context switches per
+//! send of both, and the gateway's added latency.
 //!
 //! Run with `cargo bench -p ksef-gateway --bench gateway_send`. `KSEF_BENCH_SECONDS` sets each phase's length
 //! (default 10), `KSEF_BENCH_SENDERS` the senders (default 200), `KSEF_BENCH_RATE` the offered load of the
@@ -39,7 +39,24 @@ struct Phase {
     seconds: f64,
     /// The whole process's CPU time over the phase (every thread: load, gateway, emulator), where it can be read.
     cpu_seconds: Option<f64>,
+    /// Context switches of the process's threads over the phase, where they can be read: the hand-offs between
+    /// threads (tokio's workers, a thread per SQLite connection) that cost more CPU than the work handed off.
+    switches: Option<u64>,
     latencies: Vec<Duration>,
+}
+
+/// Context switches so far of this process's threads alive now (Linux; a thread ended since is not counted).
+fn context_switches() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let Ok(status) = std::fs::read_to_string(task.path().join("status")) else { continue };
+        total += status
+            .lines()
+            .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    (total > 0).then_some(total)
 }
 
 /// This process's CPU time so far (user and system, every thread), from `/proc/self/stat` (Linux; ticks of 10 ms).
@@ -59,7 +76,7 @@ impl Phase {
 
     fn print(&self, name: &str) {
         println!(
-            "{name:<10} {:>6} sends in {:.1} s = {:>5.0} sends/s ({} failed); p50 {:>6.2} ms, p99 {:>7.2} ms; CPU {} ms per send",
+            "{name:<10} {:>6} sends in {:.1} s = {:>5.0} sends/s ({} failed); p50 {:>6.2} ms, p99 {:>7.2} ms; CPU {} ms and {} context switches per send",
             self.sends,
             self.seconds,
             self.sends as f64 / self.seconds,
@@ -67,6 +84,7 @@ impl Phase {
             self.pct(0.5).as_secs_f64() * 1e3,
             self.pct(0.99).as_secs_f64() * 1e3,
             self.cpu_seconds.map_or("?".to_owned(), |c| format!("{:.2}", c * 1e3 / self.sends.max(1) as f64)),
+            self.switches.map_or("?".to_owned(), |n| format!("{:.0}", n as f64 / self.sends.max(1) as f64)),
         );
     }
 }
@@ -81,6 +99,7 @@ where
 {
     let started = Instant::now();
     let cpu_before = cpu_seconds();
+    let switches_before = context_switches();
     let deadline = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     let n = prepared.len().max(1) as u32;
@@ -120,7 +139,8 @@ where
     }
     latencies.sort();
     let cpu_seconds = cpu_seconds().zip(cpu_before).map(|(after, before)| after - before);
-    Phase { sends: latencies.len(), failures, seconds: started.elapsed().as_secs_f64(), cpu_seconds, latencies }
+    let switches = context_switches().zip(switches_before).map(|(after, before)| after.saturating_sub(before));
+    Phase { sends: latencies.len(), failures, seconds: started.elapsed().as_secs_f64(), cpu_seconds, switches, latencies }
 }
 
 #[tokio::main]

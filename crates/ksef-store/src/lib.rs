@@ -180,6 +180,9 @@ pub enum Durability {
     Fast,
 }
 
+/// A pooled PostgreSQL connection idle this long is pinged before it is lent.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 impl Store {
     /// Connects to `url` with full durability and brings the schema up to date.
     pub async fn open(url: &DatabaseUrl) -> Result<Store, StoreError> {
@@ -198,6 +201,19 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection before lending it, a round trip (to SQLite's thread for the connection, or
+            // to PostgreSQL) on top of each statement's own. A SQLite file cannot drop a connection; a server can,
+            // so only a PostgreSQL connection idle long enough to have been dropped is pinged first. (sqlx's ping
+            // on return, which finds one a failed statement broke, stays.)
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if backend == Backend::Postgres && meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     match (backend, durability) {

@@ -165,6 +165,9 @@ impl Db {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A connection to a local file cannot be dropped by a server: no ping (a round trip to the connection's
+            // thread) before each use.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .with_context(|| format!("failed to open {}", path.display()))?;
