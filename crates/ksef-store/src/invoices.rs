@@ -145,6 +145,9 @@ pub(crate) const COLUMNS: &str = "id, tenant_id, session_id, invoice_hash, invoi
     acquisition_date, permanent_storage_date, invoicing_mode, created_at, attempts, next_attempt_at, lease_owner, ksef_session,
     original_ksef_number, offline_mode, deadline_at, hash_of_corrected, verify_first, batch_session, updated_at, buyer_nip";
 
+/// [`COLUMNS`] with the payload left out (read as absent): a poll needs the invoice's identity, not its bytes.
+static COLUMNS_BUT_PAYLOAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| COLUMNS.replacen(" payload,", " NULL AS payload,", 1));
+
 pub(crate) fn invoice_from_row(r: &sqlx::any::AnyRow) -> Result<InvoiceRecord, sqlx::Error> {
     let code: Option<i64> = r.try_get("status_code")?;
     Ok(InvoiceRecord {
@@ -495,14 +498,15 @@ impl Store {
     }
 
     /// Claims up to `limit` sent invoices whose status is due for a poll at `now`, pushing their next poll to
-    /// `hold_until` so no other instance polls them meanwhile.
+    /// `hold_until` so no other instance polls them meanwhile; without their payloads, which a poll does not need.
     pub async fn claim_due_polls(&self, now: i64, hold_until: i64, limit: i64) -> Result<Vec<InvoiceRecord>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "UPDATE invoices SET next_attempt_at = $2
              WHERE id IN (SELECT id FROM invoices WHERE state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
                           ORDER BY next_attempt_at LIMIT $4)
                AND state = $3 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-             RETURNING {COLUMNS}"
+             RETURNING {}",
+            *COLUMNS_BUT_PAYLOAD
         )))
         .bind(now)
         .bind(hold_until)

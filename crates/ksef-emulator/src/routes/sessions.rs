@@ -365,9 +365,12 @@ pub(crate) async fn session_invoice(
     caller: Caller,
     KsefPath((session_ref, invoice_ref)): KsefPath<(String, String)>,
 ) -> Result<Json<SessionInvoiceStatusResponse>, EmuError> {
-    let s = owned_session(&state, &caller, &session_ref).await?;
+    // The checks of `owned_session`, in its order, with the invoice read in the same query.
+    caller.require_any(READ_STATUS)?;
+    reference(&session_ref)?;
+    let found = state.db.owned_invoice(&session_ref, &caller.context.value, &invoice_ref).await?.ok_or_else(|| session_not_found(&session_ref))?;
     reference(&invoice_ref)?;
-    let row = state.db.invoice(&s.reference_number, &invoice_ref).await?.ok_or_else(|| invoice_not_found(&invoice_ref))?;
+    let row = found.ok_or_else(|| invoice_not_found(&invoice_ref))?;
     Ok(Json(invoice_status(&state, row)))
 }
 

@@ -306,6 +306,22 @@ impl Db {
         Ok(row.as_ref().map(invoice_from_row))
     }
 
+    /// Invoice `reference` of session `session` if that session is context `context_value`'s: `None` when it is
+    /// not (or there is no such session), `Some(None)` when the session has no such invoice. One read where a
+    /// status poll used to take two (the session, then the invoice).
+    pub(crate) async fn owned_invoice(&self, session: &str, context_value: &str, reference: &str) -> Result<Option<Option<InvoiceRow>>, sqlx::Error> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            let columns = INVOICE_COLUMNS.split(',').map(|c| format!("i.{}", c.trim())).collect::<Vec<_>>().join(", ");
+            format!(
+                "SELECT s.context_value AS owner, {columns} FROM sessions s
+                 LEFT JOIN invoices i ON i.session_reference = s.reference_number AND i.reference_number = $3
+                 WHERE s.reference_number = $1 AND s.context_value = $2"
+            )
+        });
+        let row = sqlx::query(AssertSqlSafe(SQL.as_str())).bind(session).bind(context_value).bind(reference).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.get::<Option<&str>, _>("reference_number").is_some().then(|| invoice_from_row(&r))))
+    }
+
     /// The invoice of session `session` with KSeF number `ksef_number`.
     pub(crate) async fn invoice_by_ksef_number(&self, session: &str, ksef_number: &str) -> Result<Option<InvoiceRow>, sqlx::Error> {
         let sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE session_reference = $1 AND ksef_number = $2");

@@ -122,7 +122,7 @@ async fn hash_and_size_mismatches_are_refused_with_21403_and_21402() {
 }
 
 #[tokio::test]
-async fn an_unknown_or_foreign_session_is_21173_and_a_closed_one_is_21180() {
+async fn an_unknown_or_foreign_session_is_21173_for_sends_and_status_reads_and_a_closed_one_is_21180() {
     let emu = spawn().await;
     let access = emu.login(SELLER).await;
     let stranger = emu.login(BUYER).await;
@@ -135,7 +135,19 @@ async fn an_unknown_or_foreign_session_is_21173_and_a_closed_one_is_21180() {
     let bad_ref = Session { reference: "not-a-reference".into(), key: s.key.clone(), iv: s.iv };
     assert_eq!(TestEmulator::error_code(emu.send_raw(&access, &bad_ref, &body).await).await.1, 21405);
 
-    emu.send(&access, &s, &invoice(SELLER, "FV/1")).await;
+    let sent = emu.send(&access, &s, &invoice(SELLER, "FV/1")).await;
+    // An invoice's status: the session's owner first (a stranger learns nothing of its invoices), then the invoice.
+    assert_eq!(emu.get(&format!("/v2/sessions/{}/invoices/{sent}", s.reference), Some(&access)).await.status(), 200);
+    let foreign = emu.get(&format!("/v2/sessions/{}/invoices/{sent}", s.reference), Some(&stranger)).await;
+    assert_eq!(TestEmulator::error_code(foreign).await.1, 21173, "another context's invoice");
+    let foreign_bad = emu.get(&format!("/v2/sessions/{}/invoices/not-a-reference", s.reference), Some(&stranger)).await;
+    assert_eq!(TestEmulator::error_code(foreign_bad).await.1, 21173, "the session is checked before the invoice's reference");
+    let missing = emu.get(&format!("/v2/sessions/{}/invoices/20260101-EE-0000000000-0000000000-00", s.reference), Some(&access)).await;
+    let (status, code, resp) = TestEmulator::error_code(missing).await;
+    assert_eq!((status, code), (400, 21405), "no such invoice in the session: {resp}");
+    assert!(resp.to_string().contains("nie została znaleziona w sesji"), "{resp}");
+    let unknown_session = emu.get(&format!("/v2/sessions/{}/invoices/{sent}", unknown.reference), Some(&access)).await;
+    assert_eq!(TestEmulator::error_code(unknown_session).await.1, 21173);
     emu.close(&access, &s).await;
     let (status, code, resp) = TestEmulator::error_code(emu.send_raw(&access, &s, &body).await).await;
     assert_eq!((status, code), (400, 21180), "{resp}");

@@ -7,6 +7,7 @@
 //! killed mid-call) is found there instead of being sent twice. KSeF closing a session early moves it on to a new
 //! KSeF session with the same key. A duplicate (440) is recorded with the original's KSeF number.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -373,13 +374,17 @@ pub(crate) async fn requeue_for(ctx: &Context, record: &InvoiceRecord, why: &any
     requeue(ctx, record, &message, None, record.verify_first).await.map(|_| ())
 }
 
-/// Refreshes the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one
-/// request per invoice for a few, KSeF's list of the session for more, and for a batch's (whose invoices KSeF
-/// numbers only as it processes the package) the list once KSeF has processed it, matched by hash. Invoices a
-/// batch ended without are given back to the queue, to go online.
-pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: &[InvoiceRecord]) -> Result<(), OpError> {
+/// What polls read: each polled invoice with its new status, for [`record_statuses`] to write (the polls of a
+/// worker's round together, in a few writes where each session's poll had one).
+pub(crate) type Polled = Vec<(InvoiceRecord, StatusChange)>;
+
+/// Reads the statuses of `records` (sent invoices of one tenant and one KSeF session) from KSeF: one request per
+/// invoice for a few, KSeF's list of the session for more, and for a batch's (whose invoices KSeF numbers only as
+/// it processes the package) the list once KSeF has processed it, matched by hash. Invoices a batch ended without
+/// are given back to the queue, to go online; the rest come back with their new status, unrecorded.
+pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, records: Vec<InvoiceRecord>) -> Result<Polled, OpError> {
     if let Some(wait) = ctx.ksef.paused(&tenant.id) {
-        return defer_polls(ctx, records, "this context's KSeF rate limit is spent", Some(wait)).await;
+        return Ok(defer_polls(records, "this context's KSeF rate limit is spent", Some(wait)));
     }
     let batch = match records.iter().find_map(|r| r.batch_session.clone()) {
         Some(batch) => {
@@ -395,15 +400,15 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
                 Ok(super::batches::Fate::Pending) => {
                     let age = Duration::from_micros(u64::try_from(micros(Utc::now()) - row.as_ref().map_or(0, |r| r.created_at)).unwrap_or(0));
                     let wait = (age / 8).clamp(BATCH_POLL_EVERY, Duration::from_secs(60));
-                    return defer_polls(ctx, records, "KSeF is processing their batch", Some(wait)).await;
+                    return Ok(defer_polls(records, "KSeF is processing their batch", Some(wait)));
                 }
                 Ok(super::batches::Fate::NotTaken) => {
                     super::batches::give_back(ctx, &batch, None, "KSeF did not take the batch (it was never closed); sent online", true).await?;
-                    return Ok(());
+                    return Ok(Vec::new());
                 }
                 Err(err) => {
                     tracing::info!(error = %err, session.id = %batch, "could not read a batch's status from KSeF; trying later");
-                    return defer_polls(ctx, records, &err.to_string(), None).await;
+                    return Ok(defer_polls(records, &err.to_string(), None));
                 }
             }
         }
@@ -436,7 +441,7 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
             if let KsefError::RateLimited { retry_after } = &err {
                 ctx.ksef.pause(&tenant.id, retry_after.unwrap_or(Duration::from_secs(1)));
             }
-            return defer_polls(ctx, records, &err.to_string(), retry_after(&err)).await;
+            return Ok(defer_polls(records, &err.to_string(), retry_after(&err)));
         }
     };
     let by_reference: HashMap<&str, &SessionInvoiceStatusResponse> = answers.iter().map(|a| (a.reference_number.as_str(), a)).collect();
@@ -460,7 +465,7 @@ pub(crate) async fn poll(ctx: &Context, tenant: &Tenant, ksef_session: &str, rec
         }
         changes.push((r, change));
     }
-    record_statuses(ctx, changes, now).await
+    Ok(changes)
 }
 
 /// How often a batch's invoices are polled at first while KSeF processes it (one status read per batch, not per
@@ -470,11 +475,11 @@ const BATCH_POLL_EVERY: Duration = Duration::from_secs(2);
 const BATCH_LIST_KEPT: Duration = Duration::from_secs(60);
 
 /// After a failed poll, the claimed invoices wait as long as KSeF asked (`wait`), or their usual interval.
-async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: Option<Duration>) -> Result<(), OpError> {
+fn defer_polls(records: Vec<InvoiceRecord>, why: &str, wait: Option<Duration>) -> Polled {
     tracing::info!(why, invoices = records.len(), "invoice statuses not read from KSeF now; trying later");
     let now = micros(Utc::now());
-    let changes = records
-        .iter()
+    records
+        .into_iter()
         .map(|r| {
             let delay = wait.unwrap_or_else(|| poll_delay(r.created_at, now).max(Duration::from_secs(2)));
             // Not yet seen by a poll: kept `sent` with the status KSeF gives every invoice it receives.
@@ -485,8 +490,7 @@ async fn defer_polls(ctx: &Context, records: &[InvoiceRecord], why: &str, wait: 
             });
             (r, StatusChange { state: DeliveryState::Sent, status, original_ksef_number: None, next_poll_at: Some(at(now, delay)), reference: None })
         })
-        .collect();
-    record_statuses(ctx, changes, now).await
+        .collect()
 }
 
 /// Closes in KSeF a session the caller closed, now that its invoices are delivered. True when KSeF has it closed.
@@ -519,25 +523,30 @@ pub(crate) fn session_retry_at(err: &KsefError) -> i64 {
 
 /// Records KSeF's latest statuses of invoices in one write; a verdict's event is posted to webhooks at once, and an
 /// invoice KSeF has kept processing longer than `webhooks.held_after` is told of once.
-async fn record_statuses(ctx: &Context, changes: Vec<(&InvoiceRecord, StatusChange)>, now: i64) -> Result<(), OpError> {
+pub(crate) async fn record_statuses<R: Borrow<InvoiceRecord>>(ctx: &Context, changes: Vec<(R, StatusChange)>, now: i64) -> Result<(), OpError> {
     let held_after = super::micros_of(ctx.webhooks.held_after);
-    let held: Vec<&InvoiceRecord> = changes
-        .iter()
-        .filter(|(record, change)| {
-            change.state == DeliveryState::Sent
+    let mut held = Vec::new();
+    let mut verdicts = false;
+    let changes: Vec<(String, StatusChange)> = changes
+        .into_iter()
+        .map(|(record, change)| {
+            let record = record.borrow();
+            verdicts |= change.state.is_final();
+            if change.state == DeliveryState::Sent
                 && change.status.code == i64::from(invoice_status::PROCESSING.code)
                 && now - record.created_at > held_after
+            {
+                held.push((record.tenant_id.clone(), record.id.clone()));
+            }
+            (record.id.clone(), change)
         })
-        .map(|(record, _)| *record)
         .collect();
-    let verdicts = changes.iter().any(|(_, change)| change.state.is_final());
     // One transaction for the lot, where each invoice had one of its own.
-    let changes: Vec<(String, StatusChange)> = changes.into_iter().map(|(record, change)| (record.id.clone(), change)).collect();
     ctx.store.update_invoice_statuses(changes, now).await.map_err(OpError::store(ErrorCode::InvoiceSave))?;
-    for record in &held {
-        let recorded = ctx.store.record_event(&record.tenant_id, ksef_store::EventKind::InvoiceHeld, &record.id, None, now, None).await;
+    for (tenant, id) in &held {
+        let recorded = ctx.store.record_event(tenant, ksef_store::EventKind::InvoiceHeld, id, None, now, None).await;
         if recorded.map_err(OpError::store(ErrorCode::InvoiceSave))?.is_some() {
-            tracing::warn!(invoice.id = %record.id, "KSeF has been processing an invoice longer than webhooks.held_after_secs");
+            tracing::warn!(invoice.id = %id, "KSeF has been processing an invoice longer than webhooks.held_after_secs");
         }
     }
     if verdicts || !held.is_empty() {

@@ -38,6 +38,8 @@ const SENDS_AT_ONCE: usize = 32;
 const CLAIM_SENDS_PER_TENANT: i64 = 16;
 /// Invoices whose status is polled per round.
 const CLAIM_POLLS: i64 = 512;
+/// Statuses recorded in one write after a round of polls.
+const STATUSES_PER_WRITE: usize = 128;
 /// A claimed poll, close or UPO fetch is not claimed again by anyone for this long (if this instance dies meanwhile).
 const CLAIM_HOLD: Duration = Duration::from_secs(30);
 /// KSeF is asked for a session's UPO at most this often while it processes the session (less often as it takes longer).
@@ -492,16 +494,31 @@ async fn poll_statuses(ctx: &Context) -> Result<bool, OpError> {
         let Some(session) = record.ksef_session.clone() else { continue };
         groups.entry((record.tenant_id.clone(), session)).or_default().push(record);
     }
-    let results: Vec<Result<(), OpError>> = futures_util::stream::iter(groups)
+    let results: Vec<Result<delivery::Polled, OpError>> = futures_util::stream::iter(groups)
         .filter_map(|((tenant_id, session), records)| {
             let tenant = tenants.get(&tenant_id).cloned();
             async move { tenant.map(|tenant| (tenant, session, records)) }
         })
-        .map(|(tenant, session, records)| async move { delivery::poll(ctx, &tenant, &session, &records).await })
+        .map(|(tenant, session, records)| async move { delivery::poll(ctx, &tenant, &session, records).await })
         .buffer_unordered(4)
         .collect()
         .await;
-    results.into_iter().collect::<Result<(), OpError>>().map(|()| full)
+    // What the sessions' polls read is written together, a few writes per round where each session had its own
+    // (a round is mostly many sessions with an invoice or two each); in slices, so that sends waiting for the
+    // writer's turn are not held up behind one long write.
+    let mut polled = Vec::new();
+    let mut failed = None;
+    for result in results {
+        match result {
+            Ok(changes) => polled.extend(changes),
+            Err(err) => failed = failed.or(Some(err)),
+        }
+    }
+    while !polled.is_empty() {
+        let rest = polled.split_off(polled.len().min(STATUSES_PER_WRITE));
+        delivery::record_statuses(ctx, std::mem::replace(&mut polled, rest), micros(Utc::now())).await?;
+    }
+    failed.map_or(Ok(full), Err)
 }
 
 async fn close_sessions(ctx: &Context) -> Result<(), OpError> {
