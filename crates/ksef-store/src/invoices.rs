@@ -4,7 +4,7 @@
 
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::events::record_event_in;
+use crate::events::{record_event_in, record_events_in};
 use crate::states::{DeliveryState, EventKind, column};
 use crate::{Store, StoreError, details_from_json, details_to_json};
 
@@ -458,6 +458,9 @@ impl Store {
         }
         self.grouped(move |tx| {
             Box::pin(async move {
+                // Verdicts' events, by tenant and kind, recorded after the updates in one go per pair (a handful of
+                // statements for the lot, where each invoice took as many).
+                let mut verdicts: Vec<(String, EventKind, Vec<&str>)> = Vec::new();
                 for (id, change) in &changes {
                     let s = &change.status;
                     let tenant: Option<String> = sqlx::query_scalar(
@@ -488,8 +491,14 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
                     if let (Some(tenant), Some(kind)) = (tenant, EventKind::of_delivery(change.state)) {
-                        record_event_in(tx, &tenant, kind, id, None, now, None).await?;
+                        match verdicts.iter_mut().find(|(t, k, _)| *t == tenant && *k == kind) {
+                            Some((_, _, subjects)) => subjects.push(id),
+                            None => verdicts.push((tenant, kind, vec![id])),
+                        }
                     }
+                }
+                for (tenant, kind, subjects) in &verdicts {
+                    record_events_in(tx, tenant, *kind, subjects, None, now, None).await?;
                 }
                 Ok(())
             })

@@ -187,6 +187,33 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
 }
 
 #[tokio::test]
+async fn verdicts_recorded_together_each_get_one_event_numbered_per_tenant() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        for t in ["t1", "t2"] {
+            tenant(&store, t).await;
+            session(&store, t, &format!("s{t}")).await;
+        }
+        for (id, t) in [("i1", "t1"), ("i2", "t1"), ("i3", "t2"), ("i4", "t1")] {
+            let new = NewInvoice { tenant_id: t.into(), session_id: format!("s{t}"), ..invoice(id, &format!("h{id}")) };
+            store.insert_invoice(&new).await.unwrap();
+        }
+        let rejected = StatusChange { state: DeliveryState::Rejected, ..accepted(30) };
+        let pending = StatusChange { state: DeliveryState::Sent, next_poll_at: Some(99), ..accepted(30) };
+        let changes = vec![("i1".to_owned(), accepted(30)), ("i3".to_owned(), accepted(30)), ("i2".to_owned(), rejected.clone()), ("i4".to_owned(), pending)];
+        store.update_invoice_statuses(changes, 31).await.unwrap();
+        let of = |events: Vec<ksef_store::EventRecord>| events.into_iter().map(|e| (e.seq, e.kind.as_str(), e.subject)).collect::<Vec<_>>();
+        let t1 = of(store.events_after("t1", 0, i64::MAX, None, 10).await.unwrap());
+        assert_eq!(t1, [(1, "invoice.accepted", "i1".to_owned()), (2, "invoice.rejected", "i2".to_owned())], "{engine}: none for the invoice still in KSeF");
+        assert_eq!(of(store.events_after("t2", 0, i64::MAX, None, 10).await.unwrap()), [(1, "invoice.accepted", "i3".to_owned())], "{engine}");
+        // Told again (a poll that raced another instance's): no second event.
+        store.update_invoice_statuses(vec![("i1".to_owned(), accepted(30)), ("i2".to_owned(), rejected)], 32).await.unwrap();
+        assert_eq!(store.last_event_seq("t1").await.unwrap(), 2, "{engine}");
+        assert_eq!(store.invoice("i4").await.unwrap().unwrap().state, DeliveryState::Sent, "{engine}");
+    }
+}
+
+#[tokio::test]
 async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
     let (stores, _dir) = fresh_stores().await;
     for (engine, store) in stores {

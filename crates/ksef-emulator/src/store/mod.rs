@@ -41,39 +41,6 @@ pub(crate) struct Db {
     /// than sleeping in SQLite's busy handler, whose waits grow in steps and which back-to-back commits (the
     /// ingest's groups, the processing worker's verdicts) can hold off for seconds.
     writer: Arc<tokio::sync::Mutex<()>>,
-    /// The log copied into the database in the background while the database is open.
-    _checkpoints: Arc<Checkpointer>,
-}
-
-/// Copies SQLite's log into the database file every [`CHECKPOINT_EVERY`] on a connection of its own, so that no
-/// commit does it: SQLite's automatic checkpoint (off here) runs inside the commit that crosses its threshold, and
-/// every write queued behind that commit waits for the copy. A passive checkpoint holds up no writer and no
-/// reader. Stops when the last handle to the database is dropped.
-#[derive(Debug)]
-struct Checkpointer {
-    _stop: tokio::sync::watch::Sender<()>,
-}
-
-/// How often the log is checkpointed.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-
-impl Checkpointer {
-    fn start(pool: SqlitePool) -> Checkpointer {
-        let (stop, mut stopped) = tokio::sync::watch::channel(());
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = every.tick() => {}
-                    _ = stopped.changed() => break,
-                }
-                // One that fails (a busy or closing database) leaves the log to the next, a moment later.
-                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
-            }
-        });
-        Checkpointer { _stop: stop }
-    }
 }
 
 /// A connection holding the turn to write for as long as it lives.
@@ -194,8 +161,6 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             // WAL with NORMAL survives a crash of the process; only power loss may drop the last commits.
             .synchronous(SqliteSynchronous::Normal)
-            // Checkpoints run in the background (`Checkpointer`), not inside the commit that crosses the threshold.
-            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -207,8 +172,7 @@ impl Db {
             .await
             .with_context(|| format!("failed to open {}", path.display()))?;
         sqlx::migrate!("./migrations").run(&pool).await.context("failed to migrate the emulator database")?;
-        let checkpoints = Arc::new(Checkpointer::start(pool.clone()));
-        Ok(Db { pool, writer: Arc::default(), _checkpoints: checkpoints })
+        Ok(Db { pool, writer: Arc::default() })
     }
 
     /// A write transaction, after this process's other writes; it takes SQLite's write lock at once (one that
@@ -260,27 +224,5 @@ mod tests {
         let waited_for = committed.load(Ordering::SeqCst) - 3;
         stream.await.unwrap();
         assert!(waited_for <= 2, "the single write waited for {waited_for} more of {TRANSACTIONS} transactions");
-    }
-
-    /// No commit checkpoints (SQLite's automatic checkpoint is off), so what is written reaches the database file
-    /// only through the background checkpointer: the file grows by what was written, with nobody asking.
-    #[tokio::test]
-    async fn writes_reach_the_database_file_through_the_background_checkpointer() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(dir.path()).await.unwrap();
-        let file = dir.path().join("emulator.sqlite");
-        let before = std::fs::metadata(&file).unwrap().len();
-        sqlx::query("CREATE TABLE scratch (b BLOB)").execute(&db.pool).await.unwrap();
-        for _ in 0..64 {
-            sqlx::query("INSERT INTO scratch (b) VALUES (zeroblob(16384))").execute(&mut *db.write_conn().await.unwrap()).await.unwrap();
-        }
-        let written = 64 * 16384;
-        let autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&db.pool).await.unwrap();
-        assert_eq!(autocheckpoint, 0, "commits do not checkpoint");
-        let deadline = tokio::time::Instant::now() + CHECKPOINT_EVERY * 20;
-        while std::fs::metadata(&file).unwrap().len() < before + written && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(CHECKPOINT_EVERY / 5).await;
-        }
-        assert!(std::fs::metadata(&file).unwrap().len() >= before + written, "the log was not copied into the database file");
     }
 }
