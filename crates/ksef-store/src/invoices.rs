@@ -497,6 +497,9 @@ impl Store {
                         }
                     }
                 }
+                // In one order of tenants for every writer: each recording locks its tenant's event counter, and two
+                // instances' writes taking two tenants' counters in opposite orders would deadlock on PostgreSQL.
+                verdicts.sort_by(|a, b| (a.0.as_str(), a.1.as_str()).cmp(&(b.0.as_str(), b.1.as_str())));
                 for (tenant, kind, subjects) in &verdicts {
                     record_events_in(tx, tenant, *kind, subjects, None, now, None).await?;
                 }

@@ -214,6 +214,29 @@ async fn verdicts_recorded_together_each_get_one_event_numbered_per_tenant() {
 }
 
 #[tokio::test]
+async fn two_instances_recording_verdicts_of_the_same_tenants_at_once_both_commit() {
+    let (stores, _dir) = fresh_stores().await;
+    for (engine, store) in stores {
+        for t in ["t1", "t2"] {
+            tenant(&store, t).await;
+            session(&store, t, &format!("s{t}")).await;
+        }
+        let new = |id: String, t: &str| NewInvoice { tenant_id: t.into(), session_id: format!("s{t}"), ..invoice(&id, &id) };
+        for round in 0..30 {
+            for (id, t) in [("a", "t1"), ("b", "t2"), ("c", "t2"), ("d", "t1")] {
+                store.insert_invoice(&new(format!("{id}{round}"), t)).await.unwrap();
+            }
+            // The two writes name the tenants in opposite orders.
+            let one = store.update_invoice_statuses(vec![(format!("a{round}"), accepted(30)), (format!("b{round}"), accepted(30))], 31);
+            let other = store.update_invoice_statuses(vec![(format!("c{round}"), accepted(30)), (format!("d{round}"), accepted(30))], 31);
+            let (one, other) = tokio::join!(one, other);
+            assert!(one.is_ok() && other.is_ok(), "{engine}, round {round}: {one:?} {other:?}");
+        }
+        assert_eq!((store.last_event_seq("t1").await.unwrap(), store.last_event_seq("t2").await.unwrap()), (60, 60), "{engine}");
+    }
+}
+
+#[tokio::test]
 async fn two_instances_claiming_at_once_never_claim_the_same_invoice() {
     let (stores, _dir) = fresh_stores().await;
     for (engine, store) in stores {
