@@ -43,6 +43,19 @@ fn invoice(id: &str, hash: &str) -> NewInvoice {
     }
 }
 
+/// Tenants `t1` and `t2`, each with a session of its own (`st1`, `st2`).
+async fn two_tenants(store: &Store) {
+    for t in ["t1", "t2"] {
+        tenant(store, t).await;
+        session(store, t, &format!("s{t}")).await;
+    }
+}
+
+/// [`invoice`] of tenant `t` (one of [`two_tenants`]), in its session.
+fn invoice_of(t: &str, id: &str, hash: &str) -> NewInvoice {
+    NewInvoice { tenant_id: t.into(), session_id: format!("s{t}"), ..invoice(id, hash) }
+}
+
 #[tokio::test]
 async fn tenants_are_found_by_live_api_keys_only() {
     let (stores, _dir) = fresh_stores().await;
@@ -190,13 +203,9 @@ async fn an_invoice_goes_from_sending_through_the_queue_to_sent_and_accepted() {
 async fn verdicts_recorded_together_each_get_one_event_numbered_per_tenant() {
     let (stores, _dir) = fresh_stores().await;
     for (engine, store) in stores {
-        for t in ["t1", "t2"] {
-            tenant(&store, t).await;
-            session(&store, t, &format!("s{t}")).await;
-        }
+        two_tenants(&store).await;
         for (id, t) in [("i1", "t1"), ("i2", "t1"), ("i3", "t2"), ("i4", "t1")] {
-            let new = NewInvoice { tenant_id: t.into(), session_id: format!("s{t}"), ..invoice(id, &format!("h{id}")) };
-            store.insert_invoice(&new).await.unwrap();
+            store.insert_invoice(&invoice_of(t, id, &format!("h{id}"))).await.unwrap();
         }
         let rejected = StatusChange { state: DeliveryState::Rejected, ..accepted(30) };
         let pending = StatusChange { state: DeliveryState::Sent, next_poll_at: Some(99), ..accepted(30) };
@@ -217,14 +226,11 @@ async fn verdicts_recorded_together_each_get_one_event_numbered_per_tenant() {
 async fn two_instances_recording_verdicts_of_the_same_tenants_at_once_both_commit() {
     let (stores, _dir) = fresh_stores().await;
     for (engine, store) in stores {
-        for t in ["t1", "t2"] {
-            tenant(&store, t).await;
-            session(&store, t, &format!("s{t}")).await;
-        }
-        let new = |id: String, t: &str| NewInvoice { tenant_id: t.into(), session_id: format!("s{t}"), ..invoice(&id, &id) };
+        two_tenants(&store).await;
         for round in 0..30 {
             for (id, t) in [("a", "t1"), ("b", "t2"), ("c", "t2"), ("d", "t1")] {
-                store.insert_invoice(&new(format!("{id}{round}"), t)).await.unwrap();
+                let id = format!("{id}{round}");
+                store.insert_invoice(&invoice_of(t, &id, &id)).await.unwrap();
             }
             // The two writes name the tenants in opposite orders.
             let one = store.update_invoice_statuses(vec![(format!("a{round}"), accepted(30)), (format!("b{round}"), accepted(30))], 31);
